@@ -1,0 +1,95 @@
+//! The conformance suite against NATS JetStream: a real nats-server per test, with
+//! `sync_interval: always`, on a free port and a temporary store directory.
+
+mod conformance;
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use aftercare_eventstore::{JetStreamConfig, JetStreamStore, StoreError, StreamSettings};
+use aftercare_testkit::NatsServer;
+use async_trait::async_trait;
+use conformance::Fixture;
+
+struct JetStreamFixture {
+    server: Mutex<NatsServer>,
+    url: String,
+}
+
+fn config(url: &str) -> JetStreamConfig {
+    JetStreamConfig {
+        url: url.to_owned(),
+        ack_timeout: Duration::from_secs(2),
+        ..JetStreamConfig::default()
+    }
+}
+
+async fn jetstream() -> JetStreamFixture {
+    let server = tokio::task::spawn_blocking(NatsServer::start).await.expect("start nats-server");
+    JetStreamFixture { url: server.url(), server: Mutex::new(server) }
+}
+
+#[async_trait]
+impl Fixture for JetStreamFixture {
+    type Store = JetStreamStore;
+
+    async fn store(&self) -> JetStreamStore {
+        JetStreamStore::connect(config(&self.url)).await.expect("connect to jetstream")
+    }
+
+    async fn restart(&mut self) {
+        self.server.get_mut().expect("server lock").restart();
+    }
+
+    async fn take_down(&mut self) {
+        self.server.get_mut().expect("server lock").stop();
+    }
+}
+
+conformance_suite!(jetstream());
+
+/// A stream that exists with weaker settings than the deployment asks for is
+/// refused, naming every difference, rather than used.
+#[tokio::test]
+async fn refuses_a_stream_with_other_settings() {
+    aftercare_testkit::init_tracing();
+    let fixture = jetstream().await;
+    let client = async_nats::connect(&fixture.url).await.expect("connect");
+    let js = async_nats::jetstream::new(client);
+    js.create_stream(async_nats::jetstream::stream::Config {
+        name: "AFTERCARE_EVENTS".to_owned(),
+        subjects: vec!["aftercare.ev.>".to_owned()],
+        deny_delete: false,
+        allow_direct: true,
+        ..Default::default()
+    })
+    .await
+    .expect("create a permissive stream");
+    let err = match JetStreamStore::connect(config(&fixture.url)).await {
+        Err(err) => err,
+        Ok(_) => panic!("a stream that allows deletes was accepted"),
+    };
+    let StoreError::Misconfigured(message) = err else { panic!("expected Misconfigured, got {err}") };
+    assert!(message.contains("deny_delete: want true, found false"), "{message}");
+    assert!(message.contains("deny_purge: want true, found false"), "{message}");
+}
+
+/// The stream is created with the durability settings the configuration gives.
+#[tokio::test]
+async fn creates_the_stream_as_configured() {
+    aftercare_testkit::init_tracing();
+    let fixture = jetstream().await;
+    let mut settings = StreamSettings::default();
+    settings.duplicate_window = Duration::from_secs(300);
+    JetStreamStore::connect(JetStreamConfig { events: settings, ..config(&fixture.url) })
+        .await
+        .expect("connect");
+    let client = async_nats::connect(&fixture.url).await.expect("connect");
+    let js = async_nats::jetstream::new(client);
+    let mut stream = js.get_stream("AFTERCARE_EVENTS").await.expect("stream exists");
+    let info = stream.info().await.expect("info");
+    assert!(info.config.deny_delete && info.config.deny_purge);
+    assert_eq!(info.config.duplicate_window, Duration::from_secs(300));
+    assert_eq!(info.config.storage, async_nats::jetstream::stream::StorageType::File);
+    assert_eq!(info.config.max_age, Duration::ZERO);
+}
