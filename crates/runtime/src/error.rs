@@ -1,0 +1,139 @@
+//! Rejections and failures, and the one table that maps them to gRPC codes.
+
+use aftercare_eventstore::StoreError;
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// One bad field of a request: which, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub reason: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { field: field.into(), reason: reason.into() }
+    }
+}
+
+/// Everything a service call can answer besides success.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request itself is malformed; every bad field is listed.
+    #[error("invalid request: {}", describe(.0))]
+    Invalid(Vec<FieldViolation>),
+    /// A domain rule refuses the command in the aggregate's current state.
+    #[error("{0}")]
+    Rejected(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    /// Concurrent writers kept winning; the client may retry.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The read model has not reached the requested position in time.
+    #[error("read model {projection} is at {at}, not yet at {wanted}")]
+    NotCaughtUp { projection: String, at: u64, wanted: u64 },
+    /// Infrastructure (event store, database) is down or slow; retry later.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    violations.iter().map(|v| format!("{}: {}", v.field, v.reason)).collect::<Vec<_>>().join("; ")
+}
+
+impl ServiceError {
+    pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        ServiceError::Invalid(vec![FieldViolation::new(field, reason)])
+    }
+
+    /// The gRPC code of each kind: the only place this mapping is made.
+    pub fn code(&self) -> Code {
+        match self {
+            ServiceError::Invalid(_) => Code::InvalidArgument,
+            ServiceError::Rejected(_) => Code::FailedPrecondition,
+            ServiceError::NotFound(_) => Code::NotFound,
+            ServiceError::PermissionDenied(_) => Code::PermissionDenied,
+            ServiceError::Conflict(_) => Code::Aborted,
+            ServiceError::NotCaughtUp { .. } => Code::Unavailable,
+            ServiceError::Unavailable(_) => Code::Unavailable,
+            ServiceError::Internal(_) => Code::Internal,
+        }
+    }
+}
+
+impl From<ServiceError> for Status {
+    fn from(err: ServiceError) -> Status {
+        let code = err.code();
+        if code == Code::Internal {
+            tracing::error!(error = %err, "internal error");
+        }
+        match &err {
+            ServiceError::Invalid(violations) => {
+                let mut details = ErrorDetails::new();
+                for v in violations {
+                    details.add_bad_request_violation(v.field.clone(), v.reason.clone());
+                }
+                Status::with_error_details(code, err.to_string(), details)
+            }
+            _ => Status::new(code, err.to_string()),
+        }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::InvalidInput { field, reason } => ServiceError::invalid(field, reason),
+            StoreError::Conflict { .. } => ServiceError::Conflict(err.to_string()),
+            StoreError::Unavailable(_) => ServiceError::Unavailable(err.to_string()),
+            StoreError::Misconfigured(_) | StoreError::Corrupt { .. } => ServiceError::Internal(err.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for ServiceError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::RowNotFound => ServiceError::NotFound("row".to_owned()),
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                ServiceError::Unavailable(format!("database: {err}"))
+            }
+            other => ServiceError::Internal(format!("database: {other}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_argument_lists_every_field() {
+        let err = ServiceError::Invalid(vec![
+            FieldViolation::new("vin", "check digit is 7, not X"),
+            FieldViolation::new("mileage", "must not be negative"),
+        ]);
+        let status = Status::from(err);
+        assert_eq!(status.code(), Code::InvalidArgument);
+        let details = status.get_error_details();
+        let bad = details.bad_request().expect("bad request details");
+        let fields: Vec<_> = bad.field_violations.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, ["vin", "mileage"]);
+        assert!(status.message().contains("vin: check digit is 7, not X"));
+    }
+
+    #[test]
+    fn each_kind_has_its_code() {
+        assert_eq!(Status::from(ServiceError::Rejected("closed".into())).code(), Code::FailedPrecondition);
+        assert_eq!(Status::from(ServiceError::Conflict("v".into())).code(), Code::Aborted);
+        assert_eq!(Status::from(ServiceError::Unavailable("nats".into())).code(), Code::Unavailable);
+        let store = StoreError::InvalidInput { field: "dealer", reason: "empty".into() };
+        assert_eq!(Status::from(ServiceError::from(store)).code(), Code::InvalidArgument);
+    }
+}

@@ -1,0 +1,20 @@
+//! What every aftercare service stands on: configuration, telemetry, gRPC hosting,
+//! authentication, read-model databases, and the projection and policy runners.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod grpc;
+pub mod projection;
+mod secret;
+pub mod store;
+pub mod system;
+pub mod telemetry;
+
+pub use auth::{Authenticator, DealerScope, Principal, Role, TokenTable};
+pub use config::Config;
+pub use db::Database;
+pub use error::{FieldViolation, ServiceError};
+pub use secret::Secret;

@@ -1,0 +1,76 @@
+//! Projections (events → read-model rows) and policies (events → idempotent
+//! commands), run by one runner: read the checkpoint, subscribe from there, apply
+//! events in batches, and move the checkpoint in the same transaction as the rows.
+//! A crash anywhere therefore applies nothing twice and loses nothing.
+
+mod audit;
+mod checkpoint;
+mod progress;
+mod runner;
+
+use aftercare_eventstore::{Filter, Position, RecordedEvent};
+use async_trait::async_trait;
+use sqlx::AnyConnection;
+
+pub use audit::AuditTrail;
+pub use checkpoint::{Checkpoint, read_checkpoints};
+pub use progress::{Progress, ProgressHandle};
+pub use runner::{Runner, RunnerOptions};
+
+use crate::db::{Migrations, SqlMigration};
+
+/// The runtime's own tables: checkpoints and the audit trail (versions 1–99).
+pub const RUNTIME_MIGRATIONS: Migrations = Migrations {
+    postgres: &[
+        SqlMigration { version: 1, description: "checkpoints", sql: include_str!("../../migrations/0001_checkpoints.sql") },
+        SqlMigration { version: 2, description: "audit", sql: include_str!("../../migrations/0002_audit.sql") },
+    ],
+    sqlite: &[
+        SqlMigration { version: 1, description: "checkpoints", sql: include_str!("../../migrations/0001_checkpoints.sql") },
+        SqlMigration { version: 2, description: "audit", sql: include_str!("../../migrations/0002_audit.sql") },
+    ],
+};
+
+/// Why an event could not be applied.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// The event itself is at fault (cannot be decoded, breaks an invariant): it
+    /// will never apply, so after the bounded retries it is dead-lettered.
+    #[error("event at {position} cannot be applied: {reason}")]
+    Poison { position: Position, reason: String },
+    /// The database refused or failed; retried.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// A read model built from events. `apply` receives only events matching
+/// `filter`, in log order, inside the transaction that will also move the
+/// checkpoint; it should write a batch with few statements (multi-row inserts).
+#[async_trait]
+pub trait Projection: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    fn filter(&self) -> Filter;
+    /// Empties this projection's tables, for a rebuild.
+    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error>;
+    async fn apply(&self, tx: &mut AnyConnection, events: &[RecordedEvent]) -> Result<(), ApplyError>;
+}
+
+/// Why a policy could not react to an event.
+#[derive(Debug, thiserror::Error)]
+pub enum ReactError {
+    /// The event will never lead to a command: dead-lettered after the retries.
+    #[error("{0}")]
+    Poison(String),
+    /// The command could not be issued now (store or database down); retried.
+    #[error("{0}")]
+    Transient(String),
+}
+
+/// A reaction to events that issues commands. The commands must carry ids derived
+/// from the event, so reacting twice (after a crash, on replay) creates nothing twice.
+#[async_trait]
+pub trait Policy: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    fn filter(&self) -> Filter;
+    async fn react(&self, event: &RecordedEvent) -> Result<(), ReactError>;
+}

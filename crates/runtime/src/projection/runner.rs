@@ -1,0 +1,363 @@
+//! The loop that keeps a projection or policy up to date with the log.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aftercare_eventstore::{DeadLetter, DealerId, EventStore, Filter, Position, RecordedEvent, StoreError};
+use futures::StreamExt;
+use tokio::sync::watch;
+
+use super::checkpoint::{self, Checkpoint};
+use super::{ApplyError, Policy, Progress, ProgressHandle, Projection, ReactError};
+use crate::db::Database;
+
+#[derive(Clone, Copy, Debug)]
+pub struct RunnerOptions {
+    /// Most events in one transaction.
+    pub batch_size: usize,
+    /// Attempts at one failing event before it is dead-lettered.
+    pub max_attempts: u32,
+    /// First pause after a failure; doubled up to 5 s.
+    pub retry_backoff: Duration,
+}
+
+impl Default for RunnerOptions {
+    fn default() -> Self {
+        Self { batch_size: 2000, max_attempts: 3, retry_backoff: Duration::from_millis(100) }
+    }
+}
+
+impl From<&crate::config::ProjectionConfig> for RunnerOptions {
+    fn from(config: &crate::config::ProjectionConfig) -> Self {
+        Self { batch_size: config.batch_size, max_attempts: config.max_attempts, ..Self::default() }
+    }
+}
+
+#[derive(Clone)]
+enum Work {
+    Projection(Arc<dyn Projection>),
+    Policy(Arc<dyn Policy>),
+}
+
+/// Runs one projection or policy. `run` for a server, `rebuild` for the CLI.
+pub struct Runner {
+    name: &'static str,
+    filter: Filter,
+    work: Work,
+    store: Arc<dyn EventStore>,
+    db: Database,
+    options: RunnerOptions,
+    progress: watch::Sender<Progress>,
+}
+
+fn transient(err: &sqlx::Error) -> bool {
+    matches!(
+        err,
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed
+    )
+}
+
+impl Runner {
+    pub fn projection(
+        projection: Arc<dyn Projection>,
+        store: Arc<dyn EventStore>,
+        db: Database,
+        options: RunnerOptions,
+    ) -> Self {
+        let (name, filter) = (projection.name(), projection.filter());
+        Self::new(name, filter, Work::Projection(projection), store, db, options)
+    }
+
+    pub fn policy(policy: Arc<dyn Policy>, store: Arc<dyn EventStore>, db: Database, options: RunnerOptions) -> Self {
+        let (name, filter) = (policy.name(), policy.filter());
+        Self::new(name, filter, Work::Policy(policy), store, db, options)
+    }
+
+    fn new(
+        name: &'static str,
+        filter: Filter,
+        work: Work,
+        store: Arc<dyn EventStore>,
+        db: Database,
+        options: RunnerOptions,
+    ) -> Self {
+        let (progress, _) = watch::channel(Progress::default());
+        Self { name, filter, work, store, db, options, progress }
+    }
+
+    pub fn handle(&self) -> ProgressHandle {
+        ProgressHandle::new(self.name, self.progress.subscribe())
+    }
+
+    /// Follows the log until `shutdown` resolves. Failures are retried with
+    /// backoff; the transaction in flight at shutdown is rolled back, which the
+    /// checkpoint makes harmless.
+    pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        tokio::select! {
+            _ = shutdown => tracing::debug!(runner = self.name, "runner stopped"),
+            _ = self.follow(None) => {}
+        }
+    }
+
+    /// Empties the projection and replays the log up to its head at the start.
+    pub async fn rebuild(self) -> Result<Progress, StoreError> {
+        let Work::Projection(projection) = &self.work else {
+            return Err(StoreError::InvalidInput { field: "projection", reason: "policies are not rebuilt".into() });
+        };
+        let head = self.store.head().await?;
+        let reset = async {
+            let mut tx = self.db.pool.begin().await?;
+            projection.reset(&mut tx).await?;
+            checkpoint::delete(&mut tx, self.name).await?;
+            tx.commit().await
+        };
+        reset.await.map_err(|e| StoreError::Unavailable(format!("resetting {}: {e}", self.name)))?;
+        tracing::info!(projection = self.name, %head, "rebuilding");
+        Ok(self.follow(Some(head)).await)
+    }
+
+    async fn pause(&self, failures: &mut u32) {
+        let delay = self.options.retry_backoff.saturating_mul(1 << (*failures).min(6));
+        *failures += 1;
+        tokio::time::sleep(delay.min(Duration::from_secs(5))).await;
+    }
+
+    async fn load_checkpoint(&self) -> Checkpoint {
+        let mut failures = 0;
+        loop {
+            match checkpoint::load(&self.db.pool, self.name).await {
+                Ok(cp) => return cp,
+                Err(err) => {
+                    tracing::warn!(runner = self.name, error = %err, "cannot read checkpoint");
+                    self.pause(&mut failures).await;
+                }
+            }
+        }
+    }
+
+    async fn follow(&self, target: Option<Position>) -> Progress {
+        let mut cp = self.load_checkpoint().await;
+        self.publish(&cp);
+        let mut failures = 0;
+        loop {
+            if target.is_some_and(|t| cp.position >= t) {
+                return self.progress.borrow().to_owned();
+            }
+            // Every event, not just matching ones: progress must reach every
+            // position so read-your-writes waits end.
+            let subscription = match self.store.subscribe(&Filter::all(), cp.position.next()).await {
+                Ok(s) => s,
+                Err(err) => {
+                    tracing::warn!(runner = self.name, error = %err, "cannot subscribe");
+                    self.pause(&mut failures).await;
+                    continue;
+                }
+            };
+            let mut chunks = subscription.ready_chunks(self.options.batch_size.max(1));
+            while let Some(chunk) = chunks.next().await {
+                let mut events = Vec::with_capacity(chunk.len());
+                let mut broken = None;
+                for item in chunk {
+                    match item {
+                        Ok(event) => events.push(event),
+                        Err(err) => {
+                            broken = Some(err);
+                            break;
+                        }
+                    }
+                }
+                if !events.is_empty() {
+                    self.process(&mut cp, events).await;
+                    failures = 0;
+                }
+                match broken {
+                    Some(StoreError::Corrupt { position, reason }) => {
+                        self.skip_unreadable(&mut cp, position, reason).await;
+                    }
+                    Some(err) => {
+                        tracing::warn!(runner = self.name, error = %err, "subscription failed, resubscribing");
+                        self.pause(&mut failures).await;
+                        break;
+                    }
+                    None => {}
+                }
+                if target.is_some_and(|t| cp.position >= t) {
+                    return self.progress.borrow().to_owned();
+                }
+            }
+        }
+    }
+
+    fn publish(&self, cp: &Checkpoint) {
+        self.progress.send_replace(Progress { position: cp.position, dead_lettered: cp.dead_lettered });
+    }
+
+    async fn process(&self, cp: &mut Checkpoint, events: Vec<RecordedEvent>) {
+        match &self.work {
+            Work::Projection(p) => {
+                if !self.apply_batch(p.as_ref(), cp, &events).await {
+                    // Something in the batch fails: find it event by event.
+                    for event in events {
+                        self.apply_one(p.as_ref(), cp, event).await;
+                    }
+                }
+            }
+            Work::Policy(p) => {
+                for event in events.iter().filter(|e| self.filter.matches(&e.stream)) {
+                    self.react(p.as_ref(), cp, event).await;
+                }
+                let last = events.last().map_or(cp.position, |e| e.position);
+                self.commit_checkpoint(cp, last, 0).await;
+            }
+        }
+    }
+
+    /// Applies a whole batch in one transaction. `false` when an event in it is at
+    /// fault; transient failures are retried here.
+    async fn apply_batch(&self, p: &dyn Projection, cp: &mut Checkpoint, events: &[RecordedEvent]) -> bool {
+        let matching: Vec<RecordedEvent> =
+            events.iter().filter(|e| self.filter.matches(&e.stream)).cloned().collect();
+        let last = events.last().map_or(cp.position, |e| e.position);
+        let mut failures = 0;
+        loop {
+            match self.try_apply(p, cp, &matching, last, 0).await {
+                Ok(()) => return true,
+                Err(ApplyError::Database(err)) if transient(&err) => {
+                    tracing::warn!(projection = self.name, error = %err, "database unavailable, retrying batch");
+                    self.pause(&mut failures).await;
+                }
+                Err(_) if events.len() == 1 => return false,
+                Err(err) => {
+                    tracing::debug!(projection = self.name, error = %err, "batch failed, applying one by one");
+                    return false;
+                }
+            }
+        }
+    }
+
+    async fn try_apply(
+        &self,
+        p: &dyn Projection,
+        cp: &mut Checkpoint,
+        events: &[RecordedEvent],
+        up_to: Position,
+        dead: u64,
+    ) -> Result<(), ApplyError> {
+        let mut tx = self.db.pool.begin().await?;
+        if !events.is_empty() {
+            p.apply(&mut tx, events).await?;
+        }
+        let next = Checkpoint { name: cp.name.clone(), position: up_to, dead_lettered: cp.dead_lettered + dead };
+        checkpoint::save(&mut tx, &next).await?;
+        tx.commit().await?;
+        *cp = next;
+        self.publish(cp);
+        Ok(())
+    }
+
+    async fn apply_one(&self, p: &dyn Projection, cp: &mut Checkpoint, event: RecordedEvent) {
+        if event.position <= cp.position {
+            return;
+        }
+        let position = event.position;
+        let events = if self.filter.matches(&event.stream) { vec![event] } else { Vec::new() };
+        let mut attempts = 0;
+        let mut failures = 0;
+        loop {
+            match self.try_apply(p, cp, &events, position, 0).await {
+                Ok(()) => return,
+                Err(ApplyError::Database(err)) if transient(&err) => self.pause(&mut failures).await,
+                Err(err) => {
+                    attempts += 1;
+                    if attempts >= self.options.max_attempts {
+                        let event = &events[0];
+                        self.dead_letter(Some(event), event.position, err.to_string()).await;
+                        self.commit_checkpoint(cp, position, 1).await;
+                        return;
+                    }
+                    self.pause(&mut failures).await;
+                }
+            }
+        }
+    }
+
+    async fn react(&self, p: &dyn Policy, cp: &mut Checkpoint, event: &RecordedEvent) {
+        let mut attempts = 0;
+        let mut failures = 0;
+        loop {
+            match p.react(event).await {
+                Ok(()) => return,
+                Err(ReactError::Transient(reason)) => {
+                    tracing::warn!(policy = self.name, position = %event.position, %reason, "retrying");
+                    self.pause(&mut failures).await;
+                }
+                Err(ReactError::Poison(reason)) => {
+                    attempts += 1;
+                    if attempts >= self.options.max_attempts {
+                        self.dead_letter(Some(event), event.position, reason).await;
+                        cp.dead_lettered += 1;
+                        return;
+                    }
+                    self.pause(&mut failures).await;
+                }
+            }
+        }
+    }
+
+    /// An event the store itself cannot decode: kept as a dead letter, skipped.
+    async fn skip_unreadable(&self, cp: &mut Checkpoint, position: Position, reason: String) {
+        self.dead_letter(None, position, reason).await;
+        self.commit_checkpoint(cp, position, 1).await;
+    }
+
+    async fn commit_checkpoint(&self, cp: &mut Checkpoint, position: Position, dead: u64) {
+        let mut failures = 0;
+        loop {
+            let attempt = async {
+                let mut tx = self.db.pool.begin().await?;
+                let next = Checkpoint {
+                    name: cp.name.clone(),
+                    position: position.max(cp.position),
+                    dead_lettered: cp.dead_lettered + dead,
+                };
+                checkpoint::save(&mut tx, &next).await?;
+                tx.commit().await.map(|()| next)
+            };
+            match attempt.await {
+                Ok(next) => {
+                    *cp = next;
+                    self.publish(cp);
+                    return;
+                }
+                Err(err) => {
+                    tracing::warn!(runner = self.name, error = %err, "cannot save checkpoint");
+                    self.pause(&mut failures).await;
+                }
+            }
+        }
+    }
+
+    /// Dead letters are written before the checkpoint passes the event, so a crash
+    /// in between can repeat a dead letter but never lose one.
+    async fn dead_letter(&self, event: Option<&RecordedEvent>, position: Position, reason: String) {
+        tracing::error!(runner = self.name, %position, %reason, "poison event dead-lettered");
+        let letter = DeadLetter {
+            dealer: event.map_or_else(
+                || DealerId::parse("_unknown").expect("a valid dealer token"),
+                |e| e.dealer().clone(),
+            ),
+            kind: format!("projection-{}", self.name),
+            reason,
+            source_position: Some(position),
+            source_event_id: event.map(|e| e.data.event_id),
+            payload: event.map(|e| e.data.payload.clone()).unwrap_or_default(),
+            recorded_at: jiff::Timestamp::now(),
+        };
+        let mut failures = 0;
+        while let Err(err) = self.store.dead_letter(letter.clone()).await {
+            tracing::warn!(runner = self.name, error = %err, "cannot write dead letter, retrying");
+            self.pause(&mut failures).await;
+        }
+    }
+}

@@ -1,0 +1,54 @@
+//! Opening the configured event store.
+
+use std::sync::Arc;
+
+use aftercare_eventstore::{EmbeddedStore, EventStore, JetStreamConfig, JetStreamStore, StoreError, StreamSettings};
+
+use crate::config::{StoreBackend, StoreConfig};
+
+/// The event store a deployment runs on, with the NATS connection when there is one
+/// (services publish outbound messages and serve ingest subjects on it).
+#[derive(Clone)]
+pub struct OpenedStore {
+    pub store: Arc<dyn EventStore>,
+    pub nats: Option<JetStreamStore>,
+    pub description: String,
+}
+
+pub async fn open(config: &StoreConfig) -> Result<OpenedStore, StoreError> {
+    match config.backend {
+        StoreBackend::Embedded => {
+            let store = EmbeddedStore::open(&config.path).await?;
+            Ok(OpenedStore {
+                store: Arc::new(store),
+                nats: None,
+                description: format!("embedded event log {}", config.path.display()),
+            })
+        }
+        StoreBackend::JetStream => {
+            let js = JetStreamStore::connect(jetstream_config(config)).await?;
+            Ok(OpenedStore {
+                store: Arc::new(js.clone()),
+                nats: Some(js),
+                description: format!("jetstream stream {} at {}", config.stream, config.url),
+            })
+        }
+    }
+}
+
+pub fn jetstream_config(config: &StoreConfig) -> JetStreamConfig {
+    JetStreamConfig {
+        url: config.url.clone(),
+        prefix: config.prefix.clone(),
+        events: StreamSettings {
+            name: config.stream.clone(),
+            replicas: config.replicas,
+            file_storage: config.file_storage,
+            duplicate_window: config.duplicate_window,
+        },
+        dead_letter_stream: config.dead_letter_stream.clone(),
+        ack_timeout: config.ack_timeout,
+        max_in_flight: config.max_in_flight,
+        token: config.token.as_ref().map(|t| t.expose().to_owned()),
+    }
+}

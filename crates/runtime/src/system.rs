@@ -1,0 +1,107 @@
+//! The `SystemService`: who am I, may I act for this dealer, how far are the read models.
+
+use std::sync::Arc;
+
+use aftercare_eventstore::{DealerId, EventStore};
+use aftercare_proto::common::v1 as common;
+use aftercare_proto::system::v1 as pb;
+use tonic::{Request, Response, Status};
+
+use crate::db::Database;
+use crate::projection::{ProgressHandle, read_checkpoints};
+use crate::{DealerScope, Principal, Role, ServiceError};
+
+pub struct SystemApi {
+    store: Arc<dyn EventStore>,
+    db: Database,
+    runners: Vec<ProgressHandle>,
+}
+
+impl SystemApi {
+    pub fn new(store: Arc<dyn EventStore>, db: Database, runners: Vec<ProgressHandle>) -> Self {
+        Self { store, db, runners }
+    }
+}
+
+pub fn dealer_scope(scope: &DealerScope) -> pb::DealerScope {
+    let scope = match scope {
+        DealerScope::All => pb::dealer_scope::Scope::All(true),
+        DealerScope::Dealer(d) => pb::dealer_scope::Scope::Dealer(common::DealerId { value: d.to_string() }),
+        DealerScope::Group { name, dealers } => pb::dealer_scope::Scope::Group(pb::DealerGroup {
+            name: name.clone(),
+            dealers: dealers.iter().map(|d| common::DealerId { value: d.to_string() }).collect(),
+        }),
+    };
+    pb::DealerScope { scope: Some(scope) }
+}
+
+/// Reads a dealer id field of a request, naming the field when it is bad.
+pub fn parse_dealer(field: &str, dealer: Option<&common::DealerId>) -> Result<DealerId, ServiceError> {
+    let value = dealer.map(|d| d.value.as_str()).unwrap_or_default();
+    DealerId::parse(value).map_err(|e| match e {
+        aftercare_eventstore::StoreError::InvalidInput { reason, .. } => ServiceError::invalid(field, reason),
+        other => ServiceError::invalid(field, other.to_string()),
+    })
+}
+
+#[tonic::async_trait]
+impl pb::system_service_server::SystemService for SystemApi {
+    async fn who_am_i(&self, request: Request<pb::WhoAmIRequest>) -> Result<Response<pb::WhoAmIResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(pb::WhoAmIResponse {
+            principal: principal.name.clone(),
+            roles: principal.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            scope: Some(dealer_scope(&principal.scope)),
+        }))
+    }
+
+    async fn check_dealer_access(
+        &self,
+        request: Request<pb::CheckDealerAccessRequest>,
+    ) -> Result<Response<pb::CheckDealerAccessResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        let dealer = parse_dealer("dealer", request.get_ref().dealer.as_ref())?;
+        principal.authorize_dealer(&dealer)?;
+        Ok(Response::new(pb::CheckDealerAccessResponse {
+            dealer: Some(common::DealerId { value: dealer.to_string() }),
+        }))
+    }
+
+    async fn projection_status(
+        &self,
+        request: Request<pb::ProjectionStatusRequest>,
+    ) -> Result<Response<pb::ProjectionStatusResponse>, Status> {
+        Principal::of(&request)?.require_role(&[Role::Admin, Role::CareManager])?;
+        let head = self.store.head().await.map_err(ServiceError::from)?;
+        let saved = read_checkpoints(&self.db.pool).await.map_err(ServiceError::from)?;
+        let mut projections: Vec<pb::ProjectionProgress> = saved
+            .into_iter()
+            .map(|cp| {
+                // A running runner knows better than its last saved checkpoint.
+                let live = self.runners.iter().find(|r| r.name() == cp.name).map(|r| r.current());
+                let (position, dead) = live.map_or((cp.position, cp.dead_lettered), |p| (p.position, p.dead_lettered));
+                pb::ProjectionProgress {
+                    name: cp.name,
+                    checkpoint: Some(common::Position { value: position.0 }),
+                    lag: head.0.saturating_sub(position.0),
+                    dead_lettered: dead,
+                }
+            })
+            .collect();
+        for runner in &self.runners {
+            if !projections.iter().any(|p| p.name == runner.name()) {
+                let p = runner.current();
+                projections.push(pb::ProjectionProgress {
+                    name: runner.name().to_owned(),
+                    checkpoint: Some(common::Position { value: p.position.0 }),
+                    lag: head.0.saturating_sub(p.position.0),
+                    dead_lettered: p.dead_lettered,
+                });
+            }
+        }
+        Ok(Response::new(pb::ProjectionStatusResponse {
+            head: Some(common::Position { value: head.0 }),
+            projections,
+        }))
+    }
+}

@@ -1,0 +1,135 @@
+//! Tracing in one place: pretty on a terminal, JSON when asked or when not on a
+//! terminal, OTLP export when configured. The returned handle flushes the exporter
+//! on shutdown. W3C trace context is carried in gRPC metadata and event metadata.
+
+use std::io::IsTerminal;
+
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::config::{LogFormat, TelemetryConfig};
+
+/// Keeps the exporter alive; `shutdown` flushes what is buffered.
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Telemetry {
+    pub fn shutdown(self) {
+        if let Some(provider) = self.provider {
+            if let Err(err) = provider.shutdown() {
+                eprintln!("flushing traces failed: {err}");
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    #[error("telemetry.filter: {0}")]
+    Filter(String),
+    #[error("telemetry.otlp_endpoint: {0}")]
+    Exporter(String),
+    #[error("a tracing subscriber is already installed")]
+    AlreadyInstalled,
+}
+
+/// Installs the global subscriber. Call once, from `main`.
+pub fn init(config: &TelemetryConfig) -> Result<Telemetry, TelemetryError> {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(directives) if !directives.is_empty() => EnvFilter::try_new(directives),
+        _ => EnvFilter::try_new(&config.filter),
+    }
+    .map_err(|e| TelemetryError::Filter(e.to_string()))?;
+    let json = match config.log_format {
+        LogFormat::Json => true,
+        LogFormat::Pretty => false,
+        LogFormat::Auto => !std::io::stderr().is_terminal(),
+    };
+    let fmt = if json {
+        tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).boxed()
+    } else {
+        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed()
+    };
+    let provider = match &config.otlp_endpoint {
+        Some(endpoint) => Some(otlp_provider(endpoint, &config.service_name)?),
+        None => None,
+    };
+    let otel = provider.as_ref().map(|p| {
+        tracing_opentelemetry::layer().with_tracer(p.tracer("aftercare")).with_filter(EnvFilter::new("info"))
+    });
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(fmt)
+        .with(otel)
+        .try_init()
+        .map_err(|_| TelemetryError::AlreadyInstalled)?;
+    Ok(Telemetry { provider })
+}
+
+fn otlp_provider(endpoint: &str, service_name: &str) -> Result<SdkTracerProvider, TelemetryError> {
+    use opentelemetry_otlp::WithExportConfig;
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .build()
+        .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
+    let processor = opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor::builder(
+        exporter,
+        opentelemetry_sdk::runtime::Tokio,
+    )
+    .build();
+    Ok(SdkTracerProvider::builder()
+        .with_span_processor(processor)
+        .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(service_name.to_owned()).build())
+        .build())
+}
+
+struct MetadataExtractor<'a>(&'a tonic::metadata::MetadataMap);
+
+impl Extractor for MetadataExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0
+            .keys()
+            .filter_map(|k| match k {
+                tonic::metadata::KeyRef::Ascii(k) => Some(k.as_str()),
+                tonic::metadata::KeyRef::Binary(_) => None,
+            })
+            .collect()
+    }
+}
+
+/// Makes the incoming request's `traceparent` the parent of `span`.
+pub fn adopt_remote_parent(span: &tracing::Span, metadata: &tonic::metadata::MetadataMap) {
+    let context = TraceContextPropagator::new().extract(&MetadataExtractor(metadata));
+    let _ = span.set_parent(context);
+}
+
+struct Traceparent(Option<String>);
+
+impl Injector for Traceparent {
+    fn set(&mut self, key: &str, value: String) {
+        if key == "traceparent" {
+            self.0 = Some(value);
+        }
+    }
+}
+
+/// The current span's W3C `traceparent`, to store with the events it produces
+/// (and from there into NATS headers); `None` when not exporting traces.
+pub fn current_traceparent() -> Option<String> {
+    let context = tracing::Span::current().context();
+    let mut carrier = Traceparent(None);
+    TraceContextPropagator::new().inject_context(&context, &mut carrier);
+    carrier.0
+}

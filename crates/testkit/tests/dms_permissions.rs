@@ -1,0 +1,252 @@
+//! The accounts of deploy/nats/nats.conf, enforced by a real nats-server: a DMS
+//! credential reaches its own dealer's ingest subjects and nothing else.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{Ipv4Addr, TcpStream};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use aftercare_testkit::nats_server_binary;
+use tempfile::TempDir;
+
+const SERVICE_PASSWORD: &str = "service-secret";
+const DMS_PASSWORD: &str = "dms-secret";
+
+/// The `accounts { ... }` block and `system_account` line of the production config,
+/// with the commented `dms-D001` example switched on.
+fn accounts_with_dms_example() -> String {
+    let conf = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/nats/nats.conf"
+    ))
+    .expect("read deploy/nats/nats.conf");
+    let mut block = Vec::new();
+    let mut depth = 0usize;
+    for line in conf.lines() {
+        let code = line.split('#').next().unwrap_or("");
+        if depth == 0 && !code.trim_start().starts_with("accounts") {
+            if code.trim_start().starts_with("system_account") {
+                block.push(line.to_owned());
+            }
+            continue;
+        }
+        depth = (depth + code.matches('{').count()).saturating_sub(code.matches('}').count());
+        block.push(uncomment_example(line));
+    }
+    block.join("\n") + "\n"
+}
+
+/// `#   user: dms-D001` becomes `    user: dms-D001`; prose comments stay comments.
+fn uncomment_example(line: &str) -> String {
+    let Some(comment) = line.trim_start().strip_prefix('#') else {
+        return line.to_owned();
+    };
+    let body = comment.trim_start();
+    let is_config = body.starts_with('{')
+        || body.starts_with('}')
+        || body.split_once(':').is_some_and(|(key, _)| {
+            !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+        });
+    if is_config {
+        line.replacen('#', " ", 1)
+    } else {
+        line.to_owned()
+    }
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    dir: TempDir,
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("nats.conf");
+        let body = format!(
+            "listen: 127.0.0.1:-1\nports_file_dir: {:?}\n{}",
+            dir.path(),
+            accounts_with_dms_example()
+        );
+        assert!(
+            body.contains("user: dms-D001"),
+            "the DMS example was found:\n{body}"
+        );
+        std::fs::write(&config, body).expect("write config");
+        let log = File::create(dir.path().join("log")).expect("create log");
+        let child = Command::new(nats_server_binary())
+            .arg("-c")
+            .arg(&config)
+            .env("AFTERCARE_NATS_PASSWORD", SERVICE_PASSWORD)
+            .env("NATS_SYS_PASSWORD", "sys-secret")
+            .env("DMS_D001_NATS_PASSWORD", DMS_PASSWORD)
+            .stdout(log.try_clone().expect("clone log"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn nats-server");
+        let mut server = Server {
+            child,
+            port: 0,
+            dir,
+        };
+        server.port = server.await_port();
+        server
+    }
+
+    fn await_port(&mut self) -> u16 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let port = std::fs::read_dir(self.dir.path())
+                .expect("read temp dir")
+                .filter_map(Result::ok)
+                .filter(|entry| entry.file_name().to_string_lossy().ends_with(".ports"))
+                .find_map(|entry| port_of(&std::fs::read_to_string(entry.path()).ok()?));
+            if let Some(port) = port {
+                return port;
+            }
+            let exited = self.child.try_wait().expect("query nats-server");
+            if exited.is_some() || Instant::now() > deadline {
+                let log = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
+                panic!("nats-server did not start ({exited:?}):\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn port_of(ports_json: &str) -> Option<u16> {
+    let url = ports_json.split("nats://").nth(1)?;
+    url[..url.find('"')?].rsplit(':').next()?.parse().ok()
+}
+
+/// A bare NATS protocol client: enough to see what the server allows.
+struct Client {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Client {
+    fn connect(server: &Server, user: &str, password: &str) -> Client {
+        let stream = TcpStream::connect((Ipv4Addr::LOCALHOST, server.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("set read timeout");
+        let mut client = Client {
+            reader: BufReader::new(stream.try_clone().expect("clone stream")),
+            writer: stream,
+        };
+        let mut info = String::new();
+        client.reader.read_line(&mut info).expect("read INFO");
+        assert!(info.starts_with("INFO "), "greeting: {info}");
+        client.send(&format!(
+            "CONNECT {{\"verbose\":false,\"pedantic\":false,\"user\":\"{user}\",\"pass\":\"{password}\",\"protocol\":1}}\r\n"
+        ));
+        client
+    }
+
+    fn send(&mut self, protocol: &str) {
+        self.writer.write_all(protocol.as_bytes()).expect("write");
+    }
+
+    /// Sends PING; returns what the server sent before its PONG, but PINGs and INFOs.
+    fn round_trip(&mut self) -> Vec<String> {
+        self.send("PING\r\n");
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            let read = self.reader.read_line(&mut line).expect("read");
+            let line = line.trim_end().to_owned();
+            match line.as_str() {
+                _ if read == 0 => panic!("connection closed after {lines:?}"),
+                "PONG" => return lines,
+                "PING" => self.send("PONG\r\n"),
+                // The server may update its INFO at any time (e.g. after CONNECT).
+                _ if line.starts_with("INFO ") => {}
+                _ => lines.push(line),
+            }
+        }
+    }
+}
+
+fn violation(lines: &[String], kind: &str, subject: &str) -> bool {
+    let expected = format!("Permissions Violation for {kind} to \"{subject}\"");
+    lines
+        .iter()
+        .any(|line| line.starts_with("-ERR") && line.contains(&expected))
+}
+
+#[test]
+fn a_dms_credential_reaches_only_its_own_dealers_ingest_subjects() {
+    let server = Server::start();
+    let mut aftercare = Client::connect(&server, "aftercare", SERVICE_PASSWORD);
+    aftercare.send("SUB aftercare.in.> 1\r\n");
+    assert_eq!(aftercare.round_trip(), Vec::<String>::new());
+
+    let mut dms = Client::connect(&server, "dms-D001", DMS_PASSWORD);
+    assert_eq!(
+        dms.round_trip(),
+        Vec::<String>::new(),
+        "dms-D001 may connect"
+    );
+
+    dms.send("PUB aftercare.in.D002.visit 6\r\nforged\r\n");
+    let refused = dms.round_trip();
+    assert!(
+        violation(&refused, "Publish", "aftercare.in.D002.visit"),
+        "{refused:?}"
+    );
+
+    dms.send("PUB aftercare.ev.D001.customer.c1 6\r\nforged\r\n");
+    let refused = dms.round_trip();
+    assert!(
+        violation(&refused, "Publish", "aftercare.ev.D001.customer.c1"),
+        "{refused:?}"
+    );
+
+    for subject in [
+        "_INBOX.>",
+        "_INBOX.D002.reply",
+        "aftercare.in.>",
+        "$JS.API.>",
+    ] {
+        dms.send(&format!("SUB {subject} 9\r\n"));
+        let refused = dms.round_trip();
+        assert!(
+            violation(&refused, "Subscription", subject),
+            "{subject}: {refused:?}"
+        );
+    }
+
+    dms.send("SUB _INBOX.D001.reply 2\r\nPUB aftercare.in.D001.visit 2\r\nok\r\n");
+    assert_eq!(
+        dms.round_trip(),
+        Vec::<String>::new(),
+        "its own subjects are allowed"
+    );
+
+    // Only the allowed publish ever reached the service.
+    assert_eq!(
+        aftercare.round_trip(),
+        ["MSG aftercare.in.D001.visit 1 2", "ok"],
+        "what the aftercare service received"
+    );
+}
+
+#[test]
+fn a_wrong_password_is_refused() {
+    let server = Server::start();
+    let mut client = Client::connect(&server, "dms-D001", "guessed");
+    let mut line = String::new();
+    client.send("PING\r\n");
+    client.reader.read_line(&mut line).expect("read");
+    assert!(line.contains("Authorization Violation"), "{line}");
+}
