@@ -1,2 +1,103 @@
 #![forbid(unsafe_code)]
-fn main() {}
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use aftercare::client::{self, ClientArgs};
+use aftercare::serve::{self, AuthNotice};
+use aftercare_runtime::{Config, telemetry};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+/// aftercare: after-sales customer care for car dealerships.
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    /// Configuration file (TOML); `AFTERCARE__SECTION__KEY` variables override it.
+    #[arg(long, global = true, env = "AFTERCARE_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the services (all by default) in this process.
+    Serve {
+        /// Run only these services (repeatable), e.g. one Kubernetes Deployment each.
+        #[arg(long = "service")]
+        services: Vec<String>,
+        /// Listen here instead of `server.listen`.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Empty a projection and replay the event log into it.
+    Rebuild {
+        projection: String,
+    },
+    /// Show who the token belongs to: roles and dealer scope.
+    Whoami(ClientArgs),
+    /// Show the event log head and every projection's checkpoint and lag.
+    Status(ClientArgs),
+}
+
+fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    Ok(Config::load(path, std::env::vars())?)
+}
+
+fn main() -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(Cli::parse())) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            // The chain of causes, without a backtrace: these are messages for
+            // the person at the terminal.
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { services, listen } => {
+            let mut config = load_config(cli.config.as_deref())?;
+            if let Some(listen) = listen {
+                config.server.listen = listen;
+            }
+            let telemetry = telemetry::init(&config.telemetry)?;
+            let modules = aftercare::modules::select(&services).map_err(anyhow::Error::msg)?;
+            let listener = tokio::net::TcpListener::bind(config.server.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+            let result = serve::run(config, listener, modules, aftercare_runtime::grpc::shutdown_signal(), |s| {
+                eprintln!("aftercare listening on {} ({})", s.listening, s.store);
+                match &s.auth {
+                    AuthNotice::LocalAdmin(path) => eprintln!(
+                        "authenticate with the local admin token: export AFTERCARE_TOKEN=$(cat {})",
+                        path.display()
+                    ),
+                    AuthNotice::Configured(n) => eprintln!("{n} configured tokens accepted"),
+                }
+            })
+            .await;
+            telemetry.shutdown();
+            result
+        }
+        Command::Rebuild { projection } => {
+            let config = load_config(cli.config.as_deref())?;
+            let telemetry = telemetry::init(&config.telemetry)?;
+            let result = aftercare::rebuild::run(config, &projection, true).await.map(|_| ());
+            telemetry.shutdown();
+            result
+        }
+        Command::Whoami(args) => client::whoami(&args).await,
+        Command::Status(args) => client::status(&args).await,
+    }
+}

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod grpc;
+pub mod module;
 pub mod projection;
 mod secret;
 pub mod store;

@@ -1,0 +1,142 @@
+//! The CLI as a gRPC client: connection, token, and output as a table or JSON.
+
+use std::path::PathBuf;
+
+use aftercare_proto::system::v1 as pb;
+use aftercare_proto::system::v1::system_service_client::SystemServiceClient;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use tonic::metadata::MetadataValue;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum Output {
+    #[default]
+    Table,
+    Json,
+}
+
+#[derive(Args, Clone, Debug)]
+pub struct ClientArgs {
+    /// The aftercare server.
+    #[arg(long, env = "AFTERCARE_SERVER", default_value = "http://127.0.0.1:50051")]
+    pub server: String,
+    /// Bearer token; read from --token-file when not given.
+    #[arg(long, env = "AFTERCARE_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// File holding the token (the embedded default writes data/admin.token).
+    #[arg(long, default_value = "data/admin.token")]
+    pub token_file: PathBuf,
+    #[arg(long, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+}
+
+#[derive(Clone)]
+pub struct BearerToken(MetadataValue<tonic::metadata::Ascii>);
+
+impl tonic::service::Interceptor for BearerToken {
+    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        request.metadata_mut().insert("authorization", self.0.clone());
+        Ok(request)
+    }
+}
+
+impl ClientArgs {
+    pub fn token(&self) -> anyhow::Result<String> {
+        match &self.token {
+            Some(token) => Ok(token.clone()),
+            None => std::fs::read_to_string(&self.token_file)
+                .map(|t| t.trim().to_owned())
+                .with_context(|| {
+                    format!("no --token or AFTERCARE_TOKEN, and cannot read {}", self.token_file.display())
+                }),
+        }
+    }
+
+    pub async fn channel(&self) -> anyhow::Result<InterceptedService<Channel, BearerToken>> {
+        let token = MetadataValue::try_from(format!("Bearer {}", self.token()?))
+            .context("the token must be printable ASCII")?;
+        let channel = Channel::from_shared(self.server.clone())
+            .with_context(|| format!("--server {:?} is not a URL", self.server))?
+            .connect()
+            .await
+            .with_context(|| format!("cannot reach aftercare at {}", self.server))?;
+        Ok(InterceptedService::new(channel, BearerToken(token)))
+    }
+}
+
+/// A gRPC error as a person reads it: `permission denied: …`.
+pub fn status_error(status: tonic::Status) -> anyhow::Error {
+    let code = format!("{:?}", status.code());
+    let mut words = String::new();
+    for (i, c) in code.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            words.push(' ');
+        }
+        words.push(c.to_ascii_lowercase());
+    }
+    anyhow::anyhow!("{words}: {}", status.message())
+}
+
+fn scope_text(scope: Option<&pb::DealerScope>) -> String {
+    match scope.and_then(|s| s.scope.as_ref()) {
+        Some(pb::dealer_scope::Scope::All(_)) => "all dealers".to_owned(),
+        Some(pb::dealer_scope::Scope::Dealer(d)) => format!("dealer {}", d.value),
+        Some(pb::dealer_scope::Scope::Group(g)) => format!(
+            "group {} ({})",
+            g.name,
+            g.dealers.iter().map(|d| d.value.as_str()).collect::<Vec<_>>().join(", ")
+        ),
+        None => "none".to_owned(),
+    }
+}
+
+pub async fn whoami(args: &ClientArgs) -> anyhow::Result<()> {
+    let mut client = SystemServiceClient::new(args.channel().await?);
+    let me = client.who_am_i(pb::WhoAmIRequest {}).await.map_err(status_error)?.into_inner();
+    match args.output {
+        Output::Json => println!(
+            "{}",
+            serde_json::json!({ "principal": me.principal, "roles": me.roles, "scope": scope_text(me.scope.as_ref()) })
+        ),
+        Output::Table => {
+            println!("principal  {}", me.principal);
+            println!("roles      {}", me.roles.join(", "));
+            println!("scope      {}", scope_text(me.scope.as_ref()));
+        }
+    }
+    Ok(())
+}
+
+pub async fn status(args: &ClientArgs) -> anyhow::Result<()> {
+    let mut client = SystemServiceClient::new(args.channel().await?);
+    let status = client.projection_status(pb::ProjectionStatusRequest {}).await.map_err(status_error)?.into_inner();
+    let head = status.head.map_or(0, |p| p.value);
+    match args.output {
+        Output::Json => {
+            let projections: Vec<_> = status
+                .projections
+                .iter()
+                .map(|p| {
+                    serde_json::json!({
+                        "name": p.name,
+                        "checkpoint": p.checkpoint.as_ref().map_or(0, |c| c.value),
+                        "lag": p.lag,
+                        "dead_lettered": p.dead_lettered,
+                    })
+                })
+                .collect();
+            println!("{}", serde_json::json!({ "head": head, "projections": projections }));
+        }
+        Output::Table => {
+            println!("event log head: {head}");
+            println!("{:<28} {:>12} {:>10} {:>14}", "PROJECTION", "CHECKPOINT", "LAG", "DEAD LETTERS");
+            for p in &status.projections {
+                let checkpoint = p.checkpoint.as_ref().map_or(0, |c| c.value);
+                println!("{:<28} {:>12} {:>10} {:>14}", p.name, checkpoint, p.lag, p.dead_lettered);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! The one aftercare binary, as a library so end-to-end tests and `main` share
+//! the same entry points.
+#![forbid(unsafe_code)]
+
+pub mod admin_token;
+pub mod client;
+pub mod modules;
+pub mod rebuild;
+pub mod serve;

@@ -1,0 +1,21 @@
+//! The services this binary can run. Each service crate adds its module here.
+
+use aftercare_runtime::module::{Module, SystemModule};
+
+/// Every module, in start order.
+pub fn all() -> Vec<Box<dyn Module>> {
+    vec![Box::new(SystemModule)]
+}
+
+/// The modules named by `--service`; all when none is named. The system module
+/// (status, audit trail) always runs.
+pub fn select(names: &[String]) -> Result<Vec<Box<dyn Module>>, String> {
+    let available: Vec<&str> = all().iter().map(|m| m.name()).collect();
+    if let Some(unknown) = names.iter().find(|n| !available.contains(&n.as_str())) {
+        return Err(format!("unknown service {unknown:?}; available: {}", available.join(", ")));
+    }
+    Ok(all()
+        .into_iter()
+        .filter(|m| names.is_empty() || m.name() == "system" || names.iter().any(|n| n == m.name()))
+        .collect())
+}

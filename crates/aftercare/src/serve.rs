@@ -1,0 +1,113 @@
+//! `aftercare serve`: the selected modules, their runners and gRPC services, in
+//! one process. `run` takes a bound listener and a shutdown future, so `main` and
+//! the tests start the server the same way.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use aftercare_runtime::auth::{DealerScope, Principal, Role};
+use aftercare_runtime::module::{Module, ModuleContext};
+use aftercare_runtime::projection::{RUNTIME_MIGRATIONS, Runner, RunnerOptions};
+use aftercare_runtime::{Authenticator, Config, Database, TokenTable, store};
+use anyhow::Context;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::admin_token;
+
+/// How clients can authenticate, to tell the person who started the server.
+pub enum AuthNotice {
+    /// Tokens come from the configuration.
+    Configured(usize),
+    /// No tokens were configured: a local admin token was written to this file.
+    LocalAdmin(std::path::PathBuf),
+}
+
+pub struct Started {
+    pub listening: std::net::SocketAddr,
+    pub store: String,
+    pub auth: AuthNotice,
+}
+
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    modules: Vec<Box<dyn Module>>,
+    shutdown: impl Future<Output = ()> + Send,
+    on_started: impl FnOnce(&Started),
+) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let opened = store::open(&config.store).await.context("opening the event store")?;
+    let db = Database::connect(&config.database_url(), config.database.max_connections)
+        .await
+        .context("connecting to the read-model database")?;
+    db.migrate(&RUNTIME_MIGRATIONS).await.context("migrating runtime tables")?;
+    for module in &modules {
+        if let Some(migrations) = module.migrations() {
+            db.migrate(&migrations).await.with_context(|| format!("migrating {}", module.name()))?;
+        }
+    }
+    let (tokens, auth_notice) = tokens(&config)?;
+    let ctx = ModuleContext {
+        config: config.clone(),
+        store: opened.store.clone(),
+        nats: opened.nats.clone(),
+        db: db.clone(),
+        auth: Authenticator::new(tokens),
+    };
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let options = RunnerOptions::from(&config.projections);
+    let mut runners = Vec::new();
+    for module in &modules {
+        for projection in module.projections(&ctx) {
+            runners.push(Runner::projection(projection, ctx.store.clone(), db.clone(), options));
+        }
+        for policy in module.policies(&ctx) {
+            runners.push(Runner::policy(policy, ctx.store.clone(), db.clone(), options));
+        }
+    }
+    let progress: Vec<_> = runners.iter().map(Runner::handle).collect();
+    let tasks: Vec<_> = runners
+        .into_iter()
+        .map(|runner| {
+            let mut stop = stop_rx.clone();
+            tokio::spawn(runner.run(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            }))
+        })
+        .collect();
+
+    let mut routes = tonic::service::RoutesBuilder::default();
+    let (health_reporter, health) = tonic_health::server::health_reporter();
+    for module in &modules {
+        module.routes(&ctx, &progress, &mut routes);
+        for name in module.service_names() {
+            health_reporter.set_service_status(name, tonic_health::ServingStatus::Serving).await;
+        }
+    }
+    on_started(&Started { listening: listener.local_addr()?, store: opened.description.clone(), auth: auth_notice });
+    tracing::info!(addr = %listener.local_addr()?, store = %opened.description, "serving");
+    let served = aftercare_runtime::grpc::serve(listener, routes.routes(), health, shutdown).await;
+    let _ = stop_tx.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
+    db.pool.close().await;
+    served.context("serving grpc")
+}
+
+fn tokens(config: &Config) -> anyhow::Result<(TokenTable, AuthNotice)> {
+    let mut tokens = TokenTable::from_config(&config.auth)?;
+    if !tokens.is_empty() {
+        return Ok((tokens, AuthNotice::Configured(config.auth.tokens.len())));
+    }
+    let data_dir = &config.server.data_dir;
+    let secret = admin_token::ensure(data_dir)
+        .with_context(|| format!("preparing the local admin token in {}", data_dir.display()))?;
+    tokens.insert(
+        secret,
+        Principal { name: "local-admin".to_owned(), roles: [Role::Admin].into(), scope: DealerScope::All },
+    );
+    Ok((tokens, AuthNotice::LocalAdmin(admin_token::path(data_dir))))
+}

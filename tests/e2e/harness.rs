@@ -1,0 +1,112 @@
+//! Starts the real binary and owns it: killed on drop, its output kept for
+//! failure messages.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+
+pub const BINARY: &str = env!("CARGO_BIN_EXE_aftercare");
+
+pub struct Server {
+    child: Child,
+    pub addr: String,
+    output: Arc<Mutex<Vec<String>>>,
+}
+
+impl Server {
+    /// `aftercare serve --listen 127.0.0.1:0` in `dir`, with `args` before `serve`.
+    pub fn start(dir: &Path, global_args: &[&str], env: &[(&str, String)]) -> Server {
+        let mut command = Command::new(BINARY);
+        command
+            .current_dir(dir)
+            .args(global_args)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_remove("AFTERCARE_TOKEN")
+            .env("RUST_BACKTRACE", "0")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("spawn aftercare");
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stderr = child.stderr.take().expect("piped stderr");
+        let lines = output.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("aftercare listening on ") {
+                    let addr = addr.split_whitespace().next().unwrap_or_default().to_owned();
+                    let _ = tx.send(addr);
+                }
+                lines.lock().expect("output lock").push(line);
+            }
+        });
+        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("aftercare did not start:\n{}", output.lock().expect("output lock").join("\n"));
+            }
+        };
+        Server { child, addr, output }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn output(&self) -> String {
+        self.output.lock().expect("output lock").join("\n")
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.url()).expect("url").connect().await.expect("connect to aftercare")
+    }
+
+    /// Sends SIGTERM, as Kubernetes does, and waits for the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let sent = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "aftercare ignored SIGTERM:\n{}", self.output());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Adds `authorization: Bearer <token>` to a request.
+pub fn authorized<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", MetadataValue::try_from(format!("Bearer {token}")).expect("ascii token"));
+    request
+}
+
+/// Runs the CLI to completion, returning (success, stdout, stderr).
+pub fn cli(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (bool, String, String) {
+    let mut command = Command::new(BINARY);
+    command.current_dir(dir).args(args).env_remove("AFTERCARE_TOKEN").env("RUST_BACKTRACE", "0");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().expect("run aftercare");
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}

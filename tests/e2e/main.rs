@@ -1,0 +1,5 @@
+//! End-to-end tests: the real `aftercare` binary, driven through its gRPC API and
+//! its command line, on the embedded default and on JetStream + PostgreSQL.
+
+mod harness;
+mod serve;
