@@ -39,12 +39,20 @@ impl Server {
         let stderr = child.stderr.take().expect("piped stderr");
         let lines = output.clone();
         std::thread::spawn(move || {
+            // The start-up notice is two lines: where it listens, then how to
+            // authenticate. The server counts as started once both are out.
+            let mut listening = None;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(addr) = line.strip_prefix("aftercare listening on ") {
-                    let addr = addr.split_whitespace().next().unwrap_or_default().to_owned();
-                    let _ = tx.send(addr);
+                    listening = Some(addr.split_whitespace().next().unwrap_or_default().to_owned());
                 }
+                let auth_line = line.starts_with("authenticate with") || line.ends_with("configured tokens accepted");
                 lines.lock().expect("output lock").push(line);
+                if auth_line {
+                    if let Some(addr) = listening.take() {
+                        let _ = tx.send(addr);
+                    }
+                }
             }
         });
         let addr = match rx.recv_timeout(Duration::from_secs(60)) {
