@@ -239,6 +239,7 @@ mod tests {
                 scope: scope.into(),
             }],
             groups: BTreeMap::from([("north".to_owned(), vec!["D001".to_owned(), "D002".to_owned()])]),
+            tokens_file: None,
         }
     }
 

@@ -141,6 +141,36 @@ pub struct AuthConfig {
     pub tokens: Vec<TokenConfig>,
     /// Dealer groups by name, for `scope = "group:<name>"`.
     pub groups: BTreeMap<String, Vec<String>>,
+    /// A separate TOML file with more `[[tokens]]` and `[groups]`, so tokens can
+    /// live in a Kubernetes Secret while the rest is a ConfigMap.
+    pub tokens_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct TokensFile {
+    tokens: Vec<TokenConfig>,
+    groups: BTreeMap<String, Vec<String>>,
+}
+
+impl AuthConfig {
+    fn merge_tokens_file(&mut self, errors: &mut Vec<String>) {
+        let Some(path) = &self.tokens_file else { return };
+        let file: Result<TokensFile, String> = std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|text| toml::from_str(&text).map_err(|e| e.message().trim().to_owned()));
+        match file {
+            Ok(file) => {
+                self.tokens.extend(file.tokens);
+                for (name, dealers) in file.groups {
+                    if self.groups.insert(name.clone(), dealers).is_some() {
+                        errors.push(format!("auth.tokens_file: group {name:?} is also defined in auth.groups"));
+                    }
+                }
+            }
+            Err(reason) => errors.push(format!("auth.tokens_file ({}): {reason}", path.display())),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -195,6 +225,7 @@ impl Config {
             auth: section(&mut table, "auth", &mut errors),
             projections: section(&mut table, "projections", &mut errors),
         };
+        config.auth.merge_tokens_file(&mut errors);
         for unknown in table.keys() {
             errors.push(format!("{unknown}: unknown section"));
         }

@@ -92,3 +92,47 @@ fn durations_read_as_written() {
     assert_eq!(duration::parse("1h"), Ok(Duration::from_secs(3600)));
     assert!(duration::parse("2 weeks").is_err());
 }
+
+#[test]
+fn tokens_file_adds_tokens_and_groups() {
+    let tokens = write(
+        "[groups]\nnorth = [\"D001\", \"D002\"]\n\
+         [[tokens]]\nname = \"north\"\ntoken = \"north-token-0123456789\"\nroles = [\"care-manager\"]\nscope = \"group:north\"\n",
+    );
+    let path = tokens.path().display().to_string();
+    let config = Config::load(None, env(&[("AFTERCARE__AUTH__TOKENS_FILE", &path)])).expect("valid");
+    assert_eq!(config.auth.tokens.len(), 1);
+    let table = crate::TokenTable::from_config(&config.auth).expect("tokens");
+    assert!(table.lookup("north-token-0123456789").is_some());
+    let missing = Config::load(None, env(&[("AFTERCARE__AUTH__TOKENS_FILE", "/nonexistent/tokens.toml")]));
+    assert!(missing.expect_err("missing file").to_string().contains("auth.tokens_file"));
+}
+
+/// The configuration Kubernetes gets (deploy/k8s/aftercare-config.yaml) loads,
+/// with the overrides the Deployments set.
+#[test]
+fn the_shipped_kubernetes_configuration_loads() {
+    let yaml = include_str!("../../../../deploy/k8s/aftercare-config.yaml");
+    let start = yaml.find("aftercare.toml: |").expect("the ConfigMap holds aftercare.toml");
+    let toml: String = yaml[start..]
+        .lines()
+        .skip(1)
+        .take_while(|l| l.is_empty() || l.starts_with("    "))
+        .map(|l| format!("{}\n", l.get(4..).unwrap_or_default()))
+        .collect();
+    let file = write(&toml);
+    let tokens = write("[[tokens]]\nname = \"oem\"\ntoken = \"oem-token-0123456789\"\nroles = [\"oem\"]\nscope = \"all\"\n");
+    let tokens_path = tokens.path().display().to_string();
+    let config = Config::load(
+        Some(file.path()),
+        env(&[
+            ("AFTERCARE__STORE__URL", "nats://aftercare:pw@nats.aftercare.svc:4222"),
+            ("AFTERCARE__DATABASE__URL", "postgres://aftercare:pw@postgres/aftercare"),
+            ("AFTERCARE__AUTH__TOKENS_FILE", &tokens_path),
+        ]),
+    )
+    .unwrap_or_else(|e| panic!("{e}\n--- extracted ---\n{toml}"));
+    assert_eq!(config.store.backend, StoreBackend::JetStream);
+    assert_eq!(config.store.replicas, 3);
+    assert!(!config.server.listen.ip().is_loopback());
+}
