@@ -93,3 +93,34 @@ async fn creates_the_stream_as_configured() {
     assert_eq!(info.config.storage, async_nats::jetstream::stream::StorageType::File);
     assert_eq!(info.config.max_age, Duration::ZERO);
 }
+
+/// The same store handle keeps working across a broker restart: the client
+/// reconnects, and appends made while it is away fail rather than vanish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_client_reconnects_after_a_broker_restart() {
+    use aftercare_eventstore::{EventData, EventStore, Expected};
+    aftercare_testkit::init_tracing();
+    let mut fixture = jetstream().await;
+    let store = fixture.store().await;
+    let id = conformance::stream("D001", "visit", "reconnect");
+    let first = store
+        .append(&id, Expected::NoStream, vec![EventData::new("aftercare.test.v1.VisitRecorded", "1")])
+        .await
+        .expect("append before the restart");
+    fixture.restart().await;
+    // Retries send the same event (same id): if an earlier attempt did land after
+    // the reconnect, JetStream's duplicate detection answers with its position.
+    let closed = EventData::new("aftercare.test.v1.VisitClosed", "2");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let second = loop {
+        match store.append(&id, Expected::Version(first.position), vec![closed.clone()]).await {
+            Ok(appended) => break appended,
+            Err(err) if err.is_unavailable() && std::time::Instant::now() < deadline => {
+                tokio::task::yield_now().await;
+            }
+            Err(err) => panic!("no reconnect: {err}"),
+        }
+    };
+    assert!(second.position > first.position);
+    assert_eq!(store.read_stream(&id).await.expect("read").len(), 2);
+}

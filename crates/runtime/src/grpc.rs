@@ -32,7 +32,9 @@ pub async fn serve(
     let routes = routes.add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha);
     tonic::transport::Server::builder()
         .trace_fn(|request| {
-            tracing::info_span!("grpc", path = %request.uri().path(), principal = tracing::field::Empty)
+            let span = tracing::info_span!("grpc", path = %request.uri().path(), principal = tracing::field::Empty);
+            crate::telemetry::adopt_remote_parent(&span, request.headers());
+            span
         })
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)

@@ -91,28 +91,25 @@ fn otlp_provider(endpoint: &str, service_name: &str) -> Result<SdkTracerProvider
         .build())
 }
 
-struct MetadataExtractor<'a>(&'a tonic::metadata::MetadataMap);
+struct HeaderExtractor<'a>(&'a tonic::codegen::http::HeaderMap);
 
-impl Extractor for MetadataExtractor<'_> {
+impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
         self.0.get(key).and_then(|v| v.to_str().ok())
     }
 
     fn keys(&self) -> Vec<&str> {
-        self.0
-            .keys()
-            .filter_map(|k| match k {
-                tonic::metadata::KeyRef::Ascii(k) => Some(k.as_str()),
-                tonic::metadata::KeyRef::Binary(_) => None,
-            })
-            .collect()
+        self.0.keys().map(|k| k.as_str()).collect()
     }
 }
 
-/// Makes the incoming request's `traceparent` the parent of `span`.
-pub fn adopt_remote_parent(span: &tracing::Span, metadata: &tonic::metadata::MetadataMap) {
-    let context = TraceContextPropagator::new().extract(&MetadataExtractor(metadata));
-    let _ = span.set_parent(context);
+/// Makes the `traceparent` of incoming gRPC metadata (HTTP/2 headers) the parent
+/// of `span`, so a caller's trace continues through the server.
+pub fn adopt_remote_parent(span: &tracing::Span, headers: &tonic::codegen::http::HeaderMap) {
+    if headers.contains_key("traceparent") {
+        let context = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+        let _ = span.set_parent(context);
+    }
 }
 
 struct Traceparent(Option<String>);

@@ -1,0 +1,193 @@
+//! `make bench`: the event store and projection rebuilds measured against the raw
+//! bus on this machine, in both durability modes of nats-server, each on a fresh
+//! server. The performance budget in DESIGN.md is stated as ratios to the raw bus
+//! of the same mode, so a number here means something only next to its baseline.
+#![forbid(unsafe_code)]
+
+mod raw;
+mod report;
+mod store;
+
+use std::sync::Arc;
+
+use aftercare_eventstore::{EmbeddedStore, EventStore, JetStreamConfig, JetStreamStore};
+use aftercare_testkit::{NatsServer, SyncMode, postgres};
+use anyhow::Context as _;
+use clap::Parser;
+
+use report::{Machine, Measurement, Report};
+
+/// The size of one event's payload, about a DMS visit record.
+pub(crate) const PAYLOAD_BYTES: usize = 200;
+/// Raw publishes kept in flight; the event store's default `max_in_flight` too.
+pub(crate) const IN_FLIGHT: usize = 1024;
+
+/// Ratio budgets from DESIGN.md, "Performance budget".
+const APPEND_TARGET: f64 = 0.7;
+const REBUILD_TARGET: f64 = 0.5;
+
+#[derive(Debug, Parser)]
+#[command(about = "Measure the event store and projection rebuilds against the raw JetStream bus")]
+struct Args {
+    /// Events per measurement.
+    #[arg(long, env = "BENCH_EVENTS", default_value_t = 100_000)]
+    events: u64,
+    /// A short run of 10,000 events.
+    #[arg(long)]
+    quick: bool,
+    /// Requests per `append_batch` call.
+    #[arg(long, default_value_t = 10_000)]
+    batch: usize,
+    /// Exit with failure when a target is not met.
+    #[arg(long)]
+    check: bool,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    aftercare_testkit::init_tracing();
+    let args = Args::parse();
+    let n = if args.quick { 10_000 } else { args.events };
+    anyhow::ensure!(n > 0 && args.batch > 0, "--events and --batch must be positive");
+    let now = jiff::Timestamp::now();
+
+    let mut measurements = Vec::new();
+    let mut postgres_facts = None;
+    let mut always_publish = None;
+    for (mode, label) in [(SyncMode::Always, "always"), (SyncMode::ServerDefault, "server-default")] {
+        let run = nats_mode(mode, label, n, args.batch).await?;
+        postgres_facts.get_or_insert(run.postgres);
+        if mode == SyncMode::Always {
+            always_publish = run.measurements.first().cloned();
+        }
+        measurements.extend(run.measurements);
+    }
+    let always_publish = always_publish.context("the raw publish of mode always")?;
+    measurements.extend(embedded(n, args.batch, &always_publish).await?);
+
+    let (cpu, kernel) = report::cpu_and_kernel();
+    let (postgres_version, postgres_fsync) = postgres_facts.context("PostgreSQL was measured")?;
+    let targets_met = measurements.iter().all(|m| m.met != Some(false));
+    let report = Report {
+        run_at: now.to_string(),
+        events: n,
+        payload_bytes: PAYLOAD_BYTES,
+        append_batch: args.batch,
+        publishes_in_flight: IN_FLIGHT,
+        machine: Machine {
+            nproc: std::thread::available_parallelism().map_or(0, usize::from),
+            cpu,
+            kernel,
+            nats_server_version: report::nats_server_version()?,
+            postgres_version,
+            postgres_fsync,
+        },
+        durability: durability_notes(postgres_fsync),
+        measurements,
+        targets_met,
+    };
+    report.print();
+    let path = report.write(&now.strftime("%Y%m%dT%H%M%SZ").to_string())?;
+    println!("\nwritten to {} and foundation-latest.json", path.display());
+    if args.check && !targets_met {
+        anyhow::bail!("a performance target was not met");
+    }
+    Ok(())
+}
+
+struct ModeRun {
+    /// Raw publish first: it is the baseline of everything that writes.
+    measurements: Vec<Measurement>,
+    postgres: (String, bool),
+}
+
+/// Everything that depends on the bus, on one fresh nats-server in `mode`.
+async fn nats_mode(mode: SyncMode, label: &str, n: u64, batch: usize) -> anyhow::Result<ModeRun> {
+    let server = NatsServer::start_with(mode);
+    let url = server.url();
+    let mut out = Vec::new();
+
+    let (js, mut raw_stream) = raw::connect(&url).await?;
+    let publish = Measurement::new(label, "raw publish (async-nats, PubAck)", n, raw::publish(&js, &mut raw_stream, n).await?);
+    progress(&publish);
+    let replay = Measurement::new(label, "raw ordered replay", n, raw::replay(&raw_stream, n).await?);
+    progress(&replay);
+
+    let jetstream: Arc<dyn EventStore> =
+        Arc::new(JetStreamStore::connect(JetStreamConfig { url, ..Default::default() }).await?);
+    let append = Measurement::new(label, "EventStore append_batch (JetStream)", n, store::append(jetstream.as_ref(), n, batch).await?)
+        .against(&publish, Some(APPEND_TARGET));
+    progress(&append);
+
+    let pg = store::database(&postgres().create_database().url).await?;
+    let facts = store::postgres_facts(&pg).await?;
+    let rebuild_pg = Measurement::new(label, "rebuild audit trail into PostgreSQL", n, store::rebuild(jetstream.clone(), &pg, n).await?)
+        .against(&replay, Some(REBUILD_TARGET));
+    progress(&rebuild_pg);
+
+    let dir = tempfile::tempdir().context("temp dir for SQLite")?;
+    let lite = store::database(&format!("sqlite://{}/bench.db?mode=rwc", dir.path().display())).await?;
+    let rebuild_lite = Measurement::new(label, "rebuild audit trail into SQLite", n, store::rebuild(jetstream.clone(), &lite, n).await?)
+        .against(&replay, Some(REBUILD_TARGET));
+    progress(&rebuild_lite);
+
+    // The two halves of a rebuild on their own, each into a database of its own.
+    let (read, events) = store::read_only(jetstream.as_ref(), n).await?;
+    let read = Measurement::new(label, "read: EventStore subscribe, no writes", n, read).diagnostic().against(&replay, None);
+    progress(&read);
+    let pg_only = store::database(&postgres().create_database().url).await?;
+    let write_pg = Measurement::new(label, "write: audit apply, PostgreSQL", n, store::write_only(&pg_only, &events).await?)
+        .diagnostic()
+        .against(&replay, None);
+    progress(&write_pg);
+    let lite_only = store::database(&format!("sqlite://{}/write.db?mode=rwc", dir.path().display())).await?;
+    let write_lite = Measurement::new(label, "write: audit apply, SQLite", n, store::write_only(&lite_only, &events).await?)
+        .diagnostic()
+        .against(&replay, None);
+    progress(&write_lite);
+
+    out.extend([publish, replay, append, rebuild_pg, rebuild_lite, read, write_pg, write_lite]);
+    Ok(ModeRun { measurements: out, postgres: facts })
+}
+
+/// The embedded SQLite log does not depend on nats-server; its append is shown
+/// next to the durable raw publish (`always`) for scale, with no budget.
+async fn embedded(n: u64, batch: usize, always_publish: &Measurement) -> anyhow::Result<Vec<Measurement>> {
+    let label = "embedded";
+    let dir = tempfile::tempdir().context("temp dir for the embedded log")?;
+    let log = EmbeddedStore::open(dir.path().join("events.db")).await?;
+    let source: Arc<dyn EventStore> = Arc::new(log.clone());
+    let append = Measurement::new(label, "EventStore append_batch (embedded)", n, store::append(source.as_ref(), n, batch).await?)
+        .against(always_publish, None);
+    progress(&append);
+    let lite = store::database(&format!("sqlite://{}/bench.db?mode=rwc", dir.path().display())).await?;
+    let rebuild = Measurement::new(label, "rebuild audit trail into SQLite", n, store::rebuild(source.clone(), &lite, n).await?);
+    progress(&rebuild);
+    let (read, _) = store::read_only(source.as_ref(), n).await?;
+    let read = Measurement::new(label, "read: EventStore subscribe, no writes", n, read).diagnostic();
+    progress(&read);
+    log.close().await;
+    Ok(vec![append, rebuild, read])
+}
+
+fn progress(m: &Measurement) {
+    eprintln!("{:<15} {:<40} {:>9.0} events/s", m.mode, m.name, m.events_per_second);
+}
+
+fn durability_notes(postgres_fsync: bool) -> Vec<String> {
+    vec![
+        "always: nats-server with sync_interval: always, every PubAck after fsync (production)".to_owned(),
+        "server-default: nats-server's default sync every 2 minutes, PubAck before fsync".to_owned(),
+        format!(
+            "PostgreSQL: the test cluster of aftercare-testkit, fsync={}; {}",
+            if postgres_fsync { "on" } else { "off" },
+            if postgres_fsync {
+                "commits are synced to disk"
+            } else {
+                "commits are NOT synced to disk, so PostgreSQL rows/s are higher than a durable server's"
+            }
+        ),
+        "SQLite read models: WAL with synchronous=NORMAL (aftercare-runtime)".to_owned(),
+        "embedded event log: WAL with synchronous=FULL, every append batch committed to disk".to_owned(),
+    ]
+}

@@ -1,0 +1,96 @@
+//! The bus on its own: plain async-nats publishes and an ordered replay, the
+//! baselines every event store and projection number is compared with.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail, ensure};
+use async_nats::jetstream::consumer::{DeliverPolicy, pull};
+use async_nats::jetstream::context::PublishAckFuture;
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::{Config, StorageType, Stream};
+use async_nats::jetstream::{self, Context};
+use bytes::Bytes;
+use futures::stream::FuturesUnordered;
+use futures::{StreamExt, TryStreamExt};
+
+use crate::{IN_FLIGHT, PAYLOAD_BYTES};
+
+const STREAM: &str = "BENCH_RAW";
+
+/// A file-storage stream on the server at `url`, like the event store's own.
+pub async fn connect(url: &str) -> anyhow::Result<(Context, Stream)> {
+    let client = async_nats::connect(url).await.with_context(|| format!("connecting to {url}"))?;
+    let js = jetstream::ContextBuilder::new()
+        .timeout(Duration::from_secs(10))
+        .max_ack_inflight(IN_FLIGHT)
+        .build(client);
+    let stream = js
+        .create_stream(Config {
+            name: STREAM.to_owned(),
+            subjects: vec!["bench.raw.>".to_owned()],
+            storage: StorageType::File,
+            ..Default::default()
+        })
+        .await
+        .context("creating BENCH_RAW")?;
+    Ok((js, stream))
+}
+
+/// Publishes `n` messages of 200 bytes, `IN_FLIGHT` at a time, each to its own
+/// subject (as every visit is its own aggregate) and each awaited to its PubAck.
+pub async fn publish(js: &Context, stream: &mut Stream, n: u64) -> anyhow::Result<Duration> {
+    let payload = Bytes::from(vec![b'x'; PAYLOAD_BYTES]);
+    let mut acks: FuturesUnordered<<PublishAckFuture as IntoFuture>::IntoFuture> = FuturesUnordered::new();
+    let mut acked = 0u64;
+    let started = Instant::now();
+    for i in 0..n {
+        if acks.len() >= IN_FLIGHT {
+            let ack = acks.next().await.context("an ack in flight")?;
+            check_ack(ack)?;
+            acked += 1;
+        }
+        let ack = js
+            .send_publish(format!("bench.raw.{i}"), PublishMessage::build().payload(payload.clone()))
+            .await
+            .context("publishing")?;
+        acks.push(ack.into_future());
+    }
+    while let Some(ack) = acks.next().await {
+        check_ack(ack)?;
+        acked += 1;
+    }
+    let elapsed = started.elapsed();
+    ensure!(acked == n, "{acked} of {n} publishes acknowledged");
+    let last = stream.info().await.context("BENCH_RAW info")?.state.last_sequence;
+    ensure!(last == n, "BENCH_RAW holds {last} messages, not {n}");
+    Ok(elapsed)
+}
+
+fn check_ack(ack: Result<jetstream::publish::PublishAck, jetstream::context::PublishError>) -> anyhow::Result<()> {
+    let ack = ack.context("publish ack")?;
+    if ack.stream != STREAM || ack.duplicate || ack.sequence == 0 {
+        bail!("unexpected ack {ack:?}");
+    }
+    Ok(())
+}
+
+/// Replays the whole stream through an ordered consumer, checking that every
+/// sequence arrives once and in order.
+pub async fn replay(stream: &Stream, n: u64) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let consumer = stream
+        .create_consumer(pull::OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() })
+        .await
+        .context("creating ordered consumer")?;
+    let mut messages = consumer.messages().await.context("starting ordered consumer")?.take(n as usize);
+    let mut expected = 1;
+    while let Some(message) = messages.try_next().await.context("ordered consumer")? {
+        let info = message.info().map_err(|e| anyhow::anyhow!("message info: {e}"))?;
+        ensure!(info.stream_sequence == expected, "got {} after {}", info.stream_sequence, expected - 1);
+        ensure!(message.payload.len() == PAYLOAD_BYTES, "payload of {} bytes", message.payload.len());
+        expected += 1;
+    }
+    let elapsed = started.elapsed();
+    ensure!(expected - 1 == n, "replayed {} of {n}", expected - 1);
+    Ok(elapsed)
+}

@@ -1,0 +1,172 @@
+//! The run's results: a table on stdout and a JSON file under `target/bench`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::Serialize;
+
+/// Where results go: the workspace's `target/bench`.
+const OUT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/bench");
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Measurement {
+    pub mode: String,
+    pub name: String,
+    /// `true` for the halves of a rebuild measured apart; they explain, they are not budgeted.
+    pub diagnostic: bool,
+    pub events: u64,
+    pub seconds: f64,
+    pub events_per_second: f64,
+    pub baseline: Option<String>,
+    pub ratio: Option<f64>,
+    /// The lowest acceptable ratio, when this measurement has a budget.
+    pub target: Option<f64>,
+    pub met: Option<bool>,
+}
+
+impl Measurement {
+    pub fn new(mode: &str, name: &str, events: u64, elapsed: Duration) -> Self {
+        let seconds = elapsed.as_secs_f64();
+        Self {
+            mode: mode.to_owned(),
+            name: name.to_owned(),
+            diagnostic: false,
+            events,
+            seconds,
+            events_per_second: events as f64 / seconds.max(f64::EPSILON),
+            baseline: None,
+            ratio: None,
+            target: None,
+            met: None,
+        }
+    }
+
+    /// This rate as a fraction of `baseline`'s.
+    pub fn against(mut self, baseline: &Measurement, target: Option<f64>) -> Self {
+        let ratio = self.events_per_second / baseline.events_per_second;
+        self.baseline = Some(format!("{} ({})", baseline.name, baseline.mode));
+        self.ratio = Some(ratio);
+        self.target = target;
+        self.met = target.map(|t| ratio >= t);
+        self
+    }
+
+    pub fn diagnostic(mut self) -> Self {
+        self.diagnostic = true;
+        self
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Machine {
+    pub nproc: usize,
+    pub cpu: String,
+    pub kernel: String,
+    pub nats_server_version: String,
+    pub postgres_version: String,
+    /// The test cluster runs with `fsync=off`: PostgreSQL numbers are not durable writes.
+    pub postgres_fsync: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub run_at: String,
+    pub events: u64,
+    pub payload_bytes: usize,
+    pub append_batch: usize,
+    pub publishes_in_flight: usize,
+    pub machine: Machine,
+    pub durability: Vec<String>,
+    pub measurements: Vec<Measurement>,
+    pub targets_met: bool,
+}
+
+impl Report {
+    pub fn print(&self) {
+        let m = &self.machine;
+        println!();
+        println!(
+            "aftercare foundation benchmark, {} events of {} bytes, {} ({} cores, {})",
+            self.events, self.payload_bytes, self.run_at, m.nproc, m.cpu
+        );
+        println!("nats-server {} | {}", m.nats_server_version, m.postgres_version);
+        println!();
+        println!(
+            "{:<13} | {:<40} | {:>7} | {:>7} | {:>9} | {:>5} | baseline",
+            "mode", "measurement", "events", "seconds", "events/s", "ratio"
+        );
+        println!("{}", "-".repeat(120));
+        for x in &self.measurements {
+            let name = if x.diagnostic { format!("  {} *", x.name) } else { x.name.clone() };
+            println!(
+                "{:<13} | {:<40} | {:>7} | {:>7.2} | {:>9.0} | {:>5} | {}",
+                x.mode,
+                name,
+                x.events,
+                x.seconds,
+                x.events_per_second,
+                x.ratio.map_or(String::new(), |r| format!("{r:.2}")),
+                x.baseline.as_deref().unwrap_or("")
+            );
+        }
+        println!();
+        println!("targets:");
+        for x in self.measurements.iter().filter(|x| x.target.is_some()) {
+            println!(
+                "  {:<13} {:<40} {:.2} of {:<34} target >= {:.2}: {}",
+                x.mode,
+                x.name,
+                x.ratio.unwrap_or_default(),
+                x.baseline.as_deref().unwrap_or(""),
+                x.target.unwrap_or_default(),
+                if x.met == Some(true) { "met" } else { "NOT met" }
+            );
+        }
+        println!();
+        println!("* diagnostic: one half of a rebuild measured on its own, not budgeted");
+        for note in &self.durability {
+            println!("note: {note}");
+        }
+    }
+
+    /// Writes `foundation-<timestamp>.json` and copies it to `foundation-latest.json`.
+    pub fn write(&self, stamp: &str) -> anyhow::Result<PathBuf> {
+        let dir = PathBuf::from(OUT_DIR);
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let dir = dir.canonicalize().unwrap_or(dir);
+        let path = dir.join(format!("foundation-{stamp}.json"));
+        let json = serde_json::to_string_pretty(self)?;
+        std::fs::write(&path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
+        let latest = dir.join("foundation-latest.json");
+        std::fs::copy(&path, &latest).with_context(|| format!("writing {}", latest.display()))?;
+        Ok(path)
+    }
+}
+
+/// The first CPU model name and the kernel release, best effort.
+pub fn cpu_and_kernel() -> (String, String) {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|s| s.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown cpu".to_owned());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "unknown kernel".to_owned());
+    (cpu, kernel)
+}
+
+/// `nats-server --version` of the binary the servers are spawned from.
+pub fn nats_server_version() -> anyhow::Result<String> {
+    let bin = aftercare_testkit::nats_server_binary();
+    let output = std::process::Command::new(&bin)
+        .arg("--version")
+        .output()
+        .with_context(|| format!("running {} --version", bin.display()))?;
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
