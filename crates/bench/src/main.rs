@@ -4,17 +4,24 @@
 //! of the same mode, so a number here means something only next to its baseline.
 #![forbid(unsafe_code)]
 
+mod bulkload;
+mod cpu;
+mod metered;
 mod raw;
 mod report;
 mod store;
 
+use std::path::Path;
 use std::sync::Arc;
 
 use aftercare_eventstore::{EmbeddedStore, EventStore, JetStreamConfig, JetStreamStore};
+use aftercare_runtime::projection::RunnerOptions;
 use aftercare_testkit::{NatsServer, SyncMode, postgres};
 use anyhow::Context as _;
 use clap::Parser;
 
+use cpu::Sample;
+use raw::Shape;
 use report::{Machine, Measurement, Report};
 
 /// The size of one event's payload, about a DMS visit record.
@@ -48,13 +55,19 @@ async fn main() -> anyhow::Result<()> {
     aftercare_testkit::init_tracing();
     let args = Args::parse();
     let n = if args.quick { 10_000 } else { args.events };
-    anyhow::ensure!(n > 0 && args.batch > 0, "--events and --batch must be positive");
+    anyhow::ensure!(
+        n > 0 && args.batch > 0,
+        "--events and --batch must be positive"
+    );
     let now = jiff::Timestamp::now();
 
     let mut measurements = Vec::new();
     let mut postgres_facts = None;
     let mut always_publish = None;
-    for (mode, label) in [(SyncMode::Always, "always"), (SyncMode::ServerDefault, "server-default")] {
+    for (mode, label) in [
+        (SyncMode::Always, "always"),
+        (SyncMode::ServerDefault, "server-default"),
+    ] {
         let run = nats_mode(mode, label, n, args.batch).await?;
         postgres_facts.get_or_insert(run.postgres);
         if mode == SyncMode::Always {
@@ -105,79 +118,201 @@ struct ModeRun {
 async fn nats_mode(mode: SyncMode, label: &str, n: u64, batch: usize) -> anyhow::Result<ModeRun> {
     let server = NatsServer::start_with(mode);
     let url = server.url();
-    let mut out = Vec::new();
 
     let (js, mut raw_stream) = raw::connect(&url).await?;
-    let publish = Measurement::new(label, "raw publish (async-nats, PubAck)", n, raw::publish(&js, &mut raw_stream, n).await?);
-    progress(&publish);
-    let replay = Measurement::new(label, "raw ordered replay", n, raw::replay(&raw_stream, n).await?);
-    progress(&replay);
+    let publish = measure(
+        label,
+        Shape::Plain.label(),
+        n,
+        raw::publish(&js, &mut raw_stream, n, Shape::Plain).await?,
+    );
+    let replay = measure(
+        label,
+        "raw ordered replay",
+        n,
+        raw::replay(&raw_stream, n).await?,
+    );
 
-    let jetstream: Arc<dyn EventStore> =
-        Arc::new(JetStreamStore::connect(JetStreamConfig { url, ..Default::default() }).await?);
-    let append = Measurement::new(label, "EventStore append_batch (JetStream)", n, store::append(jetstream.as_ref(), n, batch).await?)
+    let jetstream: Arc<dyn EventStore> = Arc::new(
+        JetStreamStore::connect(JetStreamConfig {
+            url,
+            ..Default::default()
+        })
+        .await?,
+    );
+    let sample = store::append(jetstream.as_ref(), n, batch).await?;
+    let append = measure(label, "EventStore append_batch (JetStream)", n, sample)
         .against(&publish, Some(APPEND_TARGET));
-    progress(&append);
 
     let pg = store::database(&postgres().create_database().url).await?;
     let facts = store::postgres_facts(&pg).await?;
-    let rebuild_pg = Measurement::new(label, "rebuild audit trail into PostgreSQL", n, store::rebuild(jetstream.clone(), &pg, n).await?)
+    let (sample, profile) = store::rebuild(jetstream.clone(), &pg, n).await?;
+    let rebuild_pg = measure(label, "rebuild audit trail into PostgreSQL", n, sample)
+        .with_profile(profile)
         .against(&replay, Some(REBUILD_TARGET));
-    progress(&rebuild_pg);
 
     let dir = tempfile::tempdir().context("temp dir for SQLite")?;
-    let lite = store::database(&format!("sqlite://{}/bench.db?mode=rwc", dir.path().display())).await?;
-    let rebuild_lite = Measurement::new(label, "rebuild audit trail into SQLite", n, store::rebuild(jetstream.clone(), &lite, n).await?)
+    let lite = store::database(&sqlite_url(dir.path(), "bench")).await?;
+    let (sample, profile) = store::rebuild(jetstream.clone(), &lite, n).await?;
+    let rebuild_lite = measure(label, "rebuild audit trail into SQLite", n, sample)
+        .with_profile(profile)
         .against(&replay, Some(REBUILD_TARGET));
-    progress(&rebuild_lite);
 
-    // The two halves of a rebuild on their own, each into a database of its own.
-    let (read, events) = store::read_only(jetstream.as_ref(), n).await?;
-    let read = Measurement::new(label, "read: EventStore subscribe, no writes", n, read).diagnostic().against(&replay, None);
-    progress(&read);
-    let pg_only = store::database(&postgres().create_database().url).await?;
-    let write_pg = Measurement::new(label, "write: audit apply, PostgreSQL", n, store::write_only(&pg_only, &events).await?)
-        .diagnostic()
-        .against(&replay, None);
-    progress(&write_pg);
-    let lite_only = store::database(&format!("sqlite://{}/write.db?mode=rwc", dir.path().display())).await?;
-    let write_lite = Measurement::new(label, "write: audit apply, SQLite", n, store::write_only(&lite_only, &events).await?)
-        .diagnostic()
-        .against(&replay, None);
-    progress(&write_lite);
+    let mut out = vec![
+        publish.clone(),
+        replay.clone(),
+        append,
+        rebuild_pg,
+        rebuild_lite,
+    ];
+    out.extend(rebuild_halves(label, jetstream.as_ref(), n, &replay, dir.path()).await?);
+    // With fsync per ack the disk dominates; without it the envelope's cost shows.
+    if mode == SyncMode::ServerDefault {
+        for shape in [
+            Shape::MessageId,
+            Shape::ExpectedSequence,
+            Shape::Guarantees,
+            Shape::StoreEnvelope,
+        ] {
+            let sample = raw::publish(&js, &mut raw_stream, n, shape).await?;
+            out.push(
+                measure(label, shape.label(), n, sample)
+                    .diagnostic()
+                    .against(&publish, None),
+            );
+        }
+    }
+    Ok(ModeRun {
+        measurements: out,
+        postgres: facts,
+    })
+}
 
-    out.extend([publish, replay, append, rebuild_pg, rebuild_lite, read, write_pg, write_lite]);
-    Ok(ModeRun { measurements: out, postgres: facts })
+/// The two halves of a rebuild on their own, each into a database of its own.
+async fn rebuild_halves(
+    label: &str,
+    source: &dyn EventStore,
+    n: u64,
+    replay: &Measurement,
+    dir: &Path,
+) -> anyhow::Result<Vec<Measurement>> {
+    let batch = RunnerOptions::default().batch_size;
+    let (sample, events) = store::read_only(source, n).await?;
+    let mut out = vec![diagnostic(
+        label,
+        "read: EventStore subscribe, no writes",
+        n,
+        sample,
+        replay,
+    )];
+    let pg = store::database(&postgres().create_database().url).await?;
+    let sample = store::write_only(&pg, &events, batch).await?;
+    out.push(diagnostic(
+        label,
+        &format!("write: audit apply, PostgreSQL, {batch}/tx"),
+        n,
+        sample,
+        replay,
+    ));
+    let pg_bare = store::database(&postgres().create_database().url).await?;
+    bulkload::drop_secondary_indexes(&pg_bare).await?;
+    let sample = store::write_only(&pg_bare, &events, batch).await?;
+    out.push(diagnostic(
+        label,
+        &format!("write: PostgreSQL, {batch}/tx, no 2nd indexes"),
+        n,
+        sample,
+        replay,
+    ));
+    let target = postgres().create_database().url;
+    let pg_copy = store::database(&target).await?;
+    let sample = bulkload::postgres_copy(&target, &pg_copy, &events, batch).await?;
+    out.push(diagnostic(
+        label,
+        &format!("write: PostgreSQL COPY, {batch}/tx"),
+        n,
+        sample,
+        replay,
+    ));
+    for rows in [batch, 100] {
+        let lite = store::database(&sqlite_url(dir, &format!("write{rows}"))).await?;
+        let sample = store::write_only(&lite, &events, rows).await?;
+        out.push(diagnostic(
+            label,
+            &format!("write: audit apply, SQLite, {rows}/tx"),
+            n,
+            sample,
+            replay,
+        ));
+    }
+    let lite = store::database(&sqlite_url(dir, "positional")).await?;
+    let sample = bulkload::sqlite_positional(&lite, &events, batch).await?;
+    out.push(diagnostic(
+        label,
+        &format!("write: SQLite with ? placeholders, {batch}/tx"),
+        n,
+        sample,
+        replay,
+    ));
+    Ok(out)
+}
+
+fn diagnostic(
+    mode: &str,
+    name: &str,
+    events: u64,
+    sample: Sample,
+    baseline: &Measurement,
+) -> Measurement {
+    measure(mode, name, events, sample)
+        .diagnostic()
+        .against(baseline, None)
+}
+
+fn sqlite_url(dir: &Path, name: &str) -> String {
+    format!("sqlite://{}/{name}.db?mode=rwc", dir.display())
+}
+
+/// A measurement, also reported on stderr as it completes.
+fn measure(mode: &str, name: &str, events: u64, sample: Sample) -> Measurement {
+    let m = Measurement::new(mode, name, events, sample);
+    eprintln!(
+        "{:<15} {:<42} {:>9.0} events/s",
+        m.mode, m.name, m.events_per_second
+    );
+    m
 }
 
 /// The embedded SQLite log does not depend on nats-server; its append is shown
 /// next to the durable raw publish (`always`) for scale, with no budget.
-async fn embedded(n: u64, batch: usize, always_publish: &Measurement) -> anyhow::Result<Vec<Measurement>> {
+async fn embedded(
+    n: u64,
+    batch: usize,
+    always_publish: &Measurement,
+) -> anyhow::Result<Vec<Measurement>> {
     let label = "embedded";
     let dir = tempfile::tempdir().context("temp dir for the embedded log")?;
     let log = EmbeddedStore::open(dir.path().join("events.db")).await?;
     let source: Arc<dyn EventStore> = Arc::new(log.clone());
-    let append = Measurement::new(label, "EventStore append_batch (embedded)", n, store::append(source.as_ref(), n, batch).await?)
+    let sample = store::append(source.as_ref(), n, batch).await?;
+    let append = measure(label, "EventStore append_batch (embedded)", n, sample)
         .against(always_publish, None);
-    progress(&append);
-    let lite = store::database(&format!("sqlite://{}/bench.db?mode=rwc", dir.path().display())).await?;
-    let rebuild = Measurement::new(label, "rebuild audit trail into SQLite", n, store::rebuild(source.clone(), &lite, n).await?);
-    progress(&rebuild);
-    let (read, _) = store::read_only(source.as_ref(), n).await?;
-    let read = Measurement::new(label, "read: EventStore subscribe, no writes", n, read).diagnostic();
-    progress(&read);
+    let lite = store::database(&sqlite_url(dir.path(), "bench")).await?;
+    let (sample, profile) = store::rebuild(source.clone(), &lite, n).await?;
+    let rebuild =
+        measure(label, "rebuild audit trail into SQLite", n, sample).with_profile(profile);
+    let (sample, _) = store::read_only(source.as_ref(), n).await?;
+    let read = measure(label, "read: EventStore subscribe, no writes", n, sample).diagnostic();
     log.close().await;
     Ok(vec![append, rebuild, read])
 }
 
-fn progress(m: &Measurement) {
-    eprintln!("{:<15} {:<40} {:>9.0} events/s", m.mode, m.name, m.events_per_second);
-}
-
 fn durability_notes(postgres_fsync: bool) -> Vec<String> {
     vec![
-        "always: nats-server with sync_interval: always, every PubAck after fsync (production)".to_owned(),
-        "server-default: nats-server's default sync every 2 minutes, PubAck before fsync".to_owned(),
+        "always: nats-server with sync_interval: always, every PubAck after fsync (production)"
+            .to_owned(),
+        "server-default: nats-server's default sync every 2 minutes, PubAck before fsync"
+            .to_owned(),
         format!(
             "PostgreSQL: the test cluster of aftercare-testkit, fsync={}; {}",
             if postgres_fsync { "on" } else { "off" },
@@ -188,6 +323,7 @@ fn durability_notes(postgres_fsync: bool) -> Vec<String> {
             }
         ),
         "SQLite read models: WAL with synchronous=NORMAL (aftercare-runtime)".to_owned(),
-        "embedded event log: WAL with synchronous=FULL, every append batch committed to disk".to_owned(),
+        "embedded event log: WAL with synchronous=FULL, every append batch committed to disk"
+            .to_owned(),
     ]
 }

@@ -1,7 +1,7 @@
 //! The bus on its own: plain async-nats publishes and an ordered replay, the
 //! baselines every event store and projection number is compared with.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context as _, bail, ensure};
 use async_nats::jetstream::consumer::{DeliverPolicy, pull};
@@ -13,13 +13,16 @@ use bytes::Bytes;
 use futures::stream::FuturesUnordered;
 use futures::{StreamExt, TryStreamExt};
 
+use crate::cpu::{Sample, Stopwatch};
 use crate::{IN_FLIGHT, PAYLOAD_BYTES};
 
 const STREAM: &str = "BENCH_RAW";
 
 /// A file-storage stream on the server at `url`, like the event store's own.
 pub async fn connect(url: &str) -> anyhow::Result<(Context, Stream)> {
-    let client = async_nats::connect(url).await.with_context(|| format!("connecting to {url}"))?;
+    let client = async_nats::connect(url)
+        .await
+        .with_context(|| format!("connecting to {url}"))?;
     let js = jetstream::ContextBuilder::new()
         .timeout(Duration::from_secs(10))
         .max_ack_inflight(IN_FLIGHT)
@@ -36,13 +39,79 @@ pub async fn connect(url: &str) -> anyhow::Result<(Context, Stream)> {
     Ok((js, stream))
 }
 
+/// What a raw publish carries besides its 200-byte payload. The variants add the
+/// event store's envelope piece by piece, to show what each piece costs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Plain,
+    /// `Nats-Msg-Id`, which the server checks against its duplicate window.
+    MessageId,
+    /// `Nats-Expected-Last-Subject-Sequence: 0`, checked per subject.
+    ExpectedSequence,
+    /// Both: what idempotency and optimistic concurrency need.
+    Guarantees,
+    /// Everything the event store sends: message id, expected sequence, and the
+    /// `Aftercare-*` envelope headers.
+    StoreEnvelope,
+}
+
+impl Shape {
+    pub fn label(self) -> &'static str {
+        match self {
+            Shape::Plain => "raw publish (async-nats, PubAck)",
+            Shape::MessageId => "raw publish + Nats-Msg-Id",
+            Shape::ExpectedSequence => "raw publish + expected subject seq",
+            Shape::Guarantees => "raw publish + Msg-Id + expected seq",
+            Shape::StoreEnvelope => "raw publish + the store's headers",
+        }
+    }
+
+    fn message(self, payload: &Bytes) -> PublishMessage {
+        let message = PublishMessage::build().payload(payload.clone());
+        match self {
+            Shape::Plain => message,
+            Shape::MessageId => message.message_id(uuid::Uuid::now_v7().to_string()),
+            Shape::ExpectedSequence => message.expected_last_subject_sequence(0),
+            Shape::Guarantees => message
+                .message_id(uuid::Uuid::now_v7().to_string())
+                .expected_last_subject_sequence(0),
+            Shape::StoreEnvelope => {
+                let mut headers = async_nats::HeaderMap::new();
+                headers.insert("Nats-Msg-Id", uuid::Uuid::now_v7().to_string().as_str());
+                headers.insert("Aftercare-Event-Type", "aftercare.intake.v1.VisitRecorded");
+                headers.insert("Aftercare-Schema-Version", "1");
+                headers.insert("Aftercare-Dealer", "D001");
+                headers.insert(
+                    "Aftercare-Occurred-At",
+                    jiff::Timestamp::now().as_microsecond().to_string().as_str(),
+                );
+                headers.insert("Aftercare-Actor", "dms:bench");
+                message.headers(headers).expected_last_subject_sequence(0)
+            }
+        }
+    }
+}
+
 /// Publishes `n` messages of 200 bytes, `IN_FLIGHT` at a time, each to its own
 /// subject (as every visit is its own aggregate) and each awaited to its PubAck.
-pub async fn publish(js: &Context, stream: &mut Stream, n: u64) -> anyhow::Result<Duration> {
+pub async fn publish(
+    js: &Context,
+    stream: &mut Stream,
+    n: u64,
+    shape: Shape,
+) -> anyhow::Result<Sample> {
     let payload = Bytes::from(vec![b'x'; PAYLOAD_BYTES]);
-    let mut acks: FuturesUnordered<<PublishAckFuture as IntoFuture>::IntoFuture> = FuturesUnordered::new();
+    let before = stream
+        .info()
+        .await
+        .context("BENCH_RAW info")?
+        .state
+        .last_sequence;
+    let prefix = format!("bench.raw.{before}");
+    let mut acks: FuturesUnordered<<PublishAckFuture as IntoFuture>::IntoFuture> =
+        FuturesUnordered::new();
     let mut acked = 0u64;
-    let started = Instant::now();
+    let watch = Stopwatch::start();
     for i in 0..n {
         if acks.len() >= IN_FLIGHT {
             let ack = acks.next().await.context("an ack in flight")?;
@@ -50,7 +119,7 @@ pub async fn publish(js: &Context, stream: &mut Stream, n: u64) -> anyhow::Resul
             acked += 1;
         }
         let ack = js
-            .send_publish(format!("bench.raw.{i}"), PublishMessage::build().payload(payload.clone()))
+            .send_publish(format!("{prefix}.{i}"), shape.message(&payload))
             .await
             .context("publishing")?;
         acks.push(ack.into_future());
@@ -59,14 +128,25 @@ pub async fn publish(js: &Context, stream: &mut Stream, n: u64) -> anyhow::Resul
         check_ack(ack)?;
         acked += 1;
     }
-    let elapsed = started.elapsed();
+    let sample = watch.stop();
     ensure!(acked == n, "{acked} of {n} publishes acknowledged");
-    let last = stream.info().await.context("BENCH_RAW info")?.state.last_sequence;
-    ensure!(last == n, "BENCH_RAW holds {last} messages, not {n}");
-    Ok(elapsed)
+    let last = stream
+        .info()
+        .await
+        .context("BENCH_RAW info")?
+        .state
+        .last_sequence;
+    ensure!(
+        last - before == n,
+        "BENCH_RAW took {} messages, not {n}",
+        last - before
+    );
+    Ok(sample)
 }
 
-fn check_ack(ack: Result<jetstream::publish::PublishAck, jetstream::context::PublishError>) -> anyhow::Result<()> {
+fn check_ack(
+    ack: Result<jetstream::publish::PublishAck, jetstream::context::PublishError>,
+) -> anyhow::Result<()> {
     let ack = ack.context("publish ack")?;
     if ack.stream != STREAM || ack.duplicate || ack.sequence == 0 {
         bail!("unexpected ack {ack:?}");
@@ -76,21 +156,39 @@ fn check_ack(ack: Result<jetstream::publish::PublishAck, jetstream::context::Pub
 
 /// Replays the whole stream through an ordered consumer, checking that every
 /// sequence arrives once and in order.
-pub async fn replay(stream: &Stream, n: u64) -> anyhow::Result<Duration> {
-    let started = Instant::now();
+pub async fn replay(stream: &Stream, n: u64) -> anyhow::Result<Sample> {
+    let watch = Stopwatch::start();
     let consumer = stream
-        .create_consumer(pull::OrderedConfig { deliver_policy: DeliverPolicy::All, ..Default::default() })
+        .create_consumer(pull::OrderedConfig {
+            deliver_policy: DeliverPolicy::All,
+            ..Default::default()
+        })
         .await
         .context("creating ordered consumer")?;
-    let mut messages = consumer.messages().await.context("starting ordered consumer")?.take(n as usize);
+    let mut messages = consumer
+        .messages()
+        .await
+        .context("starting ordered consumer")?
+        .take(n as usize);
     let mut expected = 1;
     while let Some(message) = messages.try_next().await.context("ordered consumer")? {
-        let info = message.info().map_err(|e| anyhow::anyhow!("message info: {e}"))?;
-        ensure!(info.stream_sequence == expected, "got {} after {}", info.stream_sequence, expected - 1);
-        ensure!(message.payload.len() == PAYLOAD_BYTES, "payload of {} bytes", message.payload.len());
+        let info = message
+            .info()
+            .map_err(|e| anyhow::anyhow!("message info: {e}"))?;
+        ensure!(
+            info.stream_sequence == expected,
+            "got {} after {}",
+            info.stream_sequence,
+            expected - 1
+        );
+        ensure!(
+            message.payload.len() == PAYLOAD_BYTES,
+            "payload of {} bytes",
+            message.payload.len()
+        );
         expected += 1;
     }
-    let elapsed = started.elapsed();
+    let sample = watch.stop();
     ensure!(expected - 1 == n, "replayed {} of {n}", expected - 1);
-    Ok(elapsed)
+    Ok(sample)
 }

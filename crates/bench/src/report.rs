@@ -1,10 +1,12 @@
 //! The run's results: a table on stdout and a JSON file under `target/bench`.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::Context as _;
 use serde::Serialize;
+
+use crate::cpu::Sample;
+use crate::metered::RebuildProfile;
 
 /// Where results go: the workspace's `target/bench`.
 const OUT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/bench");
@@ -18,16 +20,22 @@ pub struct Measurement {
     pub events: u64,
     pub seconds: f64,
     pub events_per_second: f64,
+    /// CPU seconds of the bench process (client, codec, sqlx) during the measurement.
+    pub bench_cpu_seconds: f64,
+    /// CPU seconds of nats-server and PostgreSQL during the measurement.
+    pub server_cpu_seconds: f64,
     pub baseline: Option<String>,
     pub ratio: Option<f64>,
     /// The lowest acceptable ratio, when this measurement has a budget.
     pub target: Option<f64>,
     pub met: Option<bool>,
+    /// For a rebuild: where the runner's time went.
+    pub rebuild_profile: Option<RebuildProfile>,
 }
 
 impl Measurement {
-    pub fn new(mode: &str, name: &str, events: u64, elapsed: Duration) -> Self {
-        let seconds = elapsed.as_secs_f64();
+    pub fn new(mode: &str, name: &str, events: u64, sample: Sample) -> Self {
+        let seconds = sample.elapsed.as_secs_f64();
         Self {
             mode: mode.to_owned(),
             name: name.to_owned(),
@@ -35,10 +43,13 @@ impl Measurement {
             events,
             seconds,
             events_per_second: events as f64 / seconds.max(f64::EPSILON),
+            bench_cpu_seconds: sample.bench_cpu,
+            server_cpu_seconds: sample.server_cpu,
             baseline: None,
             ratio: None,
             target: None,
             met: None,
+            rebuild_profile: None,
         }
     }
 
@@ -49,6 +60,11 @@ impl Measurement {
         self.ratio = Some(ratio);
         self.target = target;
         self.met = target.map(|t| ratio >= t);
+        self
+    }
+
+    pub fn with_profile(mut self, profile: RebuildProfile) -> Self {
+        self.rebuild_profile = Some(profile);
         self
     }
 
@@ -90,41 +106,74 @@ impl Report {
             "aftercare foundation benchmark, {} events of {} bytes, {} ({} cores, {})",
             self.events, self.payload_bytes, self.run_at, m.nproc, m.cpu
         );
-        println!("nats-server {} | {}", m.nats_server_version, m.postgres_version);
+        println!(
+            "nats-server {} | {}",
+            m.nats_server_version, m.postgres_version
+        );
         println!();
         println!(
-            "{:<13} | {:<40} | {:>7} | {:>7} | {:>9} | {:>5} | baseline",
-            "mode", "measurement", "events", "seconds", "events/s", "ratio"
+            "{:<14} | {:<46} | {:>7} | {:>7} | {:>9} | {:>5} | {:>13} | baseline",
+            "mode", "measurement", "events", "seconds", "events/s", "ratio", "cpu s bench/srv"
         );
-        println!("{}", "-".repeat(120));
+        println!("{}", "-".repeat(154));
         for x in &self.measurements {
-            let name = if x.diagnostic { format!("  {} *", x.name) } else { x.name.clone() };
+            let name = if x.diagnostic {
+                format!("  {} *", x.name)
+            } else {
+                x.name.clone()
+            };
             println!(
-                "{:<13} | {:<40} | {:>7} | {:>7.2} | {:>9.0} | {:>5} | {}",
+                "{:<14} | {:<46} | {:>7} | {:>7.2} | {:>9.0} | {:>5} | {:>6.2}/{:<6.2} | {}",
                 x.mode,
                 name,
                 x.events,
                 x.seconds,
                 x.events_per_second,
                 x.ratio.map_or(String::new(), |r| format!("{r:.2}")),
+                x.bench_cpu_seconds,
+                x.server_cpu_seconds,
                 x.baseline.as_deref().unwrap_or("")
             );
+        }
+        println!();
+        println!("where each rebuild's time went:");
+        for x in &self.measurements {
+            if let Some(p) = &x.rebuild_profile {
+                println!(
+                    "  {:<14} {:<36} reading {:>5.2} s, waiting {:>5.2} s, applying {:>5.2} s in {} transactions ({:.0} events each)",
+                    x.mode,
+                    x.name,
+                    p.reading_seconds,
+                    p.waiting_seconds,
+                    p.applying_seconds,
+                    p.batches,
+                    p.events as f64 / p.batches.max(1) as f64
+                );
+            }
         }
         println!();
         println!("targets:");
         for x in self.measurements.iter().filter(|x| x.target.is_some()) {
             println!(
-                "  {:<13} {:<40} {:.2} of {:<34} target >= {:.2}: {}",
+                "  {:<14} {:<46} {:.2} of {:<34} target >= {:.2}: {}",
                 x.mode,
                 x.name,
                 x.ratio.unwrap_or_default(),
                 x.baseline.as_deref().unwrap_or(""),
                 x.target.unwrap_or_default(),
-                if x.met == Some(true) { "met" } else { "NOT met" }
+                if x.met == Some(true) {
+                    "met"
+                } else {
+                    "NOT met"
+                }
             );
         }
         println!();
-        println!("* diagnostic: one half of a rebuild measured on its own, not budgeted");
+        println!("* diagnostic: a part of a measurement on its own, to explain it; not budgeted");
+        println!(
+            "cpu s bench/srv: CPU seconds of this process / of nats-server and PostgreSQL ({} cores)",
+            m.nproc
+        );
         for note in &self.durability {
             println!("note: {note}");
         }
@@ -137,7 +186,8 @@ impl Report {
         let dir = dir.canonicalize().unwrap_or(dir);
         let path = dir.join(format!("foundation-{stamp}.json"));
         let json = serde_json::to_string_pretty(self)?;
-        std::fs::write(&path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
+        std::fs::write(&path, json + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
         let latest = dir.join("foundation-latest.json");
         std::fs::copy(&path, &latest).with_context(|| format!("writing {}", latest.display()))?;
         Ok(path)
