@@ -44,14 +44,18 @@ impl Server {
             let mut listening = None;
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if let Some(addr) = line.strip_prefix("aftercare listening on ") {
-                    listening = Some(addr.split_whitespace().next().unwrap_or_default().to_owned());
+                    listening = Some(
+                        addr.split_whitespace()
+                            .next()
+                            .unwrap_or_default()
+                            .to_owned(),
+                    );
                 }
-                let auth_line = line.starts_with("authenticate with") || line.ends_with("configured tokens accepted");
+                let auth_line = line.starts_with("authenticate with")
+                    || line.ends_with("configured tokens accepted");
                 lines.lock().expect("output lock").push(line);
-                if auth_line {
-                    if let Some(addr) = listening.take() {
-                        let _ = tx.send(addr);
-                    }
+                if auth_line && let Some(addr) = listening.take() {
+                    let _ = tx.send(addr);
                 }
             }
         });
@@ -59,10 +63,17 @@ impl Server {
             Ok(addr) => addr,
             Err(_) => {
                 let _ = child.kill();
-                panic!("aftercare did not start:\n{}", output.lock().expect("output lock").join("\n"));
+                panic!(
+                    "aftercare did not start:\n{}",
+                    output.lock().expect("output lock").join("\n")
+                );
             }
         };
-        Server { child, addr, output }
+        Server {
+            child,
+            addr,
+            output,
+        }
     }
 
     pub fn url(&self) -> String {
@@ -74,19 +85,30 @@ impl Server {
     }
 
     pub async fn channel(&self) -> Channel {
-        Channel::from_shared(self.url()).expect("url").connect().await.expect("connect to aftercare")
+        Channel::from_shared(self.url())
+            .expect("url")
+            .connect()
+            .await
+            .expect("connect to aftercare")
     }
 
     /// Sends SIGTERM, as Kubernetes does, and waits for the exit status.
     pub fn terminate(mut self) -> std::process::ExitStatus {
-        let sent = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
         assert!(sent.success());
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "aftercare ignored SIGTERM:\n{}", self.output());
+            assert!(
+                Instant::now() < deadline,
+                "aftercare ignored SIGTERM:\n{}",
+                self.output()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -102,19 +124,28 @@ impl Drop for Server {
 /// Adds `authorization: Bearer <token>` to a request.
 pub fn authorized<T>(message: T, token: &str) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);
-    request
-        .metadata_mut()
-        .insert("authorization", MetadataValue::try_from(format!("Bearer {token}")).expect("ascii token"));
+    request.metadata_mut().insert(
+        "authorization",
+        MetadataValue::try_from(format!("Bearer {token}")).expect("ascii token"),
+    );
     request
 }
 
 /// Runs the CLI to completion, returning (success, stdout, stderr).
 pub fn cli(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (bool, String, String) {
     let mut command = Command::new(BINARY);
-    command.current_dir(dir).args(args).env_remove("AFTERCARE_TOKEN").env("RUST_BACKTRACE", "0");
+    command
+        .current_dir(dir)
+        .args(args)
+        .env_remove("AFTERCARE_TOKEN")
+        .env("RUST_BACKTRACE", "0");
     for (k, v) in env {
         command.env(k, v);
     }
     let out = command.output().expect("run aftercare");
-    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

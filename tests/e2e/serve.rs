@@ -13,7 +13,11 @@ const D001_AGENT: &str = "d001-agent-token-000001";
 const OEM: &str = "oem-callcenter-token-0001";
 
 /// A production-shaped configuration: JetStream, PostgreSQL, configured tokens.
-fn production_config(dir: &std::path::Path, nats_url: &str, database_url: &str) -> std::path::PathBuf {
+fn production_config(
+    dir: &std::path::Path,
+    nats_url: &str,
+    database_url: &str,
+) -> std::path::PathBuf {
     let path = dir.join("aftercare.toml");
     std::fs::write(
         &path,
@@ -55,27 +59,56 @@ scope = "all"
 }
 
 fn dealer(id: &str) -> pb::CheckDealerAccessRequest {
-    pb::CheckDealerAccessRequest { dealer: Some(DealerId { value: id.to_owned() }) }
+    pb::CheckDealerAccessRequest {
+        dealer: Some(DealerId {
+            value: id.to_owned(),
+        }),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_default_runs_with_a_private_admin_token() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(dir.path(), &[], &[]);
-    assert!(server.addr.starts_with("127.0.0.1:"), "listens on loopback only: {}", server.addr);
-    assert!(server.output().contains("export AFTERCARE_TOKEN=$(cat data/admin.token)"), "{}", server.output());
+    assert!(
+        server.addr.starts_with("127.0.0.1:"),
+        "listens on loopback only: {}",
+        server.addr
+    );
+    assert!(
+        server
+            .output()
+            .contains("export AFTERCARE_TOKEN=$(cat data/admin.token)"),
+        "{}",
+        server.output()
+    );
     let token_file = dir.path().join("data/admin.token");
-    let mode = std::fs::metadata(&token_file).expect("token file").permissions().mode() & 0o777;
+    let mode = std::fs::metadata(&token_file)
+        .expect("token file")
+        .permissions()
+        .mode()
+        & 0o777;
     assert_eq!(mode, 0o600);
-    let token = std::fs::read_to_string(&token_file).expect("token").trim().to_owned();
+    let token = std::fs::read_to_string(&token_file)
+        .expect("token")
+        .trim()
+        .to_owned();
 
     let mut client = SystemServiceClient::new(server.channel().await);
-    let me = client.who_am_i(authorized(pb::WhoAmIRequest {}, &token)).await.expect("whoami").into_inner();
+    let me = client
+        .who_am_i(authorized(pb::WhoAmIRequest {}, &token))
+        .await
+        .expect("whoami")
+        .into_inner();
     assert_eq!(me.principal, "local-admin");
     assert_eq!(me.roles, ["admin"]);
 
     // The CLI finds the token file of the embedded default by itself.
-    let (ok, stdout, stderr) = cli(dir.path(), &["whoami", "--server", &server.url(), "--output", "json"], &[]);
+    let (ok, stdout, stderr) = cli(
+        dir.path(),
+        &["whoami", "--server", &server.url(), "--output", "json"],
+        &[],
+    );
     assert!(ok, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("json output");
     assert_eq!(json["principal"], "local-admin");
@@ -86,35 +119,74 @@ async fn embedded_default_runs_with_a_private_admin_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_and_dealer_scopes_are_enforced() {
-    let nats = tokio::task::spawn_blocking(aftercare_testkit::NatsServer::start).await.expect("nats");
+    let nats = tokio::task::spawn_blocking(aftercare_testkit::NatsServer::start)
+        .await
+        .expect("nats");
     let database = aftercare_testkit::postgres().create_database();
     let dir = tempfile::tempdir().expect("temp dir");
     let config = production_config(dir.path(), &nats.url(), &database.url);
-    let server = Server::start(dir.path(), &["--config", config.to_str().expect("utf-8 path")], &[]);
-    assert!(server.output().contains("3 configured tokens accepted"), "{}", server.output());
-    assert!(!dir.path().join("data/admin.token").exists(), "no local admin when tokens are configured");
+    let server = Server::start(
+        dir.path(),
+        &["--config", config.to_str().expect("utf-8 path")],
+        &[],
+    );
+    assert!(
+        server.output().contains("3 configured tokens accepted"),
+        "{}",
+        server.output()
+    );
+    assert!(
+        !dir.path().join("data/admin.token").exists(),
+        "no local admin when tokens are configured"
+    );
     let mut client = SystemServiceClient::new(server.channel().await);
 
-    let missing = client.who_am_i(tonic::Request::new(pb::WhoAmIRequest {})).await.expect_err("no token");
+    let missing = client
+        .who_am_i(tonic::Request::new(pb::WhoAmIRequest {}))
+        .await
+        .expect_err("no token");
     assert_eq!(missing.code(), Code::Unauthenticated);
-    let wrong = client.who_am_i(authorized(pb::WhoAmIRequest {}, "not-a-configured-token")).await.expect_err("wrong");
+    let wrong = client
+        .who_am_i(authorized(pb::WhoAmIRequest {}, "not-a-configured-token"))
+        .await
+        .expect_err("wrong");
     assert_eq!(wrong.code(), Code::Unauthenticated);
 
     // A token scoped to dealer D001 may act for D001 and nobody else.
-    client.check_dealer_access(authorized(dealer("D001"), D001_AGENT)).await.expect("own dealer");
-    let other = client.check_dealer_access(authorized(dealer("D002"), D001_AGENT)).await.expect_err("D002");
+    client
+        .check_dealer_access(authorized(dealer("D001"), D001_AGENT))
+        .await
+        .expect("own dealer");
+    let other = client
+        .check_dealer_access(authorized(dealer("D002"), D001_AGENT))
+        .await
+        .expect_err("D002");
     assert_eq!(other.code(), Code::PermissionDenied);
     // A group scope covers its dealers only; the OEM covers all.
-    client.check_dealer_access(authorized(dealer("D002"), NORTH_MANAGER)).await.expect("group member");
-    let outside = client.check_dealer_access(authorized(dealer("D003"), NORTH_MANAGER)).await.expect_err("D003");
+    client
+        .check_dealer_access(authorized(dealer("D002"), NORTH_MANAGER))
+        .await
+        .expect("group member");
+    let outside = client
+        .check_dealer_access(authorized(dealer("D003"), NORTH_MANAGER))
+        .await
+        .expect_err("D003");
     assert_eq!(outside.code(), Code::PermissionDenied);
-    client.check_dealer_access(authorized(dealer("D003"), OEM)).await.expect("oem sees all");
+    client
+        .check_dealer_access(authorized(dealer("D003"), OEM))
+        .await
+        .expect("oem sees all");
     // A malformed dealer id is named in the error.
-    let bad = client.check_dealer_access(authorized(dealer("D 1"), OEM)).await.expect_err("bad id");
+    let bad = client
+        .check_dealer_access(authorized(dealer("D 1"), OEM))
+        .await
+        .expect_err("bad id");
     assert_eq!(bad.code(), Code::InvalidArgument);
     assert!(bad.message().contains("dealer"), "{}", bad.message());
     // Status needs an operator role.
-    let denied = client.projection_status(authorized(pb::ProjectionStatusRequest {}, D001_AGENT)).await;
+    let denied = client
+        .projection_status(authorized(pb::ProjectionStatusRequest {}, D001_AGENT))
+        .await;
     assert_eq!(denied.expect_err("agent").code(), Code::PermissionDenied);
     let status = client
         .projection_status(authorized(pb::ProjectionStatusRequest {}, NORTH_MANAGER))
@@ -131,11 +203,16 @@ async fn health_and_reflection_need_no_token() {
     let server = Server::start(dir.path(), &[], &[]);
     let mut health = tonic_health::pb::health_client::HealthClient::new(server.channel().await);
     let answer = health
-        .check(tonic_health::pb::HealthCheckRequest { service: "aftercare.system.v1.SystemService".into() })
+        .check(tonic_health::pb::HealthCheckRequest {
+            service: "aftercare.system.v1.SystemService".into(),
+        })
         .await
         .expect("health check")
         .into_inner();
-    assert_eq!(answer.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
+    assert_eq!(
+        answer.status,
+        tonic_health::pb::health_check_response::ServingStatus::Serving as i32
+    );
 
     use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
     use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
@@ -159,20 +236,35 @@ async fn health_and_reflection_need_no_token() {
         panic!("expected a service list")
     };
     let names: Vec<_> = list.service.iter().map(|s| s.name.as_str()).collect();
-    assert!(names.contains(&"aftercare.system.v1.SystemService"), "{names:?}");
+    assert!(
+        names.contains(&"aftercare.system.v1.SystemService"),
+        "{names:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rebuild_replays_the_log_into_the_projection() {
-    use aftercare_eventstore::{AppendRequest, DealerId as Dealer, EmbeddedStore, EventData, EventStore, Expected, StreamId};
+    use aftercare_eventstore::{
+        AppendRequest, DealerId as Dealer, EmbeddedStore, EventData, EventStore, Expected, StreamId,
+    };
     let dir = tempfile::tempdir().expect("temp dir");
     {
-        let store = EmbeddedStore::open(dir.path().join("data/events.db")).await.expect("log");
+        let store = EmbeddedStore::open(dir.path().join("data/events.db"))
+            .await
+            .expect("log");
         let batch = (0..250)
             .map(|i| AppendRequest {
-                stream: StreamId::new(Dealer::parse("D001").expect("valid"), "visit", i.to_string()).expect("valid"),
+                stream: StreamId::new(
+                    Dealer::parse("D001").expect("valid"),
+                    "visit",
+                    i.to_string(),
+                )
+                .expect("valid"),
                 expected: Expected::NoStream,
-                events: vec![EventData::new("aftercare.intake.v1.VisitRecorded", vec![1, 2, 3])],
+                events: vec![EventData::new(
+                    "aftercare.intake.v1.VisitRecorded",
+                    vec![1, 2, 3],
+                )],
             })
             .collect();
         for r in store.append_batch(batch).await {
@@ -184,14 +276,26 @@ async fn rebuild_replays_the_log_into_the_projection() {
     assert!(ok, "{stderr}");
     let (ok, _, stderr) = cli(dir.path(), &["rebuild", "no-such-projection"], &[]);
     assert!(!ok);
-    assert!(stderr.contains("unknown projection \"no-such-projection\"; projections: audit"), "{stderr}");
+    assert!(
+        stderr.contains("unknown projection \"no-such-projection\"; projections: audit"),
+        "{stderr}"
+    );
 
     let server = Server::start(dir.path(), &[], &[]);
-    let (ok, stdout, stderr) = cli(dir.path(), &["status", "--server", &server.url(), "--output", "json"], &[]);
+    let (ok, stdout, stderr) = cli(
+        dir.path(),
+        &["status", "--server", &server.url(), "--output", "json"],
+        &[],
+    );
     assert!(ok, "{stderr}");
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(json["head"], 250);
-    let audit = json["projections"].as_array().expect("list").iter().find(|p| p["name"] == "audit").cloned();
+    let audit = json["projections"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .find(|p| p["name"] == "audit")
+        .cloned();
     let audit = audit.expect("audit projection listed");
     assert_eq!(audit["checkpoint"], 250, "{json}");
     assert_eq!(audit["lag"], 0);
@@ -201,14 +305,22 @@ async fn rebuild_replays_the_log_into_the_projection() {
 fn bad_configuration_is_reported_whole() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("bad.toml");
-    std::fs::write(&path, "[store]\nbackend = \"jetstream\"\nurl = \"http://x\"\n[database]\nmax_connections = 0\n")
-        .expect("write");
-    let (ok, _, stderr) = cli(dir.path(), &["--config", path.to_str().expect("utf-8"), "serve"], &[(
-        "AFTERCARE__PROJECTIONS__BATCH_SIZE",
-        "0".to_owned(),
-    )]);
+    std::fs::write(
+        &path,
+        "[store]\nbackend = \"jetstream\"\nurl = \"http://x\"\n[database]\nmax_connections = 0\n",
+    )
+    .expect("write");
+    let (ok, _, stderr) = cli(
+        dir.path(),
+        &["--config", path.to_str().expect("utf-8"), "serve"],
+        &[("AFTERCARE__PROJECTIONS__BATCH_SIZE", "0".to_owned())],
+    );
     assert!(!ok);
-    for key in ["store.url", "database.max_connections", "projections.batch_size"] {
+    for key in [
+        "store.url",
+        "database.max_connections",
+        "projections.batch_size",
+    ] {
         assert!(stderr.contains(key), "{key} missing from:\n{stderr}");
     }
 }

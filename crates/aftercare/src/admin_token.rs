@@ -30,7 +30,11 @@ pub fn ensure(data_dir: &Path) -> std::io::Result<Secret> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             std::fs::create_dir_all(data_dir)?;
             let token = generate();
-            let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)?;
             writeln!(file, "{token}")?;
             file.sync_all()?;
             Ok(Secret::new(token))
@@ -41,7 +45,11 @@ pub fn ensure(data_dir: &Path) -> std::io::Result<Secret> {
 
 /// 244 random bits from the operating system, as hex.
 fn generate() -> String {
-    format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple())
+    format!(
+        "{}{}",
+        uuid::Uuid::new_v4().simple(),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 #[cfg(test)]
@@ -52,20 +60,29 @@ mod tests {
     fn created_private_and_stable() {
         let dir = tempfile::tempdir().expect("temp dir");
         let first = ensure(dir.path()).expect("created");
-        let mode = std::fs::metadata(path(dir.path())).expect("file").permissions().mode() & 0o777;
+        let mode = std::fs::metadata(path(dir.path()))
+            .expect("file")
+            .permissions()
+            .mode()
+            & 0o777;
         assert_eq!(mode, 0o600);
         assert_eq!(first.expose().len(), 64);
         let second = ensure(dir.path()).expect("read back");
         assert_eq!(first, second);
         let other = tempfile::tempdir().expect("temp dir");
-        assert_ne!(ensure(other.path()).expect("another"), first, "tokens are random");
+        assert_ne!(
+            ensure(other.path()).expect("another"),
+            first,
+            "tokens are random"
+        );
     }
 
     #[test]
     fn refuses_a_token_file_others_can_read() {
         let dir = tempfile::tempdir().expect("temp dir");
         ensure(dir.path()).expect("created");
-        std::fs::set_permissions(path(dir.path()), std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        std::fs::set_permissions(path(dir.path()), std::fs::Permissions::from_mode(0o644))
+            .expect("chmod");
         let err = ensure(dir.path()).expect_err("world-readable");
         assert!(err.to_string().contains("chmod 600"), "{err}");
     }

@@ -20,7 +20,11 @@ pub enum Output {
 #[derive(Args, Clone, Debug)]
 pub struct ClientArgs {
     /// The aftercare server.
-    #[arg(long, env = "AFTERCARE_SERVER", default_value = "http://127.0.0.1:50051")]
+    #[arg(
+        long,
+        env = "AFTERCARE_SERVER",
+        default_value = "http://127.0.0.1:50051"
+    )]
     pub server: String,
     /// Bearer token; read from --token-file when not given.
     #[arg(long, env = "AFTERCARE_TOKEN", hide_env_values = true)]
@@ -36,8 +40,13 @@ pub struct ClientArgs {
 pub struct BearerToken(MetadataValue<tonic::metadata::Ascii>);
 
 impl tonic::service::Interceptor for BearerToken {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        request.metadata_mut().insert("authorization", self.0.clone());
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
+        request
+            .metadata_mut()
+            .insert("authorization", self.0.clone());
         Ok(request)
     }
 }
@@ -49,7 +58,10 @@ impl ClientArgs {
             None => std::fs::read_to_string(&self.token_file)
                 .map(|t| t.trim().to_owned())
                 .with_context(|| {
-                    format!("no --token or AFTERCARE_TOKEN, and cannot read {}", self.token_file.display())
+                    format!(
+                        "no --token or AFTERCARE_TOKEN, and cannot read {}",
+                        self.token_file.display()
+                    )
                 }),
         }
     }
@@ -86,7 +98,11 @@ fn scope_text(scope: Option<&pb::DealerScope>) -> String {
         Some(pb::dealer_scope::Scope::Group(g)) => format!(
             "group {} ({})",
             g.name,
-            g.dealers.iter().map(|d| d.value.as_str()).collect::<Vec<_>>().join(", ")
+            g.dealers
+                .iter()
+                .map(|d| d.value.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         None => "none".to_owned(),
     }
@@ -94,7 +110,11 @@ fn scope_text(scope: Option<&pb::DealerScope>) -> String {
 
 pub async fn whoami(args: &ClientArgs) -> anyhow::Result<()> {
     let mut client = SystemServiceClient::new(args.channel().await?);
-    let me = client.who_am_i(pb::WhoAmIRequest {}).await.map_err(status_error)?.into_inner();
+    let me = client
+        .who_am_i(pb::WhoAmIRequest {})
+        .await
+        .map_err(status_error)?
+        .into_inner();
     match args.output {
         Output::Json => println!(
             "{}",
@@ -111,7 +131,11 @@ pub async fn whoami(args: &ClientArgs) -> anyhow::Result<()> {
 
 pub async fn status(args: &ClientArgs) -> anyhow::Result<()> {
     let mut client = SystemServiceClient::new(args.channel().await?);
-    let status = client.projection_status(pb::ProjectionStatusRequest {}).await.map_err(status_error)?.into_inner();
+    let status = client
+        .projection_status(pb::ProjectionStatusRequest {})
+        .await
+        .map_err(status_error)?
+        .into_inner();
     let head = status.head.map_or(0, |p| p.value);
     match args.output {
         Output::Json => {
@@ -127,14 +151,23 @@ pub async fn status(args: &ClientArgs) -> anyhow::Result<()> {
                     })
                 })
                 .collect();
-            println!("{}", serde_json::json!({ "head": head, "projections": projections }));
+            println!(
+                "{}",
+                serde_json::json!({ "head": head, "projections": projections })
+            );
         }
         Output::Table => {
             println!("event log head: {head}");
-            println!("{:<28} {:>12} {:>10} {:>14}", "PROJECTION", "CHECKPOINT", "LAG", "DEAD LETTERS");
+            println!(
+                "{:<28} {:>12} {:>10} {:>14}",
+                "PROJECTION", "CHECKPOINT", "LAG", "DEAD LETTERS"
+            );
             for p in &status.projections {
                 let checkpoint = p.checkpoint.as_ref().map_or(0, |c| c.value);
-                println!("{:<28} {:>12} {:>10} {:>14}", p.name, checkpoint, p.lag, p.dead_lettered);
+                println!(
+                    "{:<28} {:>12} {:>10} {:>14}",
+                    p.name, checkpoint, p.lag, p.dead_lettered
+                );
             }
         }
     }

@@ -32,9 +32,7 @@ enum Command {
         listen: Option<SocketAddr>,
     },
     /// Empty a projection and replay the event log into it.
-    Rebuild {
-        projection: String,
-    },
+    Rebuild { projection: String },
     /// Show who the token belongs to: roles and dealer scope.
     Whoami(ClientArgs),
     /// Show the event log head and every projection's checkpoint and lag.
@@ -93,7 +91,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rebuild { projection } => {
             let config = load_config(cli.config.as_deref())?;
             let telemetry = telemetry::init(&config.telemetry)?;
-            let result = aftercare::rebuild::run(config, &projection, true).await.map(|_| ());
+            let result = aftercare::rebuild::run(config, &projection, true)
+                .await
+                .map(|_| ());
             telemetry.shutdown();
             result
         }

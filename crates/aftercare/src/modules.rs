@@ -12,7 +12,10 @@ pub fn all() -> Vec<Box<dyn Module>> {
 pub fn select(names: &[String]) -> Result<Vec<Box<dyn Module>>, String> {
     let available: Vec<&str> = all().iter().map(|m| m.name()).collect();
     if let Some(unknown) = names.iter().find(|n| !available.contains(&n.as_str())) {
-        return Err(format!("unknown service {unknown:?}; available: {}", available.join(", ")));
+        return Err(format!(
+            "unknown service {unknown:?}; available: {}",
+            available.join(", ")
+        ));
     }
     Ok(all()
         .into_iter()

@@ -13,7 +13,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 pub async fn run(config: Config, projection: &str, show_progress: bool) -> anyhow::Result<u64> {
     let config = Arc::new(config);
-    let opened = store::open(&config.store).await.context("opening the event store")?;
+    let opened = store::open(&config.store)
+        .await
+        .context("opening the event store")?;
     let db = Database::connect(&config.database_url(), config.database.max_connections)
         .await
         .context("connecting to the read-model database")?;
@@ -40,12 +42,24 @@ pub async fn run(config: Config, projection: &str, show_progress: bool) -> anyho
         }
     }
     let Some(found) = found else {
-        bail!("unknown projection {projection:?}; projections: {}", names.join(", "));
+        bail!(
+            "unknown projection {projection:?}; projections: {}",
+            names.join(", ")
+        );
     };
     let head = opened.store.head().await?;
-    let runner = Runner::projection(found, opened.store.clone(), db.clone(), RunnerOptions::from(&config.projections));
+    let runner = Runner::projection(
+        found,
+        opened.store.clone(),
+        db.clone(),
+        RunnerOptions::from(&config.projections),
+    );
     let handle = runner.handle();
-    let bar = if show_progress { ProgressBar::new(head.0) } else { ProgressBar::hidden() };
+    let bar = if show_progress {
+        ProgressBar::new(head.0)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})")
             .expect("the template is valid")
@@ -67,7 +81,10 @@ pub async fn run(config: Config, projection: &str, show_progress: bool) -> anyho
     bar.set_position(progress.position.0);
     bar.finish_with_message(format!("rebuilt {projection}"));
     if progress.dead_lettered > 0 {
-        eprintln!("{} events could not be applied and were dead-lettered", progress.dead_lettered);
+        eprintln!(
+            "{} events could not be applied and were dead-lettered",
+            progress.dead_lettered
+        );
     }
     db.pool.close().await;
     Ok(progress.position.0)

@@ -37,14 +37,20 @@ pub async fn run(
     on_started: impl FnOnce(&Started),
 ) -> anyhow::Result<()> {
     let config = Arc::new(config);
-    let opened = store::open(&config.store).await.context("opening the event store")?;
+    let opened = store::open(&config.store)
+        .await
+        .context("opening the event store")?;
     let db = Database::connect(&config.database_url(), config.database.max_connections)
         .await
         .context("connecting to the read-model database")?;
-    db.migrate(&RUNTIME_MIGRATIONS).await.context("migrating runtime tables")?;
+    db.migrate(&RUNTIME_MIGRATIONS)
+        .await
+        .context("migrating runtime tables")?;
     for module in &modules {
         if let Some(migrations) = module.migrations() {
-            db.migrate(&migrations).await.with_context(|| format!("migrating {}", module.name()))?;
+            db.migrate(&migrations)
+                .await
+                .with_context(|| format!("migrating {}", module.name()))?;
         }
     }
     let (tokens, auth_notice) = tokens(&config)?;
@@ -61,10 +67,20 @@ pub async fn run(
     let mut runners = Vec::new();
     for module in &modules {
         for projection in module.projections(&ctx) {
-            runners.push(Runner::projection(projection, ctx.store.clone(), db.clone(), options));
+            runners.push(Runner::projection(
+                projection,
+                ctx.store.clone(),
+                db.clone(),
+                options,
+            ));
         }
         for policy in module.policies(&ctx) {
-            runners.push(Runner::policy(policy, ctx.store.clone(), db.clone(), options));
+            runners.push(Runner::policy(
+                policy,
+                ctx.store.clone(),
+                db.clone(),
+                options,
+            ));
         }
     }
     let progress: Vec<_> = runners.iter().map(Runner::handle).collect();
@@ -83,10 +99,16 @@ pub async fn run(
     for module in &modules {
         module.routes(&ctx, &progress, &mut routes);
         for name in module.service_names() {
-            health_reporter.set_service_status(name, tonic_health::ServingStatus::Serving).await;
+            health_reporter
+                .set_service_status(name, tonic_health::ServingStatus::Serving)
+                .await;
         }
     }
-    on_started(&Started { listening: listener.local_addr()?, store: opened.description.clone(), auth: auth_notice });
+    on_started(&Started {
+        listening: listener.local_addr()?,
+        store: opened.description.clone(),
+        auth: auth_notice,
+    });
     tracing::info!(addr = %listener.local_addr()?, store = %opened.description, "serving");
     let served = aftercare_runtime::grpc::serve(listener, routes.routes(), health, shutdown).await;
     let _ = stop_tx.send(true);
@@ -107,7 +129,11 @@ fn tokens(config: &Config) -> anyhow::Result<(TokenTable, AuthNotice)> {
         .with_context(|| format!("preparing the local admin token in {}", data_dir.display()))?;
     tokens.insert(
         secret,
-        Principal { name: "local-admin".to_owned(), roles: [Role::Admin].into(), scope: DealerScope::All },
+        Principal {
+            name: "local-admin".to_owned(),
+            roles: [Role::Admin].into(),
+            scope: DealerScope::All,
+        },
     );
     Ok((tokens, AuthNotice::LocalAdmin(admin_token::path(data_dir))))
 }

@@ -6,7 +6,11 @@ use crate::{Expected, Position, StreamId};
 pub enum StoreError {
     /// The optimistic concurrency check failed: reload the aggregate and decide again.
     #[error("stream {stream} is at version {current}, expected {expected:?}")]
-    Conflict { stream: StreamId, expected: Expected, current: Position },
+    Conflict {
+        stream: StreamId,
+        expected: Expected,
+        current: Position,
+    },
     /// The caller passed something the log cannot hold.
     #[error("invalid {field}: {reason}")]
     InvalidInput { field: &'static str, reason: String },

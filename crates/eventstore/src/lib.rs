@@ -19,8 +19,8 @@ pub use embedded::EmbeddedStore;
 pub use error::StoreError;
 pub use jetstream::{JetStreamConfig, JetStreamStore, StreamSettings};
 pub use model::{
-    AppendRequest, Appended, DealerId, DeadLetter, EventData, Expected, Filter, Metadata,
-    Position, RecordedEvent, StreamId, StreamPattern,
+    AppendRequest, Appended, DeadLetter, DealerId, EventData, Expected, Filter, Metadata, Position,
+    RecordedEvent, StreamId, StreamPattern,
 };
 
 /// Events in log order; an error ends the subscription.
@@ -63,7 +63,9 @@ pub(crate) fn check_event(event: &EventData) -> Result<(), StoreError> {
     let t = &event.event_type;
     if t.is_empty()
         || t.len() > 200
-        || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+        || !t
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
     {
         return Err(StoreError::InvalidInput {
             field: "event_type",

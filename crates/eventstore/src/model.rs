@@ -37,7 +37,10 @@ pub(crate) fn check_token(field: &'static str, value: &str, max: usize) -> Resul
         Some("must not be empty".to_owned())
     } else if value.len() > max {
         Some(format!("must be at most {max} characters"))
-    } else if !value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+    } else if !value
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
         Some("may only contain letters, digits, '_' and '-'".to_owned())
     } else {
         None
@@ -67,7 +70,11 @@ impl StreamId {
         let (aggregate, id) = (aggregate.into(), id.into());
         check_token("aggregate", &aggregate, 64)?;
         check_token("aggregate_id", &id, 128)?;
-        Ok(Self { dealer, aggregate, id })
+        Ok(Self {
+            dealer,
+            aggregate,
+            id,
+        })
     }
 
     pub fn dealer(&self) -> &DealerId {
@@ -230,11 +237,19 @@ impl Filter {
     }
 
     pub fn dealer(dealer: DealerId) -> Self {
-        Self { patterns: vec![StreamPattern { dealer: Some(dealer), aggregate: None }] }
+        Self {
+            patterns: vec![StreamPattern {
+                dealer: Some(dealer),
+                aggregate: None,
+            }],
+        }
     }
 
     pub fn or_aggregate(mut self, aggregate: impl Into<String>) -> Self {
-        self.patterns.push(StreamPattern { dealer: None, aggregate: Some(aggregate.into()) });
+        self.patterns.push(StreamPattern {
+            dealer: None,
+            aggregate: Some(aggregate.into()),
+        });
         self
     }
 
@@ -247,7 +262,9 @@ impl Filter {
         self.patterns.is_empty()
             || self.patterns.iter().any(|p| {
                 p.dealer.as_ref().is_none_or(|d| d == stream.dealer())
-                    && p.aggregate.as_deref().is_none_or(|a| a == stream.aggregate())
+                    && p.aggregate
+                        .as_deref()
+                        .is_none_or(|a| a == stream.aggregate())
             })
     }
 

@@ -15,12 +15,20 @@ struct EmbeddedFixture {
 }
 
 async fn embedded() -> EmbeddedFixture {
-    EmbeddedFixture { dir: tempfile::tempdir().expect("temp dir"), handed_out: Mutex::new(Vec::new()) }
+    EmbeddedFixture {
+        dir: tempfile::tempdir().expect("temp dir"),
+        handed_out: Mutex::new(Vec::new()),
+    }
 }
 
 impl EmbeddedFixture {
     async fn close_all(&self) {
-        let stores: Vec<_> = self.handed_out.lock().expect("fixture lock").drain(..).collect();
+        let stores: Vec<_> = self
+            .handed_out
+            .lock()
+            .expect("fixture lock")
+            .drain(..)
+            .collect();
         for store in stores {
             store.close().await;
         }
@@ -32,8 +40,13 @@ impl Fixture for EmbeddedFixture {
     type Store = EmbeddedStore;
 
     async fn store(&self) -> EmbeddedStore {
-        let store = EmbeddedStore::open(self.dir.path().join("events.db")).await.expect("open embedded log");
-        self.handed_out.lock().expect("fixture lock").push(store.clone());
+        let store = EmbeddedStore::open(self.dir.path().join("events.db"))
+            .await
+            .expect("open embedded log");
+        self.handed_out
+            .lock()
+            .expect("fixture lock")
+            .push(store.clone());
         store
     }
 

@@ -25,8 +25,13 @@ fn config(url: &str) -> JetStreamConfig {
 }
 
 async fn jetstream() -> JetStreamFixture {
-    let server = tokio::task::spawn_blocking(NatsServer::start).await.expect("start nats-server");
-    JetStreamFixture { url: server.url(), server: Mutex::new(server) }
+    let server = tokio::task::spawn_blocking(NatsServer::start)
+        .await
+        .expect("start nats-server");
+    JetStreamFixture {
+        url: server.url(),
+        server: Mutex::new(server),
+    }
 }
 
 #[async_trait]
@@ -34,7 +39,9 @@ impl Fixture for JetStreamFixture {
     type Store = JetStreamStore;
 
     async fn store(&self) -> JetStreamStore {
-        JetStreamStore::connect(config(&self.url)).await.expect("connect to jetstream")
+        JetStreamStore::connect(config(&self.url))
+            .await
+            .expect("connect to jetstream")
     }
 
     async fn restart(&mut self) {
@@ -69,9 +76,17 @@ async fn refuses_a_stream_with_other_settings() {
         Err(err) => err,
         Ok(_) => panic!("a stream that allows deletes was accepted"),
     };
-    let StoreError::Misconfigured(message) = err else { panic!("expected Misconfigured, got {err}") };
-    assert!(message.contains("deny_delete: want true, found false"), "{message}");
-    assert!(message.contains("deny_purge: want true, found false"), "{message}");
+    let StoreError::Misconfigured(message) = err else {
+        panic!("expected Misconfigured, got {err}")
+    };
+    assert!(
+        message.contains("deny_delete: want true, found false"),
+        "{message}"
+    );
+    assert!(
+        message.contains("deny_purge: want true, found false"),
+        "{message}"
+    );
 }
 
 /// The stream is created with the durability settings the configuration gives.
@@ -79,18 +94,29 @@ async fn refuses_a_stream_with_other_settings() {
 async fn creates_the_stream_as_configured() {
     aftercare_testkit::init_tracing();
     let fixture = jetstream().await;
-    let mut settings = StreamSettings::default();
-    settings.duplicate_window = Duration::from_secs(300);
-    JetStreamStore::connect(JetStreamConfig { events: settings, ..config(&fixture.url) })
-        .await
-        .expect("connect");
+    let settings = StreamSettings {
+        duplicate_window: Duration::from_secs(300),
+        ..StreamSettings::default()
+    };
+    JetStreamStore::connect(JetStreamConfig {
+        events: settings,
+        ..config(&fixture.url)
+    })
+    .await
+    .expect("connect");
     let client = async_nats::connect(&fixture.url).await.expect("connect");
     let js = async_nats::jetstream::new(client);
-    let mut stream = js.get_stream("AFTERCARE_EVENTS").await.expect("stream exists");
+    let mut stream = js
+        .get_stream("AFTERCARE_EVENTS")
+        .await
+        .expect("stream exists");
     let info = stream.info().await.expect("info");
     assert!(info.config.deny_delete && info.config.deny_purge);
     assert_eq!(info.config.duplicate_window, Duration::from_secs(300));
-    assert_eq!(info.config.storage, async_nats::jetstream::stream::StorageType::File);
+    assert_eq!(
+        info.config.storage,
+        async_nats::jetstream::stream::StorageType::File
+    );
     assert_eq!(info.config.max_age, Duration::ZERO);
 }
 
@@ -104,7 +130,11 @@ async fn the_client_reconnects_after_a_broker_restart() {
     let store = fixture.store().await;
     let id = conformance::stream("D001", "visit", "reconnect");
     let first = store
-        .append(&id, Expected::NoStream, vec![EventData::new("aftercare.test.v1.VisitRecorded", "1")])
+        .append(
+            &id,
+            Expected::NoStream,
+            vec![EventData::new("aftercare.test.v1.VisitRecorded", "1")],
+        )
         .await
         .expect("append before the restart");
     fixture.restart().await;
@@ -113,7 +143,10 @@ async fn the_client_reconnects_after_a_broker_restart() {
     let closed = EventData::new("aftercare.test.v1.VisitClosed", "2");
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let second = loop {
-        match store.append(&id, Expected::Version(first.position), vec![closed.clone()]).await {
+        match store
+            .append(&id, Expected::Version(first.position), vec![closed.clone()])
+            .await
+        {
             Ok(appended) => break appended,
             Err(err) if err.is_unavailable() && std::time::Instant::now() < deadline => {
                 tokio::task::yield_now().await;

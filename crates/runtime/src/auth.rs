@@ -50,7 +50,10 @@ impl Role {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DealerScope {
     All,
-    Group { name: String, dealers: BTreeSet<DealerId> },
+    Group {
+        name: String,
+        dealers: BTreeSet<DealerId>,
+    },
     Dealer(DealerId),
 }
 
@@ -82,7 +85,10 @@ impl Principal {
         if self.scope.allows(dealer) {
             Ok(())
         } else {
-            Err(Status::permission_denied(format!("{} may not act for dealer {dealer}", self.name)))
+            Err(Status::permission_denied(format!(
+                "{} may not act for dealer {dealer}",
+                self.name
+            )))
         }
     }
 
@@ -91,15 +97,26 @@ impl Principal {
             Ok(())
         } else {
             let names: Vec<_> = any_of.iter().map(|r| r.as_str()).collect();
-            Err(Status::permission_denied(format!("{} needs one of the roles {}", self.name, names.join(", "))))
+            Err(Status::permission_denied(format!(
+                "{} needs one of the roles {}",
+                self.name,
+                names.join(", ")
+            )))
         }
     }
 
     /// Whether phone numbers and names are shown unmasked to this principal.
     pub fn sees_personal_data(&self) -> bool {
-        [Role::Admin, Role::CareManager, Role::CallbackAgent, Role::ServiceAdvisor, Role::Manager, Role::Oem]
-            .iter()
-            .any(|r| self.roles.contains(r))
+        [
+            Role::Admin,
+            Role::CareManager,
+            Role::CallbackAgent,
+            Role::ServiceAdvisor,
+            Role::Manager,
+            Role::Oem,
+        ]
+        .iter()
+        .any(|r| self.roles.contains(r))
     }
 
     /// The principal a request was authenticated as (set by [`Authenticator`]).
@@ -154,10 +171,16 @@ impl TokenTable {
         }
         for (i, (a, _)) in entries.iter().enumerate() {
             if entries[..i].iter().any(|(b, _)| a.matches(b.expose())) {
-                errors.push(format!("auth.tokens[{i}].token: the same token is configured twice"));
+                errors.push(format!(
+                    "auth.tokens[{i}].token: the same token is configured twice"
+                ));
             }
         }
-        if errors.is_empty() { Ok(Self { entries }) } else { Err(ConfigErrors(errors)) }
+        if errors.is_empty() {
+            Ok(Self { entries })
+        } else {
+            Err(ConfigErrors(errors))
+        }
     }
 
     pub fn insert(&mut self, token: Secret, principal: Principal) {
@@ -165,7 +188,10 @@ impl TokenTable {
     }
 
     pub fn lookup(&self, token: &str) -> Option<Arc<Principal>> {
-        self.entries.iter().find(|(secret, _)| secret.matches(token)).map(|(_, p)| p.clone())
+        self.entries
+            .iter()
+            .find(|(secret, _)| secret.matches(token))
+            .map(|(_, p)| p.clone())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -178,17 +204,26 @@ fn parse_scope(scope: &str, groups: &BTreeMap<String, Vec<String>>) -> Result<De
         return Ok(DealerScope::All);
     }
     if let Some(dealer) = scope.strip_prefix("dealer:") {
-        return DealerId::parse(dealer).map(DealerScope::Dealer).map_err(|e| e.to_string());
+        return DealerId::parse(dealer)
+            .map(DealerScope::Dealer)
+            .map_err(|e| e.to_string());
     }
     if let Some(name) = scope.strip_prefix("group:") {
-        let members = groups.get(name).ok_or_else(|| format!("no group {name:?} in auth.groups"))?;
+        let members = groups
+            .get(name)
+            .ok_or_else(|| format!("no group {name:?} in auth.groups"))?;
         let dealers = members
             .iter()
             .map(|d| DealerId::parse(d.as_str()).map_err(|e| format!("group {name}: {e}")))
             .collect::<Result<BTreeSet<_>, _>>()?;
-        return Ok(DealerScope::Group { name: name.to_owned(), dealers });
+        return Ok(DealerScope::Group {
+            name: name.to_owned(),
+            dealers,
+        });
     }
-    Err(format!("{scope:?} must be \"all\", \"group:<name>\" or \"dealer:<id>\""))
+    Err(format!(
+        "{scope:?} must be \"all\", \"group:<name>\" or \"dealer:<id>\""
+    ))
 }
 
 /// The gRPC interceptor: `authorization: Bearer <token>` → a [`Principal`] in the
@@ -200,20 +235,30 @@ pub struct Authenticator {
 
 impl Authenticator {
     pub fn new(tokens: TokenTable) -> Self {
-        Self { tokens: Arc::new(tokens) }
+        Self {
+            tokens: Arc::new(tokens),
+        }
     }
 
-    pub fn authenticate(&self, metadata: &tonic::metadata::MetadataMap) -> Result<Arc<Principal>, Status> {
+    pub fn authenticate(
+        &self,
+        metadata: &tonic::metadata::MetadataMap,
+    ) -> Result<Arc<Principal>, Status> {
         let header = metadata
             .get("authorization")
             .ok_or_else(|| Status::unauthenticated("missing authorization: Bearer <token>"))?;
         let token = header
             .to_str()
             .ok()
-            .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .ok_or_else(|| Status::unauthenticated("authorization must be \"Bearer <token>\""))?;
-        self.tokens.lookup(token).ok_or_else(|| Status::unauthenticated("unknown token"))
+        self.tokens
+            .lookup(token)
+            .ok_or_else(|| Status::unauthenticated("unknown token"))
     }
 }
 
@@ -238,7 +283,10 @@ mod tests {
                 roles: vec![Role::CareManager],
                 scope: scope.into(),
             }],
-            groups: BTreeMap::from([("north".to_owned(), vec!["D001".to_owned(), "D002".to_owned()])]),
+            groups: BTreeMap::from([(
+                "north".to_owned(),
+                vec!["D001".to_owned(), "D002".to_owned()],
+            )]),
             tokens_file: None,
         }
     }
@@ -253,15 +301,26 @@ mod tests {
         let p = table.lookup("0123456789abcdef0123").expect("known token");
         assert!(p.authorize_dealer(&dealer("D001")).is_ok());
         assert!(p.authorize_dealer(&dealer("D002")).is_ok());
-        let denied = p.authorize_dealer(&dealer("D003")).expect_err("outside the group");
+        let denied = p
+            .authorize_dealer(&dealer("D003"))
+            .expect_err("outside the group");
         assert_eq!(denied.code(), tonic::Code::PermissionDenied);
     }
 
     #[test]
     fn bad_scopes_are_named() {
-        for (scope, fragment) in [("group:south", "no group"), ("dealer:D 1", "dealer"), ("everyone", "must be")] {
+        for (scope, fragment) in [
+            ("group:south", "no group"),
+            ("dealer:D 1", "dealer"),
+            ("everyone", "must be"),
+        ] {
             let err = TokenTable::from_config(&config(scope)).expect_err(scope);
-            assert!(err.0.iter().any(|e| e.contains("scope") && e.contains(fragment)), "{scope}: {err}");
+            assert!(
+                err.0
+                    .iter()
+                    .any(|e| e.contains("scope") && e.contains(fragment)),
+                "{scope}: {err}"
+            );
         }
     }
 
@@ -269,10 +328,22 @@ mod tests {
     fn wrong_or_missing_token_is_unauthenticated() {
         let auth = Authenticator::new(TokenTable::from_config(&config("all")).expect("valid"));
         let mut md = tonic::metadata::MetadataMap::new();
-        assert_eq!(auth.authenticate(&md).expect_err("missing").code(), tonic::Code::Unauthenticated);
-        md.insert("authorization", "Bearer not-the-token-at-all".parse().expect("ascii"));
-        assert_eq!(auth.authenticate(&md).expect_err("wrong").code(), tonic::Code::Unauthenticated);
-        md.insert("authorization", "Bearer 0123456789abcdef0123".parse().expect("ascii"));
+        assert_eq!(
+            auth.authenticate(&md).expect_err("missing").code(),
+            tonic::Code::Unauthenticated
+        );
+        md.insert(
+            "authorization",
+            "Bearer not-the-token-at-all".parse().expect("ascii"),
+        );
+        assert_eq!(
+            auth.authenticate(&md).expect_err("wrong").code(),
+            tonic::Code::Unauthenticated
+        );
+        md.insert(
+            "authorization",
+            "Bearer 0123456789abcdef0123".parse().expect("ascii"),
+        );
         assert_eq!(auth.authenticate(&md).expect("right").name, "north-manager");
     }
 }

@@ -12,7 +12,6 @@ use sqlx::error::BoxDynError;
 use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
 use sqlx::{AnyPool, ConnectOptions};
 
-
 use crate::Secret;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,7 +69,11 @@ impl Database {
     pub async fn connect(url: &Secret, max_connections: u32) -> Result<Self, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let url = url.expose();
-        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
         let mut options = AnyConnectOptions::from_str(url)?;
         options = options.log_statements(tracing::log::LevelFilter::Trace);
         let pool = match backend {
@@ -100,7 +103,10 @@ impl Database {
 
     /// Applies a service's migrations for this engine. Versions of other services
     /// in the same database are left alone.
-    pub async fn migrate(&self, migrations: &Migrations) -> Result<(), sqlx::migrate::MigrateError> {
+    pub async fn migrate(
+        &self,
+        migrations: &Migrations,
+    ) -> Result<(), sqlx::migrate::MigrateError> {
         let set = match self.backend {
             Backend::Postgres => migrations.postgres,
             Backend::Sqlite => migrations.sqlite,
@@ -112,9 +118,14 @@ impl Database {
 }
 
 fn create_sqlite_dir(url: &str) {
-    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or_default();
-    if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         let _ = std::fs::create_dir_all(dir);
     }
 }
@@ -141,6 +152,9 @@ pub async fn insert_rows(
     suffix: &str,
     rows: &[Vec<SqlValue>],
 ) -> Result<u64, sqlx::Error> {
+    // SQLite looks numbered parameters up by name, which grows with the square of
+    // their count in a large statement; anonymous `?` are bound by index.
+    let numbered = conn.backend_name() != "SQLite";
     let width = columns.len().max(1);
     let per_statement = (MAX_PARAMETERS / width).max(1);
     let mut written = 0;
@@ -160,8 +174,12 @@ pub async fn insert_rows(
                 if j > 0 {
                     sql.push_str(", ");
                 }
-                sql.push('$');
-                sql.push_str(&n.to_string());
+                if numbered {
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                } else {
+                    sql.push('?');
+                }
             }
             sql.push(')');
         }

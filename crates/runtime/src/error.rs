@@ -13,7 +13,10 @@ pub struct FieldViolation {
 
 impl FieldViolation {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { field: field.into(), reason: reason.into() }
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -35,7 +38,11 @@ pub enum ServiceError {
     Conflict(String),
     /// The read model has not reached the requested position in time.
     #[error("read model {projection} is at {at}, not yet at {wanted}")]
-    NotCaughtUp { projection: String, at: u64, wanted: u64 },
+    NotCaughtUp {
+        projection: String,
+        at: u64,
+        wanted: u64,
+    },
     /// Infrastructure (event store, database) is down or slow; retry later.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -44,7 +51,11 @@ pub enum ServiceError {
 }
 
 fn describe(violations: &[FieldViolation]) -> String {
-    violations.iter().map(|v| format!("{}: {}", v.field, v.reason)).collect::<Vec<_>>().join("; ")
+    violations
+        .iter()
+        .map(|v| format!("{}: {}", v.field, v.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl ServiceError {
@@ -92,7 +103,9 @@ impl From<StoreError> for ServiceError {
             StoreError::InvalidInput { field, reason } => ServiceError::invalid(field, reason),
             StoreError::Conflict { .. } => ServiceError::Conflict(err.to_string()),
             StoreError::Unavailable(_) => ServiceError::Unavailable(err.to_string()),
-            StoreError::Misconfigured(_) | StoreError::Corrupt { .. } => ServiceError::Internal(err.to_string()),
+            StoreError::Misconfigured(_) | StoreError::Corrupt { .. } => {
+                ServiceError::Internal(err.to_string())
+            }
         }
     }
 }
@@ -123,17 +136,36 @@ mod tests {
         assert_eq!(status.code(), Code::InvalidArgument);
         let details = status.get_error_details();
         let bad = details.bad_request().expect("bad request details");
-        let fields: Vec<_> = bad.field_violations.iter().map(|v| v.field.as_str()).collect();
+        let fields: Vec<_> = bad
+            .field_violations
+            .iter()
+            .map(|v| v.field.as_str())
+            .collect();
         assert_eq!(fields, ["vin", "mileage"]);
         assert!(status.message().contains("vin: check digit is 7, not X"));
     }
 
     #[test]
     fn each_kind_has_its_code() {
-        assert_eq!(Status::from(ServiceError::Rejected("closed".into())).code(), Code::FailedPrecondition);
-        assert_eq!(Status::from(ServiceError::Conflict("v".into())).code(), Code::Aborted);
-        assert_eq!(Status::from(ServiceError::Unavailable("nats".into())).code(), Code::Unavailable);
-        let store = StoreError::InvalidInput { field: "dealer", reason: "empty".into() };
-        assert_eq!(Status::from(ServiceError::from(store)).code(), Code::InvalidArgument);
+        assert_eq!(
+            Status::from(ServiceError::Rejected("closed".into())).code(),
+            Code::FailedPrecondition
+        );
+        assert_eq!(
+            Status::from(ServiceError::Conflict("v".into())).code(),
+            Code::Aborted
+        );
+        assert_eq!(
+            Status::from(ServiceError::Unavailable("nats".into())).code(),
+            Code::Unavailable
+        );
+        let store = StoreError::InvalidInput {
+            field: "dealer",
+            reason: "empty".into(),
+        };
+        assert_eq!(
+            Status::from(ServiceError::from(store)).code(),
+            Code::InvalidArgument
+        );
     }
 }

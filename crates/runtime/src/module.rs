@@ -7,10 +7,10 @@ use std::sync::Arc;
 use aftercare_eventstore::{EventStore, JetStreamStore};
 use tonic::service::RoutesBuilder;
 
+use crate::Authenticator;
 use crate::config::Config;
 use crate::db::{Database, Migrations};
 use crate::projection::{Policy, ProgressHandle, Projection};
-use crate::Authenticator;
 
 /// What a module gets to build itself with.
 #[derive(Clone)]
@@ -55,7 +55,8 @@ impl Module for SystemModule {
 
     fn routes(&self, ctx: &ModuleContext, progress: &[ProgressHandle], routes: &mut RoutesBuilder) {
         use aftercare_proto::system::v1::system_service_server::SystemServiceServer;
-        let api = crate::system::SystemApi::new(ctx.store.clone(), ctx.db.clone(), progress.to_vec());
+        let api =
+            crate::system::SystemApi::new(ctx.store.clone(), ctx.db.clone(), progress.to_vec());
         routes.add_service(SystemServiceServer::with_interceptor(api, ctx.auth.clone()));
     }
 

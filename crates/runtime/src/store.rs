@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use aftercare_eventstore::{EmbeddedStore, EventStore, JetStreamConfig, JetStreamStore, StoreError, StreamSettings};
+use aftercare_eventstore::{
+    EmbeddedStore, EventStore, JetStreamConfig, JetStreamStore, StoreError, StreamSettings,
+};
 
 use crate::config::{StoreBackend, StoreConfig};
 

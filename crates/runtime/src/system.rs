@@ -26,31 +26,50 @@ impl SystemApi {
 pub fn dealer_scope(scope: &DealerScope) -> pb::DealerScope {
     let scope = match scope {
         DealerScope::All => pb::dealer_scope::Scope::All(true),
-        DealerScope::Dealer(d) => pb::dealer_scope::Scope::Dealer(common::DealerId { value: d.to_string() }),
+        DealerScope::Dealer(d) => pb::dealer_scope::Scope::Dealer(common::DealerId {
+            value: d.to_string(),
+        }),
         DealerScope::Group { name, dealers } => pb::dealer_scope::Scope::Group(pb::DealerGroup {
             name: name.clone(),
-            dealers: dealers.iter().map(|d| common::DealerId { value: d.to_string() }).collect(),
+            dealers: dealers
+                .iter()
+                .map(|d| common::DealerId {
+                    value: d.to_string(),
+                })
+                .collect(),
         }),
     };
     pb::DealerScope { scope: Some(scope) }
 }
 
 /// Reads a dealer id field of a request, naming the field when it is bad.
-pub fn parse_dealer(field: &str, dealer: Option<&common::DealerId>) -> Result<DealerId, ServiceError> {
+pub fn parse_dealer(
+    field: &str,
+    dealer: Option<&common::DealerId>,
+) -> Result<DealerId, ServiceError> {
     let value = dealer.map(|d| d.value.as_str()).unwrap_or_default();
     DealerId::parse(value).map_err(|e| match e {
-        aftercare_eventstore::StoreError::InvalidInput { reason, .. } => ServiceError::invalid(field, reason),
+        aftercare_eventstore::StoreError::InvalidInput { reason, .. } => {
+            ServiceError::invalid(field, reason)
+        }
         other => ServiceError::invalid(field, other.to_string()),
     })
 }
 
 #[tonic::async_trait]
 impl pb::system_service_server::SystemService for SystemApi {
-    async fn who_am_i(&self, request: Request<pb::WhoAmIRequest>) -> Result<Response<pb::WhoAmIResponse>, Status> {
+    async fn who_am_i(
+        &self,
+        request: Request<pb::WhoAmIRequest>,
+    ) -> Result<Response<pb::WhoAmIResponse>, Status> {
         let principal = Principal::of(&request)?;
         Ok(Response::new(pb::WhoAmIResponse {
             principal: principal.name.clone(),
-            roles: principal.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            roles: principal
+                .roles
+                .iter()
+                .map(|r| r.as_str().to_owned())
+                .collect(),
             scope: Some(dealer_scope(&principal.scope)),
         }))
     }
@@ -63,7 +82,9 @@ impl pb::system_service_server::SystemService for SystemApi {
         let dealer = parse_dealer("dealer", request.get_ref().dealer.as_ref())?;
         principal.authorize_dealer(&dealer)?;
         Ok(Response::new(pb::CheckDealerAccessResponse {
-            dealer: Some(common::DealerId { value: dealer.to_string() }),
+            dealer: Some(common::DealerId {
+                value: dealer.to_string(),
+            }),
         }))
     }
 
@@ -73,13 +94,21 @@ impl pb::system_service_server::SystemService for SystemApi {
     ) -> Result<Response<pb::ProjectionStatusResponse>, Status> {
         Principal::of(&request)?.require_role(&[Role::Admin, Role::CareManager])?;
         let head = self.store.head().await.map_err(ServiceError::from)?;
-        let saved = read_checkpoints(&self.db.pool).await.map_err(ServiceError::from)?;
+        let saved = read_checkpoints(&self.db.pool)
+            .await
+            .map_err(ServiceError::from)?;
         let mut projections: Vec<pb::ProjectionProgress> = saved
             .into_iter()
             .map(|cp| {
                 // A running runner knows better than its last saved checkpoint.
-                let live = self.runners.iter().find(|r| r.name() == cp.name).map(|r| r.current());
-                let (position, dead) = live.map_or((cp.position, cp.dead_lettered), |p| (p.position, p.dead_lettered));
+                let live = self
+                    .runners
+                    .iter()
+                    .find(|r| r.name() == cp.name)
+                    .map(|r| r.current());
+                let (position, dead) = live.map_or((cp.position, cp.dead_lettered), |p| {
+                    (p.position, p.dead_lettered)
+                });
                 pb::ProjectionProgress {
                     name: cp.name,
                     checkpoint: Some(common::Position { value: position.0 }),
@@ -93,7 +122,9 @@ impl pb::system_service_server::SystemService for SystemApi {
                 let p = runner.current();
                 projections.push(pb::ProjectionProgress {
                     name: runner.name().to_owned(),
-                    checkpoint: Some(common::Position { value: p.position.0 }),
+                    checkpoint: Some(common::Position {
+                        value: p.position.0,
+                    }),
                     lag: head.0.saturating_sub(p.position.0),
                     dead_lettered: p.dead_lettered,
                 });

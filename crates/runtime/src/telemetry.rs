@@ -22,10 +22,10 @@ pub struct Telemetry {
 
 impl Telemetry {
     pub fn shutdown(self) {
-        if let Some(provider) = self.provider {
-            if let Err(err) = provider.shutdown() {
-                eprintln!("flushing traces failed: {err}");
-            }
+        if let Some(provider) = self.provider
+            && let Err(err) = provider.shutdown()
+        {
+            eprintln!("flushing traces failed: {err}");
         }
     }
 }
@@ -53,16 +53,23 @@ pub fn init(config: &TelemetryConfig) -> Result<Telemetry, TelemetryError> {
         LogFormat::Auto => !std::io::stderr().is_terminal(),
     };
     let fmt = if json {
-        tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).boxed()
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .boxed()
     } else {
-        tracing_subscriber::fmt::layer().with_writer(std::io::stderr).boxed()
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed()
     };
     let provider = match &config.otlp_endpoint {
         Some(endpoint) => Some(otlp_provider(endpoint, &config.service_name)?),
         None => None,
     };
     let otel = provider.as_ref().map(|p| {
-        tracing_opentelemetry::layer().with_tracer(p.tracer("aftercare")).with_filter(EnvFilter::new("info"))
+        tracing_opentelemetry::layer()
+            .with_tracer(p.tracer("aftercare"))
+            .with_filter(EnvFilter::new("info"))
     });
     tracing_subscriber::registry()
         .with(filter)
@@ -80,14 +87,19 @@ fn otlp_provider(endpoint: &str, service_name: &str) -> Result<SdkTracerProvider
         .with_endpoint(endpoint)
         .build()
         .map_err(|e| TelemetryError::Exporter(e.to_string()))?;
-    let processor = opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor::builder(
-        exporter,
-        opentelemetry_sdk::runtime::Tokio,
-    )
-    .build();
+    let processor =
+        opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor::builder(
+            exporter,
+            opentelemetry_sdk::runtime::Tokio,
+        )
+        .build();
     Ok(SdkTracerProvider::builder()
         .with_span_processor(processor)
-        .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(service_name.to_owned()).build())
+        .with_resource(
+            opentelemetry_sdk::Resource::builder()
+                .with_service_name(service_name.to_owned())
+                .build(),
+        )
         .build())
 }
 

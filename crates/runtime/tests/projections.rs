@@ -5,12 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aftercare_eventstore::{
-    AppendRequest, DealerId, EmbeddedStore, EventData, EventStore, Expected, Filter, JetStreamConfig,
-    JetStreamStore, Position, RecordedEvent, StreamId,
+    AppendRequest, DealerId, EmbeddedStore, EventData, EventStore, Expected, Filter,
+    JetStreamConfig, JetStreamStore, Position, RecordedEvent, StreamId,
 };
 use aftercare_runtime::db::{Database, Migrations, SqlMigration};
 use aftercare_runtime::projection::{
-    ApplyError, AuditTrail, Policy, Projection, ReactError, RUNTIME_MIGRATIONS, Runner, RunnerOptions,
+    ApplyError, AuditTrail, Policy, Projection, RUNTIME_MIGRATIONS, ReactError, Runner,
+    RunnerOptions,
 };
 use aftercare_runtime::{Secret, ServiceError};
 use async_trait::async_trait;
@@ -20,10 +21,19 @@ use sqlx::{AnyConnection, Row};
 /// event twice shows up as a wrong count.
 struct VisitCounts;
 
-const COUNTS_SQL: &str = "CREATE TABLE IF NOT EXISTS visit_counts (aggregate_id TEXT PRIMARY KEY, n BIGINT NOT NULL)";
+const COUNTS_SQL: &str =
+    "CREATE TABLE IF NOT EXISTS visit_counts (aggregate_id TEXT PRIMARY KEY, n BIGINT NOT NULL)";
 const COUNTS: Migrations = Migrations {
-    postgres: &[SqlMigration { version: 9001, description: "visit counts", sql: COUNTS_SQL }],
-    sqlite: &[SqlMigration { version: 9001, description: "visit counts", sql: COUNTS_SQL }],
+    postgres: &[SqlMigration {
+        version: 9001,
+        description: "visit counts",
+        sql: COUNTS_SQL,
+    }],
+    sqlite: &[SqlMigration {
+        version: 9001,
+        description: "visit counts",
+        sql: COUNTS_SQL,
+    }],
 };
 
 #[async_trait]
@@ -37,14 +47,23 @@ impl Projection for VisitCounts {
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM visit_counts").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM visit_counts")
+            .execute(&mut *tx)
+            .await?;
         Ok(())
     }
 
-    async fn apply(&self, tx: &mut AnyConnection, events: &[RecordedEvent]) -> Result<(), ApplyError> {
+    async fn apply(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), ApplyError> {
         for event in events {
             if event.data.payload.as_ref() == b"poison" {
-                return Err(ApplyError::Poison { position: event.position, reason: "payload is poison".into() });
+                return Err(ApplyError::Poison {
+                    position: event.position,
+                    reason: "payload is poison".into(),
+                });
             }
             sqlx::query(
                 "INSERT INTO visit_counts (aggregate_id, n) VALUES ($1, 1) \
@@ -72,19 +91,36 @@ struct Setup {
 async fn setup(engine: Engine) -> Setup {
     aftercare_testkit::init_tracing();
     let dir = tempfile::tempdir().expect("temp dir");
-    let store = Arc::new(EmbeddedStore::open(dir.path().join("events.db")).await.expect("log"));
+    let store = Arc::new(
+        EmbeddedStore::open(dir.path().join("events.db"))
+            .await
+            .expect("log"),
+    );
     let url = match engine {
         Engine::Sqlite => format!("sqlite://{}/read.db?mode=rwc", dir.path().display()),
         Engine::Postgres => aftercare_testkit::postgres().create_database().url,
     };
-    let db = Database::connect(&Secret::new(url), 5).await.expect("database");
-    db.migrate(&RUNTIME_MIGRATIONS).await.expect("runtime migrations");
+    let db = Database::connect(&Secret::new(url), 5)
+        .await
+        .expect("database");
+    db.migrate(&RUNTIME_MIGRATIONS)
+        .await
+        .expect("runtime migrations");
     db.migrate(&COUNTS).await.expect("test migrations");
-    Setup { _dir: dir, store, db }
+    Setup {
+        _dir: dir,
+        store,
+        db,
+    }
 }
 
 fn stream(aggregate: &str, id: usize) -> StreamId {
-    StreamId::new(DealerId::parse("D001").expect("valid"), aggregate, id.to_string()).expect("valid")
+    StreamId::new(
+        DealerId::parse("D001").expect("valid"),
+        aggregate,
+        id.to_string(),
+    )
+    .expect("valid")
 }
 
 /// `per` events on each of `aggregates` visit streams, plus one unrelated
@@ -95,7 +131,10 @@ async fn seed(store: &dyn EventStore, aggregates: usize, per: usize) -> Position
             .map(|a| AppendRequest {
                 stream: stream("visit", a),
                 expected: Expected::Any,
-                events: vec![EventData::new("aftercare.test.v1.VisitRecorded", format!("{a}/{round}"))],
+                events: vec![EventData::new(
+                    "aftercare.test.v1.VisitRecorded",
+                    format!("{a}/{round}"),
+                )],
             })
             .collect();
         batch.push(AppendRequest {
@@ -121,15 +160,32 @@ async fn counts(db: &Database) -> Vec<(String, i64)> {
 }
 
 fn options(batch_size: usize) -> RunnerOptions {
-    RunnerOptions { batch_size, max_attempts: 2, retry_backoff: Duration::from_millis(5) }
+    RunnerOptions {
+        batch_size,
+        max_attempts: 2,
+        retry_backoff: Duration::from_millis(5),
+    }
 }
 
 /// Runs a projection until it has applied the log up to `head`.
-async fn run_to(s: &Setup, projection: Arc<dyn Projection>, head: Position, batch: usize) -> Runner {
-    let runner = Runner::projection(projection.clone(), s.store.clone(), s.db.clone(), options(batch));
+async fn run_to(
+    s: &Setup,
+    projection: Arc<dyn Projection>,
+    head: Position,
+    batch: usize,
+) -> Runner {
+    let runner = Runner::projection(
+        projection.clone(),
+        s.store.clone(),
+        s.db.clone(),
+        options(batch),
+    );
     let handle = runner.handle();
     let task = tokio::spawn(runner.run(std::future::pending()));
-    handle.wait_for(head, Duration::from_secs(120)).await.expect("caught up");
+    handle
+        .wait_for(head, Duration::from_secs(120))
+        .await
+        .expect("caught up");
     task.abort();
     Runner::projection(projection, s.store.clone(), s.db.clone(), options(batch))
 }
@@ -142,27 +198,44 @@ async fn crash_between_commit_and_acknowledgement_applies_nothing_twice(engine: 
     // mid-way through the next batch; then start a new one from the checkpoint.
     let mut kills = 0u64;
     loop {
-        let runner = Runner::projection(Arc::new(VisitCounts), s.store.clone(), s.db.clone(), options(7));
+        let runner = Runner::projection(
+            Arc::new(VisitCounts),
+            s.store.clone(),
+            s.db.clone(),
+            options(7),
+        );
         let handle = runner.handle();
         let task = tokio::spawn(runner.run(std::future::pending()));
-        handle.wait_for(Position(1), Duration::from_secs(60)).await.expect("checkpoint loaded");
+        handle
+            .wait_for(Position(1), Duration::from_secs(60))
+            .await
+            .expect("checkpoint loaded");
         let start = handle.current().position;
         if start >= head {
             task.abort();
             break;
         }
-        handle.wait_for(start.next(), Duration::from_secs(60)).await.expect("one more batch");
-        if kills % 3 != 0 {
+        handle
+            .wait_for(start.next(), Duration::from_secs(60))
+            .await
+            .expect("one more batch");
+        if !kills.is_multiple_of(3) {
             tokio::time::sleep(Duration::from_micros(kills % 7 * 150)).await;
         }
         task.abort();
         let _ = task.await;
         kills += 1;
     }
-    assert!(kills > 0, "the runner was never interrupted; the test proved nothing");
+    assert!(
+        kills > 0,
+        "the runner was never interrupted; the test proved nothing"
+    );
     let got = counts(&s.db).await;
     assert_eq!(got.len(), 40);
-    assert!(got.iter().all(|(_, n)| *n == 25), "some event was applied twice or lost: {got:?}");
+    assert!(
+        got.iter().all(|(_, n)| *n == 25),
+        "some event was applied twice or lost: {got:?}"
+    );
 }
 
 async fn rebuild_gives_the_same_rows(engine: Engine) {
@@ -195,21 +268,44 @@ async fn poison_event_is_dead_lettered_and_the_projection_goes_on(engine: Engine
     seed(s.store.as_ref(), 5, 3).await;
     let poison = s
         .store
-        .append(&stream("visit", 2), Expected::Any, vec![EventData::new("aftercare.test.v1.VisitRecorded", "poison")])
+        .append(
+            &stream("visit", 2),
+            Expected::Any,
+            vec![EventData::new("aftercare.test.v1.VisitRecorded", "poison")],
+        )
         .await
         .expect("append poison");
     let head = seed(s.store.as_ref(), 5, 2).await;
-    let runner = Runner::projection(Arc::new(VisitCounts), s.store.clone(), s.db.clone(), options(100));
+    let runner = Runner::projection(
+        Arc::new(VisitCounts),
+        s.store.clone(),
+        s.db.clone(),
+        options(100),
+    );
     let handle = runner.handle();
     let task = tokio::spawn(runner.run(std::future::pending()));
-    handle.wait_for(head, Duration::from_secs(60)).await.expect("went past the poison event");
+    handle
+        .wait_for(head, Duration::from_secs(60))
+        .await
+        .expect("went past the poison event");
     task.abort();
     assert_eq!(handle.current().dead_lettered, 1);
-    assert!(counts(&s.db).await.iter().all(|(_, n)| *n == 5), "every other event applied once");
-    let letters = s.store.dead_letters(Some("projection-visit_counts")).await.expect("dead letters");
+    assert!(
+        counts(&s.db).await.iter().all(|(_, n)| *n == 5),
+        "every other event applied once"
+    );
+    let letters = s
+        .store
+        .dead_letters(Some("projection-visit_counts"))
+        .await
+        .expect("dead letters");
     assert_eq!(letters.len(), 1, "{letters:?}");
     assert_eq!(letters[0].source_position, Some(poison.position));
-    assert!(letters[0].reason.contains("payload is poison"), "{}", letters[0].reason);
+    assert!(
+        letters[0].reason.contains("payload is poison"),
+        "{}",
+        letters[0].reason
+    );
     assert_eq!(letters[0].payload.as_ref(), b"poison");
 }
 
@@ -236,40 +332,88 @@ on_both_engines!(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_event_reaches_the_jetstream_dead_letter_subject() {
     aftercare_testkit::init_tracing();
-    let server = tokio::task::spawn_blocking(aftercare_testkit::NatsServer::start).await.expect("nats");
-    let store = JetStreamStore::connect(JetStreamConfig { url: server.url(), ..Default::default() })
+    let server = tokio::task::spawn_blocking(aftercare_testkit::NatsServer::start)
         .await
-        .expect("jetstream");
-    let db = Database::connect(&Secret::new(aftercare_testkit::postgres().create_database().url), 5)
-        .await
-        .expect("postgres");
+        .expect("nats");
+    let store = JetStreamStore::connect(JetStreamConfig {
+        url: server.url(),
+        ..Default::default()
+    })
+    .await
+    .expect("jetstream");
+    let db = Database::connect(
+        &Secret::new(aftercare_testkit::postgres().create_database().url),
+        5,
+    )
+    .await
+    .expect("postgres");
     db.migrate(&RUNTIME_MIGRATIONS).await.expect("migrate");
     db.migrate(&COUNTS).await.expect("migrate");
     let store: Arc<dyn EventStore> = Arc::new(store.clone());
-    store.append(&stream("visit", 1), Expected::Any, vec![EventData::new("aftercare.test.v1.VisitRecorded", "ok")]).await.expect("ok");
+    store
+        .append(
+            &stream("visit", 1),
+            Expected::Any,
+            vec![EventData::new("aftercare.test.v1.VisitRecorded", "ok")],
+        )
+        .await
+        .expect("ok");
     let poison = store
-        .append(&stream("visit", 2), Expected::Any, vec![EventData::new("aftercare.test.v1.VisitRecorded", "poison")])
+        .append(
+            &stream("visit", 2),
+            Expected::Any,
+            vec![EventData::new("aftercare.test.v1.VisitRecorded", "poison")],
+        )
         .await
         .expect("poison");
     let head = store
-        .append(&stream("visit", 3), Expected::Any, vec![EventData::new("aftercare.test.v1.VisitRecorded", "ok")])
+        .append(
+            &stream("visit", 3),
+            Expected::Any,
+            vec![EventData::new("aftercare.test.v1.VisitRecorded", "ok")],
+        )
         .await
         .expect("ok")
         .position;
-    let runner = Runner::projection(Arc::new(VisitCounts), store.clone(), db.clone(), options(100));
+    let runner = Runner::projection(
+        Arc::new(VisitCounts),
+        store.clone(),
+        db.clone(),
+        options(100),
+    );
     let handle = runner.handle();
     let task = tokio::spawn(runner.run(std::future::pending()));
-    handle.wait_for(head, Duration::from_secs(60)).await.expect("caught up");
+    handle
+        .wait_for(head, Duration::from_secs(60))
+        .await
+        .expect("caught up");
     task.abort();
     // Read the subject directly, as an operator's tool would.
     let client = async_nats::connect(server.url()).await.expect("connect");
     let js = async_nats::jetstream::new(client);
     let mut dlq = js.get_stream("AFTERCARE_DLQ").await.expect("dlq stream");
-    let message = dlq.get_last_raw_message_by_subject("aftercare.dlq.D001.projection-visit_counts").await.expect("dead letter");
-    assert_eq!(message.headers.get("Aftercare-Source-Position").map(|v| v.as_str().to_owned()), Some(poison.position.to_string()));
-    assert!(message.headers.get("Aftercare-Reason").is_some_and(|r| r.as_str().contains("payload is poison")));
+    let message = dlq
+        .get_last_raw_message_by_subject("aftercare.dlq.D001.projection-visit_counts")
+        .await
+        .expect("dead letter");
+    assert_eq!(
+        message
+            .headers
+            .get("Aftercare-Source-Position")
+            .map(|v| v.as_str().to_owned()),
+        Some(poison.position.to_string())
+    );
+    assert!(
+        message
+            .headers
+            .get("Aftercare-Reason")
+            .is_some_and(|r| r.as_str().contains("payload is poison"))
+    );
     assert_eq!(dlq.info().await.expect("info").state.messages, 1);
-    assert_eq!(counts(&db).await, vec![("1".to_owned(), 1), ("3".to_owned(), 1)]);
+    assert_eq!(
+        counts(&db).await,
+        vec![("1".to_owned(), 1), ("3".to_owned(), 1)]
+    );
 }
 
 /// Read-your-writes: waiting for a position the projection never reaches ends
@@ -278,12 +422,25 @@ async fn poison_event_reaches_the_jetstream_dead_letter_subject() {
 async fn waiting_beyond_the_log_is_not_caught_up() {
     let s = setup(Engine::Sqlite).await;
     let head = seed(s.store.as_ref(), 2, 2).await;
-    let runner = Runner::projection(Arc::new(VisitCounts), s.store.clone(), s.db.clone(), options(10));
+    let runner = Runner::projection(
+        Arc::new(VisitCounts),
+        s.store.clone(),
+        s.db.clone(),
+        options(10),
+    );
     let handle = runner.handle();
     let task = tokio::spawn(runner.run(std::future::pending()));
-    handle.wait_for(head, Duration::from_secs(60)).await.expect("reaches the head");
-    let err = handle.wait_for(head.next(), Duration::from_millis(50)).await.expect_err("beyond the head");
-    assert!(matches!(err, ServiceError::NotCaughtUp { at, wanted, .. } if at == head.0 && wanted == head.0 + 1));
+    handle
+        .wait_for(head, Duration::from_secs(60))
+        .await
+        .expect("reaches the head");
+    let err = handle
+        .wait_for(head.next(), Duration::from_millis(50))
+        .await
+        .expect_err("beyond the head");
+    assert!(
+        matches!(err, ServiceError::NotCaughtUp { at, wanted, .. } if at == head.0 && wanted == head.0 + 1)
+    );
     task.abort();
 }
 
@@ -304,10 +461,21 @@ impl Policy for ScheduleCallback {
     }
 
     async fn react(&self, event: &RecordedEvent) -> Result<(), ReactError> {
-        let task = StreamId::new(event.dealer().clone(), "callback", event.data.event_id.to_string())
-            .map_err(|e| ReactError::Poison(e.to_string()))?;
-        let scheduled = EventData::new("aftercare.test.v1.CallbackScheduled", event.data.event_id.to_string());
-        match self.store.append(&task, Expected::NoStream, vec![scheduled]).await {
+        let task = StreamId::new(
+            event.dealer().clone(),
+            "callback",
+            event.data.event_id.to_string(),
+        )
+        .map_err(|e| ReactError::Poison(e.to_string()))?;
+        let scheduled = EventData::new(
+            "aftercare.test.v1.CallbackScheduled",
+            event.data.event_id.to_string(),
+        );
+        match self
+            .store
+            .append(&task, Expected::NoStream, vec![scheduled])
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) if e.is_conflict() => Ok(()), // already scheduled
             Err(e) => Err(ReactError::Transient(e.to_string())),
@@ -320,19 +488,39 @@ async fn policy_replay_issues_each_command_once() {
     let s = setup(Engine::Sqlite).await;
     let head = seed(s.store.as_ref(), 10, 3).await;
     for _ in 0..2 {
-        sqlx::query("DELETE FROM projection_checkpoints").execute(&s.db.pool).await.expect("forget");
-        let policy = Arc::new(ScheduleCallback { store: s.store.clone() });
+        sqlx::query("DELETE FROM projection_checkpoints")
+            .execute(&s.db.pool)
+            .await
+            .expect("forget");
+        let policy = Arc::new(ScheduleCallback {
+            store: s.store.clone(),
+        });
         let runner = Runner::policy(policy, s.store.clone(), s.db.clone(), options(8));
         let handle = runner.handle();
         let task = tokio::spawn(runner.run(std::future::pending()));
-        handle.wait_for(head, Duration::from_secs(60)).await.expect("caught up");
+        handle
+            .wait_for(head, Duration::from_secs(60))
+            .await
+            .expect("caught up");
         task.abort();
     }
-    let mut callbacks = s.store.subscribe(&Filter::aggregate("callback"), Position::ZERO).await.expect("sub");
+    let mut callbacks = s
+        .store
+        .subscribe(&Filter::aggregate("callback"), Position::ZERO)
+        .await
+        .expect("sub");
     let mut seen = 0;
-    while let Ok(Some(event)) = tokio::time::timeout(Duration::from_millis(500), futures::StreamExt::next(&mut callbacks)).await {
+    while let Ok(Some(event)) = tokio::time::timeout(
+        Duration::from_millis(500),
+        futures::StreamExt::next(&mut callbacks),
+    )
+    .await
+    {
         event.expect("event");
         seen += 1;
     }
-    assert_eq!(seen, 30, "one callback per visit event, however often the policy ran");
+    assert_eq!(
+        seen, 30,
+        "one callback per visit event, however often the policy ran"
+    );
 }

@@ -48,5 +48,7 @@ pub(crate) fn clean_up_after_exit(dir: &Path, stop: &str) {
         .stderr(Stdio::null());
     // Its own process group, so a Ctrl-C aimed at the tests does not stop the cleanup.
     watchdog.process_group(0);
-    watchdog.spawn().expect("spawn the cleanup watchdog");
+    // Deliberately not waited for: it must outlive this process to clean up after it.
+    #[allow(clippy::zombie_processes)]
+    let _watchdog = watchdog.spawn().expect("spawn the cleanup watchdog");
 }

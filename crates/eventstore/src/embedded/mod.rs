@@ -3,6 +3,7 @@
 //! per-aggregate optimistic concurrency, live subscriptions. An append returns only
 //! after its transaction is committed with `synchronous = FULL` (on disk).
 
+mod decide;
 mod read;
 mod schema;
 mod writer;
@@ -12,7 +13,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
@@ -57,7 +60,12 @@ impl EmbeddedStore {
         let (jobs_tx, jobs_rx) = mpsc::channel(MAX_GROUP);
         tokio::spawn(writer::run(conn, jobs_rx, head_tx));
         tracing::debug!(path = %path.display(), %head, "embedded event log opened");
-        Ok(Self { path, reads, writer: jobs_tx, head: head_rx })
+        Ok(Self {
+            path,
+            reads,
+            writer: jobs_tx,
+            head: head_rx,
+        })
     }
 
     pub fn path(&self) -> &Path {
@@ -95,9 +103,14 @@ impl EventStore for EmbeddedStore {
         expected: Expected,
         events: Vec<EventData>,
     ) -> Result<Appended, StoreError> {
-        let request = AppendRequest { stream: stream.clone(), expected, events };
+        let request = AppendRequest {
+            stream: stream.clone(),
+            expected,
+            events,
+        };
         writer::validate(&request)?;
-        self.submit(|reply| WriteJob::Append(request, reply)).await?
+        self.submit(|reply| WriteJob::Append(request, reply))
+            .await?
     }
 
     async fn append_batch(&self, batch: Vec<AppendRequest>) -> Vec<Result<Appended, StoreError>> {
@@ -114,7 +127,12 @@ impl EventStore for EmbeddedStore {
 
     async fn subscribe(&self, filter: &Filter, from: Position) -> Result<EventStream, StoreError> {
         filter.validate()?;
-        Ok(read::subscribe(self.reads.clone(), filter.clone(), from, self.head.clone()))
+        Ok(read::subscribe(
+            self.reads.clone(),
+            filter.clone(),
+            from,
+            self.head.clone(),
+        ))
     }
 
     async fn head(&self) -> Result<Position, StoreError> {
@@ -124,7 +142,8 @@ impl EventStore for EmbeddedStore {
 
     async fn dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError> {
         crate::model::check_token("kind", &letter.kind, 128)?;
-        self.submit(|reply| WriteJob::DeadLetter(letter, reply)).await?
+        self.submit(|reply| WriteJob::DeadLetter(letter, reply))
+            .await?
     }
 
     async fn dead_letters(&self, kind: Option<&str>) -> Result<Vec<DeadLetter>, StoreError> {

@@ -14,7 +14,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::{
-    DealerId, DeadLetter, EventData, EventStream, Filter, Metadata, Position, RecordedEvent,
+    DeadLetter, DealerId, EventData, EventStream, Filter, Metadata, Position, RecordedEvent,
     StoreError, StreamId,
 };
 
@@ -51,12 +51,19 @@ pub(super) async fn stream(
     rows.iter().map(decode).collect()
 }
 
-fn uuid_column(row: &SqliteRow, column: &str, position: Position) -> Result<Option<Uuid>, StoreError> {
+fn uuid_column(
+    row: &SqliteRow,
+    column: &str,
+    position: Position,
+) -> Result<Option<Uuid>, StoreError> {
     let bytes: Option<Vec<u8>> = row.try_get(column)?;
     bytes
         .map(|b| Uuid::from_slice(&b))
         .transpose()
-        .map_err(|e| StoreError::Corrupt { position, reason: format!("{column}: {e}") })
+        .map_err(|e| StoreError::Corrupt {
+            position,
+            reason: format!("{column}: {e}"),
+        })
 }
 
 fn decode(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
@@ -71,7 +78,8 @@ fn decode(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
     let occurred_at = Timestamp::from_microsecond(row.try_get("occurred_at")?)
         .map_err(|e| corrupt(format!("occurred_at: {e}")))?;
     let data = EventData {
-        event_id: uuid_column(row, "event_id", position)?.ok_or_else(|| corrupt("no event id".into()))?,
+        event_id: uuid_column(row, "event_id", position)?
+            .ok_or_else(|| corrupt("no event id".into()))?,
         event_type: row.try_get("event_type")?,
         schema_version: row.try_get::<i64, _>("schema_version")? as u32,
         occurred_at,
@@ -83,7 +91,11 @@ fn decode(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
         },
         payload: Bytes::from(row.try_get::<Vec<u8>, _>("payload")?),
     };
-    Ok(RecordedEvent { stream, position, data })
+    Ok(RecordedEvent {
+        stream,
+        position,
+        data,
+    })
 }
 
 /// `WHERE` clause and arguments for a filter, starting at a position.
@@ -122,6 +134,8 @@ struct Subscription {
     next: Position,
     head: watch::Receiver<Position>,
     buffer: VecDeque<RecordedEvent>,
+    /// An undecodable event, reported after the events before it.
+    pending: Option<StoreError>,
     failed: bool,
 }
 
@@ -133,6 +147,9 @@ impl Subscription {
             }
             if let Some(event) = self.buffer.pop_front() {
                 return Some(Ok(event));
+            }
+            if let Some(err) = self.pending.take() {
+                return Some(Err(err));
             }
             // Mark the head seen before reading, so an append that lands after the
             // read wakes the wait below.
@@ -156,8 +173,15 @@ impl Subscription {
                         self.buffer.push_back(event);
                     }
                     Err(err) => {
-                        self.failed = true;
-                        return Some(Err(err));
+                        // A corrupt event is reported and skipped; the rest of the
+                        // page is read again from after it.
+                        if let StoreError::Corrupt { position, .. } = &err {
+                            self.next = position.next();
+                        } else {
+                            self.failed = true;
+                        }
+                        self.pending = Some(err);
+                        break;
                     }
                 }
             }
@@ -172,9 +196,19 @@ pub(super) fn subscribe(
     head: watch::Receiver<Position>,
 ) -> EventStream {
     let next = from.max(Position(1));
-    let state = Subscription { pool, filter, next, head, buffer: VecDeque::new(), failed: false };
-    futures::stream::unfold(state, |mut s| async move { s.next_event().await.map(|e| (e, s)) })
-        .boxed()
+    let state = Subscription {
+        pool,
+        filter,
+        next,
+        head,
+        buffer: VecDeque::new(),
+        pending: None,
+        failed: false,
+    };
+    futures::stream::unfold(state, |mut s| async move {
+        s.next_event().await.map(|e| (e, s))
+    })
+    .boxed()
 }
 
 pub(super) async fn dead_letters(

@@ -7,14 +7,13 @@ use jiff::Timestamp;
 use uuid::Uuid;
 
 use crate::{
-    DealerId, DeadLetter, EventData, Filter, Metadata, Position, RecordedEvent, StoreError,
+    DeadLetter, DealerId, EventData, Filter, Metadata, Position, RecordedEvent, StoreError,
     StreamId,
 };
 
 pub(super) const MSG_ID: &str = "Nats-Msg-Id";
 const EVENT_TYPE: &str = "Aftercare-Event-Type";
 const SCHEMA_VERSION: &str = "Aftercare-Schema-Version";
-const DEALER: &str = "Aftercare-Dealer";
 const OCCURRED_AT: &str = "Aftercare-Occurred-At";
 const CORRELATION_ID: &str = "Aftercare-Correlation-Id";
 const CAUSATION_ID: &str = "Aftercare-Causation-Id";
@@ -33,7 +32,9 @@ pub(super) struct Subjects {
 
 impl Subjects {
     pub(super) fn new(prefix: &str) -> Self {
-        Self { prefix: prefix.to_owned() }
+        Self {
+            prefix: prefix.to_owned(),
+        }
     }
 
     pub(super) fn events_wildcard(&self) -> String {
@@ -45,7 +46,13 @@ impl Subjects {
     }
 
     pub(super) fn stream(&self, stream: &StreamId) -> String {
-        format!("{}.ev.{}.{}.{}", self.prefix, stream.dealer(), stream.aggregate(), stream.id())
+        format!(
+            "{}.ev.{}.{}.{}",
+            self.prefix,
+            stream.dealer(),
+            stream.aggregate(),
+            stream.id()
+        )
     }
 
     pub(super) fn dead_letter(&self, dealer: &DealerId, kind: &str) -> String {
@@ -61,7 +68,10 @@ impl Subjects {
 
     /// One consumer filter subject per pattern; the whole event space when empty.
     pub(super) fn filter(&self, filter: &Filter) -> Vec<String> {
-        if filter.patterns.iter().any(|p| p.dealer.is_none() && p.aggregate.is_none())
+        if filter
+            .patterns
+            .iter()
+            .any(|p| p.dealer.is_none() && p.aggregate.is_none())
             || filter.patterns.is_empty()
         {
             return vec![self.events_wildcard()];
@@ -91,13 +101,19 @@ impl Subjects {
     }
 }
 
-pub(super) fn event_headers(stream: &StreamId, event: &EventData) -> HeaderMap {
+pub(super) fn event_headers(event: &EventData) -> HeaderMap {
     let mut headers = HeaderMap::new();
     headers.insert(MSG_ID, event.event_id.to_string().as_str());
     headers.insert(EVENT_TYPE, event.event_type.as_str());
-    headers.insert(SCHEMA_VERSION, event.schema_version.to_string().as_str());
-    headers.insert(DEALER, stream.dealer().as_str());
-    headers.insert(OCCURRED_AT, event.occurred_at.as_microsecond().to_string().as_str());
+    // Kept small: every header costs on every publish and every replay. The dealer
+    // is in the subject; schema version 1 is the default.
+    if event.schema_version != 1 {
+        headers.insert(SCHEMA_VERSION, event.schema_version.to_string().as_str());
+    }
+    headers.insert(
+        OCCURRED_AT,
+        event.occurred_at.as_microsecond().to_string().as_str(),
+    );
     let meta = &event.metadata;
     if let Some(id) = meta.correlation_id {
         headers.insert(CORRELATION_ID, id.to_string().as_str());
@@ -105,7 +121,9 @@ pub(super) fn event_headers(stream: &StreamId, event: &EventData) -> HeaderMap {
     if let Some(id) = meta.causation_id {
         headers.insert(CAUSATION_ID, id.to_string().as_str());
     }
-    headers.insert(ACTOR, meta.actor.as_str());
+    if !meta.actor.is_empty() {
+        headers.insert(ACTOR, meta.actor.as_str());
+    }
     if let Some(tp) = &meta.traceparent {
         headers.insert(TRACEPARENT, tp.as_str());
     }
@@ -116,22 +134,35 @@ fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).map(|v| v.as_str())
 }
 
-fn required<'a>(headers: &'a HeaderMap, name: &str, position: Position) -> Result<&'a str, StoreError> {
-    header(headers, name)
-        .ok_or_else(|| StoreError::Corrupt { position, reason: format!("missing header {name}") })
+fn required<'a>(
+    headers: &'a HeaderMap,
+    name: &str,
+    position: Position,
+) -> Result<&'a str, StoreError> {
+    header(headers, name).ok_or_else(|| StoreError::Corrupt {
+        position,
+        reason: format!("missing header {name}"),
+    })
 }
 
 fn parse<T: std::str::FromStr>(value: &str, name: &str, position: Position) -> Result<T, StoreError>
 where
     T::Err: std::fmt::Display,
 {
-    value
-        .parse()
-        .map_err(|e| StoreError::Corrupt { position, reason: format!("header {name}: {e}") })
+    value.parse().map_err(|e| StoreError::Corrupt {
+        position,
+        reason: format!("header {name}: {e}"),
+    })
 }
 
-fn optional_uuid(headers: &HeaderMap, name: &str, position: Position) -> Result<Option<Uuid>, StoreError> {
-    header(headers, name).map(|v| parse(v, name, position)).transpose()
+fn optional_uuid(
+    headers: &HeaderMap,
+    name: &str,
+    position: Position,
+) -> Result<Option<Uuid>, StoreError> {
+    header(headers, name)
+        .map(|v| parse(v, name, position))
+        .transpose()
 }
 
 pub(super) fn decode_event(
@@ -141,19 +172,30 @@ pub(super) fn decode_event(
     headers: Option<&HeaderMap>,
     payload: Bytes,
 ) -> Result<RecordedEvent, StoreError> {
-    let stream = subjects.parse_stream(subject).ok_or_else(|| StoreError::Corrupt {
-        position,
-        reason: format!("subject {subject} is not an event subject"),
-    })?;
+    let stream = subjects
+        .parse_stream(subject)
+        .ok_or_else(|| StoreError::Corrupt {
+            position,
+            reason: format!("subject {subject} is not an event subject"),
+        })?;
     let empty = HeaderMap::new();
     let headers = headers.unwrap_or(&empty);
-    let micros: i64 = parse(required(headers, OCCURRED_AT, position)?, OCCURRED_AT, position)?;
+    let micros: i64 = parse(
+        required(headers, OCCURRED_AT, position)?,
+        OCCURRED_AT,
+        position,
+    )?;
     let data = EventData {
         event_id: parse(required(headers, MSG_ID, position)?, MSG_ID, position)?,
         event_type: required(headers, EVENT_TYPE, position)?.to_owned(),
-        schema_version: parse(required(headers, SCHEMA_VERSION, position)?, SCHEMA_VERSION, position)?,
-        occurred_at: Timestamp::from_microsecond(micros)
-            .map_err(|e| StoreError::Corrupt { position, reason: format!("{OCCURRED_AT}: {e}") })?,
+        schema_version: header(headers, SCHEMA_VERSION)
+            .map(|v| parse(v, SCHEMA_VERSION, position))
+            .transpose()?
+            .unwrap_or(1),
+        occurred_at: Timestamp::from_microsecond(micros).map_err(|e| StoreError::Corrupt {
+            position,
+            reason: format!("{OCCURRED_AT}: {e}"),
+        })?,
         metadata: Metadata {
             correlation_id: optional_uuid(headers, CORRELATION_ID, position)?,
             causation_id: optional_uuid(headers, CAUSATION_ID, position)?,
@@ -162,7 +204,11 @@ pub(super) fn decode_event(
         },
         payload,
     };
-    Ok(RecordedEvent { stream, position, data })
+    Ok(RecordedEvent {
+        stream,
+        position,
+        data,
+    })
 }
 
 pub(super) fn dead_letter_headers(letter: &DeadLetter) -> HeaderMap {
@@ -170,7 +216,10 @@ pub(super) fn dead_letter_headers(letter: &DeadLetter) -> HeaderMap {
     // A dead letter is its own fact: a fresh id, never deduplicated against another.
     headers.insert(MSG_ID, Uuid::now_v7().to_string().as_str());
     headers.insert(REASON, letter.reason.replace(['\r', '\n'], " ").as_str());
-    headers.insert(RECORDED_AT, letter.recorded_at.as_microsecond().to_string().as_str());
+    headers.insert(
+        RECORDED_AT,
+        letter.recorded_at.as_microsecond().to_string().as_str(),
+    );
     if let Some(p) = letter.source_position {
         headers.insert(SOURCE_POSITION, p.0.to_string().as_str());
     }
@@ -192,7 +241,11 @@ pub(super) fn decode_dead_letter(
     let mut tokens = subject.rsplitn(3, '.');
     let kind = tokens.next().unwrap_or_default().to_owned();
     let dealer = DealerId::parse(tokens.next().unwrap_or_default())?;
-    let micros: i64 = parse(required(headers, RECORDED_AT, position)?, RECORDED_AT, position)?;
+    let micros: i64 = parse(
+        required(headers, RECORDED_AT, position)?,
+        RECORDED_AT,
+        position,
+    )?;
     Ok(DeadLetter {
         dealer,
         kind,

@@ -9,7 +9,7 @@ mod setup;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull};
-use async_nats::jetstream::context::{PublishErrorKind};
+use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{DirectGetErrorKind, Stream};
 use async_nats::jetstream::{self, Context};
@@ -91,13 +91,21 @@ impl JetStreamStore {
             .max_ack_inflight(config.max_in_flight.max(1))
             .build(client.clone());
         let subjects = Subjects::new(&config.prefix);
-        let events = setup::ensure_stream(&js, setup::events_config(&config.events, &subjects)).await?;
+        let events =
+            setup::ensure_stream(&js, setup::events_config(&config.events, &subjects)).await?;
         let dead_letters = setup::ensure_stream(
             &js,
             setup::dead_letter_config(&config.dead_letter_stream, &config.events, &subjects),
         )
         .await?;
-        Ok(Self { client, js, events, dead_letters, subjects, config })
+        Ok(Self {
+            client,
+            js,
+            events,
+            dead_letters,
+            subjects,
+            config,
+        })
     }
 
     /// The connection, for ingest and outbound publishing by the services.
@@ -126,7 +134,7 @@ impl JetStreamStore {
         expected: Option<u64>,
     ) -> Result<Position, StoreError> {
         let mut message = PublishMessage::build()
-            .headers(codec::event_headers(stream, event))
+            .headers(codec::event_headers(event))
             .payload(event.payload.clone());
         if let Some(seq) = expected {
             message = message.expected_last_subject_sequence(seq);
@@ -170,7 +178,9 @@ impl JetStreamStore {
         // Each event after the first expects its predecessor, so nothing can
         // interleave within one append.
         for event in &request.events {
-            position = self.publish(&request.stream, &subject, event, expected).await?;
+            position = self
+                .publish(&request.stream, &subject, event, expected)
+                .await?;
             expected = Some(position.0);
         }
         Ok(Appended { position })
@@ -185,7 +195,12 @@ impl EventStore for JetStreamStore {
         expected: Expected,
         events: Vec<EventData>,
     ) -> Result<Appended, StoreError> {
-        self.append_request(AppendRequest { stream: stream.clone(), expected, events }).await
+        self.append_request(AppendRequest {
+            stream: stream.clone(),
+            expected,
+            events,
+        })
+        .await
     }
 
     async fn append_batch(&self, batch: Vec<AppendRequest>) -> Vec<Result<Appended, StoreError>> {
@@ -201,7 +216,11 @@ impl EventStore for JetStreamStore {
         let mut events = Vec::new();
         let mut next = 1;
         loop {
-            match self.events.direct_get_next_for_subject(subject.as_str(), Some(next)).await {
+            match self
+                .events
+                .direct_get_next_for_subject(subject.as_str(), Some(next))
+                .await
+            {
                 Ok(message) => {
                     let position = Position(message.sequence);
                     next = message.sequence + 1;
@@ -224,7 +243,9 @@ impl EventStore for JetStreamStore {
         let deliver_policy = if from <= Position(1) {
             DeliverPolicy::All
         } else {
-            DeliverPolicy::ByStartSequence { start_sequence: from.0 }
+            DeliverPolicy::ByStartSequence {
+                start_sequence: from.0,
+            }
         };
         let consumer = self
             .events
@@ -260,7 +281,10 @@ impl EventStore for JetStreamStore {
 
     async fn head(&self) -> Result<Position, StoreError> {
         let mut stream = self.events.clone();
-        let info = stream.info().await.map_err(|e| unavailable("stream info", e))?;
+        let info = stream
+            .info()
+            .await
+            .map_err(|e| unavailable("stream info", e))?;
         Ok(Position(info.state.last_sequence))
     }
 
@@ -292,7 +316,11 @@ impl EventStore for JetStreamStore {
             .await
             .map_err(|e| unavailable("dead letter consumer", e))?;
         let mut consumer = consumer;
-        let pending = consumer.info().await.map_err(|e| unavailable("dead letter info", e))?.num_pending;
+        let pending = consumer
+            .info()
+            .await
+            .map_err(|e| unavailable("dead letter info", e))?
+            .num_pending;
         let mut letters = Vec::with_capacity(pending as usize);
         if pending == 0 {
             return Ok(letters);
@@ -304,7 +332,10 @@ impl EventStore for JetStreamStore {
             .take(pending as usize);
         while let Some(message) = messages.next().await {
             let message = message.map_err(|e| unavailable("dead letter message", e))?;
-            let position = message.info().map(|i| Position(i.stream_sequence)).unwrap_or_default();
+            let position = message
+                .info()
+                .map(|i| Position(i.stream_sequence))
+                .unwrap_or_default();
             letters.push(codec::decode_dead_letter(
                 &message.subject,
                 message.headers.as_ref(),

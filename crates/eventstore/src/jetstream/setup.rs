@@ -38,7 +38,11 @@ pub(super) fn events_config(settings: &StreamSettings, subjects: &Subjects) -> C
         name: settings.name.clone(),
         description: Some("aftercare domain events".to_owned()),
         subjects: vec![subjects.events_wildcard()],
-        storage: if settings.file_storage { StorageType::File } else { StorageType::Memory },
+        storage: if settings.file_storage {
+            StorageType::File
+        } else {
+            StorageType::Memory
+        },
         num_replicas: settings.replicas,
         duplicate_window: settings.duplicate_window,
         retention: RetentionPolicy::Limits,
@@ -54,7 +58,11 @@ pub(super) fn events_config(settings: &StreamSettings, subjects: &Subjects) -> C
     }
 }
 
-pub(super) fn dead_letter_config(name: &str, settings: &StreamSettings, subjects: &Subjects) -> Config {
+pub(super) fn dead_letter_config(
+    name: &str,
+    settings: &StreamSettings,
+    subjects: &Subjects,
+) -> Config {
     Config {
         name: name.to_owned(),
         description: Some("aftercare rejected input and poison events, with reasons".to_owned()),
@@ -71,17 +79,61 @@ pub(super) fn differences(want: &Config, found: &Config) -> Vec<String> {
             out.push(format!("{name}: want {want}, found {found}"));
         }
     };
-    check("subjects", format!("{:?}", want.subjects), format!("{:?}", found.subjects));
-    check("storage", storage_name(&want.storage).into(), storage_name(&found.storage).into());
-    check("replicas", want.num_replicas.to_string(), found.num_replicas.max(1).to_string());
-    check("deny_delete", want.deny_delete.to_string(), found.deny_delete.to_string());
-    check("deny_purge", want.deny_purge.to_string(), found.deny_purge.to_string());
-    check("allow_direct", want.allow_direct.to_string(), found.allow_direct.to_string());
-    check("duplicate_window", format!("{:?}", want.duplicate_window), format!("{:?}", found.duplicate_window));
-    check("max_age", format!("{:?}", want.max_age), format!("{:?}", found.max_age));
-    check("retention", format!("{:?}", want.retention), format!("{:?}", found.retention));
-    check("max_messages", want.max_messages.to_string(), found.max_messages.to_string());
-    check("max_bytes", want.max_bytes.to_string(), found.max_bytes.to_string());
+    check(
+        "subjects",
+        format!("{:?}", want.subjects),
+        format!("{:?}", found.subjects),
+    );
+    check(
+        "storage",
+        storage_name(&want.storage).into(),
+        storage_name(&found.storage).into(),
+    );
+    check(
+        "replicas",
+        want.num_replicas.to_string(),
+        found.num_replicas.max(1).to_string(),
+    );
+    check(
+        "deny_delete",
+        want.deny_delete.to_string(),
+        found.deny_delete.to_string(),
+    );
+    check(
+        "deny_purge",
+        want.deny_purge.to_string(),
+        found.deny_purge.to_string(),
+    );
+    check(
+        "allow_direct",
+        want.allow_direct.to_string(),
+        found.allow_direct.to_string(),
+    );
+    check(
+        "duplicate_window",
+        format!("{:?}", want.duplicate_window),
+        format!("{:?}", found.duplicate_window),
+    );
+    check(
+        "max_age",
+        format!("{:?}", want.max_age),
+        format!("{:?}", found.max_age),
+    );
+    check(
+        "retention",
+        format!("{:?}", want.retention),
+        format!("{:?}", found.retention),
+    );
+    check(
+        "max_messages",
+        want.max_messages.to_string(),
+        found.max_messages.to_string(),
+    );
+    check(
+        "max_bytes",
+        want.max_bytes.to_string(),
+        found.max_bytes.to_string(),
+    );
     check(
         "max_messages_per_subject",
         want.max_messages_per_subject.to_string(),
@@ -91,7 +143,10 @@ pub(super) fn differences(want: &Config, found: &Config) -> Vec<String> {
 }
 
 /// Creates the stream when missing; refuses one whose settings differ.
-pub(super) async fn ensure_stream(js: &jetstream::Context, want: Config) -> Result<Stream, StoreError> {
+pub(super) async fn ensure_stream(
+    js: &jetstream::Context,
+    want: Config,
+) -> Result<Stream, StoreError> {
     match js.get_stream(&want.name).await {
         Ok(mut stream) => {
             let found = stream
@@ -116,10 +171,13 @@ pub(super) async fn ensure_stream(js: &jetstream::Context, want: Config) -> Resu
                 if e.error_code() == jetstream::ErrorCode::STREAM_NOT_FOUND) =>
         {
             tracing::info!(stream = %want.name, "creating jetstream stream");
-            js.create_stream(want.clone())
-                .await
-                .map_err(|e| StoreError::Misconfigured(format!("cannot create stream {}: {e}", want.name)))
+            js.create_stream(want.clone()).await.map_err(|e| {
+                StoreError::Misconfigured(format!("cannot create stream {}: {e}", want.name))
+            })
         }
-        Err(err) => Err(StoreError::Unavailable(format!("stream {}: {err}", want.name))),
+        Err(err) => Err(StoreError::Unavailable(format!(
+            "stream {}: {err}",
+            want.name
+        ))),
     }
 }

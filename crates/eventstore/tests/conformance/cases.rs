@@ -9,8 +9,15 @@ pub async fn append_and_read_round_trip(fixture: impl std::future::Future<Output
     let fixture = fixture.await;
     let store = fixture.store().await;
     let id = stream("D001", "visit", uuid::Uuid::now_v7());
-    let events = vec![event("VisitRecorded", "a"), event("VisitCorrected", "b"), event("VisitClosed", "")];
-    let appended = store.append(&id, Expected::NoStream, events.clone()).await.expect("append");
+    let events = vec![
+        event("VisitRecorded", "a"),
+        event("VisitCorrected", "b"),
+        event("VisitClosed", ""),
+    ];
+    let appended = store
+        .append(&id, Expected::NoStream, events.clone())
+        .await
+        .expect("append");
     let read = store.read_stream(&id).await.expect("read");
     assert_eq!(read.len(), 3);
     for (recorded, sent) in read.iter().zip(&events) {
@@ -20,12 +27,18 @@ pub async fn append_and_read_round_trip(fixture: impl std::future::Future<Output
         assert_eq!(recorded.data.schema_version, sent.schema_version);
         assert_eq!(recorded.data.metadata, sent.metadata);
         assert_eq!(recorded.data.payload, sent.payload);
-        assert_eq!(recorded.data.occurred_at.as_microsecond(), sent.occurred_at.as_microsecond());
+        assert_eq!(
+            recorded.data.occurred_at.as_microsecond(),
+            sent.occurred_at.as_microsecond()
+        );
     }
     assert!(read.windows(2).all(|w| w[0].position < w[1].position));
     assert_eq!(appended.position, read[2].position);
     assert!(store.head().await.expect("head") >= appended.position);
-    let missing = store.read_stream(&stream("D001", "visit", "nobody")).await.expect("read missing");
+    let missing = store
+        .read_stream(&stream("D001", "visit", "nobody"))
+        .await
+        .expect("read missing");
     assert!(missing.is_empty());
 }
 
@@ -33,16 +46,29 @@ pub async fn stale_version_conflicts(fixture: impl std::future::Future<Output = 
     let fixture = fixture.await;
     let store = fixture.store().await;
     let id = stream("D001", "complaint", "c-1");
-    let first = store.append(&id, Expected::NoStream, vec![event("ComplaintFiled", "1")]).await.expect("create");
+    let first = store
+        .append(&id, Expected::NoStream, vec![event("ComplaintFiled", "1")])
+        .await
+        .expect("create");
     let second = store
-        .append(&id, Expected::Version(first.position), vec![event("ComplaintAcknowledged", "2")])
+        .append(
+            &id,
+            Expected::Version(first.position),
+            vec![event("ComplaintAcknowledged", "2")],
+        )
         .await
         .expect("append at current version");
     let stale = store
-        .append(&id, Expected::Version(first.position), vec![event("ComplaintEscalated", "3")])
+        .append(
+            &id,
+            Expected::Version(first.position),
+            vec![event("ComplaintEscalated", "3")],
+        )
         .await;
     match stale {
-        Err(StoreError::Conflict { current, expected, .. }) => {
+        Err(StoreError::Conflict {
+            current, expected, ..
+        }) => {
             assert_eq!(current, second.position);
             assert_eq!(expected, Expected::Version(first.position));
         }
@@ -50,21 +76,53 @@ pub async fn stale_version_conflicts(fixture: impl std::future::Future<Output = 
     }
     let absent = stream("D001", "complaint", "c-none");
     let err = store
-        .append(&absent, Expected::Version(first.position), vec![event("ComplaintAcknowledged", "x")])
+        .append(
+            &absent,
+            Expected::Version(first.position),
+            vec![event("ComplaintAcknowledged", "x")],
+        )
         .await
         .expect_err("a version on a missing stream conflicts");
-    assert!(matches!(err, StoreError::Conflict { current: Position::ZERO, .. }), "{err:?}");
-    assert_eq!(store.read_stream(&id).await.expect("read").len(), 2, "the stale append wrote nothing");
+    assert!(
+        matches!(
+            err,
+            StoreError::Conflict {
+                current: Position::ZERO,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        store.read_stream(&id).await.expect("read").len(),
+        2,
+        "the stale append wrote nothing"
+    );
 }
 
-pub async fn must_not_exist_reports_original(fixture: impl std::future::Future<Output = impl Fixture>) {
+pub async fn must_not_exist_reports_original(
+    fixture: impl std::future::Future<Output = impl Fixture>,
+) {
     let fixture = fixture.await;
     let store = fixture.store().await;
     let id = stream("D002", "visit", "RO-2026-0001");
-    let original = store.append(&id, Expected::NoStream, vec![event("VisitRecorded", "ro")]).await.expect("create");
-    let again = store.append(&id, Expected::NoStream, vec![event("VisitRecorded", "ro again")]).await;
+    let original = store
+        .append(&id, Expected::NoStream, vec![event("VisitRecorded", "ro")])
+        .await
+        .expect("create");
+    let again = store
+        .append(
+            &id,
+            Expected::NoStream,
+            vec![event("VisitRecorded", "ro again")],
+        )
+        .await;
     match again {
-        Err(StoreError::Conflict { current, expected: Expected::NoStream, .. }) => {
+        Err(StoreError::Conflict {
+            current,
+            expected: Expected::NoStream,
+            ..
+        }) => {
             assert_eq!(current, original.position)
         }
         other => panic!("expected a must-not-exist conflict, got {other:?}"),
@@ -72,15 +130,23 @@ pub async fn must_not_exist_reports_original(fixture: impl std::future::Future<O
     assert_eq!(store.read_stream(&id).await.expect("read").len(), 1);
 }
 
-pub async fn retried_append_is_recognised(fixture: impl std::future::Future<Output = impl Fixture>) {
+pub async fn retried_append_is_recognised(
+    fixture: impl std::future::Future<Output = impl Fixture>,
+) {
     let fixture = fixture.await;
     let store = fixture.store().await;
     let id = stream("D001", "lead", "l-1");
     let created = event("LeadCaptured", "web");
-    let first = store.append(&id, Expected::Any, vec![created.clone()]).await.expect("first");
+    let first = store
+        .append(&id, Expected::Any, vec![created.clone()])
+        .await
+        .expect("first");
     // The same event id again, as after a lost acknowledgement: answered with the
     // original position, stored once.
-    let retry = store.append(&id, Expected::Any, vec![created]).await.expect("retry");
+    let retry = store
+        .append(&id, Expected::Any, vec![created])
+        .await
+        .expect("retry");
     assert_eq!(retry.position, first.position);
     assert_eq!(store.read_stream(&id).await.expect("read").len(), 1);
 }
@@ -89,14 +155,47 @@ pub async fn invalid_input_is_named(fixture: impl std::future::Future<Output = i
     let fixture = fixture.await;
     let store = fixture.store().await;
     let id = stream("D001", "visit", "v-invalid");
-    let err = store.append(&id, Expected::Any, vec![]).await.expect_err("empty append");
-    assert!(matches!(err, StoreError::InvalidInput { field: "events", .. }), "{err:?}");
+    let err = store
+        .append(&id, Expected::Any, vec![])
+        .await
+        .expect_err("empty append");
+    assert!(
+        matches!(
+            err,
+            StoreError::InvalidInput {
+                field: "events",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let mut bad = event("VisitRecorded", "x");
     bad.event_type = "not a type!".to_owned();
-    let err = store.append(&id, Expected::Any, vec![bad]).await.expect_err("bad type");
-    assert!(matches!(err, StoreError::InvalidInput { field: "event_type", .. }), "{err:?}");
+    let err = store
+        .append(&id, Expected::Any, vec![bad])
+        .await
+        .expect_err("bad type");
+    assert!(
+        matches!(
+            err,
+            StoreError::InvalidInput {
+                field: "event_type",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
     let err = aftercare_eventstore::DealerId::parse("D001.>").expect_err("subject characters");
-    assert!(matches!(err, StoreError::InvalidInput { field: "dealer", .. }), "{err:?}");
+    assert!(
+        matches!(
+            err,
+            StoreError::InvalidInput {
+                field: "dealer",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
 
 pub async fn restart_keeps_everything(fixture: impl std::future::Future<Output = impl Fixture>) {
@@ -108,7 +207,13 @@ pub async fn restart_keeps_everything(fixture: impl std::future::Future<Output =
     for i in 0..100 {
         let e = event("CustomerUpdated", format!("{i}"));
         sent.push(e.event_id);
-        last = Expected::Version(store.append(&id, last, vec![e]).await.expect("append").position);
+        last = Expected::Version(
+            store
+                .append(&id, last, vec![e])
+                .await
+                .expect("append")
+                .position,
+        );
     }
     let head = store.head().await.expect("head");
     drop(store);
@@ -116,16 +221,27 @@ pub async fn restart_keeps_everything(fixture: impl std::future::Future<Output =
     let store = fixture.store().await;
     assert_eq!(store.head().await.expect("head after restart"), head);
     let read = store.read_stream(&id).await.expect("read after restart");
-    assert_eq!(read.iter().map(|e| e.data.event_id).collect::<Vec<_>>(), sent);
+    assert_eq!(
+        read.iter().map(|e| e.data.event_id).collect::<Vec<_>>(),
+        sent
+    );
     // The version survives too: the next append at the last version succeeds.
-    store.append(&id, last, vec![event("CustomerUpdated", "after")]).await.expect("append after restart");
+    store
+        .append(&id, last, vec![event("CustomerUpdated", "after")])
+        .await
+        .expect("append after restart");
 }
 
-pub async fn backend_down_fails_the_append(fixture: impl std::future::Future<Output = impl Fixture>) {
+pub async fn backend_down_fails_the_append(
+    fixture: impl std::future::Future<Output = impl Fixture>,
+) {
     let mut fixture = fixture.await;
     let store = fixture.store().await;
     let id = stream("D001", "visit", "down");
-    store.append(&id, Expected::Any, vec![event("VisitRecorded", "up")]).await.expect("append while up");
+    store
+        .append(&id, Expected::Any, vec![event("VisitRecorded", "up")])
+        .await
+        .expect("append while up");
     fixture.take_down().await;
     let result = tokio::time::timeout(
         Duration::from_secs(60),
@@ -135,15 +251,27 @@ pub async fn backend_down_fails_the_append(fixture: impl std::future::Future<Out
     .expect("the append must answer, not hang");
     match result {
         Err(err) => assert!(err.is_unavailable(), "{err:?}"),
-        Ok(appended) => panic!("an append to a stopped backend reported success at {}", appended.position),
+        Ok(appended) => panic!(
+            "an append to a stopped backend reported success at {}",
+            appended.position
+        ),
     }
 }
 
 pub async fn dead_letters_keep_reasons(fixture: impl std::future::Future<Output = impl Fixture>) {
     let fixture = fixture.await;
     let store = fixture.store().await;
-    assert!(store.dead_letters(Some("visits")).await.expect("none yet").is_empty());
-    for (kind, reason) in [("visits", "vin: check digit is 7, not X"), ("projection-customers", "decode")] {
+    assert!(
+        store
+            .dead_letters(Some("visits"))
+            .await
+            .expect("none yet")
+            .is_empty()
+    );
+    for (kind, reason) in [
+        ("visits", "vin: check digit is 7, not X"),
+        ("projection-customers", "decode"),
+    ] {
         store
             .dead_letter(DeadLetter {
                 dealer: dealer("D001"),
@@ -162,6 +290,9 @@ pub async fn dead_letters_keep_reasons(fixture: impl std::future::Future<Output 
     assert_eq!(visits[0].reason, "vin: check digit is 7, not X");
     assert_eq!(visits[0].dealer, dealer("D001"));
     assert_eq!(visits[0].source_position, Some(Position(7)));
-    assert_eq!(visits[0].payload, Bytes::from_static(b"{\"vin\":\"LSVAX\"}"));
+    assert_eq!(
+        visits[0].payload,
+        Bytes::from_static(b"{\"vin\":\"LSVAX\"}")
+    );
     assert_eq!(store.dead_letters(None).await.expect("all").len(), 2);
 }

@@ -16,7 +16,10 @@ pub async fn concurrent_writers_one_wins_per_version(
     let fixture = fixture.await;
     let store = fixture.store().await;
     let id = stream("D001", "complaint", "contended");
-    let created = store.append(&id, Expected::NoStream, vec![event("ComplaintFiled", "0")]).await.expect("create");
+    let created = store
+        .append(&id, Expected::NoStream, vec![event("ComplaintFiled", "0")])
+        .await
+        .expect("create");
     let mut version = created.position;
     for round in 0..ROUNDS {
         let barrier = Arc::new(Barrier::new(WRITERS));
@@ -25,7 +28,10 @@ pub async fn concurrent_writers_one_wins_per_version(
             let (store, id, barrier) = (store.clone(), id.clone(), barrier.clone());
             writers.push(tokio::spawn(async move {
                 barrier.wait().await;
-                let e = event("ComplaintNoteAdded", format!("round {round} writer {writer}"));
+                let e = event(
+                    "ComplaintNoteAdded",
+                    format!("round {round} writer {writer}"),
+                );
                 store.append(&id, Expected::Version(version), vec![e]).await
             }));
         }
@@ -37,7 +43,12 @@ pub async fn concurrent_writers_one_wins_per_version(
                 Err(other) => panic!("round {round}: unexpected error {other}"),
             }
         }
-        assert_eq!(wins.len(), 1, "round {round}: {} writers won at version {version}", wins.len());
+        assert_eq!(
+            wins.len(),
+            1,
+            "round {round}: {} writers won at version {version}",
+            wins.len()
+        );
         version = wins[0];
     }
     let events = store.read_stream(&id).await.expect("read");

@@ -41,14 +41,16 @@ pub fn stream(dealer_id: &str, aggregate: &str, id: impl ToString) -> StreamId {
 }
 
 pub fn event(kind: &str, payload: impl Into<Vec<u8>>) -> EventData {
-    EventData::new(format!("aftercare.test.v1.{kind}"), Bytes::from(payload.into())).with_metadata(
-        Metadata {
-            correlation_id: Some(Uuid::now_v7()),
-            causation_id: Some(Uuid::now_v7()),
-            actor: "agent:li.wei".to_owned(),
-            traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned()),
-        },
+    EventData::new(
+        format!("aftercare.test.v1.{kind}"),
+        Bytes::from(payload.into()),
     )
+    .with_metadata(Metadata {
+        correlation_id: Some(Uuid::now_v7()),
+        causation_id: Some(Uuid::now_v7()),
+        actor: "agent:li.wei".to_owned(),
+        traceparent: Some("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".to_owned()),
+    })
 }
 
 /// The next `count` events of a subscription, failing the test if they do not
@@ -59,7 +61,10 @@ pub async fn take(subscription: &mut EventStream, count: usize) -> Vec<RecordedE
         let next = tokio::time::timeout(Duration::from_secs(60), subscription.next())
             .await
             .unwrap_or_else(|_| panic!("only {} of {count} events arrived", out.len()));
-        out.push(next.expect("subscription ended").expect("subscription failed"));
+        out.push(
+            next.expect("subscription ended")
+                .expect("subscription failed"),
+        );
     }
     out
 }

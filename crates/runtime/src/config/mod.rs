@@ -36,7 +36,10 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 50051)), data_dir: PathBuf::from("data") }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
+            data_dir: PathBuf::from("data"),
+        }
     }
 }
 
@@ -99,7 +102,10 @@ pub struct DatabaseConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: None, max_connections: 10 }
+        Self {
+            url: None,
+            max_connections: 10,
+        }
     }
 }
 
@@ -155,7 +161,9 @@ struct TokensFile {
 
 impl AuthConfig {
     fn merge_tokens_file(&mut self, errors: &mut Vec<String>) {
-        let Some(path) = &self.tokens_file else { return };
+        let Some(path) = &self.tokens_file else {
+            return;
+        };
         let file: Result<TokensFile, String> = std::fs::read_to_string(path)
             .map_err(|e| e.to_string())
             .and_then(|text| toml::from_str(&text).map_err(|e| e.message().trim().to_owned()));
@@ -164,7 +172,9 @@ impl AuthConfig {
                 self.tokens.extend(file.tokens);
                 for (name, dealers) in file.groups {
                     if self.groups.insert(name.clone(), dealers).is_some() {
-                        errors.push(format!("auth.tokens_file: group {name:?} is also defined in auth.groups"));
+                        errors.push(format!(
+                            "auth.tokens_file: group {name:?} is also defined in auth.groups"
+                        ));
                     }
                 }
             }
@@ -187,7 +197,11 @@ pub struct ProjectionConfig {
 
 impl Default for ProjectionConfig {
     fn default() -> Self {
-        Self { batch_size: 2000, max_attempts: 3, read_your_writes_timeout: Duration::from_secs(5) }
+        Self {
+            batch_size: 2000,
+            max_attempts: 3,
+            read_your_writes_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -233,17 +247,27 @@ impl Config {
         if config.store.path.is_relative() {
             config.store.path = config.server.data_dir.join(&config.store.path);
         }
-        if errors.is_empty() { Ok(config) } else { Err(ConfigErrors(errors)) }
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigErrors(errors))
+        }
     }
 
     fn validate(&self, errors: &mut Vec<String>) {
         let store = &self.store;
         if store.backend == StoreBackend::JetStream {
             if !(store.url.starts_with("nats://") || store.url.starts_with("tls://")) {
-                errors.push(format!("store.url: {:?} must start with nats:// or tls://", store.url));
+                errors.push(format!(
+                    "store.url: {:?} must start with nats:// or tls://",
+                    store.url
+                ));
             }
             if !(1..=5).contains(&store.replicas) {
-                errors.push(format!("store.replicas: {} must be between 1 and 5", store.replicas));
+                errors.push(format!(
+                    "store.replicas: {} must be between 1 and 5",
+                    store.replicas
+                ));
             }
         }
         if store.ack_timeout.is_zero() {
@@ -254,8 +278,14 @@ impl Config {
         }
         if let Some(url) = &self.database.url {
             let url = url.expose();
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:")) {
-                errors.push("database.url: must start with postgres://, postgresql:// or sqlite:".to_owned());
+            if !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite:"))
+            {
+                errors.push(
+                    "database.url: must start with postgres://, postgresql:// or sqlite:"
+                        .to_owned(),
+                );
             }
         }
         if self.database.max_connections == 0 {
@@ -306,7 +336,9 @@ fn apply_env(
     errors: &mut Vec<String>,
 ) {
     for (key, raw) in env {
-        let Some(path) = key.strip_prefix(ENV_PREFIX) else { continue };
+        let Some(path) = key.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
         let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
         if keys.iter().any(String::is_empty) {
             errors.push(format!("{key}: empty key segment"));
@@ -324,12 +356,17 @@ fn apply_env(
 }
 
 fn insert_path(node: &mut toml::Table, keys: &[String], value: toml::Value) -> Result<(), String> {
-    let Some((first, rest)) = keys.split_first() else { return Ok(()) };
+    let Some((first, rest)) = keys.split_first() else {
+        return Ok(());
+    };
     if rest.is_empty() {
         node.insert(first.clone(), value);
         return Ok(());
     }
-    match node.entry(first.clone()).or_insert_with(|| toml::Value::Table(Default::default())) {
+    match node
+        .entry(first.clone())
+        .or_insert_with(|| toml::Value::Table(Default::default()))
+    {
         toml::Value::Table(child) => insert_path(child, rest, value),
         _ => Err(format!("{first} is not a section")),
     }
@@ -343,16 +380,22 @@ pub(crate) mod duration {
 
     pub fn parse(text: &str) -> Result<Duration, String> {
         let text = text.trim();
-        let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
         let (number, unit) = text.split_at(split);
-        let n: u64 = number.parse().map_err(|_| format!("{text:?} is not a duration like \"5s\""))?;
+        let n: u64 = number
+            .parse()
+            .map_err(|_| format!("{text:?} is not a duration like \"5s\""))?;
         match unit {
             "ms" => Ok(Duration::from_millis(n)),
             "s" | "" => Ok(Duration::from_secs(n)),
             "m" => Ok(Duration::from_secs(n * 60)),
             "h" => Ok(Duration::from_secs(n * 3600)),
             "d" => Ok(Duration::from_secs(n * 86400)),
-            _ => Err(format!("{text:?}: unknown unit {unit:?} (use ms, s, m, h or d)")),
+            _ => Err(format!(
+                "{text:?}: unknown unit {unit:?} (use ms, s, m, h or d)"
+            )),
         }
     }
 

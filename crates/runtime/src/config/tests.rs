@@ -1,7 +1,10 @@
 use super::*;
 
 fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 fn write(text: &str) -> tempfile::NamedTempFile {
@@ -16,7 +19,12 @@ fn no_file_gives_the_embedded_default_on_loopback() {
     assert_eq!(config.store.backend, StoreBackend::Embedded);
     assert!(config.server.listen.ip().is_loopback());
     assert_eq!(config.store.path, PathBuf::from("data/events.db"));
-    assert!(config.database_url().expose().starts_with("sqlite://data/aftercare.db"));
+    assert!(
+        config
+            .database_url()
+            .expose()
+            .starts_with("sqlite://data/aftercare.db")
+    );
 }
 
 #[test]
@@ -29,7 +37,10 @@ fn environment_overrides_the_file() {
         env(&[
             ("AFTERCARE__STORE__URL", "nats://nats.aftercare.svc:4222"),
             ("AFTERCARE__PROJECTIONS__BATCH_SIZE", "500"),
-            ("AFTERCARE__DATABASE__URL", "postgres://care:pw@db/aftercare"),
+            (
+                "AFTERCARE__DATABASE__URL",
+                "postgres://care:pw@db/aftercare",
+            ),
             ("UNRELATED", "ignored"),
         ]),
     )
@@ -38,7 +49,10 @@ fn environment_overrides_the_file() {
     assert_eq!(config.store.replicas, 3);
     assert_eq!(config.store.duplicate_window, Duration::from_secs(120));
     assert_eq!(config.projections.batch_size, 500);
-    assert_eq!(config.database_url().expose(), "postgres://care:pw@db/aftercare");
+    assert_eq!(
+        config.database_url().expose(),
+        "postgres://care:pw@db/aftercare"
+    );
 }
 
 #[test]
@@ -50,10 +64,19 @@ fn every_error_is_reported_at_once_with_its_key() {
          [telemetry]\ncolour = true\n\
          [nonsense]\nx = 1\n",
     );
-    let err = Config::load(Some(file.path()), env(&[("AFTERCARE__STORE__ACK_TIMEOUT", "soon")]))
-        .expect_err("invalid");
+    let err = Config::load(
+        Some(file.path()),
+        env(&[("AFTERCARE__STORE__ACK_TIMEOUT", "soon")]),
+    )
+    .expect_err("invalid");
     let text = err.to_string();
-    for fragment in ["store", "database", "projections.batch_size", "telemetry", "nonsense: unknown section"] {
+    for fragment in [
+        "store",
+        "database",
+        "projections.batch_size",
+        "telemetry",
+        "nonsense: unknown section",
+    ] {
         assert!(text.contains(fragment), "missing {fragment:?} in:\n{text}");
     }
     assert!(err.0.len() >= 5, "{text}");
@@ -79,10 +102,15 @@ fn secrets_are_not_printed() {
     assert!(!printed.contains("hunter2"), "{printed}");
     assert!(!printed.contains("tok-abcdefghijklmnop"), "{printed}");
     // Errors about a token do not print it either.
-    let bad = write("[[auth.tokens]]\nname = \"oem\"\ntoken = \"short-secret\"\nroles = [\"oem\"]\nscope = \"all\"\n");
+    let bad = write(
+        "[[auth.tokens]]\nname = \"oem\"\ntoken = \"short-secret\"\nroles = [\"oem\"]\nscope = \"all\"\n",
+    );
     let err = Config::load(Some(bad.path()), env(&[])).expect_err("short token");
     assert!(!err.to_string().contains("short-secret"), "{err}");
-    assert!(err.to_string().contains("auth.tokens[0] (oem).token"), "{err}");
+    assert!(
+        err.to_string().contains("auth.tokens[0] (oem).token"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -100,12 +128,21 @@ fn tokens_file_adds_tokens_and_groups() {
          [[tokens]]\nname = \"north\"\ntoken = \"north-token-0123456789\"\nroles = [\"care-manager\"]\nscope = \"group:north\"\n",
     );
     let path = tokens.path().display().to_string();
-    let config = Config::load(None, env(&[("AFTERCARE__AUTH__TOKENS_FILE", &path)])).expect("valid");
+    let config =
+        Config::load(None, env(&[("AFTERCARE__AUTH__TOKENS_FILE", &path)])).expect("valid");
     assert_eq!(config.auth.tokens.len(), 1);
     let table = crate::TokenTable::from_config(&config.auth).expect("tokens");
     assert!(table.lookup("north-token-0123456789").is_some());
-    let missing = Config::load(None, env(&[("AFTERCARE__AUTH__TOKENS_FILE", "/nonexistent/tokens.toml")]));
-    assert!(missing.expect_err("missing file").to_string().contains("auth.tokens_file"));
+    let missing = Config::load(
+        None,
+        env(&[("AFTERCARE__AUTH__TOKENS_FILE", "/nonexistent/tokens.toml")]),
+    );
+    assert!(
+        missing
+            .expect_err("missing file")
+            .to_string()
+            .contains("auth.tokens_file")
+    );
 }
 
 /// The configuration Kubernetes gets (deploy/k8s/aftercare-config.yaml) loads,
@@ -113,7 +150,9 @@ fn tokens_file_adds_tokens_and_groups() {
 #[test]
 fn the_shipped_kubernetes_configuration_loads() {
     let yaml = include_str!("../../../../deploy/k8s/aftercare-config.yaml");
-    let start = yaml.find("aftercare.toml: |").expect("the ConfigMap holds aftercare.toml");
+    let start = yaml
+        .find("aftercare.toml: |")
+        .expect("the ConfigMap holds aftercare.toml");
     let toml: String = yaml[start..]
         .lines()
         .skip(1)
@@ -121,13 +160,21 @@ fn the_shipped_kubernetes_configuration_loads() {
         .map(|l| format!("{}\n", l.get(4..).unwrap_or_default()))
         .collect();
     let file = write(&toml);
-    let tokens = write("[[tokens]]\nname = \"oem\"\ntoken = \"oem-token-0123456789\"\nroles = [\"oem\"]\nscope = \"all\"\n");
+    let tokens = write(
+        "[[tokens]]\nname = \"oem\"\ntoken = \"oem-token-0123456789\"\nroles = [\"oem\"]\nscope = \"all\"\n",
+    );
     let tokens_path = tokens.path().display().to_string();
     let config = Config::load(
         Some(file.path()),
         env(&[
-            ("AFTERCARE__STORE__URL", "nats://aftercare:pw@nats.aftercare.svc:4222"),
-            ("AFTERCARE__DATABASE__URL", "postgres://aftercare:pw@postgres/aftercare"),
+            (
+                "AFTERCARE__STORE__URL",
+                "nats://aftercare:pw@nats.aftercare.svc:4222",
+            ),
+            (
+                "AFTERCARE__DATABASE__URL",
+                "postgres://aftercare:pw@postgres/aftercare",
+            ),
             ("AFTERCARE__AUTH__TOKENS_FILE", &tokens_path),
         ]),
     )

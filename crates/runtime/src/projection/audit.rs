@@ -10,8 +10,22 @@ use crate::db::{SqlValue, insert_rows};
 
 pub struct AuditTrail;
 
-const COLUMNS: &[&str] =
-    &["position", "event_id", "dealer", "aggregate", "aggregate_id", "event_type", "actor", "occurred_at"];
+const COLUMNS: &[&str] = &[
+    "position",
+    "event_id",
+    "dealer",
+    "aggregate",
+    "aggregate_id",
+    "event_type",
+    "actor",
+    "occurred_at",
+];
+
+/// The same statements as the migration, to restore the indexes after a rebuild.
+const INDEXES: [&str; 2] = [
+    "CREATE INDEX IF NOT EXISTS audit_events_by_record ON audit_events (dealer, aggregate, aggregate_id)",
+    "CREATE INDEX IF NOT EXISTS audit_events_by_actor ON audit_events (dealer, actor, occurred_at)",
+];
 
 #[async_trait]
 impl Projection for AuditTrail {
@@ -24,11 +38,33 @@ impl Projection for AuditTrail {
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM audit_events").execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM audit_events")
+            .execute(&mut *tx)
+            .await?;
         Ok(())
     }
 
-    async fn apply(&self, tx: &mut AnyConnection, events: &[RecordedEvent]) -> Result<(), ApplyError> {
+    async fn before_replay(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        for index in ["audit_events_by_record", "audit_events_by_actor"] {
+            sqlx::query(&format!("DROP INDEX IF EXISTS {index}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn after_replay(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        for statement in INDEXES {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), ApplyError> {
         let rows: Vec<Vec<SqlValue>> = events
             .iter()
             .map(|e| {
@@ -44,7 +80,14 @@ impl Projection for AuditTrail {
                 ]
             })
             .collect();
-        insert_rows(tx, "audit_events", COLUMNS, "ON CONFLICT (position) DO NOTHING", &rows).await?;
+        insert_rows(
+            tx,
+            "audit_events",
+            COLUMNS,
+            "ON CONFLICT (position) DO NOTHING",
+            &rows,
+        )
+        .await?;
         Ok(())
     }
 }

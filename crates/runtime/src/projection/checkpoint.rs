@@ -10,21 +10,28 @@ pub struct Checkpoint {
 }
 
 pub(super) async fn load(pool: &AnyPool, name: &str) -> Result<Checkpoint, sqlx::Error> {
-    let row = sqlx::query("SELECT position, dead_lettered FROM projection_checkpoints WHERE name = $1")
-        .bind(name)
-        .fetch_optional(pool)
-        .await?;
+    let row =
+        sqlx::query("SELECT position, dead_lettered FROM projection_checkpoints WHERE name = $1")
+            .bind(name)
+            .fetch_optional(pool)
+            .await?;
     Ok(match row {
         Some(row) => Checkpoint {
             name: name.to_owned(),
             position: Position(row.try_get::<i64, _>(0)? as u64),
             dead_lettered: row.try_get::<i64, _>(1)? as u64,
         },
-        None => Checkpoint { name: name.to_owned(), ..Checkpoint::default() },
+        None => Checkpoint {
+            name: name.to_owned(),
+            ..Checkpoint::default()
+        },
     })
 }
 
-pub(super) async fn save(conn: &mut AnyConnection, checkpoint: &Checkpoint) -> Result<(), sqlx::Error> {
+pub(super) async fn save(
+    conn: &mut AnyConnection,
+    checkpoint: &Checkpoint,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO projection_checkpoints (name, position, dead_lettered, updated_at) \
          VALUES ($1, $2, $3, $4) \
@@ -50,9 +57,11 @@ pub(super) async fn delete(conn: &mut AnyConnection, name: &str) -> Result<(), s
 
 /// Every saved checkpoint, for status reports.
 pub async fn read_checkpoints(pool: &AnyPool) -> Result<Vec<Checkpoint>, sqlx::Error> {
-    let rows = sqlx::query("SELECT name, position, dead_lettered FROM projection_checkpoints ORDER BY name")
-        .fetch_all(pool)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT name, position, dead_lettered FROM projection_checkpoints ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await?;
     rows.iter()
         .map(|row| {
             Ok(Checkpoint {

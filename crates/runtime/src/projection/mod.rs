@@ -5,6 +5,7 @@
 
 mod audit;
 mod checkpoint;
+mod feed;
 mod progress;
 mod runner;
 
@@ -22,12 +23,28 @@ use crate::db::{Migrations, SqlMigration};
 /// The runtime's own tables: checkpoints and the audit trail (versions 1–99).
 pub const RUNTIME_MIGRATIONS: Migrations = Migrations {
     postgres: &[
-        SqlMigration { version: 1, description: "checkpoints", sql: include_str!("../../migrations/0001_checkpoints.sql") },
-        SqlMigration { version: 2, description: "audit", sql: include_str!("../../migrations/0002_audit.sql") },
+        SqlMigration {
+            version: 1,
+            description: "checkpoints",
+            sql: include_str!("../../migrations/0001_checkpoints.sql"),
+        },
+        SqlMigration {
+            version: 2,
+            description: "audit",
+            sql: include_str!("../../migrations/0002_audit.sql"),
+        },
     ],
     sqlite: &[
-        SqlMigration { version: 1, description: "checkpoints", sql: include_str!("../../migrations/0001_checkpoints.sql") },
-        SqlMigration { version: 2, description: "audit", sql: include_str!("../../migrations/0002_audit.sql") },
+        SqlMigration {
+            version: 1,
+            description: "checkpoints",
+            sql: include_str!("../../migrations/0001_checkpoints.sql"),
+        },
+        SqlMigration {
+            version: 2,
+            description: "audit",
+            sql: include_str!("../../migrations/0002_audit.sql"),
+        },
     ],
 };
 
@@ -52,7 +69,21 @@ pub trait Projection: Send + Sync + 'static {
     fn filter(&self) -> Filter;
     /// Empties this projection's tables, for a rebuild.
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error>;
-    async fn apply(&self, tx: &mut AnyConnection, events: &[RecordedEvent]) -> Result<(), ApplyError>;
+    async fn apply(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), ApplyError>;
+    /// Before a rebuild replays the log into the emptied tables: drop what makes
+    /// bulk loading slow (secondary indexes).
+    async fn before_replay(&self, _tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
+    /// After a rebuild, and whenever a runner starts (so an interrupted rebuild is
+    /// repaired): restore what `before_replay` dropped. Must be idempotent.
+    async fn after_replay(&self, _tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        Ok(())
+    }
 }
 
 /// Why a policy could not react to an event.

@@ -36,9 +36,14 @@ impl ProgressHandle {
 
     /// Waits until the read model has applied the log up to `position`, at most
     /// `timeout`; `NotCaughtUp` after that.
-    pub async fn wait_for(&self, position: Position, timeout: Duration) -> Result<(), ServiceError> {
+    pub async fn wait_for(
+        &self,
+        position: Position,
+        timeout: Duration,
+    ) -> Result<(), ServiceError> {
         let mut progress = self.progress.clone();
-        let reached = tokio::time::timeout(timeout, progress.wait_for(|p| p.position >= position)).await;
+        let reached =
+            tokio::time::timeout(timeout, progress.wait_for(|p| p.position >= position)).await;
         match reached {
             Ok(Ok(_)) => Ok(()),
             _ => Err(ServiceError::NotCaughtUp {

@@ -4,11 +4,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aftercare_eventstore::{DeadLetter, DealerId, EventStore, Filter, Position, RecordedEvent, StoreError};
-use futures::StreamExt;
+use aftercare_eventstore::{
+    DeadLetter, DealerId, EventStore, Filter, Position, RecordedEvent, StoreError,
+};
 use tokio::sync::watch;
 
 use super::checkpoint::{self, Checkpoint};
+use super::feed::Feed;
 use super::{ApplyError, Policy, Progress, ProgressHandle, Projection, ReactError};
 use crate::db::Database;
 
@@ -24,13 +26,21 @@ pub struct RunnerOptions {
 
 impl Default for RunnerOptions {
     fn default() -> Self {
-        Self { batch_size: 2000, max_attempts: 3, retry_backoff: Duration::from_millis(100) }
+        Self {
+            batch_size: 2000,
+            max_attempts: 3,
+            retry_backoff: Duration::from_millis(100),
+        }
     }
 }
 
 impl From<&crate::config::ProjectionConfig> for RunnerOptions {
     fn from(config: &crate::config::ProjectionConfig) -> Self {
-        Self { batch_size: config.batch_size, max_attempts: config.max_attempts, ..Self::default() }
+        Self {
+            batch_size: config.batch_size,
+            max_attempts: config.max_attempts,
+            ..Self::default()
+        }
     }
 }
 
@@ -54,7 +64,10 @@ pub struct Runner {
 fn transient(err: &sqlx::Error) -> bool {
     matches!(
         err,
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed
+        sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
     )
 }
 
@@ -66,10 +79,22 @@ impl Runner {
         options: RunnerOptions,
     ) -> Self {
         let (name, filter) = (projection.name(), projection.filter());
-        Self::new(name, filter, Work::Projection(projection), store, db, options)
+        Self::new(
+            name,
+            filter,
+            Work::Projection(projection),
+            store,
+            db,
+            options,
+        )
     }
 
-    pub fn policy(policy: Arc<dyn Policy>, store: Arc<dyn EventStore>, db: Database, options: RunnerOptions) -> Self {
+    pub fn policy(
+        policy: Arc<dyn Policy>,
+        store: Arc<dyn EventStore>,
+        db: Database,
+        options: RunnerOptions,
+    ) -> Self {
         let (name, filter) = (policy.name(), policy.filter());
         Self::new(name, filter, Work::Policy(policy), store, db, options)
     }
@@ -83,7 +108,15 @@ impl Runner {
         options: RunnerOptions,
     ) -> Self {
         let (progress, _) = watch::channel(Progress::default());
-        Self { name, filter, work, store, db, options, progress }
+        Self {
+            name,
+            filter,
+            work,
+            store,
+            db,
+            options,
+            progress,
+        }
     }
 
     pub fn handle(&self) -> ProgressHandle {
@@ -96,29 +129,65 @@ impl Runner {
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::select! {
             _ = shutdown => tracing::debug!(runner = self.name, "runner stopped"),
-            _ = self.follow(None) => {}
+            _ = async {
+                self.finish_replay().await;
+                self.follow(None).await
+            } => {}
+        }
+    }
+
+    /// Restores what a rebuild dropped for bulk loading; retried until it works.
+    async fn finish_replay(&self) {
+        let Work::Projection(projection) = &self.work else {
+            return;
+        };
+        let mut failures = 0;
+        loop {
+            let attempt = async {
+                let mut tx = self.db.pool.begin().await?;
+                projection.after_replay(&mut tx).await?;
+                tx.commit().await
+            };
+            match attempt.await {
+                Ok(()) => return,
+                Err(err) => {
+                    tracing::warn!(projection = self.name, error = %err, "cannot finish replay");
+                    self.pause(&mut failures).await;
+                }
+            }
         }
     }
 
     /// Empties the projection and replays the log up to its head at the start.
     pub async fn rebuild(self) -> Result<Progress, StoreError> {
         let Work::Projection(projection) = &self.work else {
-            return Err(StoreError::InvalidInput { field: "projection", reason: "policies are not rebuilt".into() });
+            return Err(StoreError::InvalidInput {
+                field: "projection",
+                reason: "policies are not rebuilt".into(),
+            });
         };
         let head = self.store.head().await?;
         let reset = async {
             let mut tx = self.db.pool.begin().await?;
             projection.reset(&mut tx).await?;
+            projection.before_replay(&mut tx).await?;
             checkpoint::delete(&mut tx, self.name).await?;
             tx.commit().await
         };
-        reset.await.map_err(|e| StoreError::Unavailable(format!("resetting {}: {e}", self.name)))?;
+        reset
+            .await
+            .map_err(|e| StoreError::Unavailable(format!("resetting {}: {e}", self.name)))?;
         tracing::info!(projection = self.name, %head, "rebuilding");
-        Ok(self.follow(Some(head)).await)
+        let progress = self.follow(Some(head)).await;
+        self.finish_replay().await;
+        Ok(progress)
     }
 
     async fn pause(&self, failures: &mut u32) {
-        let delay = self.options.retry_backoff.saturating_mul(1 << (*failures).min(6));
+        let delay = self
+            .options
+            .retry_backoff
+            .saturating_mul(1 << (*failures).min(6));
         *failures += 1;
         tokio::time::sleep(delay.min(Duration::from_secs(5))).await;
     }
@@ -146,7 +215,11 @@ impl Runner {
             }
             // Every event, not just matching ones: progress must reach every
             // position so read-your-writes waits end.
-            let subscription = match self.store.subscribe(&Filter::all(), cp.position.next()).await {
+            let subscription = match self
+                .store
+                .subscribe(&Filter::all(), cp.position.next())
+                .await
+            {
                 Ok(s) => s,
                 Err(err) => {
                     tracing::warn!(runner = self.name, error = %err, "cannot subscribe");
@@ -154,33 +227,23 @@ impl Runner {
                     continue;
                 }
             };
-            let mut chunks = subscription.ready_chunks(self.options.batch_size.max(1));
-            while let Some(chunk) = chunks.next().await {
-                let mut events = Vec::with_capacity(chunk.len());
-                let mut broken = None;
-                for item in chunk {
-                    match item {
-                        Ok(event) => events.push(event),
-                        Err(err) => {
-                            broken = Some(err);
-                            break;
+            let mut feed = super::feed::start(subscription, self.options.batch_size);
+            while let Some(item) = feed.recv().await {
+                match item {
+                    Feed::Events(events) => {
+                        if !events.is_empty() {
+                            self.process(&mut cp, events).await;
+                            failures = 0;
                         }
                     }
-                }
-                if !events.is_empty() {
-                    self.process(&mut cp, events).await;
-                    failures = 0;
-                }
-                match broken {
-                    Some(StoreError::Corrupt { position, reason }) => {
+                    Feed::Broken(StoreError::Corrupt { position, reason }) => {
                         self.skip_unreadable(&mut cp, position, reason).await;
                     }
-                    Some(err) => {
+                    Feed::Broken(err) => {
                         tracing::warn!(runner = self.name, error = %err, "subscription failed, resubscribing");
                         self.pause(&mut failures).await;
                         break;
                     }
-                    None => {}
                 }
                 if target.is_some_and(|t| cp.position >= t) {
                     return self.progress.borrow().to_owned();
@@ -190,7 +253,10 @@ impl Runner {
     }
 
     fn publish(&self, cp: &Checkpoint) {
-        self.progress.send_replace(Progress { position: cp.position, dead_lettered: cp.dead_lettered });
+        self.progress.send_replace(Progress {
+            position: cp.position,
+            dead_lettered: cp.dead_lettered,
+        });
     }
 
     async fn process(&self, cp: &mut Checkpoint, events: Vec<RecordedEvent>) {
@@ -215,13 +281,30 @@ impl Runner {
 
     /// Applies a whole batch in one transaction. `false` when an event in it is at
     /// fault; transient failures are retried here.
-    async fn apply_batch(&self, p: &dyn Projection, cp: &mut Checkpoint, events: &[RecordedEvent]) -> bool {
-        let matching: Vec<RecordedEvent> =
-            events.iter().filter(|e| self.filter.matches(&e.stream)).cloned().collect();
+    async fn apply_batch(
+        &self,
+        p: &dyn Projection,
+        cp: &mut Checkpoint,
+        events: &[RecordedEvent],
+    ) -> bool {
+        // Copy out the matching events only when some do not match.
+        let filtered: Option<Vec<RecordedEvent>> =
+            if events.iter().all(|e| self.filter.matches(&e.stream)) {
+                None
+            } else {
+                Some(
+                    events
+                        .iter()
+                        .filter(|e| self.filter.matches(&e.stream))
+                        .cloned()
+                        .collect(),
+                )
+            };
+        let matching = filtered.as_deref().unwrap_or(events);
         let last = events.last().map_or(cp.position, |e| e.position);
         let mut failures = 0;
         loop {
-            match self.try_apply(p, cp, &matching, last, 0).await {
+            match self.try_apply(p, cp, matching, last, 0).await {
                 Ok(()) => return true,
                 Err(ApplyError::Database(err)) if transient(&err) => {
                     tracing::warn!(projection = self.name, error = %err, "database unavailable, retrying batch");
@@ -248,7 +331,11 @@ impl Runner {
         if !events.is_empty() {
             p.apply(&mut tx, events).await?;
         }
-        let next = Checkpoint { name: cp.name.clone(), position: up_to, dead_lettered: cp.dead_lettered + dead };
+        let next = Checkpoint {
+            name: cp.name.clone(),
+            position: up_to,
+            dead_lettered: cp.dead_lettered + dead,
+        };
         checkpoint::save(&mut tx, &next).await?;
         tx.commit().await?;
         *cp = next;
@@ -261,18 +348,25 @@ impl Runner {
             return;
         }
         let position = event.position;
-        let events = if self.filter.matches(&event.stream) { vec![event] } else { Vec::new() };
+        let events = if self.filter.matches(&event.stream) {
+            vec![event]
+        } else {
+            Vec::new()
+        };
         let mut attempts = 0;
         let mut failures = 0;
         loop {
             match self.try_apply(p, cp, &events, position, 0).await {
                 Ok(()) => return,
-                Err(ApplyError::Database(err)) if transient(&err) => self.pause(&mut failures).await,
+                Err(ApplyError::Database(err)) if transient(&err) => {
+                    self.pause(&mut failures).await
+                }
                 Err(err) => {
                     attempts += 1;
                     if attempts >= self.options.max_attempts {
                         let event = &events[0];
-                        self.dead_letter(Some(event), event.position, err.to_string()).await;
+                        self.dead_letter(Some(event), event.position, err.to_string())
+                            .await;
                         self.commit_checkpoint(cp, position, 1).await;
                         return;
                     }
