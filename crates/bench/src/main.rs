@@ -165,6 +165,20 @@ async fn nats_mode(mode: SyncMode, label: &str, n: u64, batch: usize) -> anyhow:
         rebuild_pg,
         rebuild_lite,
     ];
+    // The store's own messages (envelope headers) replayed raw, without decoding:
+    // separates the client's header parsing from the store's decoding.
+    let events_stream = js
+        .get_stream("AFTERCARE_EVENTS")
+        .await
+        .context("events stream")?;
+    let sample = raw::replay(&events_stream, n).await?;
+    out.push(diagnostic(
+        label,
+        "raw ordered replay of the store's messages",
+        n,
+        sample,
+        &replay,
+    ));
     out.extend(rebuild_halves(label, jetstream.as_ref(), n, &replay, dir.path()).await?);
     // With fsync per ack the disk dominates; without it the envelope's cost shows.
     if mode == SyncMode::ServerDefault {

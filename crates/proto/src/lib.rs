@@ -18,3 +18,9 @@ pub mod system {
         include!(concat!(env!("OUT_DIR"), "/aftercare.system.v1.rs"));
     }
 }
+
+pub mod intake {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/aftercare.intake.v1.rs"));
+    }
+}
