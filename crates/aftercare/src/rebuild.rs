@@ -6,20 +6,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aftercare_runtime::module::ModuleContext;
-use aftercare_runtime::projection::{RUNTIME_MIGRATIONS, Runner, RunnerOptions};
-use aftercare_runtime::{Authenticator, Config, Database, TokenTable, store};
-use anyhow::{Context, bail};
+use aftercare_runtime::projection::{Runner, RunnerOptions};
+use aftercare_runtime::{Authenticator, Config, TokenTable};
+use anyhow::bail;
 use indicatif::{ProgressBar, ProgressStyle};
 
 pub async fn run(config: Config, projection: &str, show_progress: bool) -> anyhow::Result<u64> {
     let config = Arc::new(config);
-    let opened = store::open(&config.store)
-        .await
-        .context("opening the event store")?;
-    let db = Database::connect(&config.database_url(), config.database.max_connections)
-        .await
-        .context("connecting to the read-model database")?;
-    db.migrate(&RUNTIME_MIGRATIONS).await?;
+    let (opened, db) = crate::serve::backends(&config).await?;
     let ctx = ModuleContext {
         config: config.clone(),
         store: opened.store.clone(),

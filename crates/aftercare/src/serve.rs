@@ -37,15 +37,7 @@ pub async fn run(
     on_started: impl FnOnce(&Started),
 ) -> anyhow::Result<()> {
     let config = Arc::new(config);
-    let opened = store::open(&config.store)
-        .await
-        .context("opening the event store")?;
-    let db = Database::connect(&config.database_url(), config.database.max_connections)
-        .await
-        .context("connecting to the read-model database")?;
-    db.migrate(&RUNTIME_MIGRATIONS)
-        .await
-        .context("migrating runtime tables")?;
+    let (opened, db) = backends(&config).await?;
     for module in &modules {
         if let Some(migrations) = module.migrations() {
             db.migrate(&migrations)
@@ -117,6 +109,21 @@ pub async fn run(
     }
     db.pool.close().await;
     served.context("serving grpc")
+}
+
+/// The event store and the read-model database of a configuration, with the
+/// runtime's own tables migrated: what `serve` and `rebuild` both start from.
+pub async fn backends(config: &Config) -> anyhow::Result<(store::OpenedStore, Database)> {
+    let opened = store::open(&config.store)
+        .await
+        .context("opening the event store")?;
+    let db = Database::connect(&config.database_url(), config.database.max_connections)
+        .await
+        .context("connecting to the read-model database")?;
+    db.migrate(&RUNTIME_MIGRATIONS)
+        .await
+        .context("migrating runtime tables")?;
+    Ok((opened, db))
 }
 
 fn tokens(config: &Config) -> anyhow::Result<(TokenTable, AuthNotice)> {

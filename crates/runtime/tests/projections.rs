@@ -350,31 +350,20 @@ async fn poison_event_reaches_the_jetstream_dead_letter_subject() {
     db.migrate(&RUNTIME_MIGRATIONS).await.expect("migrate");
     db.migrate(&COUNTS).await.expect("migrate");
     let store: Arc<dyn EventStore> = Arc::new(store.clone());
-    store
-        .append(
-            &stream("visit", 1),
-            Expected::Any,
-            vec![EventData::new("aftercare.test.v1.VisitRecorded", "ok")],
-        )
-        .await
-        .expect("ok");
-    let poison = store
-        .append(
-            &stream("visit", 2),
-            Expected::Any,
-            vec![EventData::new("aftercare.test.v1.VisitRecorded", "poison")],
-        )
-        .await
-        .expect("poison");
-    let head = store
-        .append(
-            &stream("visit", 3),
-            Expected::Any,
-            vec![EventData::new("aftercare.test.v1.VisitRecorded", "ok")],
-        )
-        .await
-        .expect("ok")
-        .position;
+    let visit = |n: usize, payload: &'static str| {
+        let store = store.clone();
+        async move {
+            let event = EventData::new("aftercare.test.v1.VisitRecorded", payload);
+            store
+                .append(&stream("visit", n), Expected::Any, vec![event])
+                .await
+                .expect("append")
+                .position
+        }
+    };
+    visit(1, "ok").await;
+    let poison = visit(2, "poison").await;
+    let head = visit(3, "ok").await;
     let runner = Runner::projection(
         Arc::new(VisitCounts),
         store.clone(),
@@ -401,7 +390,7 @@ async fn poison_event_reaches_the_jetstream_dead_letter_subject() {
             .headers
             .get("Aftercare-Source-Position")
             .map(|v| v.as_str().to_owned()),
-        Some(poison.position.to_string())
+        Some(poison.to_string())
     );
     assert!(
         message

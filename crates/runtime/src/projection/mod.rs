@@ -20,32 +20,24 @@ pub use runner::{Runner, RunnerOptions};
 
 use crate::db::{Migrations, SqlMigration};
 
+/// The runtime's tables are written in SQL both engines accept.
+const RUNTIME_SQL: &[SqlMigration] = &[
+    SqlMigration {
+        version: 1,
+        description: "checkpoints",
+        sql: include_str!("../../migrations/0001_checkpoints.sql"),
+    },
+    SqlMigration {
+        version: 2,
+        description: "audit",
+        sql: include_str!("../../migrations/0002_audit.sql"),
+    },
+];
+
 /// The runtime's own tables: checkpoints and the audit trail (versions 1–99).
 pub const RUNTIME_MIGRATIONS: Migrations = Migrations {
-    postgres: &[
-        SqlMigration {
-            version: 1,
-            description: "checkpoints",
-            sql: include_str!("../../migrations/0001_checkpoints.sql"),
-        },
-        SqlMigration {
-            version: 2,
-            description: "audit",
-            sql: include_str!("../../migrations/0002_audit.sql"),
-        },
-    ],
-    sqlite: &[
-        SqlMigration {
-            version: 1,
-            description: "checkpoints",
-            sql: include_str!("../../migrations/0001_checkpoints.sql"),
-        },
-        SqlMigration {
-            version: 2,
-            description: "audit",
-            sql: include_str!("../../migrations/0002_audit.sql"),
-        },
-    ],
+    postgres: RUNTIME_SQL,
+    sqlite: RUNTIME_SQL,
 };
 
 /// Why an event could not be applied.
