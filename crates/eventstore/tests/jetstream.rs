@@ -157,3 +157,46 @@ async fn the_client_reconnects_after_a_broker_restart() {
     assert!(second.position > first.position);
     assert_eq!(store.read_stream(&id).await.expect("read").len(), 2);
 }
+
+/// The events of one append are stored together or not at all: when the second of
+/// three cannot be sent (larger than the server accepts), the first is not kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_event_append_is_all_or_nothing() {
+    use aftercare_eventstore::{EventData, EventStore, Expected};
+    aftercare_testkit::init_tracing();
+    let fixture = jetstream().await;
+    let store = fixture.store().await;
+    let id = conformance::stream("D001", "complaint", "atomic");
+    let too_large = vec![0u8; 2 * 1024 * 1024];
+    let events = vec![
+        EventData::new("aftercare.test.v1.ComplaintFiled", "filed"),
+        EventData::new("aftercare.test.v1.ComplaintNoteAdded", too_large),
+        EventData::new("aftercare.test.v1.ComplaintEscalated", "escalated"),
+    ];
+    let err = store
+        .append(&id, Expected::NoStream, events)
+        .await
+        .expect_err("a message over max_payload");
+    assert!(err.is_unavailable(), "{err:?}");
+    // The abandoned batch leaves nothing behind, and the stream can still be created.
+    assert!(store.read_stream(&id).await.expect("read").is_empty());
+    let three = vec![
+        EventData::new("aftercare.test.v1.ComplaintFiled", "filed"),
+        EventData::new("aftercare.test.v1.ComplaintAcknowledged", "ack"),
+        EventData::new("aftercare.test.v1.ComplaintEscalated", "escalated"),
+    ];
+    let appended = store
+        .append(&id, Expected::NoStream, three.clone())
+        .await
+        .expect("a whole batch");
+    let stored = store.read_stream(&id).await.expect("read");
+    assert_eq!(stored.len(), 3);
+    assert_eq!(stored[2].position, appended.position);
+    // Sent again (a retry after a lost acknowledgement): answered, stored once.
+    let again = store
+        .append(&id, Expected::NoStream, three)
+        .await
+        .expect("retry");
+    assert_eq!(again.position, appended.position);
+    assert_eq!(store.read_stream(&id).await.expect("read").len(), 3);
+}

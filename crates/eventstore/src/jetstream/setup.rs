@@ -54,6 +54,8 @@ pub(super) fn events_config(settings: &StreamSettings, subjects: &Subjects) -> C
         deny_delete: true,
         deny_purge: true,
         allow_direct: true,
+        // One append of several events is one atomic batch.
+        allow_atomic_publish: true,
         ..Default::default()
     }
 }

@@ -296,3 +296,58 @@ pub async fn dead_letters_keep_reasons(fixture: impl std::future::Future<Output 
     );
     assert_eq!(store.dead_letters(None).await.expect("all").len(), 2);
 }
+
+pub async fn multi_event_append_checks_once_and_keeps_order(
+    fixture: impl std::future::Future<Output = impl Fixture>,
+) {
+    let fixture = fixture.await;
+    let store = fixture.store().await;
+    let id = stream("D001", "complaint", "batch");
+    let first = store
+        .append(
+            &id,
+            Expected::NoStream,
+            vec![
+                event("ComplaintFiled", "1"),
+                event("ComplaintAssigned", "2"),
+            ],
+        )
+        .await
+        .expect("create with two events");
+    let stale = store
+        .append(
+            &id,
+            Expected::NoStream,
+            vec![
+                event("ComplaintFiled", "x"),
+                event("ComplaintAssigned", "y"),
+            ],
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { current, .. }) if current == first.position),
+        "{stale:?}"
+    );
+    store
+        .append(
+            &id,
+            Expected::Version(first.position),
+            vec![
+                event("ComplaintEscalated", "3"),
+                event("ComplaintAssigned", "4"),
+                event("ComplaintResolved", "5"),
+            ],
+        )
+        .await
+        .expect("three more");
+    let read = store.read_stream(&id).await.expect("read");
+    let payloads: Vec<_> = read
+        .iter()
+        .map(|e| String::from_utf8_lossy(&e.data.payload).into_owned())
+        .collect();
+    assert_eq!(
+        payloads,
+        ["1", "2", "3", "4", "5"],
+        "nothing of the refused append, the rest in order"
+    );
+}

@@ -77,7 +77,8 @@ macro_rules! conformance_suite {
             retried_append_is_recognised, invalid_input_is_named, concurrent_writers_one_wins_per_version,
             subscribe_from_start_sees_history_then_live, subscribe_from_position_starts_there,
             filters_by_dealer_and_aggregate, hundred_thousand_events_replay_in_order,
-            restart_keeps_everything, backend_down_fails_the_append, dead_letters_keep_reasons);
+            restart_keeps_everything, backend_down_fails_the_append, dead_letters_keep_reasons,
+            multi_event_append_checks_once_and_keeps_order);
     };
     (@cases $fixture:expr; $($case:ident),*) => {
         $(
