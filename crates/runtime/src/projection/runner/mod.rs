@@ -1,17 +1,17 @@
 //! The loop that keeps a projection or policy up to date with the log.
 
+mod failures;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aftercare_eventstore::{
-    DeadLetter, DealerId, EventStore, Filter, Position, RecordedEvent, StoreError,
-};
+use aftercare_eventstore::{EventStore, Filter, Position, RecordedEvent, StoreError};
 use tokio::sync::watch;
 
 use super::checkpoint::{self, Checkpoint};
 use super::feed::Feed;
-use super::{ApplyError, Policy, Progress, ProgressHandle, Projection, ReactError};
+use super::{ApplyError, Policy, Progress, ProgressHandle, Projection};
 use crate::db::Database;
 
 #[derive(Clone, Copy, Debug)]
@@ -341,117 +341,5 @@ impl Runner {
         *cp = next;
         self.publish(cp);
         Ok(())
-    }
-
-    async fn apply_one(&self, p: &dyn Projection, cp: &mut Checkpoint, event: RecordedEvent) {
-        if event.position <= cp.position {
-            return;
-        }
-        let position = event.position;
-        let events = if self.filter.matches(&event.stream) {
-            vec![event]
-        } else {
-            Vec::new()
-        };
-        let mut attempts = 0;
-        let mut failures = 0;
-        loop {
-            match self.try_apply(p, cp, &events, position, 0).await {
-                Ok(()) => return,
-                Err(ApplyError::Database(err)) if transient(&err) => {
-                    self.pause(&mut failures).await
-                }
-                Err(err) => {
-                    attempts += 1;
-                    if attempts >= self.options.max_attempts {
-                        let event = &events[0];
-                        self.dead_letter(Some(event), event.position, err.to_string())
-                            .await;
-                        self.commit_checkpoint(cp, position, 1).await;
-                        return;
-                    }
-                    self.pause(&mut failures).await;
-                }
-            }
-        }
-    }
-
-    async fn react(&self, p: &dyn Policy, cp: &mut Checkpoint, event: &RecordedEvent) {
-        let mut attempts = 0;
-        let mut failures = 0;
-        loop {
-            match p.react(event).await {
-                Ok(()) => return,
-                Err(ReactError::Transient(reason)) => {
-                    tracing::warn!(policy = self.name, position = %event.position, %reason, "retrying");
-                    self.pause(&mut failures).await;
-                }
-                Err(ReactError::Poison(reason)) => {
-                    attempts += 1;
-                    if attempts >= self.options.max_attempts {
-                        self.dead_letter(Some(event), event.position, reason).await;
-                        cp.dead_lettered += 1;
-                        return;
-                    }
-                    self.pause(&mut failures).await;
-                }
-            }
-        }
-    }
-
-    /// An event the store itself cannot decode: kept as a dead letter, skipped.
-    async fn skip_unreadable(&self, cp: &mut Checkpoint, position: Position, reason: String) {
-        self.dead_letter(None, position, reason).await;
-        self.commit_checkpoint(cp, position, 1).await;
-    }
-
-    async fn commit_checkpoint(&self, cp: &mut Checkpoint, position: Position, dead: u64) {
-        let mut failures = 0;
-        loop {
-            let attempt = async {
-                let mut tx = self.db.pool.begin().await?;
-                let next = Checkpoint {
-                    name: cp.name.clone(),
-                    position: position.max(cp.position),
-                    dead_lettered: cp.dead_lettered + dead,
-                };
-                checkpoint::save(&mut tx, &next).await?;
-                tx.commit().await.map(|()| next)
-            };
-            match attempt.await {
-                Ok(next) => {
-                    *cp = next;
-                    self.publish(cp);
-                    return;
-                }
-                Err(err) => {
-                    tracing::warn!(runner = self.name, error = %err, "cannot save checkpoint");
-                    self.pause(&mut failures).await;
-                }
-            }
-        }
-    }
-
-    /// Dead letters are written before the checkpoint passes the event, so a crash
-    /// in between can repeat a dead letter but never lose one.
-    async fn dead_letter(&self, event: Option<&RecordedEvent>, position: Position, reason: String) {
-        tracing::error!(runner = self.name, %position, %reason, "poison event dead-lettered");
-        let letter = DeadLetter {
-            dealer: event.map_or_else(
-                || DealerId::parse("_unknown").expect("a valid dealer token"),
-                |e| e.dealer().clone(),
-            ),
-            kind: format!("projection-{}", self.name),
-            reason,
-            source_position: Some(position),
-            source_event_id: event.map(|e| e.data.event_id),
-            payload: event.map(|e| e.data.payload.clone()).unwrap_or_default(),
-            recorded_at: jiff::Timestamp::now(),
-        };
-        let mut failures = 0;
-        while let Err(err) = self.store.dead_letter(letter.clone()).await {
-            tracing::warn!(runner = self.name, error = %err, "cannot write dead letter, retrying");
-            self.pause(&mut failures).await;
-        }
     }
 }
