@@ -4,7 +4,10 @@ use aftercare_runtime::module::{Module, SystemModule};
 
 /// Every module, in start order.
 pub fn all() -> Vec<Box<dyn Module>> {
-    vec![Box::new(SystemModule)]
+    vec![
+        Box::new(SystemModule),
+        Box::new(aftercare_intake::IntakeModule),
+    ]
 }
 
 /// The modules named by `--service`; all when none is named. The system module

@@ -3,4 +3,49 @@
 //! events.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod domain;
+pub mod events;
+pub mod projection;
+pub mod record;
+
+use std::sync::Arc;
+
+use aftercare_proto::intake::v1::intake_service_server::IntakeServiceServer;
+use aftercare_runtime::db::Migrations;
+use aftercare_runtime::module::{Module, ModuleContext};
+use aftercare_runtime::projection::{ProgressHandle, Projection};
+use tonic::service::RoutesBuilder;
+
+pub struct IntakeModule;
+
+impl Module for IntakeModule {
+    fn name(&self) -> &'static str {
+        "intake"
+    }
+
+    fn migrations(&self) -> Option<Migrations> {
+        Some(projection::MIGRATIONS)
+    }
+
+    fn projections(&self, _ctx: &ModuleContext) -> Vec<Arc<dyn Projection>> {
+        vec![Arc::new(projection::Visits)]
+    }
+
+    fn routes(&self, ctx: &ModuleContext, progress: &[ProgressHandle], routes: &mut RoutesBuilder) {
+        let api = api::IntakeApi {
+            store: ctx.store.clone(),
+            db: ctx.db.clone(),
+            visits: progress
+                .iter()
+                .find(|p| p.name() == projection::NAME)
+                .cloned(),
+            read_timeout: ctx.config.projections.read_your_writes_timeout,
+        };
+        routes.add_service(IntakeServiceServer::with_interceptor(api, ctx.auth.clone()));
+    }
+
+    fn service_names(&self) -> Vec<&'static str> {
+        vec!["aftercare.intake.v1.IntakeService"]
+    }
+}

@@ -1,0 +1,178 @@
+//! The intake gRPC service: request → validated command → one use-case call →
+//! response. No business rules here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aftercare_eventstore::{EventStore, Metadata, Position};
+use aftercare_proto::common::v1 as common;
+use aftercare_proto::intake::v1 as pb;
+use aftercare_runtime::projection::ProgressHandle;
+use aftercare_runtime::system::parse_dealer;
+use aftercare_runtime::{Database, FieldViolation, Principal, Role, ServiceError, telemetry};
+use sqlx::Row;
+use tonic::{Request, Response, Status};
+
+use crate::domain::vin::Vin;
+use crate::domain::visit::{RepairOrder, vehicle_id};
+use crate::events;
+use crate::record::{RecordError, record_visit};
+
+pub struct IntakeApi {
+    pub store: Arc<dyn EventStore>,
+    pub db: Database,
+    pub visits: Option<ProgressHandle>,
+    pub read_timeout: Duration,
+}
+
+fn repair_order(order: &pb::RepairOrder) -> RepairOrder {
+    RepairOrder {
+        repair_order: order.repair_order.clone(),
+        vin: order.vin.clone(),
+        customer_id: order.customer_id.clone(),
+        opened_at: order.opened_at.as_ref().and_then(events::instant),
+        closed_at: order.closed_at.as_ref().and_then(events::instant),
+        mileage_km: order.mileage_km,
+        kind: pb::VisitKind::try_from(order.kind)
+            .ok()
+            .and_then(events::visit_kind),
+        labour_fen: order.labour.map_or(0, |m| m.fen),
+        parts_fen: order.parts.map_or(0, |m| m.fen),
+        service_advisor: order.service_advisor.clone(),
+        advisor_group: order.advisor_group.clone(),
+        fault_codes: order.fault_codes.clone(),
+    }
+}
+
+fn metadata(principal: &Principal) -> Metadata {
+    Metadata {
+        actor: principal.name.clone(),
+        traceparent: telemetry::current_traceparent(),
+        ..Metadata::default()
+    }
+}
+
+impl IntakeApi {
+    async fn caught_up(
+        &self,
+        consistency: Option<&common::Consistency>,
+    ) -> Result<(), ServiceError> {
+        let wanted = consistency
+            .and_then(|c| c.min_position)
+            .map_or(0, |p| p.value);
+        match (&self.visits, wanted) {
+            (_, 0) => Ok(()),
+            (Some(progress), wanted) => {
+                progress.wait_for(Position(wanted), self.read_timeout).await
+            }
+            (None, _) => Err(ServiceError::Unavailable(
+                "the visits read model does not run here".into(),
+            )),
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl pb::intake_service_server::IntakeService for IntakeApi {
+    async fn record_visit(
+        &self,
+        request: Request<pb::RecordVisitRequest>,
+    ) -> Result<Response<pb::RecordVisitResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(&[Role::Dms, Role::ServiceAdvisor, Role::CareManager])?;
+        let body = request.get_ref();
+        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
+        principal.authorize_dealer(&dealer)?;
+        let order = body
+            .repair_order
+            .as_ref()
+            .ok_or_else(|| ServiceError::invalid("repair_order", "is required"))?;
+        let recorded = record_visit(
+            self.store.as_ref(),
+            &dealer,
+            &repair_order(order),
+            jiff::Timestamp::now(),
+            metadata(&principal),
+        )
+        .await
+        .map_err(|err| match err {
+            RecordError::Invalid(errors) => ServiceError::Invalid(
+                errors
+                    .into_iter()
+                    .map(|e| FieldViolation::new(format!("repair_order.{}", e.field), e.reason))
+                    .collect(),
+            ),
+            RecordError::Store(err) => ServiceError::from(err),
+        })?;
+        Ok(Response::new(pb::RecordVisitResponse {
+            visit_id: recorded.visit_id.to_string(),
+            position: Some(common::Position {
+                value: recorded.position.0,
+            }),
+            already_recorded: recorded.already_recorded,
+        }))
+    }
+
+    async fn get_vehicle_history(
+        &self,
+        request: Request<pb::GetVehicleHistoryRequest>,
+    ) -> Result<Response<pb::GetVehicleHistoryResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        let body = request.get_ref();
+        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
+        principal.authorize_dealer(&dealer)?;
+        let vin = Vin::parse(&body.vin).map_err(|e| ServiceError::invalid("vin", e.to_string()))?;
+        self.caught_up(body.consistency.as_ref()).await?;
+        let rows = sqlx::query(
+            "SELECT visit_id, repair_order, opened_at, closed_at, mileage_km, kind, labour_fen, parts_fen, \
+             service_advisor, advisor_group, fault_codes FROM intake_visits \
+             WHERE dealer = $1 AND vin = $2 ORDER BY closed_at DESC",
+        )
+        .bind(dealer.as_str())
+        .bind(vin.as_str())
+        .fetch_all(&self.db.pool)
+        .await
+        .map_err(ServiceError::from)?;
+        if rows.is_empty() {
+            return Err(ServiceError::NotFound(format!("vehicle {vin} at dealer {dealer}")).into());
+        }
+        let at = |micros: i64| {
+            jiff::Timestamp::from_microsecond(micros)
+                .ok()
+                .map(events::timestamp)
+        };
+        let visits = rows
+            .iter()
+            .map(|r| -> Result<pb::VisitSummary, sqlx::Error> {
+                let codes: String = r.try_get("fault_codes")?;
+                Ok(pb::VisitSummary {
+                    visit_id: r.try_get("visit_id")?,
+                    repair_order: r.try_get("repair_order")?,
+                    opened_at: at(r.try_get("opened_at")?),
+                    closed_at: at(r.try_get("closed_at")?),
+                    mileage_km: r.try_get::<i64, _>("mileage_km")? as u32,
+                    kind: r.try_get::<i32, _>("kind")?,
+                    labour: Some(common::Money {
+                        fen: r.try_get("labour_fen")?,
+                    }),
+                    parts: Some(common::Money {
+                        fen: r.try_get("parts_fen")?,
+                    }),
+                    service_advisor: r.try_get("service_advisor")?,
+                    advisor_group: r.try_get("advisor_group")?,
+                    fault_codes: codes
+                        .split(',')
+                        .filter(|c| !c.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ServiceError::from)?;
+        Ok(Response::new(pb::GetVehicleHistoryResponse {
+            vehicle_id: vehicle_id(dealer.as_str(), &vin).to_string(),
+            vin: vin.to_string(),
+            visits,
+        }))
+    }
+}

@@ -1,0 +1,85 @@
+//! Intake's events as stored: protobuf messages of `aftercare.intake.v1`, with
+//! their type names, and the conversions from the domain.
+
+use aftercare_proto::common::v1::Money;
+use aftercare_proto::intake::v1 as pb;
+use prost::Message;
+
+use crate::domain::visit::{ValidVisit, VisitKind};
+
+pub const VISIT_RECORDED: &str = "aftercare.intake.v1.VisitRecorded";
+
+pub fn timestamp(at: jiff::Timestamp) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.as_second(),
+        nanos: at.subsec_nanosecond(),
+    }
+}
+
+pub fn instant(at: &prost_types::Timestamp) -> Option<jiff::Timestamp> {
+    jiff::Timestamp::new(at.seconds, at.nanos).ok()
+}
+
+impl From<VisitKind> for pb::VisitKind {
+    fn from(kind: VisitKind) -> Self {
+        match kind {
+            VisitKind::Maintenance => pb::VisitKind::Maintenance,
+            VisitKind::Repair => pb::VisitKind::Repair,
+            VisitKind::Warranty => pb::VisitKind::Warranty,
+            VisitKind::Accident => pb::VisitKind::Accident,
+            VisitKind::Other => pb::VisitKind::Other,
+        }
+    }
+}
+
+pub fn visit_kind(kind: pb::VisitKind) -> Option<VisitKind> {
+    match kind {
+        pb::VisitKind::Unspecified => None,
+        pb::VisitKind::Maintenance => Some(VisitKind::Maintenance),
+        pb::VisitKind::Repair => Some(VisitKind::Repair),
+        pb::VisitKind::Warranty => Some(VisitKind::Warranty),
+        pb::VisitKind::Accident => Some(VisitKind::Accident),
+        pb::VisitKind::Other => Some(VisitKind::Other),
+    }
+}
+
+pub fn visit_recorded(
+    visit: &ValidVisit,
+    visit_id: uuid::Uuid,
+    vehicle_id: uuid::Uuid,
+) -> pb::VisitRecorded {
+    pb::VisitRecorded {
+        visit_id: visit_id.to_string(),
+        repair_order: visit.repair_order.clone(),
+        vehicle_id: vehicle_id.to_string(),
+        vin: visit.vin.to_string(),
+        customer_id: visit.customer_id.clone().unwrap_or_default(),
+        opened_at: Some(timestamp(visit.opened_at)),
+        closed_at: Some(timestamp(visit.closed_at)),
+        mileage_km: visit.mileage_km,
+        kind: pb::VisitKind::from(visit.kind) as i32,
+        labour: Some(Money {
+            fen: visit.labour_fen,
+        }),
+        parts: Some(Money {
+            fen: visit.parts_fen,
+        }),
+        service_advisor: visit.service_advisor.clone(),
+        advisor_group: visit.advisor_group.clone(),
+        fault_codes: visit.fault_codes.clone(),
+    }
+}
+
+/// Decodes a stored `VisitRecorded`, naming what is wrong when it cannot.
+pub fn decode_visit(payload: &[u8]) -> Result<pb::VisitRecorded, String> {
+    let visit = pb::VisitRecorded::decode(payload).map_err(|e| format!("VisitRecorded: {e}"))?;
+    if visit.visit_id.is_empty() || visit.vin.is_empty() {
+        return Err("VisitRecorded without visit_id or vin".to_owned());
+    }
+    if visit.opened_at.as_ref().and_then(instant).is_none()
+        || visit.closed_at.as_ref().and_then(instant).is_none()
+    {
+        return Err("VisitRecorded without valid opened_at and closed_at".to_owned());
+    }
+    Ok(visit)
+}

@@ -1,0 +1,71 @@
+//! Recording a DMS repair order: validate, derive the ids, append "must not
+//! exist". The same dealer and repair order are recorded once, for ever.
+
+use aftercare_eventstore::{
+    DealerId, EventData, EventStore, Expected, Metadata, Position, StoreError, StreamId,
+};
+use jiff::Timestamp;
+use prost::Message;
+use uuid::Uuid;
+
+use crate::domain::FieldError;
+use crate::domain::visit::{RepairOrder, vehicle_id, visit_id};
+use crate::events;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    pub visit_id: Uuid,
+    pub position: Position,
+    pub already_recorded: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("repair order rejected: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.reason)).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub fn visit_stream(dealer: &DealerId, visit_id: Uuid) -> Result<StreamId, StoreError> {
+    StreamId::new(dealer.clone(), "visit", visit_id.simple().to_string())
+}
+
+pub async fn record_visit(
+    store: &dyn EventStore,
+    dealer: &DealerId,
+    order: &RepairOrder,
+    now: Timestamp,
+    metadata: Metadata,
+) -> Result<Recorded, RecordError> {
+    let visit = order.validate(now).map_err(RecordError::Invalid)?;
+    let visit_id = visit_id(dealer.as_str(), &visit.repair_order);
+    let vehicle_id = vehicle_id(dealer.as_str(), &visit.vin);
+    let payload = events::visit_recorded(&visit, visit_id, vehicle_id).encode_to_vec();
+    // A fresh event id: a repeat (a retry after a lost acknowledgement, or the
+    // same repair order sent again years later) meets "must not exist" and is
+    // answered "already recorded" with the original position.
+    let event = EventData::new(events::VISIT_RECORDED, payload)
+        .occurred_at(visit.closed_at)
+        .with_metadata(metadata);
+    match store
+        .append(
+            &visit_stream(dealer, visit_id)?,
+            Expected::NoStream,
+            vec![event],
+        )
+        .await
+    {
+        Ok(appended) => Ok(Recorded {
+            visit_id,
+            position: appended.position,
+            already_recorded: false,
+        }),
+        Err(StoreError::Conflict { current, .. }) => Ok(Recorded {
+            visit_id,
+            position: current,
+            already_recorded: true,
+        }),
+        Err(err) => Err(err.into()),
+    }
+}
