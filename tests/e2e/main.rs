@@ -2,5 +2,6 @@
 //! its command line, on the embedded default and on JetStream + PostgreSQL.
 
 mod harness;
+mod ingest;
 mod serve;
 mod visits;

@@ -96,6 +96,10 @@ pub async fn run(
                 .await;
         }
     }
+    let background: Vec<_> = modules
+        .iter()
+        .flat_map(|m| m.start(&ctx, stop_rx.clone()))
+        .collect();
     on_started(&Started {
         listening: listener.local_addr()?,
         store: opened.description.clone(),
@@ -104,7 +108,7 @@ pub async fn run(
     tracing::info!(addr = %listener.local_addr()?, store = %opened.description, "serving");
     let served = aftercare_runtime::grpc::serve(listener, routes.routes(), health, shutdown).await;
     let _ = stop_tx.send(true);
-    for task in tasks {
+    for task in tasks.into_iter().chain(background) {
         let _ = task.await;
     }
     db.pool.close().await;

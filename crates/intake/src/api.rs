@@ -14,7 +14,7 @@ use sqlx::Row;
 use tonic::{Request, Response, Status};
 
 use crate::domain::vin::Vin;
-use crate::domain::visit::{RepairOrder, vehicle_id};
+use crate::domain::visit::vehicle_id;
 use crate::events;
 use crate::record::{RecordError, record_visit};
 
@@ -23,25 +23,6 @@ pub struct IntakeApi {
     pub db: Database,
     pub visits: Option<ProgressHandle>,
     pub read_timeout: Duration,
-}
-
-fn repair_order(order: &pb::RepairOrder) -> RepairOrder {
-    RepairOrder {
-        repair_order: order.repair_order.clone(),
-        vin: order.vin.clone(),
-        customer_id: order.customer_id.clone(),
-        opened_at: order.opened_at.as_ref().and_then(events::instant),
-        closed_at: order.closed_at.as_ref().and_then(events::instant),
-        mileage_km: order.mileage_km,
-        kind: pb::VisitKind::try_from(order.kind)
-            .ok()
-            .and_then(events::visit_kind),
-        labour_fen: order.labour.map_or(0, |m| m.fen),
-        parts_fen: order.parts.map_or(0, |m| m.fen),
-        service_advisor: order.service_advisor.clone(),
-        advisor_group: order.advisor_group.clone(),
-        fault_codes: order.fault_codes.clone(),
-    }
 }
 
 fn metadata(principal: &Principal) -> Metadata {
@@ -90,7 +71,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let recorded = record_visit(
             self.store.as_ref(),
             &dealer,
-            &repair_order(order),
+            &events::repair_order(order),
             jiff::Timestamp::now(),
             metadata(&principal),
         )

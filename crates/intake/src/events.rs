@@ -83,3 +83,23 @@ pub fn decode_visit(payload: &[u8]) -> Result<pb::VisitRecorded, String> {
     }
     Ok(visit)
 }
+
+/// A repair order as sent over gRPC or the NATS ingest subject in protobuf.
+pub fn repair_order(order: &pb::RepairOrder) -> crate::domain::visit::RepairOrder {
+    crate::domain::visit::RepairOrder {
+        repair_order: order.repair_order.clone(),
+        vin: order.vin.clone(),
+        customer_id: order.customer_id.clone(),
+        opened_at: order.opened_at.as_ref().and_then(instant),
+        closed_at: order.closed_at.as_ref().and_then(instant),
+        mileage_km: order.mileage_km,
+        kind: pb::VisitKind::try_from(order.kind)
+            .ok()
+            .and_then(visit_kind),
+        labour_fen: order.labour.map_or(0, |m| m.fen),
+        parts_fen: order.parts.map_or(0, |m| m.fen),
+        service_advisor: order.service_advisor.clone(),
+        advisor_group: order.advisor_group.clone(),
+        fault_codes: order.fault_codes.clone(),
+    }
+}

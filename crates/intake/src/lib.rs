@@ -6,6 +6,8 @@
 pub mod api;
 pub mod domain;
 pub mod events;
+pub mod ingest;
+pub mod json;
 pub mod projection;
 pub mod record;
 
@@ -43,6 +45,23 @@ impl Module for IntakeModule {
             read_timeout: ctx.config.projections.read_your_writes_timeout,
         };
         routes.add_service(IntakeServiceServer::with_interceptor(api, ctx.auth.clone()));
+    }
+
+    fn start(
+        &self,
+        ctx: &ModuleContext,
+        stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        // The ingest subject exists where NATS does; the embedded default has gRPC only.
+        let Some(nats) = &ctx.nats else {
+            return Vec::new();
+        };
+        vec![tokio::spawn(ingest::serve(
+            nats.client().clone(),
+            nats.prefix().to_owned(),
+            ctx.store.clone(),
+            stop,
+        ))]
     }
 
     fn service_names(&self) -> Vec<&'static str> {

@@ -37,6 +37,14 @@ pub trait Module: Send + Sync {
     /// Adds the module's gRPC services (each behind `ctx.auth`). `progress` has
     /// every runner of this process, for `min_position` waits and status.
     fn routes(&self, ctx: &ModuleContext, progress: &[ProgressHandle], routes: &mut RoutesBuilder);
+    /// Background work (ingest subscribers, timers) that runs until `stop` turns true.
+    fn start(
+        &self,
+        _ctx: &ModuleContext,
+        _stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        Vec::new()
+    }
     /// Fully qualified gRPC service names, reported serving by the health service.
     fn service_names(&self) -> Vec<&'static str>;
 }

@@ -32,7 +32,11 @@ pub async fn open(config: &StoreConfig) -> Result<OpenedStore, StoreError> {
             Ok(OpenedStore {
                 store: Arc::new(js.clone()),
                 nats: Some(js),
-                description: format!("jetstream stream {} at {}", config.stream, config.url),
+                description: format!(
+                    "jetstream stream {} at {}",
+                    config.stream,
+                    redacted(&config.url)
+                ),
             })
         }
     }
@@ -52,5 +56,31 @@ pub fn jetstream_config(config: &StoreConfig) -> JetStreamConfig {
         ack_timeout: config.ack_timeout,
         max_in_flight: config.max_in_flight,
         token: config.token.as_ref().map(|t| t.expose().to_owned()),
+    }
+}
+
+/// The URL without its password, for messages.
+fn redacted(url: &str) -> String {
+    match url.split_once("://").and_then(|(scheme, rest)| {
+        rest.split_once('@')
+            .map(|(user, host)| (scheme, user, host))
+    }) {
+        Some((scheme, userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(
+            super::redacted("nats://aftercare:s3cret@nats:4222"),
+            "nats://aftercare:***@nats:4222"
+        );
+        assert_eq!(super::redacted("nats://nats:4222"), "nats://nats:4222");
     }
 }

@@ -62,6 +62,8 @@ pub struct NatsServer {
     child: Mutex<Option<Child>>,
     port: u16,
     mode: SyncMode,
+    /// More configuration appended to the generated file (accounts, permissions).
+    extra: String,
     dir: TempDir,
 }
 
@@ -73,6 +75,12 @@ impl NatsServer {
 
     /// A server on a random port with a fresh store dir.
     pub fn start_with(mode: SyncMode) -> NatsServer {
+        NatsServer::start_with_config(mode, "")
+    }
+
+    /// A server whose configuration also has `extra`, e.g. an `accounts` block
+    /// with per-dealer permissions.
+    pub fn start_with_config(mode: SyncMode, extra: &str) -> NatsServer {
         let dir = tempfile::Builder::new()
             .prefix("aftercare-nats-")
             .tempdir()
@@ -82,6 +90,7 @@ impl NatsServer {
             child: Mutex::new(None),
             port: 0,
             mode,
+            extra: extra.to_owned(),
             dir,
         };
         // Port -1 lets the server pick a free port itself, so two test binaries can
@@ -151,9 +160,10 @@ impl NatsServer {
             SyncMode::ServerDefault => "",
         };
         format!(
-            "listen: 127.0.0.1:{port}\nports_file_dir: {dir:?}\njetstream {{\n  store_dir: {store:?}\n{sync}}}\n",
+            "listen: 127.0.0.1:{port}\nports_file_dir: {dir:?}\njetstream {{\n  store_dir: {store:?}\n{sync}}}\n{extra}\n",
             dir = self.dir.path(),
             store = self.store_dir(),
+            extra = self.extra,
         )
     }
 
@@ -287,6 +297,7 @@ mod tests {
             child: Mutex::new(None),
             port: 0,
             mode,
+            extra: String::new(),
             dir: tempfile::tempdir().expect("temp dir"),
         };
         let always = server(SyncMode::Always).config(Some(4222));

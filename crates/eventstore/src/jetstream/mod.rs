@@ -64,6 +64,23 @@ pub struct JetStreamStore {
     config: JetStreamConfig,
 }
 
+/// `nats://user:password@host:4222` → the URL without them, and the credentials
+/// (the client does not read credentials from the URL itself). Kubernetes passes
+/// the service account's password this way, from a Secret.
+fn split_credentials(url: &str) -> (String, Option<(String, String)>) {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("nats", url));
+    match rest.split_once('@') {
+        Some((userinfo, host)) if !userinfo.contains('/') => {
+            let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+            (
+                format!("{scheme}://{host}"),
+                Some((user.to_owned(), password.to_owned())),
+            )
+        }
+        _ => (url.to_owned(), None),
+    }
+}
+
 fn unavailable(what: &str, err: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("{what}: {err}"))
 }
@@ -82,10 +99,14 @@ impl JetStreamStore {
         if let Some(token) = &config.token {
             options = options.token(token.clone());
         }
+        let (url, credentials) = split_credentials(&config.url);
+        if let Some((user, password)) = credentials {
+            options = options.user_and_password(user, password);
+        }
         let client = options
-            .connect(&config.url)
+            .connect(url.as_str())
             .await
-            .map_err(|e| unavailable(&format!("nats at {}", config.url), e))?;
+            .map_err(|e| unavailable(&format!("nats at {url}"), e))?;
         let js = jetstream::ContextBuilder::new()
             .timeout(config.ack_timeout)
             .max_ack_inflight(config.max_in_flight.max(1))
@@ -275,5 +296,25 @@ impl EventStore for JetStreamStore {
             )?);
         }
         Ok(letters)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_credentials;
+
+    #[test]
+    fn credentials_are_taken_out_of_the_url() {
+        let (url, credentials) =
+            split_credentials("nats://aftercare:s3cret@nats.aftercare.svc:4222");
+        assert_eq!(url, "nats://nats.aftercare.svc:4222");
+        assert_eq!(
+            credentials,
+            Some(("aftercare".to_owned(), "s3cret".to_owned()))
+        );
+        assert_eq!(
+            split_credentials("nats://127.0.0.1:4222"),
+            ("nats://127.0.0.1:4222".to_owned(), None)
+        );
     }
 }

@@ -1,0 +1,235 @@
+//! A DMS-like NATS publisher against the real binary: valid, repeated, malformed
+//! and wrong-dealer repair orders on `aftercare.in.<dealer>.visits`, with NATS
+//! permissions that confine the DMS credential to its own dealer.
+
+use std::time::Duration;
+
+use aftercare_proto::common::v1::{Consistency, DealerId, Position};
+use aftercare_proto::intake::v1 as pb;
+use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use aftercare_testkit::{NatsServer, SyncMode};
+use prost::Message;
+use tonic::Code;
+
+use crate::harness::{Server, authorized};
+
+const ADMIN: &str = "admin-token-000000000001";
+
+const ACCOUNTS: &str = r#"
+accounts {
+  AFTERCARE {
+    jetstream: enabled
+    users: [
+      { user: aftercare, password: service-secret }
+      { user: dms-D001, password: dms-secret,
+        permissions: { publish: { allow: ["aftercare.in.D001.>"] }, subscribe: { allow: ["_INBOX.D001.>"] } } }
+    ]
+  }
+}
+"#;
+
+fn config(dir: &std::path::Path, port: u16, database_url: &str) -> std::path::PathBuf {
+    let path = dir.join("aftercare.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[store]
+backend = "jetstream"
+url = "nats://aftercare:service-secret@127.0.0.1:{port}"
+
+[database]
+url = "{database_url}"
+
+[[auth.tokens]]
+name = "admin"
+token = "{ADMIN}"
+roles = ["admin"]
+scope = "all"
+"#
+        ),
+    )
+    .expect("write config");
+    path
+}
+
+async fn ask(
+    dms: &async_nats::Client,
+    dealer: &str,
+    body: Vec<u8>,
+) -> Result<async_nats::Message, async_nats::RequestError> {
+    let request = async_nats::Request::new()
+        .payload(body.into())
+        .timeout(Some(Duration::from_secs(3)));
+    dms.send_request(format!("aftercare.in.{dealer}.visits"), request)
+        .await
+}
+
+fn json_order(ro: &str, closed: &str) -> Vec<u8> {
+    serde_json::json!({
+        "repair_order": ro, "vin": "LSVAG2186E2100001",
+        "opened_at": "2026-09-01T01:00:00Z", "closed_at": closed,
+        "mileage_km": 30100, "kind": "repair", "labour_fen": 45000, "parts_fen": 80000,
+        "service_advisor": "陈静", "advisor_group": "C组", "fault_codes": ["P0420"]
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dms_publishes_visits_over_nats() {
+    let nats =
+        tokio::task::spawn_blocking(|| NatsServer::start_with_config(SyncMode::Always, ACCOUNTS))
+            .await
+            .expect("nats");
+    let database = aftercare_testkit::postgres().create_database();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = config(dir.path(), nats.port(), &database.url);
+    let server = Server::start(
+        dir.path(),
+        &["--config", path.to_str().expect("utf-8")],
+        &[],
+    );
+
+    let dms =
+        async_nats::ConnectOptions::with_user_and_password("dms-D001".into(), "dms-secret".into())
+            .custom_inbox_prefix("_INBOX.D001")
+            .connect(nats.url())
+            .await
+            .expect("dms connects");
+
+    // Valid, in JSON.
+    let reply: serde_json::Value = serde_json::from_slice(
+        &ask(&dms, "D001", json_order("RO-N-1", "2026-09-01T05:00:00Z"))
+            .await
+            .expect("reply")
+            .payload,
+    )
+    .expect("json reply");
+    assert_eq!(reply["status"], "accepted", "{reply}");
+    // Valid, in protobuf.
+    let order = pb::RepairOrder {
+        repair_order: "RO-N-2".into(),
+        vin: "LSVAG2186E2100001".into(),
+        opened_at: Some(prost_types::Timestamp {
+            seconds: 1_789_000_000,
+            nanos: 0,
+        }),
+        closed_at: Some(prost_types::Timestamp {
+            seconds: 1_789_010_000,
+            nanos: 0,
+        }),
+        mileage_km: 31_000,
+        kind: pb::VisitKind::Maintenance as i32,
+        service_advisor: "陈静".into(),
+        ..Default::default()
+    };
+    let reply = pb::IngestReply::decode(
+        ask(&dms, "D001", order.encode_to_vec())
+            .await
+            .expect("reply")
+            .payload,
+    )
+    .expect("protobuf reply");
+    assert_eq!(reply.status(), pb::ingest_reply::Status::Accepted);
+    let last = reply.position.expect("position").value;
+    // The same repair order again: already recorded, once.
+    let repeat: serde_json::Value = serde_json::from_slice(
+        &ask(&dms, "D001", json_order("RO-N-1", "2026-09-01T05:00:00Z"))
+            .await
+            .expect("reply")
+            .payload,
+    )
+    .expect("json reply");
+    assert_eq!(repeat["status"], "already_recorded", "{repeat}");
+    // Malformed: rejected with the field, and kept on the dead-letter stream.
+    let bad = serde_json::json!({ "repair_order": "RO-N-3", "vin": "NOT-A-VIN" })
+        .to_string()
+        .into_bytes();
+    let rejected: serde_json::Value =
+        serde_json::from_slice(&ask(&dms, "D001", bad).await.expect("reply").payload)
+            .expect("json reply");
+    assert_eq!(rejected["status"], "rejected");
+    assert!(
+        rejected["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .any(|e| e["field"] == "vin"),
+        "{rejected}"
+    );
+    // Another dealer's subject: refused by NATS, never seen by aftercare.
+    assert!(
+        ask(&dms, "D002", json_order("RO-N-4", "2026-09-01T05:00:00Z"))
+            .await
+            .is_err()
+    );
+
+    let mut client = IntakeServiceClient::new(server.channel().await);
+    let history = client
+        .get_vehicle_history(authorized(
+            pb::GetVehicleHistoryRequest {
+                dealer: Some(DealerId {
+                    value: "D001".into(),
+                }),
+                vin: "LSVAG2186E2100001".into(),
+                consistency: Some(Consistency {
+                    min_position: Some(Position { value: last }),
+                }),
+            },
+            ADMIN,
+        ))
+        .await
+        .expect("history")
+        .into_inner();
+    let mut orders: Vec<_> = history
+        .visits
+        .iter()
+        .map(|v| v.repair_order.clone())
+        .collect();
+    orders.sort();
+    assert_eq!(
+        orders,
+        ["RO-N-1", "RO-N-2"],
+        "exactly the valid ones, once each"
+    );
+    let other = client
+        .get_vehicle_history(authorized(
+            pb::GetVehicleHistoryRequest {
+                dealer: Some(DealerId {
+                    value: "D002".into(),
+                }),
+                vin: "LSVAG2186E2100001".into(),
+                consistency: None,
+            },
+            ADMIN,
+        ))
+        .await
+        .expect_err("nothing at D002");
+    assert_eq!(other.code(), Code::NotFound);
+
+    // The rejected message is on the dead-letter stream with its reason.
+    let service = async_nats::ConnectOptions::with_user_and_password(
+        "aftercare".into(),
+        "service-secret".into(),
+    )
+    .connect(nats.url())
+    .await
+    .expect("service connects");
+    let js = async_nats::jetstream::new(service);
+    let dlq = js
+        .get_stream("AFTERCARE_DLQ")
+        .await
+        .expect("dead-letter stream");
+    let letter = dlq
+        .get_last_raw_message_by_subject("aftercare.dlq.D001.visits")
+        .await
+        .expect("dead letter");
+    let reason = letter
+        .headers
+        .get("Aftercare-Reason")
+        .map(|v| v.as_str().to_owned())
+        .unwrap_or_default();
+    assert!(reason.contains("vin:"), "{reason}");
+    assert!(String::from_utf8_lossy(&letter.payload).contains("NOT-A-VIN"));
+}
