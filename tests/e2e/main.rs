@@ -2,6 +2,7 @@
 //! its command line, on the embedded default and on JetStream + PostgreSQL.
 
 mod harness;
+mod import;
 mod ingest;
 mod serve;
 mod visits;

@@ -4,6 +4,7 @@
 
 pub mod admin_token;
 pub mod client;
+pub mod import;
 pub mod modules;
 pub mod rebuild;
 pub mod serve;

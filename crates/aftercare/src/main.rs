@@ -33,10 +33,27 @@ enum Command {
     },
     /// Empty a projection and replay the event log into it.
     Rebuild { projection: String },
+    /// Backfill records from files (a DMS export).
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Show who the token belongs to: roles and dealer scope.
     Whoami(ClientArgs),
     /// Show the event log head and every projection's checkpoint and lag.
     Status(ClientArgs),
+}
+
+#[derive(Subcommand)]
+enum ImportCommand {
+    /// Service visits from a CSV file with a header row (repair_order, vin,
+    /// customer_id, opened_at, closed_at, mileage_km, kind, labour_fen, parts_fen,
+    /// service_advisor, advisor_group, fault_codes separated by ';').
+    Visits {
+        #[arg(long)]
+        dealer: String,
+        file: PathBuf,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
@@ -96,6 +113,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .map(|_| ());
             telemetry.shutdown();
             result
+        }
+        Command::Import(ImportCommand::Visits {
+            dealer,
+            file,
+            client,
+        }) => {
+            let summary = aftercare::import::visits(&client, &dealer, &file, true).await?;
+            aftercare::import::print(&summary, client.output);
+            Ok(())
         }
         Command::Whoami(args) => client::whoami(&args).await,
         Command::Status(args) => client::status(&args).await,

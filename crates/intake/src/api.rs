@@ -10,6 +10,7 @@ use aftercare_proto::intake::v1 as pb;
 use aftercare_runtime::projection::ProgressHandle;
 use aftercare_runtime::system::parse_dealer;
 use aftercare_runtime::{Database, FieldViolation, Principal, Role, ServiceError, telemetry};
+use futures::StreamExt;
 use sqlx::Row;
 use tonic::{Request, Response, Status};
 
@@ -17,6 +18,9 @@ use crate::domain::vin::Vin;
 use crate::domain::visit::vehicle_id;
 use crate::events;
 use crate::record::{RecordError, record_visit};
+
+/// Rows of a bulk upload recorded at once.
+const BULK_IN_FLIGHT: usize = 256;
 
 pub struct IntakeApi {
     pub store: Arc<dyn EventStore>,
@@ -92,6 +96,70 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
             }),
             already_recorded: recorded.already_recorded,
         }))
+    }
+
+    async fn record_visits(
+        &self,
+        request: Request<tonic::Streaming<pb::RecordVisitsRequest>>,
+    ) -> Result<Response<pb::RecordVisitsResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(&[Role::Dms, Role::ServiceAdvisor, Role::CareManager])?;
+        let meta = metadata(&principal);
+        let now = jiff::Timestamp::now();
+        let rows = request.into_inner();
+        // Many rows in flight at once, so the appends are pipelined; each row is
+        // decided exactly as RecordVisit would.
+        let outcomes = rows
+            .map(|row| {
+                let (principal, meta) = (principal.clone(), meta.clone());
+                async move {
+                    let row = row?;
+                    let dealer = parse_dealer("dealer", row.dealer.as_ref())?;
+                    principal.authorize_dealer(&dealer)?;
+                    let order = row.repair_order.unwrap_or_default();
+                    let outcome = record_visit(
+                        self.store.as_ref(),
+                        &dealer,
+                        &events::repair_order(&order),
+                        now,
+                        meta,
+                    )
+                    .await;
+                    Ok::<_, Status>((row.line, order.repair_order, outcome))
+                }
+            })
+            .buffer_unordered(BULK_IN_FLIGHT);
+        futures::pin_mut!(outcomes);
+        let mut summary = pb::RecordVisitsResponse::default();
+        let mut last = 0;
+        while let Some(outcome) = outcomes.next().await {
+            let (line, repair_order, outcome) = outcome?;
+            match outcome {
+                Ok(recorded) => {
+                    last = last.max(recorded.position.0);
+                    if recorded.already_recorded {
+                        summary.already_recorded += 1;
+                    } else {
+                        summary.accepted += 1;
+                    }
+                }
+                Err(RecordError::Invalid(errors)) => summary.rejected.push(pb::RejectedRow {
+                    line,
+                    repair_order,
+                    errors: errors
+                        .into_iter()
+                        .map(|e| pb::IngestFieldError {
+                            field: e.field,
+                            reason: e.reason,
+                        })
+                        .collect(),
+                }),
+                Err(RecordError::Store(err)) => return Err(ServiceError::from(err).into()),
+            }
+        }
+        summary.rejected.sort_by_key(|r| r.line);
+        summary.position = Some(common::Position { value: last });
+        Ok(Response::new(summary))
     }
 
     async fn get_vehicle_history(

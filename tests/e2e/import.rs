@@ -1,0 +1,116 @@
+//! `aftercare import visits`: a DMS export backfilled through the real binary,
+//! run twice on the same file.
+
+use aftercare_proto::common::v1::{Consistency, DealerId, Position};
+use aftercare_proto::intake::v1 as pb;
+use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
+
+use crate::harness::{Server, authorized, cli};
+
+const FILE: &str = "\
+repair_order,vin,customer_id,opened_at,closed_at,mileage_km,kind,labour_fen,parts_fen,service_advisor,advisor_group,fault_codes
+RO-C-1,LSVAG2186E2100001,,2026-01-05T01:00:00Z,2026-01-05T06:00:00Z,5000,保养,20000,30000,王芳,A组,
+RO-C-2,LSVAG2186E2100001,,2026-04-05T01:00:00Z,2026-04-05T06:00:00Z,10000,maintenance,20000,32000,王芳,A组,
+RO-C-3,LSVAG2181E2100001,,2026-04-06T01:00:00Z,2026-04-06T06:00:00Z,8000,repair,50000,0,李娜,B组,P0301
+RO-C-4,1M8GDM9AXKP042788,,2026-05-01T01:00:00Z,2026-05-01T06:00:00Z,lots,repair,1,1,李娜,B组,
+\"RO-C-5\",1M8GDM9AXKP042788,,2026-06-01T01:00:00Z,2026-06-01T06:00:00Z,61000,accident,900000,1500000,\"陈静\",C组,P0420;B1001
+";
+
+fn summary(stdout: &str) -> serde_json::Value {
+    serde_json::from_str(stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_csv_backfill_is_safe_to_run_again() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path(), &[], &[]);
+    let file = dir.path().join("visits.csv");
+    std::fs::write(&file, FILE).expect("write csv");
+    let args = [
+        "import",
+        "visits",
+        "--dealer",
+        "D001",
+        "visits.csv",
+        "--server",
+        &server.url(),
+        "--output",
+        "json",
+    ];
+
+    let (ok, stdout, stderr) = cli(dir.path(), &args, &[]);
+    assert!(ok, "{stderr}");
+    let first = summary(&stdout);
+    assert_eq!(
+        (
+            first["accepted"].as_u64(),
+            first["already_recorded"].as_u64()
+        ),
+        (Some(3), Some(0)),
+        "{first}"
+    );
+    assert_eq!(first["rejected"], 2);
+    let rejects =
+        std::fs::read_to_string(dir.path().join("visits.rejects.csv")).expect("rejects file");
+    let lines: Vec<_> = rejects.lines().collect();
+    assert_eq!(lines[0], "line,repair_order,reason");
+    assert!(
+        lines[1].starts_with("4,RO-C-3,") && lines[1].contains("vin: check digit"),
+        "{rejects}"
+    );
+    assert!(
+        lines[2].starts_with("5,RO-C-4,") && lines[2].contains("mileage_km"),
+        "{rejects}"
+    );
+
+    // The same file again records nothing new.
+    let (ok, stdout, stderr) = cli(dir.path(), &args, &[]);
+    assert!(ok, "{stderr}");
+    let second = summary(&stdout);
+    assert_eq!(
+        (
+            second["accepted"].as_u64(),
+            second["already_recorded"].as_u64()
+        ),
+        (Some(0), Some(3)),
+        "{second}"
+    );
+    assert_eq!(second["rejected"], 2);
+
+    let token = std::fs::read_to_string(dir.path().join("data/admin.token"))
+        .expect("token")
+        .trim()
+        .to_owned();
+    let mut client = IntakeServiceClient::new(server.channel().await);
+    let status = aftercare_proto::system::v1::system_service_client::SystemServiceClient::new(
+        server.channel().await,
+    )
+    .projection_status(authorized(
+        aftercare_proto::system::v1::ProjectionStatusRequest {},
+        &token,
+    ))
+    .await
+    .expect("status")
+    .into_inner();
+    let head = status.head.expect("head").value;
+    assert_eq!(head, 3, "three events in the log after two runs");
+    let history = client
+        .get_vehicle_history(authorized(
+            pb::GetVehicleHistoryRequest {
+                dealer: Some(DealerId {
+                    value: "D001".into(),
+                }),
+                vin: "1M8GDM9AXKP042788".into(),
+                consistency: Some(Consistency {
+                    min_position: Some(Position { value: head }),
+                }),
+            },
+            &token,
+        ))
+        .await
+        .expect("history")
+        .into_inner();
+    assert_eq!(history.visits.len(), 1);
+    assert_eq!(history.visits[0].fault_codes, ["P0420", "B1001"]);
+    assert_eq!(history.visits[0].parts.map(|m| m.fen), Some(1_500_000));
+}
