@@ -73,9 +73,12 @@ fn kind(text: &str) -> i32 {
     kind.map_or(pb::VisitKind::Unspecified, pb::VisitKind::from) as i32
 }
 
+/// A repair order with the line it came from.
+pub type Row = (u64, pb::RepairOrder);
+
 /// Reads the file into repair orders (with their line numbers) and the rows that
 /// could not be read.
-pub fn read(path: &Path) -> anyhow::Result<(Vec<(u64, pb::RepairOrder)>, Vec<Unreadable>)> {
+pub fn read(path: &Path) -> anyhow::Result<(Vec<Row>, Vec<Unreadable>)> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
