@@ -4,6 +4,7 @@
 //! of the same mode, so a number here means something only next to its baseline.
 #![forbid(unsafe_code)]
 
+mod backfill;
 mod bulkload;
 mod cpu;
 mod metered;
@@ -32,6 +33,8 @@ pub(crate) const IN_FLIGHT: usize = 1024;
 /// Ratio budgets from DESIGN.md, "Performance budget".
 const APPEND_TARGET: f64 = 0.7;
 const REBUILD_TARGET: f64 = 0.5;
+/// DMS backfill end to end against raw publish (issue: intake).
+const BACKFILL_TARGET: f64 = 0.5;
 
 #[derive(Debug, Parser)]
 #[command(about = "Measure the event store and projection rebuilds against the raw JetStream bus")]
@@ -158,8 +161,19 @@ async fn nats_mode(mode: SyncMode, label: &str, n: u64, batch: usize) -> anyhow:
         .with_profile(profile)
         .against(&replay, Some(REBUILD_TARGET));
 
+    let sample =
+        backfill::dms_to_postgres(&server.url(), &postgres().create_database().url, n).await?;
+    let backfill = measure(
+        label,
+        "DMS backfill end to end (ingest → PostgreSQL)",
+        n,
+        sample,
+    )
+    .against(&publish, Some(BACKFILL_TARGET));
+
     let mut out = vec![
         publish.clone(),
+        backfill,
         replay.clone(),
         append,
         rebuild_pg,
