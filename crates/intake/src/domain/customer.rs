@@ -61,13 +61,13 @@ impl ProfileInput {
                 "at least one phone number is needed to reach the customer",
             ));
         }
-        if let Some(birthday) = self.birthday {
-            if birthday > today {
-                errors.push(FieldError::new(
-                    "birthday",
-                    format!("{birthday} is in the future"),
-                ));
-            }
+        if let Some(birthday) = self.birthday
+            && birthday > today
+        {
+            errors.push(FieldError::new(
+                "birthday",
+                format!("{birthday} is in the future"),
+            ));
         }
         if errors.is_empty() {
             Ok(Profile {
