@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod customer_events;
 pub mod domain;
 pub mod events;
 pub mod ingest;

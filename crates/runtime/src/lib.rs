@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod command;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -1,16 +1,7 @@
 //! Given / when / then over a pure aggregate: `given(events).when(command)` then
 //! the events it decides, or the rejection.
 
-use std::fmt::Debug;
-
-/// A pure aggregate: state from events, events from a command.
-pub trait Aggregate: Default {
-    type Command;
-    type Event: Clone + Debug + PartialEq;
-    type Rejection: Debug + PartialEq;
-    fn decide(&self, command: Self::Command) -> Result<Vec<Self::Event>, Self::Rejection>;
-    fn evolve(self, event: &Self::Event) -> Self;
-}
+pub use aftercare_runtime::command::Aggregate;
 
 /// The state after `events`, replayed from the start.
 pub fn replay<A: Aggregate>(events: &[A::Event]) -> A {
