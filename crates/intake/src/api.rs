@@ -14,6 +14,8 @@ use futures::StreamExt;
 use sqlx::Row;
 use tonic::{Request, Response, Status};
 
+use crate::customer_api;
+use crate::domain::customer::CustomerCommand;
 use crate::domain::vin::Vin;
 use crate::domain::visit::vehicle_id;
 use crate::events;
@@ -26,6 +28,7 @@ pub struct IntakeApi {
     pub store: Arc<dyn EventStore>,
     pub db: Database,
     pub visits: Option<ProgressHandle>,
+    pub customers: Option<ProgressHandle>,
     pub read_timeout: Duration,
 }
 
@@ -160,6 +163,141 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         summary.rejected.sort_by_key(|r| r.line);
         summary.position = Some(common::Position { value: last });
         Ok(Response::new(summary))
+    }
+
+    async fn register_customer(
+        &self,
+        request: Request<pb::RegisterCustomerRequest>,
+    ) -> Result<Response<pb::CustomerCommandResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(customer_api::WRITERS)?;
+        let body = request.get_ref();
+        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
+        principal.authorize_dealer(&dealer)?;
+        let profile = customer_api::profile(body.profile.as_ref())?;
+        let consents = customer_api::consents(&body.consents)?;
+        let id = uuid::Uuid::now_v7();
+        let stream = customer_api::stream(&dealer, &id.to_string())?;
+        let command = CustomerCommand::Register {
+            customer_id: id.to_string(),
+            profile,
+            consents,
+        };
+        Ok(Response::new(
+            customer_api::run(self.store.as_ref(), &stream, command, metadata(&principal)).await?,
+        ))
+    }
+
+    async fn update_customer(
+        &self,
+        request: Request<pb::UpdateCustomerRequest>,
+    ) -> Result<Response<pb::CustomerCommandResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(customer_api::WRITERS)?;
+        let body = request.get_ref();
+        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
+        principal.authorize_dealer(&dealer)?;
+        let stream = customer_api::stream(&dealer, &body.customer_id)?;
+        let command = CustomerCommand::Update {
+            profile: customer_api::profile(body.profile.as_ref())?,
+        };
+        Ok(Response::new(
+            customer_api::run(self.store.as_ref(), &stream, command, metadata(&principal)).await?,
+        ))
+    }
+
+    async fn set_contact_consent(
+        &self,
+        request: Request<pb::SetContactConsentRequest>,
+    ) -> Result<Response<pb::CustomerCommandResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(customer_api::WRITERS)?;
+        let body = request.get_ref();
+        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
+        principal.authorize_dealer(&dealer)?;
+        let stream = customer_api::stream(&dealer, &body.customer_id)?;
+        let consent = body
+            .consent
+            .as_ref()
+            .ok_or_else(|| ServiceError::invalid("consent", "is required"))?;
+        let (channel, granted) = customer_api::consents(std::slice::from_ref(consent))?[0];
+        let command = CustomerCommand::SetConsent { channel, granted };
+        Ok(Response::new(
+            customer_api::run(self.store.as_ref(), &stream, command, metadata(&principal)).await?,
+        ))
+    }
+
+    async fn get_customer(
+        &self,
+        request: Request<pb::GetCustomerRequest>,
+    ) -> Result<Response<pb::CustomerFile>, Status> {
+        let principal = Principal::of(&request)?;
+        let body = request.get_ref();
+        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
+        principal.authorize_dealer(&dealer)?;
+        let id = uuid::Uuid::parse_str(&body.customer_id)
+            .map_err(|_| ServiceError::invalid("customer_id", "is not a customer id"))?;
+        customer_api::wait(
+            self.customers.as_ref(),
+            body.consistency.as_ref(),
+            self.read_timeout,
+        )
+        .await?;
+        let mut files = customer_api::files(&self.db, &principal, &[id.to_string()]).await?;
+        // Another dealer's customer is simply not found: nothing leaks across dealers.
+        let owned: Option<String> =
+            sqlx::query_scalar("SELECT dealer FROM intake_customers WHERE customer_id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&self.db.pool)
+                .await
+                .map_err(ServiceError::from)?;
+        match (files.pop(), owned) {
+            (Some(file), Some(owner)) if owner == dealer.as_str() => Ok(Response::new(file)),
+            _ => Err(ServiceError::NotFound(format!("customer {id} at dealer {dealer}")).into()),
+        }
+    }
+
+    async fn search_customers(
+        &self,
+        request: Request<pb::SearchCustomersRequest>,
+    ) -> Result<Response<pb::SearchCustomersResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        let body = request.get_ref();
+        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
+        principal.authorize_dealer(&dealer)?;
+        customer_api::wait(
+            self.customers.as_ref(),
+            body.consistency.as_ref(),
+            self.read_timeout,
+        )
+        .await?;
+        let page = body.page.clone().unwrap_or_default();
+        let size = i64::from(if page.page_size == 0 {
+            20
+        } else {
+            page.page_size.min(100)
+        });
+        let offset: i64 = if page.page_token.is_empty() {
+            0
+        } else {
+            page.page_token.parse().map_err(|_| {
+                ServiceError::invalid("page.page_token", "is not a token from a previous page")
+            })?
+        };
+        let ids = customer_api::search(&self.db, &dealer, &body.query, size + 1, offset).await?;
+        let more = ids.len() as i64 > size;
+        let ids: Vec<String> = ids.into_iter().take(size as usize).collect();
+        let customers = customer_api::files(&self.db, &principal, &ids).await?;
+        Ok(Response::new(pb::SearchCustomersResponse {
+            customers,
+            page: Some(common::PageResponse {
+                next_page_token: if more {
+                    (offset + size).to_string()
+                } else {
+                    String::new()
+                },
+            }),
+        }))
     }
 
     async fn get_vehicle_history(

@@ -4,7 +4,9 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod customer_api;
 pub mod customer_events;
+pub mod customer_projection;
 pub mod domain;
 pub mod events;
 pub mod ingest;
@@ -32,7 +34,10 @@ impl Module for IntakeModule {
     }
 
     fn projections(&self, _ctx: &ModuleContext) -> Vec<Arc<dyn Projection>> {
-        vec![Arc::new(projection::Visits)]
+        vec![
+            Arc::new(projection::Visits),
+            Arc::new(customer_projection::Customers),
+        ]
     }
 
     fn routes(&self, ctx: &ModuleContext, progress: &[ProgressHandle], routes: &mut RoutesBuilder) {
@@ -42,6 +47,10 @@ impl Module for IntakeModule {
             visits: progress
                 .iter()
                 .find(|p| p.name() == projection::NAME)
+                .cloned(),
+            customers: progress
+                .iter()
+                .find(|p| p.name() == customer_projection::NAME)
                 .cloned(),
             read_timeout: ctx.config.projections.read_your_writes_timeout,
         };

@@ -11,11 +11,18 @@ use sqlx::AnyConnection;
 
 use crate::events::{self, VISIT_RECORDED};
 
-const VISITS_SQL: &[SqlMigration] = &[SqlMigration {
-    version: 1_000_001,
-    description: "intake visits",
-    sql: include_str!("../migrations/1000001_visits.sql"),
-}];
+const VISITS_SQL: &[SqlMigration] = &[
+    SqlMigration {
+        version: 1_000_001,
+        description: "intake visits",
+        sql: include_str!("../migrations/1000001_visits.sql"),
+    },
+    SqlMigration {
+        version: 1_000_002,
+        description: "intake customers",
+        sql: include_str!("../migrations/1000002_customers.sql"),
+    },
+];
 
 /// Intake owns migration versions 1,000,000–1,999,999.
 pub const MIGRATIONS: Migrations = Migrations {

@@ -1,0 +1,235 @@
+//! The customer-file calls of the intake service: commands through the
+//! aggregate, reads from the customer read model, personal data masked for roles
+//! that may not see it.
+
+use aftercare_eventstore::{DealerId, Metadata, Position, StreamId};
+use aftercare_proto::common::v1 as common;
+use aftercare_proto::intake::v1 as pb;
+use aftercare_runtime::command::{CommandError, execute};
+use aftercare_runtime::projection::ProgressHandle;
+use aftercare_runtime::{Database, FieldViolation, Principal, Role, ServiceError};
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::customer_events::{CustomerCodec, channel_of};
+use crate::domain::customer::{
+    Customer, CustomerCommand, CustomerRejection, CustomerType, Profile, ProfileInput,
+};
+use crate::domain::phone::{self, Phone};
+
+pub const WRITERS: &[Role] = &[Role::CareManager, Role::CallbackAgent, Role::ServiceAdvisor];
+
+pub fn stream(dealer: &DealerId, id: &str) -> Result<StreamId, ServiceError> {
+    let id = Uuid::parse_str(id)
+        .map_err(|_| ServiceError::invalid("customer_id", "is not a customer id"))?;
+    StreamId::new(dealer.clone(), "customer", id.simple().to_string()).map_err(ServiceError::from)
+}
+
+pub fn profile(input: Option<&pb::CustomerInput>) -> Result<Profile, ServiceError> {
+    let input = input.ok_or_else(|| ServiceError::invalid("profile", "is required"))?;
+    let birthday = match &input.birthday {
+        None => None,
+        Some(d) => Some(
+            jiff::civil::Date::new(d.year as i16, d.month as i8, d.day as i8)
+                .map_err(|e| ServiceError::invalid("profile.birthday", e.to_string()))?,
+        ),
+    };
+    let customer_type = match pb::CustomerType::try_from(input.customer_type) {
+        Ok(pb::CustomerType::Corporate) => CustomerType::Corporate,
+        Ok(pb::CustomerType::Government) => CustomerType::Government,
+        _ => CustomerType::Private,
+    };
+    let today = jiff::Zoned::now().date();
+    ProfileInput {
+        name: input.name.clone(),
+        phones: input.phones.clone(),
+        district: input.district.clone(),
+        customer_type,
+        birthday,
+    }
+    .validate(today)
+    .map_err(|errors| {
+        ServiceError::Invalid(
+            errors
+                .into_iter()
+                .map(|e| FieldViolation::new(format!("profile.{}", e.field), e.reason))
+                .collect(),
+        )
+    })
+}
+
+pub async fn run(
+    store: &dyn aftercare_eventstore::EventStore,
+    stream: &StreamId,
+    command: CustomerCommand,
+    metadata: Metadata,
+) -> Result<pb::CustomerCommandResponse, ServiceError> {
+    let executed = execute::<Customer>(store, stream, &CustomerCodec, command, |e| {
+        e.with_metadata(metadata.clone())
+    })
+    .await
+    .map_err(|err| match err {
+        CommandError::Rejected(CustomerRejection::AlreadyRegistered) => {
+            ServiceError::Rejected("the customer is already registered".into())
+        }
+        CommandError::Rejected(CustomerRejection::NotRegistered) => {
+            ServiceError::NotFound(format!("customer {}", stream.id()))
+        }
+        CommandError::Contended { .. } => ServiceError::Conflict(err.to_string()),
+        CommandError::Corrupt { .. } => ServiceError::Internal(err.to_string()),
+        CommandError::Store(err) => ServiceError::from(err),
+    })?;
+    Ok(pb::CustomerCommandResponse {
+        customer_id: Uuid::parse_str(stream.id())
+            .map(|u| u.to_string())
+            .unwrap_or_default(),
+        position: Some(common::Position {
+            value: executed.position.0,
+        }),
+        changed: !executed.events.is_empty(),
+    })
+}
+
+pub fn consents(
+    consents: &[pb::Consent],
+) -> Result<Vec<(crate::domain::customer::Channel, bool)>, ServiceError> {
+    consents
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            channel_of(c.channel)
+                .map(|channel| (channel, c.granted))
+                .ok_or_else(|| {
+                    ServiceError::invalid(
+                        format!("consents[{i}].channel"),
+                        "must be phone, sms or wechat",
+                    )
+                })
+        })
+        .collect()
+}
+
+pub async fn wait(
+    progress: Option<&ProgressHandle>,
+    consistency: Option<&common::Consistency>,
+    timeout: std::time::Duration,
+) -> Result<(), ServiceError> {
+    let wanted = consistency
+        .and_then(|c| c.min_position)
+        .map_or(0, |p| p.value);
+    match (progress, wanted) {
+        (_, 0) => Ok(()),
+        (Some(p), wanted) => p.wait_for(Position(wanted), timeout).await,
+        (None, _) => Err(ServiceError::Unavailable(
+            "the customer read model does not run here".into(),
+        )),
+    }
+}
+
+fn mask_name(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|first| std::iter::once(first).chain(chars.map(|_| '*')).collect())
+        .unwrap_or_default()
+}
+
+/// Customer files by id, in the order given, masked unless the principal may see them.
+pub async fn files(
+    db: &Database,
+    principal: &Principal,
+    ids: &[String],
+) -> Result<Vec<pb::CustomerFile>, ServiceError> {
+    let masked = !principal.sees_personal_data();
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(row) = sqlx::query("SELECT name, district, customer_type, consents FROM intake_customers WHERE customer_id = $1")
+            .bind(id.as_str())
+            .fetch_optional(&db.pool)
+            .await?
+        else {
+            continue;
+        };
+        let phones = sqlx::query(
+            "SELECT phone, kind FROM intake_customer_phones WHERE customer_id = $1 ORDER BY phone",
+        )
+        .bind(id.as_str())
+        .fetch_all(&db.pool)
+        .await?;
+        let name: String = row.try_get("name")?;
+        let consents: String = row.try_get("consents")?;
+        out.push(pb::CustomerFile {
+            customer_id: id.clone(),
+            name: if masked { mask_name(&name) } else { name },
+            phones: phones
+                .iter()
+                .map(|p| -> Result<pb::Phone, sqlx::Error> {
+                    let number: String = p.try_get("phone")?;
+                    Ok(pb::Phone {
+                        number: if masked { phone::mask(&number) } else { number },
+                        kind: p.try_get::<i32, _>("kind")?,
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            district: row.try_get("district")?,
+            customer_type: row.try_get::<i32, _>("customer_type")?,
+            consents: consents
+                .split(',')
+                .filter_map(|c| match c {
+                    "phone" => Some(pb::ContactChannel::Phone),
+                    "sms" => Some(pb::ContactChannel::Sms),
+                    "wechat" => Some(pb::ContactChannel::Wechat),
+                    _ => None,
+                })
+                .map(|channel| pb::Consent {
+                    channel: channel as i32,
+                    granted: true,
+                })
+                .collect(),
+            masked,
+        });
+    }
+    Ok(out)
+}
+
+/// Customer ids matching a phone number (any typed form) or a name fragment.
+pub async fn search(
+    db: &Database,
+    dealer: &DealerId,
+    query: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<String>, ServiceError> {
+    let query = query.trim();
+    if query.is_empty() {
+        return Err(ServiceError::invalid(
+            "query",
+            "is empty: give a phone number or part of a name",
+        ));
+    }
+    let rows = match Phone::parse(query) {
+        Ok(phone) => sqlx::query(
+            "SELECT DISTINCT customer_id FROM intake_customer_phones WHERE dealer = $1 AND phone = $2 \
+             ORDER BY customer_id LIMIT $3 OFFSET $4",
+        )
+        .bind(dealer.as_str())
+        .bind(phone.as_str())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&db.pool)
+        .await?,
+        Err(_) => sqlx::query(
+            "SELECT customer_id FROM intake_customers WHERE dealer = $1 AND name LIKE $2 \
+             ORDER BY name, customer_id LIMIT $3 OFFSET $4",
+        )
+        .bind(dealer.as_str())
+        .bind(format!("%{}%", query.replace(['%', '_'], "")))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&db.pool)
+        .await?,
+    };
+    rows.iter()
+        .map(|r| r.try_get::<String, _>(0).map_err(ServiceError::from))
+        .collect()
+}
