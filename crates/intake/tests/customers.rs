@@ -94,3 +94,115 @@ async fn concurrent_consent_changes_are_all_decided_on_the_current_state() {
     assert!(executed.events.is_empty());
     assert_eq!(store.read_stream(&stream).await.expect("read").len(), 4);
 }
+
+async fn customer_read_model_on(url: String) {
+    use aftercare_intake::customer_projection::Customers;
+    use aftercare_runtime::projection::{RUNTIME_MIGRATIONS, Runner, RunnerOptions};
+    use aftercare_runtime::{Database, Secret};
+    use sqlx::Row;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store: Arc<dyn EventStore> = Arc::new(
+        EmbeddedStore::open(dir.path().join("events.db"))
+            .await
+            .expect("log"),
+    );
+    let db = Database::connect(&Secret::new(url), 5)
+        .await
+        .expect("database");
+    db.migrate(&RUNTIME_MIGRATIONS).await.expect("migrate");
+    db.migrate(&aftercare_intake::projection::MIGRATIONS)
+        .await
+        .expect("migrate");
+    let d = DealerId::parse("D001").expect("valid");
+    let mut head = aftercare_eventstore::Position::ZERO;
+    for (i, phone) in ["13812341234", "13912345678"].iter().enumerate() {
+        let id = format!("00000000-0000-7000-8000-00000000000{i}");
+        let stream = StreamId::new(d.clone(), "customer", id.replace('-', "")).expect("valid");
+        let mut p = profile();
+        p.phones = vec![aftercare_intake::domain::phone::Phone::parse(phone).expect("valid")];
+        let register = CustomerCommand::Register {
+            customer_id: id.clone(),
+            profile: p,
+            consents: vec![(Channel::Phone, true)],
+        };
+        execute::<Customer>(store.as_ref(), &stream, &CustomerCodec, register, |e| e)
+            .await
+            .expect("register");
+        let withdraw = CustomerCommand::SetConsent {
+            channel: Channel::Phone,
+            granted: false,
+        };
+        head = execute::<Customer>(store.as_ref(), &stream, &CustomerCodec, withdraw, |e| e)
+            .await
+            .expect("consent")
+            .position;
+    }
+    let runner = Runner::projection(
+        Arc::new(Customers),
+        store.clone(),
+        db.clone(),
+        RunnerOptions::default(),
+    );
+    let progress = runner.handle();
+    let task = tokio::spawn(runner.run(std::future::pending()));
+    progress
+        .wait_for(head, std::time::Duration::from_secs(60))
+        .await
+        .expect("caught up");
+    task.abort();
+    let rows = |db: Database| async move {
+        sqlx::query(
+            "SELECT c.customer_id, c.consents, p.phone FROM intake_customers c \
+             JOIN intake_customer_phones p ON p.customer_id = c.customer_id ORDER BY c.customer_id",
+        )
+        .fetch_all(&db.pool)
+        .await
+        .expect("rows")
+        .iter()
+        .map(|r| {
+            (
+                r.get::<String, _>(0),
+                r.get::<String, _>(1),
+                r.get::<String, _>(2),
+            )
+        })
+        .collect::<Vec<_>>()
+    };
+    let live = rows(db.clone()).await;
+    assert_eq!(live.len(), 2);
+    assert!(
+        live.iter().all(|(_, consents, _)| consents.is_empty()),
+        "withdrawn consents: {live:?}"
+    );
+    assert_eq!(live[1].2, "13912345678");
+    Runner::projection(
+        Arc::new(Customers),
+        store.clone(),
+        db.clone(),
+        RunnerOptions::default(),
+    )
+    .rebuild()
+    .await
+    .expect("rebuild");
+    assert_eq!(
+        rows(db.clone()).await,
+        live,
+        "a rebuild gives the same rows"
+    );
+}
+
+#[tokio::test]
+async fn customer_read_model_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    customer_read_model_on(format!(
+        "sqlite://{}/read.db?mode=rwc",
+        dir.path().display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn customer_read_model_on_postgres() {
+    customer_read_model_on(aftercare_testkit::postgres().create_database().url).await;
+}
