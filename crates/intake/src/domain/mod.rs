@@ -6,6 +6,7 @@ pub mod customer;
 pub mod given;
 pub mod phone;
 pub mod plate;
+pub mod vehicle;
 pub mod vin;
 pub mod visit;
 
