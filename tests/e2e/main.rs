@@ -5,5 +5,6 @@ mod customers;
 mod harness;
 mod import;
 mod ingest;
+mod sales;
 mod serve;
 mod visits;

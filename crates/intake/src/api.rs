@@ -29,6 +29,7 @@ pub struct IntakeApi {
     pub db: Database,
     pub visits: Option<ProgressHandle>,
     pub customers: Option<ProgressHandle>,
+    pub vehicles: Option<ProgressHandle>,
     pub read_timeout: Duration,
 }
 
@@ -300,6 +301,21 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         }))
     }
 
+    async fn record_sale(
+        &self,
+        request: Request<pb::RecordSaleRequest>,
+    ) -> Result<Response<pb::RecordSaleResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(&[Role::CareManager, Role::Manager])?;
+        let body = request.get_ref();
+        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
+        principal.authorize_dealer(&dealer)?;
+        Ok(Response::new(
+            crate::sale_api::record(self.store.as_ref(), &dealer, body, metadata(&principal))
+                .await?,
+        ))
+    }
+
     async fn get_vehicle_history(
         &self,
         request: Request<pb::GetVehicleHistoryRequest>,
@@ -310,6 +326,12 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         principal.authorize_dealer(&dealer)?;
         let vin = Vin::parse(&body.vin).map_err(|e| ServiceError::invalid("vin", e.to_string()))?;
         self.caught_up(body.consistency.as_ref()).await?;
+        crate::customer_api::wait(
+            self.vehicles.as_ref(),
+            body.consistency.as_ref(),
+            self.read_timeout,
+        )
+        .await?;
         let rows = sqlx::query(
             "SELECT visit_id, repair_order, opened_at, closed_at, mileage_km, kind, labour_fen, parts_fen, \
              service_advisor, advisor_group, fault_codes FROM intake_visits \
@@ -320,9 +342,6 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         .fetch_all(&self.db.pool)
         .await
         .map_err(ServiceError::from)?;
-        if rows.is_empty() {
-            return Err(ServiceError::NotFound(format!("vehicle {vin} at dealer {dealer}")).into());
-        }
         let at = |micros: i64| {
             jiff::Timestamp::from_microsecond(micros)
                 .ok()
@@ -356,10 +375,18 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(ServiceError::from)?;
+        let file = crate::vehicle_history::file(&self.db, &dealer, &vin).await?;
+        if visits.is_empty() && file.is_none() {
+            return Err(ServiceError::NotFound(format!("vehicle {vin} at dealer {dealer}")).into());
+        }
+        let (model, owner, sales) = file.unwrap_or_default();
         Ok(Response::new(pb::GetVehicleHistoryResponse {
             vehicle_id: vehicle_id(dealer.as_str(), &vin).to_string(),
             vin: vin.to_string(),
             visits,
+            sales,
+            owner_customer_id: owner,
+            model,
         }))
     }
 }

@@ -13,6 +13,10 @@ pub mod ingest;
 pub mod json;
 pub mod projection;
 pub mod record;
+pub mod sale_api;
+pub mod vehicle_events;
+pub mod vehicle_history;
+pub mod vehicle_projection;
 
 use std::sync::Arc;
 
@@ -37,6 +41,7 @@ impl Module for IntakeModule {
         vec![
             Arc::new(projection::Visits),
             Arc::new(customer_projection::Customers),
+            Arc::new(vehicle_projection::VehicleFiles),
         ]
     }
 
@@ -51,6 +56,10 @@ impl Module for IntakeModule {
             customers: progress
                 .iter()
                 .find(|p| p.name() == customer_projection::NAME)
+                .cloned(),
+            vehicles: progress
+                .iter()
+                .find(|p| p.name() == vehicle_projection::NAME)
                 .cloned(),
             read_timeout: ctx.config.projections.read_your_writes_timeout,
         };

@@ -22,6 +22,11 @@ const VISITS_SQL: &[SqlMigration] = &[
         description: "intake customers",
         sql: include_str!("../migrations/1000002_customers.sql"),
     },
+    SqlMigration {
+        version: 1_000_003,
+        description: "intake sales",
+        sql: include_str!("../migrations/1000003_sales.sql"),
+    },
 ];
 
 /// Intake owns migration versions 1,000,000–1,999,999.

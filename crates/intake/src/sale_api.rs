@@ -1,0 +1,75 @@
+//! Recording a sale through the vehicle aggregate.
+
+use aftercare_eventstore::{DealerId, EventStore, Metadata, StreamId};
+use aftercare_proto::common::v1 as common;
+use aftercare_proto::intake::v1 as pb;
+use aftercare_runtime::command::{CommandError, execute};
+use aftercare_runtime::{FieldViolation, ServiceError};
+
+use crate::domain::vehicle::{SaleInput, Vehicle, VehicleCommand, VehicleRejection};
+use crate::domain::visit::vehicle_id;
+use crate::vehicle_events::{VehicleCodec, date_from};
+
+pub fn vehicle_stream(dealer: &DealerId, id: uuid::Uuid) -> Result<StreamId, ServiceError> {
+    StreamId::new(dealer.clone(), "vehicle", id.simple().to_string()).map_err(ServiceError::from)
+}
+
+pub async fn record(
+    store: &dyn EventStore,
+    dealer: &DealerId,
+    body: &pb::RecordSaleRequest,
+    metadata: Metadata,
+) -> Result<pb::RecordSaleResponse, ServiceError> {
+    let input = SaleInput {
+        vin: body.vin.clone(),
+        buyer: body.buyer_customer_id.clone(),
+        consultant: body.sales_consultant.clone(),
+        sold_on: date_from(body.sold_on.as_ref())
+            .map_err(|e| ServiceError::invalid("sold_on", e))?,
+        price_fen: body.price.map_or(0, |m| m.fen),
+        referrer: body.referrer_customer_id.clone(),
+        model: body.model.clone(),
+    };
+    let (vin, sale) = input
+        .validate(jiff::Zoned::now().date())
+        .map_err(|errors| {
+            ServiceError::Invalid(
+                errors
+                    .into_iter()
+                    .map(|e| FieldViolation::new(e.field, e.reason))
+                    .collect(),
+            )
+        })?;
+    let id = vehicle_id(dealer.as_str(), &vin);
+    let stream = vehicle_stream(dealer, id)?;
+    let sale_id = sale.sale_id.clone();
+    let command = VehicleCommand::RecordSale {
+        vehicle_id: id.to_string(),
+        dealer: dealer.to_string(),
+        vin,
+        sale,
+    };
+    let executed = execute::<Vehicle>(store, &stream, &VehicleCodec, command, |e| {
+        e.with_metadata(metadata.clone())
+    })
+    .await
+    .map_err(|err| match err {
+        CommandError::Rejected(VehicleRejection::NotRegistered) => {
+            ServiceError::NotFound(format!("vehicle {id}"))
+        }
+        CommandError::Rejected(VehicleRejection::SameOwner) => {
+            ServiceError::Rejected("already the owner".into())
+        }
+        CommandError::Contended { .. } => ServiceError::Conflict(err.to_string()),
+        CommandError::Corrupt { .. } => ServiceError::Internal(err.to_string()),
+        CommandError::Store(err) => ServiceError::from(err),
+    })?;
+    Ok(pb::RecordSaleResponse {
+        sale_id,
+        vehicle_id: id.to_string(),
+        position: Some(common::Position {
+            value: executed.position.0,
+        }),
+        already_recorded: executed.events.is_empty(),
+    })
+}

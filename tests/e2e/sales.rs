@@ -1,0 +1,104 @@
+//! A sale recorded over gRPC on JetStream + PostgreSQL: the vehicle file opens,
+//! the buyer becomes its owner, a repeat records nothing, and the vehicle's
+//! history shows the sale beside its service visits.
+
+use aftercare_proto::common::v1::{Consistency, DealerId, Money};
+use aftercare_proto::intake::v1 as pb;
+use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use tonic::Code;
+
+use crate::harness::{Server, authorized};
+
+const MANAGER: &str = "care-manager-token-0000002";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sale_opens_the_vehicle_file() {
+    let nats = tokio::task::spawn_blocking(aftercare_testkit::NatsServer::start)
+        .await
+        .expect("nats");
+    let database = aftercare_testkit::postgres().create_database();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("aftercare.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\nbackend = \"jetstream\"\nurl = \"{}\"\n[database]\nurl = \"{}\"\n\
+             [[auth.tokens]]\nname = \"manager\"\ntoken = \"{MANAGER}\"\nroles = [\"care-manager\"]\nscope = \"dealer:D001\"\n",
+            nats.url(),
+            database.url
+        ),
+    )
+    .expect("config");
+    let server = Server::start(
+        dir.path(),
+        &["--config", config.to_str().expect("utf-8")],
+        &[],
+    );
+    let mut client = IntakeServiceClient::new(server.channel().await);
+    let sale = pb::RecordSaleRequest {
+        dealer: Some(DealerId {
+            value: "D001".into(),
+        }),
+        vin: "1M8GDM9AXKP042788".into(),
+        buyer_customer_id: "c-buyer".into(),
+        sales_consultant: "赵磊".into(),
+        sold_on: Some(aftercare_proto::common::v1::Date {
+            year: 2026,
+            month: 1,
+            day: 15,
+        }),
+        price: Some(Money { fen: 15_980_000 }),
+        referrer_customer_id: "c-friend".into(),
+        model: "Cruze".into(),
+    };
+    let first = client
+        .record_sale(authorized(sale.clone(), MANAGER))
+        .await
+        .expect("sale")
+        .into_inner();
+    assert!(!first.already_recorded);
+    let again = client
+        .record_sale(authorized(sale.clone(), MANAGER))
+        .await
+        .expect("repeat")
+        .into_inner();
+    assert!(again.already_recorded);
+    assert_eq!(again.sale_id, first.sale_id);
+
+    let mut bad = sale.clone();
+    bad.referrer_customer_id = "c-buyer".into();
+    let err = client
+        .record_sale(authorized(bad, MANAGER))
+        .await
+        .expect_err("self-referral");
+    assert_eq!(err.code(), Code::InvalidArgument);
+    assert!(
+        err.message().contains("referrer_customer_id"),
+        "{}",
+        err.message()
+    );
+
+    let history = client
+        .get_vehicle_history(authorized(
+            pb::GetVehicleHistoryRequest {
+                dealer: Some(DealerId {
+                    value: "D001".into(),
+                }),
+                vin: "1M8GDM9AXKP042788".into(),
+                consistency: Some(Consistency {
+                    min_position: first.position,
+                }),
+            },
+            MANAGER,
+        ))
+        .await
+        .expect("history")
+        .into_inner();
+    assert_eq!(history.owner_customer_id, "c-buyer");
+    assert_eq!(history.model, "Cruze");
+    assert_eq!(history.sales.len(), 1, "the repeated sale is recorded once");
+    assert_eq!(history.sales[0].referrer_customer_id, "c-friend");
+    assert_eq!(history.sales[0].price.map(|m| m.fen), Some(15_980_000));
+    assert!(history.visits.is_empty());
+    assert_eq!(history.vehicle_id, first.vehicle_id);
+}
