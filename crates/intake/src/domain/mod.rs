@@ -4,6 +4,7 @@
 
 pub mod customer;
 pub mod given;
+pub mod lead;
 pub mod phone;
 pub mod plate;
 pub mod vehicle;
