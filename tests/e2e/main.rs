@@ -5,6 +5,7 @@ mod customers;
 mod harness;
 mod import;
 mod ingest;
+mod leads;
 mod sales;
 mod serve;
 mod visits;

@@ -14,12 +14,13 @@ use futures::StreamExt;
 use sqlx::Row;
 use tonic::{Request, Response, Status};
 
-use crate::customer_api;
 use crate::domain::customer::CustomerCommand;
+use crate::domain::lead::LeadCommand;
 use crate::domain::vin::Vin;
 use crate::domain::visit::vehicle_id;
 use crate::events;
 use crate::record::{RecordError, record_visit};
+use crate::{customer_api, lead_api};
 
 /// Rows of a bulk upload recorded at once.
 const BULK_IN_FLIGHT: usize = 256;
@@ -30,6 +31,7 @@ pub struct IntakeApi {
     pub visits: Option<ProgressHandle>,
     pub customers: Option<ProgressHandle>,
     pub vehicles: Option<ProgressHandle>,
+    pub leads: Option<ProgressHandle>,
     pub read_timeout: Duration,
 }
 
@@ -42,6 +44,23 @@ fn metadata(principal: &Principal) -> Metadata {
 }
 
 impl IntakeApi {
+    fn lead_writer<T>(
+        &self,
+        request: &Request<T>,
+        dealer: Option<&common::DealerId>,
+    ) -> Result<(std::sync::Arc<Principal>, aftercare_eventstore::DealerId), ServiceError> {
+        let principal = Principal::of(request)
+            .map_err(|s| ServiceError::PermissionDenied(s.message().to_owned()))?;
+        principal
+            .require_role(&[Role::CareManager, Role::CallbackAgent])
+            .map_err(|s| ServiceError::PermissionDenied(s.message().to_owned()))?;
+        let dealer = parse_dealer("dealer", dealer)?;
+        principal
+            .authorize_dealer(&dealer)
+            .map_err(|s| ServiceError::PermissionDenied(s.message().to_owned()))?;
+        Ok((principal, dealer))
+    }
+
     async fn caught_up(
         &self,
         consistency: Option<&common::Consistency>,
@@ -313,6 +332,110 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         Ok(Response::new(
             crate::sale_api::record(self.store.as_ref(), &dealer, body, metadata(&principal))
                 .await?,
+        ))
+    }
+
+    async fn capture_lead(
+        &self,
+        request: Request<pb::CaptureLeadRequest>,
+    ) -> Result<Response<pb::LeadCommandResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(&[Role::CareManager, Role::CallbackAgent, Role::Oem])?;
+        let dealer = parse_dealer("dealer", request.get_ref().dealer.as_ref())?;
+        principal.authorize_dealer(&dealer)?;
+        Ok(Response::new(
+            lead_api::capture(
+                self.store.as_ref(),
+                &dealer,
+                request.get_ref(),
+                metadata(&principal),
+            )
+            .await?,
+        ))
+    }
+
+    async fn verify_lead(
+        &self,
+        request: Request<pb::LeadRequest>,
+    ) -> Result<Response<pb::LeadCommandResponse>, Status> {
+        let (principal, dealer) = self.lead_writer(&request, request.get_ref().dealer.as_ref())?;
+        let body = request.get_ref();
+        let answer = lead_api::command(
+            self.store.as_ref(),
+            &dealer,
+            &body.lead_id,
+            LeadCommand::Verify,
+            metadata(&principal),
+        );
+        Ok(Response::new(answer.await?))
+    }
+
+    async fn convert_lead(
+        &self,
+        request: Request<pb::ConvertLeadRequest>,
+    ) -> Result<Response<pb::LeadCommandResponse>, Status> {
+        let (principal, dealer) = self.lead_writer(&request, request.get_ref().dealer.as_ref())?;
+        let body = request.get_ref();
+        if body.customer_id.trim().is_empty() {
+            return Err(ServiceError::invalid(
+                "customer_id",
+                "a converted lead names its customer",
+            )
+            .into());
+        }
+        let command = LeadCommand::Convert {
+            customer_id: body.customer_id.clone(),
+            vehicle_id: body.vehicle_id.clone(),
+        };
+        Ok(Response::new(
+            lead_api::command(
+                self.store.as_ref(),
+                &dealer,
+                &body.lead_id,
+                command,
+                metadata(&principal),
+            )
+            .await?,
+        ))
+    }
+
+    async fn lose_lead(
+        &self,
+        request: Request<pb::LoseLeadRequest>,
+    ) -> Result<Response<pb::LeadCommandResponse>, Status> {
+        let (principal, dealer) = self.lead_writer(&request, request.get_ref().dealer.as_ref())?;
+        let body = request.get_ref();
+        let command = LeadCommand::Lose {
+            reason: body.reason.clone(),
+        };
+        Ok(Response::new(
+            lead_api::command(
+                self.store.as_ref(),
+                &dealer,
+                &body.lead_id,
+                command,
+                metadata(&principal),
+            )
+            .await?,
+        ))
+    }
+
+    async fn list_leads(
+        &self,
+        request: Request<pb::ListLeadsRequest>,
+    ) -> Result<Response<pb::ListLeadsResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        let body = request.get_ref();
+        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
+        principal.authorize_dealer(&dealer)?;
+        customer_api::wait(
+            self.leads.as_ref(),
+            body.consistency.as_ref(),
+            self.read_timeout,
+        )
+        .await?;
+        Ok(Response::new(
+            lead_api::list(&self.db, &principal, &dealer, body).await?,
         ))
     }
 

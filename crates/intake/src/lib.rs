@@ -11,6 +11,9 @@ pub mod domain;
 pub mod events;
 pub mod ingest;
 pub mod json;
+pub mod lead_api;
+pub mod lead_events;
+pub mod lead_projection;
 pub mod projection;
 pub mod record;
 pub mod sale_api;
@@ -42,6 +45,7 @@ impl Module for IntakeModule {
             Arc::new(projection::Visits),
             Arc::new(customer_projection::Customers),
             Arc::new(vehicle_projection::VehicleFiles),
+            Arc::new(lead_projection::Leads),
         ]
     }
 
@@ -60,6 +64,10 @@ impl Module for IntakeModule {
             vehicles: progress
                 .iter()
                 .find(|p| p.name() == vehicle_projection::NAME)
+                .cloned(),
+            leads: progress
+                .iter()
+                .find(|p| p.name() == lead_projection::NAME)
                 .cloned(),
             read_timeout: ctx.config.projections.read_your_writes_timeout,
         };

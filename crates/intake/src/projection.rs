@@ -27,6 +27,11 @@ const VISITS_SQL: &[SqlMigration] = &[
         description: "intake sales",
         sql: include_str!("../migrations/1000003_sales.sql"),
     },
+    SqlMigration {
+        version: 1_000_004,
+        description: "intake leads",
+        sql: include_str!("../migrations/1000004_leads.sql"),
+    },
 ];
 
 /// Intake owns migration versions 1,000,000–1,999,999.

@@ -1,0 +1,194 @@
+//! The lead calls of the intake service.
+
+use aftercare_eventstore::{DealerId, EventStore, Metadata, StreamId};
+use aftercare_proto::common::v1 as common;
+use aftercare_proto::intake::v1 as pb;
+use aftercare_runtime::command::{CommandError, execute};
+use aftercare_runtime::{Database, FieldViolation, Principal, ServiceError};
+use sqlx::Row;
+use uuid::Uuid;
+
+use crate::domain::lead::{Lead, LeadCommand, LeadInput, LeadRejection, LeadSource};
+use crate::domain::phone;
+use crate::events::timestamp;
+use crate::lead_events::{LeadCodec, source_from};
+
+fn stream(dealer: &DealerId, id: Uuid) -> Result<StreamId, ServiceError> {
+    StreamId::new(dealer.clone(), "lead", id.simple().to_string()).map_err(ServiceError::from)
+}
+
+fn lead_id(text: &str) -> Result<Uuid, ServiceError> {
+    Uuid::parse_str(text).map_err(|_| ServiceError::invalid("lead_id", "is not a lead id"))
+}
+
+async fn run(
+    store: &dyn EventStore,
+    stream: &StreamId,
+    id: Uuid,
+    command: LeadCommand,
+    metadata: Metadata,
+) -> Result<pb::LeadCommandResponse, ServiceError> {
+    let executed = execute::<Lead>(store, stream, &LeadCodec, command, |e| {
+        e.with_metadata(metadata.clone())
+    })
+    .await
+    .map_err(|err| match err {
+        CommandError::Rejected(LeadRejection::NotCaptured) => {
+            ServiceError::NotFound(format!("lead {id}"))
+        }
+        CommandError::Rejected(LeadRejection::AlreadyCaptured) => {
+            ServiceError::Rejected("the lead exists".into())
+        }
+        CommandError::Rejected(LeadRejection::Closed(status)) => {
+            ServiceError::Rejected(format!("the lead is closed ({status:?})"))
+        }
+        CommandError::Rejected(LeadRejection::ReasonRequired) => {
+            ServiceError::invalid("reason", "a lost lead needs the reason it was lost")
+        }
+        CommandError::Contended { .. } => ServiceError::Conflict(err.to_string()),
+        CommandError::Corrupt { .. } => ServiceError::Internal(err.to_string()),
+        CommandError::Store(err) => ServiceError::from(err),
+    })?;
+    Ok(pb::LeadCommandResponse {
+        lead_id: id.to_string(),
+        position: Some(common::Position {
+            value: executed.position.0,
+        }),
+        changed: !executed.events.is_empty(),
+    })
+}
+
+pub async fn capture(
+    store: &dyn EventStore,
+    dealer: &DealerId,
+    body: &pb::CaptureLeadRequest,
+    metadata: Metadata,
+) -> Result<pb::LeadCommandResponse, ServiceError> {
+    let source = source_from(body.source);
+    // An OEM lead is known by the OEM's reference: sending it twice is one lead.
+    let id = match source {
+        Some(LeadSource::Oem) if !body.oem_reference.trim().is_empty() => Uuid::new_v5(
+            &Uuid::NAMESPACE_OID,
+            format!("lead/{dealer}/{}", body.oem_reference.trim()).as_bytes(),
+        ),
+        _ => Uuid::now_v7(),
+    };
+    let input = LeadInput {
+        source,
+        name: body.name.clone(),
+        phone: body.phone.clone(),
+        model_of_interest: body.model_of_interest.clone(),
+        oem_reference: body.oem_reference.clone(),
+        referrer: body.referrer_customer_id.clone(),
+    };
+    let captured = input
+        .validate(id.to_string(), jiff::Timestamp::now())
+        .map_err(|errors| {
+            ServiceError::Invalid(
+                errors
+                    .into_iter()
+                    .map(|e| FieldViolation::new(e.field, e.reason))
+                    .collect(),
+            )
+        })?;
+    let stream = stream(dealer, id)?;
+    match run(store, &stream, id, LeadCommand::Capture(captured), metadata).await {
+        Err(ServiceError::Rejected(_)) if source == Some(LeadSource::Oem) => {
+            let position = store
+                .read_stream(&stream)
+                .await?
+                .last()
+                .map_or(0, |e| e.position.0);
+            Ok(pb::LeadCommandResponse {
+                lead_id: id.to_string(),
+                position: Some(common::Position { value: position }),
+                changed: false,
+            })
+        }
+        other => other,
+    }
+}
+
+pub async fn command(
+    store: &dyn EventStore,
+    dealer: &DealerId,
+    lead: &str,
+    command: LeadCommand,
+    metadata: Metadata,
+) -> Result<pb::LeadCommandResponse, ServiceError> {
+    let id = lead_id(lead)?;
+    run(store, &stream(dealer, id)?, id, command, metadata).await
+}
+
+pub async fn list(
+    db: &Database,
+    principal: &Principal,
+    dealer: &DealerId,
+    body: &pb::ListLeadsRequest,
+) -> Result<pb::ListLeadsResponse, ServiceError> {
+    let page = body.page.clone().unwrap_or_default();
+    let size = i64::from(if page.page_size == 0 {
+        50
+    } else {
+        page.page_size.min(200)
+    });
+    let offset: i64 = if page.page_token.is_empty() {
+        0
+    } else {
+        page.page_token.parse().map_err(|_| {
+            ServiceError::invalid("page.page_token", "is not a token from a previous page")
+        })?
+    };
+    let rows = sqlx::query(
+        "SELECT lead_id, source, status, name, phone, model_of_interest, first_contact_due, oem_reference, \
+         oem_report_due, customer_id, lost_reason FROM intake_leads \
+         WHERE dealer = $1 AND ($2 = 0 OR status = $2) AND ($3 = 0 OR source = $3) \
+         ORDER BY position DESC LIMIT $4 OFFSET $5",
+    )
+    .bind(dealer.as_str())
+    .bind(body.status)
+    .bind(body.source)
+    .bind(size + 1)
+    .bind(offset)
+    .fetch_all(&db.pool)
+    .await?;
+    let masked = !principal.sees_personal_data();
+    let at = |micros: Option<i64>| {
+        micros
+            .and_then(|m| jiff::Timestamp::from_microsecond(m).ok())
+            .map(timestamp)
+    };
+    let mut leads = Vec::new();
+    for r in rows.iter().take(size as usize) {
+        let phone: String = r.try_get("phone")?;
+        leads.push(pb::LeadSummary {
+            lead_id: r.try_get("lead_id")?,
+            source: r.try_get("source")?,
+            status: r.try_get("status")?,
+            name: r.try_get("name")?,
+            phone: if masked { phone::mask(&phone) } else { phone },
+            model_of_interest: r.try_get("model_of_interest")?,
+            first_contact_due_at: at(r.try_get("first_contact_due")?),
+            oem_reference: r
+                .try_get::<Option<String>, _>("oem_reference")?
+                .unwrap_or_default(),
+            oem_report_due_at: at(r.try_get("oem_report_due")?),
+            customer_id: r
+                .try_get::<Option<String>, _>("customer_id")?
+                .unwrap_or_default(),
+            lost_reason: r
+                .try_get::<Option<String>, _>("lost_reason")?
+                .unwrap_or_default(),
+        });
+    }
+    Ok(pb::ListLeadsResponse {
+        leads,
+        page: Some(common::PageResponse {
+            next_page_token: if rows.len() as i64 > size {
+                (offset + size).to_string()
+            } else {
+                String::new()
+            },
+        }),
+    })
+}
