@@ -5,6 +5,7 @@
 pub mod admin_token;
 pub mod client;
 pub mod import;
+pub mod intake_cli;
 pub mod modules;
 pub mod rebuild;
 pub mod serve;

@@ -33,6 +33,18 @@ enum Command {
     },
     /// Empty a projection and replay the event log into it.
     Rebuild { projection: String },
+    /// Customer files: register, show, search.
+    #[command(subcommand)]
+    Customer(aftercare::intake_cli::CustomerCommand),
+    /// Vehicle files: history.
+    #[command(subcommand)]
+    Vehicle(aftercare::intake_cli::VehicleCommand),
+    /// Service visits: record one repair order.
+    #[command(subcommand)]
+    Visit(aftercare::intake_cli::VisitCommand),
+    /// Leads: list.
+    #[command(subcommand)]
+    Lead(aftercare::intake_cli::LeadCommand),
     /// Backfill records from files (a DMS export).
     #[command(subcommand)]
     Import(ImportCommand),
@@ -123,6 +135,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             aftercare::import::print(&summary, client.output);
             Ok(())
         }
+        Command::Customer(c) => aftercare::intake_cli::customer(c).await,
+        Command::Vehicle(c) => aftercare::intake_cli::vehicle(c).await,
+        Command::Visit(c) => aftercare::intake_cli::visit(c).await,
+        Command::Lead(c) => aftercare::intake_cli::lead(c).await,
         Command::Whoami(args) => client::whoami(&args).await,
         Command::Status(args) => client::status(&args).await,
     }

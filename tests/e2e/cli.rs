@@ -1,0 +1,143 @@
+//! The intake commands of the CLI against the real server: JSON output that
+//! scripts can rely on, and errors a person can act on.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::{Server, cli};
+
+/// Runs a read command until its JSON satisfies `done` (the read model follows
+/// the writes within moments), with a deadline instead of a fixed wait.
+fn poll(
+    dir: &std::path::Path,
+    args: &[&str],
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (ok, stdout, stderr) = cli(dir, args, &[]);
+        assert!(ok, "{args:?}: {stderr}");
+        let json: serde_json::Value = serde_json::from_str(&stdout).expect("json output");
+        if done(&json) {
+            return json;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{args:?} never showed the write: {json}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customers_visits_and_history_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path(), &[], &[]);
+    let url = server.url();
+    let common = ["--server", url.as_str(), "--output", "json"];
+    let with = |args: &[&'static str]| -> Vec<String> {
+        args.iter()
+            .map(|a| a.to_string())
+            .chain(common.iter().map(|a| a.to_string()))
+            .collect()
+    };
+    let run = |args: Vec<String>| {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        cli(dir.path(), &refs, &[])
+    };
+
+    let (ok, stdout, stderr) = run(with(&[
+        "customer",
+        "register",
+        "--dealer",
+        "D001",
+        "--name",
+        "刘洋",
+        "--phone",
+        "+86 138 1234 1234",
+        "--consent",
+        "phone,sms",
+    ]));
+    assert!(ok, "{stderr}");
+    let registered: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    let id = registered["customer_id"]
+        .as_str()
+        .expect("customer id")
+        .to_owned();
+    let search: Vec<String> = with(&["customer", "search", "--dealer", "D001", "13812341234"]);
+    let refs: Vec<&str> = search.iter().map(String::as_str).collect();
+    let found = poll(dir.path(), &refs, |j| {
+        j.as_array().is_some_and(|a| !a.is_empty())
+    });
+    assert_eq!(found[0]["customer_id"], id.as_str());
+
+    let record = with(&[
+        "visit",
+        "record",
+        "--dealer",
+        "D001",
+        "--ro",
+        "RO-CLI-1",
+        "--vin",
+        "LSVAG2186E2100001",
+        "--opened",
+        "2026-09-01T09:00:00+08:00",
+        "--closed",
+        "2026-09-01T15:30:00+08:00",
+        "--mileage",
+        "8000",
+        "--kind",
+        "maintenance",
+        "--advisor",
+        "王芳",
+        "--group",
+        "A组",
+    ]);
+    let (ok, stdout, stderr) = run(record.clone());
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stdout).expect("json")["already_recorded"],
+        false
+    );
+    let (ok, stdout, _) = run(record);
+    assert!(ok);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stdout).expect("json")["already_recorded"],
+        true
+    );
+
+    let history = with(&[
+        "vehicle",
+        "history",
+        "--dealer",
+        "D001",
+        "LSVAG2186E2100001",
+    ]);
+    let refs: Vec<&str> = history.iter().map(String::as_str).collect();
+    let shown = poll(dir.path(), &refs, |j| {
+        j["visits"].as_array().is_some_and(|v| v.len() == 1)
+    });
+    assert_eq!(shown["visits"][0]["repair_order"], "RO-CLI-1");
+
+    let (ok, _, stderr) = run(with(&[
+        "visit",
+        "record",
+        "--dealer",
+        "D001",
+        "--ro",
+        "RO-CLI-2",
+        "--vin",
+        "LSVAG2181E2100001",
+        "--opened",
+        "2026-09-01T09:00:00+08:00",
+        "--closed",
+        "2026-09-01T15:30:00+08:00",
+        "--kind",
+        "repair",
+        "--advisor",
+        "王芳",
+    ]));
+    assert!(!ok);
+    assert!(
+        stderr.contains("invalid argument") && stderr.contains("repair_order.vin"),
+        "{stderr}"
+    );
+}
