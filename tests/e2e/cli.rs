@@ -141,3 +141,41 @@ async fn customers_visits_and_history_from_the_command_line() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_seeds_a_dealer_through_the_real_commands() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path(), &[], &[]);
+    let url = server.url();
+    let (ok, stdout, stderr) = cli(
+        dir.path(),
+        &["demo", "--customers", "40", "--seed", "3", "--server", &url],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    // "dealer D001: 40 customers, N sales, M service visits, L leads"
+    let numbers: Vec<u64> = stdout
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    let [_, customers, sales, visits, leads] = numbers[..] else {
+        panic!("unexpected summary: {stdout}")
+    };
+    assert_eq!(customers, 40);
+    assert!(sales >= customers && visits > sales, "{stdout}");
+    assert_eq!(leads, 5);
+    // Every fact is an event: customers one each, sales three each (file, sale,
+    // owner), visits and leads one each.
+    let (ok, stdout, stderr) = cli(
+        dir.path(),
+        &["status", "--server", &url, "--output", "json"],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    let status: serde_json::Value = serde_json::from_str(&stdout).expect("json");
+    assert_eq!(
+        status["head"].as_u64(),
+        Some(customers + 3 * sales + visits + leads),
+        "{status}"
+    );
+}

@@ -4,6 +4,7 @@
 
 pub mod admin_token;
 pub mod client;
+pub mod demo;
 pub mod import;
 pub mod intake_cli;
 pub mod modules;

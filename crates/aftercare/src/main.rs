@@ -45,6 +45,18 @@ enum Command {
     /// Leads: list.
     #[command(subcommand)]
     Lead(aftercare::intake_cli::LeadCommand),
+    /// Seed a realistic dealer through the real command path, for a first look.
+    Demo {
+        #[arg(long, default_value = "D001")]
+        dealer: String,
+        #[arg(long, default_value_t = 2000)]
+        customers: u64,
+        /// The same seed gives the same dealer.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Backfill records from files (a DMS export).
     #[command(subcommand)]
     Import(ImportCommand),
@@ -139,6 +151,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Vehicle(c) => aftercare::intake_cli::vehicle(c).await,
         Command::Visit(c) => aftercare::intake_cli::visit(c).await,
         Command::Lead(c) => aftercare::intake_cli::lead(c).await,
+        Command::Demo {
+            dealer,
+            customers,
+            seed,
+            client,
+        } => {
+            let api = aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient::new(
+                client.channel().await?,
+            );
+            let seeded = aftercare::demo::seed(api, &dealer, customers, seed, true).await?;
+            println!(
+                "dealer {dealer}: {} customers, {} sales, {} service visits, {} leads",
+                seeded.customers, seeded.sales, seeded.visits, seeded.leads
+            );
+            Ok(())
+        }
         Command::Whoami(args) => client::whoami(&args).await,
         Command::Status(args) => client::status(&args).await,
     }

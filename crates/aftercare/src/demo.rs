@@ -1,0 +1,273 @@
+//! `aftercare demo`: seeds a realistic dealer through the real command path —
+//! customers in several districts, their cars across several models sold over the
+//! last six years, three years of service visits with advisors in groups, owners
+//! who drift away as their cars age, and leads from the usual sources — so every
+//! report has something to show.
+
+use aftercare_proto::common::v1::{Date, DealerId, Money};
+use aftercare_proto::intake::v1 as pb;
+use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use jiff::{SignedDuration, Timestamp};
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+
+use crate::client::{BearerToken, status_error};
+
+const MODELS: [&str; 7] = [
+    "Cruze", "Malibu", "Equinox", "Trax", "Onix", "Envision", "GL8",
+];
+const DISTRICTS: [&str; 7] = [
+    "浦东新区",
+    "闵行区",
+    "徐汇区",
+    "静安区",
+    "宝山区",
+    "嘉定区",
+    "松江区",
+];
+const SURNAMES: [&str; 12] = [
+    "王", "李", "张", "刘", "陈", "杨", "赵", "黄", "周", "吴", "徐", "孙",
+];
+const GIVEN: [&str; 10] = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "勇", "艳", "杰"];
+const GROUPS: [&str; 3] = ["A组", "B组", "C组"];
+
+/// A small deterministic generator, so the same seed gives the same dealer.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        (self.below(1_000_000) as f64) < p * 1_000_000.0
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+fn vin(serial: u64) -> String {
+    let body = format!("LSGDEM20X{:08}", serial % 100_000_000);
+    let digit = aftercare_intake::domain::vin::check_digit(&body).expect("valid characters");
+    body.chars()
+        .take(8)
+        .chain([digit])
+        .chain(body.chars().skip(9))
+        .collect()
+}
+
+fn proto_time(at: Timestamp) -> prost_types::Timestamp {
+    prost_types::Timestamp {
+        seconds: at.as_second(),
+        nanos: 0,
+    }
+}
+
+pub struct Seeded {
+    pub customers: u64,
+    pub sales: u64,
+    pub visits: u64,
+    pub leads: u64,
+}
+
+type Api = IntakeServiceClient<InterceptedService<Channel, BearerToken>>;
+
+pub async fn seed(
+    api: Api,
+    dealer: &str,
+    customers: u64,
+    seed: u64,
+    show_progress: bool,
+) -> anyhow::Result<Seeded> {
+    let mut dice = Dice(seed.max(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let now = Timestamp::now();
+    let d = || {
+        Some(DealerId {
+            value: dealer.to_owned(),
+        })
+    };
+    let bar = if show_progress {
+        ProgressBar::new(customers)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("seeding [{bar:40}] {pos}/{len} customers")
+            .expect("valid template"),
+    );
+    let mut seeded = Seeded {
+        customers: 0,
+        sales: 0,
+        visits: 0,
+        leads: 0,
+    };
+    let mut visits = Vec::new();
+    let mut serial = 0;
+    for c in 0..customers {
+        let name = format!("{}{}", dice.pick(&SURNAMES), dice.pick(&GIVEN));
+        let phone = format!(
+            "13{}{:08}",
+            5 + dice.below(5),
+            (c * 7919 + seed) % 100_000_000
+        );
+        let profile = pb::CustomerInput {
+            name,
+            phones: vec![phone],
+            district: dice.pick(&DISTRICTS).to_owned(),
+            customer_type: pb::CustomerType::Private as i32,
+            birthday: None,
+        };
+        let consents = [
+            pb::ContactChannel::Phone,
+            pb::ContactChannel::Sms,
+            pb::ContactChannel::Wechat,
+        ]
+        .into_iter()
+        .filter(|_| dice.chance(0.8))
+        .map(|channel| pb::Consent {
+            channel: channel as i32,
+            granted: true,
+        })
+        .collect();
+        let customer = api
+            .clone()
+            .register_customer(pb::RegisterCustomerRequest {
+                dealer: d(),
+                profile: Some(profile),
+                consents,
+            })
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        seeded.customers += 1;
+        // One car, some owners two (the second bought later).
+        let cars = if dice.chance(0.12) { 2 } else { 1 };
+        for _ in 0..cars {
+            serial += 1;
+            let vin = vin(serial + seed * 1_000_000);
+            let age_days = 30 + dice.below(6 * 365) as i64;
+            let sold_at = now - SignedDuration::from_hours(24 * age_days);
+            let sold_on = sold_at.to_zoned(jiff::tz::TimeZone::UTC).date();
+            let model = dice.pick(&MODELS);
+            api.clone()
+                .record_sale(pb::RecordSaleRequest {
+                    dealer: d(),
+                    vin: vin.clone(),
+                    buyer_customer_id: customer.customer_id.clone(),
+                    sales_consultant: format!("销售{}", 1 + dice.below(6)),
+                    sold_on: Some(Date {
+                        year: i32::from(sold_on.year()),
+                        month: sold_on.month() as u32,
+                        day: sold_on.day() as u32,
+                    }),
+                    price: Some(Money {
+                        fen: 9_000_000 + dice.below(30_000_000) as i64,
+                    }),
+                    referrer_customer_id: String::new(),
+                    model: model.to_owned(),
+                })
+                .await
+                .map_err(status_error)?;
+            seeded.sales += 1;
+            // Visits every 4–8 months over the last three years; an owner drifts
+            // away with a chance that grows with the car's age.
+            let three_years_ago = now - SignedDuration::from_hours(24 * 365 * 3);
+            let mut at = sold_at.max(three_years_ago)
+                + SignedDuration::from_hours(24 * (120 + dice.below(120) as i64));
+            let mut mileage = 3_000 + dice.below(5_000) as i64;
+            while at < now - SignedDuration::from_hours(24) {
+                let years = (at.as_second() - sold_at.as_second()) as f64 / (365.0 * 86_400.0);
+                if dice.chance(0.06 + 0.05 * years) {
+                    break;
+                }
+                let group = dice.below(3) as usize;
+                visits.push(pb::RecordVisitsRequest {
+                    dealer: d(),
+                    line: visits.len() as u64 + 1,
+                    repair_order: Some(pb::RepairOrder {
+                        repair_order: format!("RO{}{:07}", seed, visits.len() + 1),
+                        vin: vin.clone(),
+                        customer_id: customer.customer_id.clone(),
+                        opened_at: Some(proto_time(at - SignedDuration::from_hours(5))),
+                        closed_at: Some(proto_time(at)),
+                        mileage_km: mileage,
+                        kind: if dice.chance(0.7) {
+                            pb::VisitKind::Maintenance
+                        } else {
+                            pb::VisitKind::Repair
+                        } as i32,
+                        labour: Some(Money {
+                            fen: 15_000 + dice.below(60_000) as i64,
+                        }),
+                        parts: Some(Money {
+                            fen: 20_000 + dice.below(200_000) as i64,
+                        }),
+                        service_advisor: format!("顾问{}", group * 4 + 1 + dice.below(4) as usize),
+                        advisor_group: GROUPS[group].to_owned(),
+                        fault_codes: vec![],
+                    }),
+                });
+                mileage += 4_000 + dice.below(6_000) as i64;
+                at += SignedDuration::from_hours(24 * (120 + dice.below(120) as i64));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let count = visits.len() as u64;
+    let summary = api
+        .clone()
+        .record_visits(futures::stream::iter(visits))
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    seeded.visits = summary.accepted + summary.already_recorded;
+    anyhow::ensure!(
+        summary.rejected.is_empty() && seeded.visits == count,
+        "the demo's own visits were rejected"
+    );
+    // Leads in the proportions dealers see: hotline ~46%, web ~40%, referral ~11%.
+    let leads = (customers / 10).max(5);
+    let captures = (0..leads).map(|i| {
+        let roll = dice.below(100);
+        let source = match roll {
+            0..46 => pb::LeadSource::Hotline,
+            46..86 => pb::LeadSource::Web,
+            86..97 => pb::LeadSource::WalkIn,
+            _ => pb::LeadSource::Event,
+        };
+        pb::CaptureLeadRequest {
+            dealer: d(),
+            source: source as i32,
+            name: format!("{}先生", dice.pick(&SURNAMES)),
+            phone: format!("186{:08}", (i * 104_729 + seed) % 100_000_000),
+            model_of_interest: dice.pick(&MODELS).to_owned(),
+            oem_reference: String::new(),
+            referrer_customer_id: String::new(),
+        }
+    });
+    let captured: Vec<_> = futures::stream::iter(captures)
+        .map(|request| {
+            let mut api = api.clone();
+            async move { api.capture_lead(request).await.map_err(status_error) }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    for lead in captured {
+        lead?;
+        seeded.leads += 1;
+    }
+    Ok(seeded)
+}
