@@ -158,6 +158,21 @@ async fn a_dms_publishes_visits_over_nats() {
             .any(|e| e["field"] == "vin"),
         "{rejected}"
     );
+    // The opening of a repair order on its own subject, then its closing.
+    let opened = serde_json::json!({ "repair_order": "RO-N-5", "vin": "LSVAG2186E2100001",
+        "opened_at": "2026-09-05T01:00:00Z", "promised_at": "2026-09-06T09:00:00Z",
+        "kind": "repair", "service_advisor": "陈静" })
+    .to_string()
+    .into_bytes();
+    let request = async_nats::Request::new()
+        .payload(opened.into())
+        .timeout(Some(Duration::from_secs(3)));
+    let reply = dms
+        .send_request("aftercare.in.D001.repair-orders", request)
+        .await
+        .expect("reply");
+    let reply: serde_json::Value = serde_json::from_slice(&reply.payload).expect("json reply");
+    assert_eq!(reply["status"], "accepted", "{reply}");
     // Another dealer's subject: refused by NATS, never seen by aftercare.
     assert!(
         ask(&dms, "D002", json_order("RO-N-4", "2026-09-01T05:00:00Z"))

@@ -96,10 +96,11 @@ pub async fn run(
                 .await;
         }
     }
-    let background: Vec<_> = modules
-        .iter()
-        .flat_map(|m| m.start(&ctx, stop_rx.clone()))
-        .collect();
+    let mut background = Vec::new();
+    for module in &modules {
+        let started = module.start(&ctx, stop_rx.clone()).await;
+        background.extend(started.map_err(|e| anyhow::anyhow!("starting {}: {e}", module.name()))?);
+    }
     on_started(&Started {
         listening: listener.local_addr()?,
         store: opened.description.clone(),

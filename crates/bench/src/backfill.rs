@@ -69,9 +69,12 @@ pub async fn dms_to_postgres(url: &str, database_url: &str, n: u64) -> anyhow::R
     db.migrate(&MIGRATIONS).await?;
     let events: Arc<dyn EventStore> = Arc::new(store.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let subscriptions = aftercare_intake::ingest::subscribe(store.client(), "backfill")
+        .await
+        .map_err(anyhow::Error::msg)?;
     let ingest = tokio::spawn(aftercare_intake::ingest::serve(
+        subscriptions,
         store.client().clone(),
-        "backfill".to_owned(),
         events.clone(),
         stop_rx.clone(),
     ));
@@ -87,21 +90,6 @@ pub async fn dms_to_postgres(url: &str, database_url: &str, n: u64) -> anyhow::R
         let _ = stop.wait_for(|s| *s).await;
     }));
     let dms = async_nats::connect(url).await.context("dms connection")?;
-    // The first repair order doubles as the readiness probe: it is answered once
-    // the ingest subscription is in place (before that, "no responders").
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        match dms
-            .request("backfill.in.D001.visits", order(n).encode_to_vec().into())
-            .await
-        {
-            Ok(_) => break,
-            // Each attempt is a round trip to the server, so this does not spin.
-            Err(_) if std::time::Instant::now() < deadline => {}
-            Err(err) => return Err(err).context("the ingest subject never answered"),
-        }
-    }
-
     let watch = Stopwatch::start();
     let replies = futures::stream::iter(0..n)
         .map(|i| {

@@ -19,7 +19,7 @@ use crate::domain::lead::LeadCommand;
 use crate::domain::vin::Vin;
 use crate::domain::visit::vehicle_id;
 use crate::events;
-use crate::record::{RecordError, record_visit};
+use crate::record::{RecordError, open_repair_order, record_visit};
 use crate::{customer_api, lead_api};
 
 /// Rows of a bulk upload recorded at once.
@@ -118,6 +118,45 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
                 value: recorded.position.0,
             }),
             already_recorded: recorded.already_recorded,
+        }))
+    }
+
+    async fn open_repair_order(
+        &self,
+        request: Request<pb::OpenRepairOrderRequest>,
+    ) -> Result<Response<pb::RecordVisitResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(&[Role::Dms, Role::ServiceAdvisor, Role::CareManager])?;
+        let body = request.get_ref();
+        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
+        principal.authorize_dealer(&dealer)?;
+        let order = body
+            .repair_order
+            .as_ref()
+            .ok_or_else(|| ServiceError::invalid("repair_order", "is required"))?;
+        let opened = open_repair_order(
+            self.store.as_ref(),
+            &dealer,
+            &events::opened_order(order),
+            jiff::Timestamp::now(),
+            metadata(&principal),
+        )
+        .await
+        .map_err(|err| match err {
+            RecordError::Invalid(errors) => ServiceError::Invalid(
+                errors
+                    .into_iter()
+                    .map(|e| FieldViolation::new(format!("repair_order.{}", e.field), e.reason))
+                    .collect(),
+            ),
+            RecordError::Store(err) => ServiceError::from(err),
+        })?;
+        Ok(Response::new(pb::RecordVisitResponse {
+            visit_id: opened.visit_id.to_string(),
+            position: Some(common::Position {
+                value: opened.position.0,
+            }),
+            already_recorded: opened.already_recorded,
         }))
     }
 

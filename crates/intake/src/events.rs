@@ -8,6 +8,7 @@ use prost::Message;
 use crate::domain::visit::{ValidVisit, VisitKind};
 
 pub const VISIT_RECORDED: &str = "aftercare.intake.v1.VisitRecorded";
+pub const REPAIR_ORDER_OPENED: &str = "aftercare.intake.v1.RepairOrderOpened";
 
 pub fn timestamp(at: jiff::Timestamp) -> prost_types::Timestamp {
     prost_types::Timestamp {
@@ -101,5 +102,42 @@ pub fn repair_order(order: &pb::RepairOrder) -> crate::domain::visit::RepairOrde
         service_advisor: order.service_advisor.clone(),
         advisor_group: order.advisor_group.clone(),
         fault_codes: order.fault_codes.clone(),
+    }
+}
+
+pub fn repair_order_opened(
+    opening: &crate::domain::visit::ValidOpening,
+    visit_id: uuid::Uuid,
+    vehicle_id: uuid::Uuid,
+) -> pb::RepairOrderOpened {
+    pb::RepairOrderOpened {
+        visit_id: visit_id.to_string(),
+        repair_order: opening.repair_order.clone(),
+        vehicle_id: vehicle_id.to_string(),
+        vin: opening.vin.to_string(),
+        customer_id: opening.customer_id.clone().unwrap_or_default(),
+        opened_at: Some(timestamp(opening.opened_at)),
+        promised_at: opening.promised_at.map(timestamp),
+        service_advisor: opening.service_advisor.clone(),
+        advisor_group: opening.advisor_group.clone(),
+        kind: opening
+            .kind
+            .map_or(pb::VisitKind::Unspecified, pb::VisitKind::from) as i32,
+    }
+}
+
+/// An opened repair order as sent over gRPC or the ingest subject in protobuf.
+pub fn opened_order(order: &pb::OpenedRepairOrder) -> crate::domain::visit::OpenedOrder {
+    crate::domain::visit::OpenedOrder {
+        repair_order: order.repair_order.clone(),
+        vin: order.vin.clone(),
+        customer_id: order.customer_id.clone(),
+        opened_at: order.opened_at.as_ref().and_then(instant),
+        promised_at: order.promised_at.as_ref().and_then(instant),
+        kind: pb::VisitKind::try_from(order.kind)
+            .ok()
+            .and_then(visit_kind),
+        service_advisor: order.service_advisor.clone(),
+        advisor_group: order.advisor_group.clone(),
     }
 }

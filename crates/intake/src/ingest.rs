@@ -1,4 +1,5 @@
-//! The DMS ingest subject: `<prefix>.in.<dealer>.visits`, request/reply. A DMS
+//! The DMS ingest subjects: `<prefix>.in.<dealer>.visits` (closed repair orders)
+//! and `<prefix>.in.<dealer>.repair-orders` (opened ones), request/reply. A DMS
 //! publishes one repair order (protobuf, or JSON) and gets an `IngestReply`:
 //! accepted (durable in the log), already recorded, rejected with every field
 //! error (and kept on the dead-letter stream), or unavailable (send again).
@@ -16,35 +17,47 @@ use prost::Message as _;
 use tokio::sync::watch;
 
 use crate::domain::FieldError;
-use crate::record::{RecordError, record_visit};
+use crate::record::{RecordError, open_repair_order, record_visit};
 
 /// Repair orders processed at once: appends are pipelined, not one round trip
 /// after another.
 const IN_FLIGHT: usize = 256;
 const QUEUE_GROUP: &str = "aftercare-intake";
 
+/// Subscribes to both ingest subjects (in a queue group, so replicas share them).
+pub async fn subscribe(
+    client: &async_nats::Client,
+    prefix: &str,
+) -> Result<Vec<async_nats::Subscriber>, String> {
+    let mut subscriptions = Vec::new();
+    for kind in ["visits", "repair-orders"] {
+        let subject = format!("{prefix}.in.*.{kind}");
+        let subscription = client
+            .queue_subscribe(subject.clone(), QUEUE_GROUP.to_owned())
+            .await
+            .map_err(|e| format!("cannot subscribe to {subject}: {e}"))?;
+        tracing::info!(%subject, "dms ingest listening");
+        subscriptions.push(subscription);
+    }
+    // The subscriptions are in place at the server once this returns.
+    client
+        .flush()
+        .await
+        .map_err(|e| format!("nats flush: {e}"))?;
+    Ok(subscriptions)
+}
+
 pub async fn serve(
+    subscriptions: Vec<async_nats::Subscriber>,
     client: async_nats::Client,
-    prefix: String,
     store: Arc<dyn EventStore>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let subject = format!("{prefix}.in.*.visits");
-    let subscription = match client
-        .queue_subscribe(subject.clone(), QUEUE_GROUP.to_owned())
-        .await
-    {
-        Ok(s) => s,
-        Err(err) => {
-            tracing::error!(%subject, error = %err, "cannot subscribe to the ingest subject");
-            return;
-        }
-    };
-    tracing::info!(%subject, "dms ingest listening");
-    let work = subscription.for_each_concurrent(IN_FLIGHT, |message| {
-        let (client, store) = (client.clone(), store.clone());
-        async move { handle(&client, store.as_ref(), message).await }
-    });
+    let work =
+        futures::stream::select_all(subscriptions).for_each_concurrent(IN_FLIGHT, |message| {
+            let (client, store) = (client.clone(), store.clone());
+            async move { handle(&client, store.as_ref(), message).await }
+        });
     tokio::select! {
         _ = work => {}
         _ = stop.wait_for(|s| *s) => {}
@@ -81,27 +94,45 @@ async fn handle(client: &async_nats::Client, store: &dyn EventStore, message: as
     let reply = match DealerId::parse(dealer_token) {
         Err(err) => rejected(vec![FieldError::new("subject", err.to_string())]),
         Ok(dealer) => {
-            let order = if json {
-                crate::json::repair_order(&message.payload)
-            } else {
-                pb::RepairOrder::decode(message.payload.as_ref())
-                    .map(|o| crate::events::repair_order(&o))
-                    .map_err(|e| {
-                        vec![FieldError::new(
-                            "body",
-                            format!("is not a RepairOrder message: {e}"),
-                        )]
-                    })
-            };
             let metadata = Metadata {
                 actor: format!("dms:{dealer}"),
                 ..Metadata::default()
             };
-            let outcome = match order {
-                Ok(order) => {
-                    record_visit(store, &dealer, &order, jiff::Timestamp::now(), metadata).await
+            let now = jiff::Timestamp::now();
+            let outcome = if message.subject.ends_with(".repair-orders") {
+                let order = if json {
+                    crate::json::opened_order(&message.payload)
+                } else {
+                    pb::OpenedRepairOrder::decode(message.payload.as_ref())
+                        .map(|o| crate::events::opened_order(&o))
+                        .map_err(|e| {
+                            vec![FieldError::new(
+                                "body",
+                                format!("is not an OpenedRepairOrder message: {e}"),
+                            )]
+                        })
+                };
+                match order {
+                    Ok(order) => open_repair_order(store, &dealer, &order, now, metadata).await,
+                    Err(errors) => Err(RecordError::Invalid(errors)),
                 }
-                Err(errors) => Err(RecordError::Invalid(errors)),
+            } else {
+                let order = if json {
+                    crate::json::repair_order(&message.payload)
+                } else {
+                    pb::RepairOrder::decode(message.payload.as_ref())
+                        .map(|o| crate::events::repair_order(&o))
+                        .map_err(|e| {
+                            vec![FieldError::new(
+                                "body",
+                                format!("is not a RepairOrder message: {e}"),
+                            )]
+                        })
+                };
+                match order {
+                    Ok(order) => record_visit(store, &dealer, &order, now, metadata).await,
+                    Err(errors) => Err(RecordError::Invalid(errors)),
+                }
             };
             match outcome {
                 Ok(recorded) => pb::IngestReply {
@@ -118,7 +149,8 @@ async fn handle(client: &async_nats::Client, store: &dyn EventStore, message: as
                 },
                 Err(RecordError::Invalid(errors)) => {
                     let reply = rejected(errors);
-                    keep_rejected(store, &dealer, &reply, message.payload.clone()).await;
+                    let kind = message.subject.rsplit('.').next().unwrap_or("visits");
+                    keep_rejected(store, &dealer, kind, &reply, message.payload.clone()).await;
                     reply
                 }
                 Err(RecordError::Store(err)) => pb::IngestReply {
@@ -144,6 +176,7 @@ async fn handle(client: &async_nats::Client, store: &dyn EventStore, message: as
 async fn keep_rejected(
     store: &dyn EventStore,
     dealer: &DealerId,
+    kind: &str,
     reply: &pb::IngestReply,
     payload: Bytes,
 ) {
@@ -155,7 +188,7 @@ async fn keep_rejected(
         .join("; ");
     let letter = DeadLetter {
         dealer: dealer.clone(),
-        kind: "visits".to_owned(),
+        kind: kind.to_owned(),
         reason,
         source_position: None,
         source_event_id: None,

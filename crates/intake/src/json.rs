@@ -169,6 +169,34 @@ pub fn repair_order(bytes: &[u8]) -> Result<RepairOrder, Vec<FieldError>> {
     }
 }
 
+/// Reads an opened repair order (`aftercare.in.<dealer>.repair-orders`).
+pub fn opened_order(bytes: &[u8]) -> Result<crate::domain::visit::OpenedOrder, Vec<FieldError>> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| vec![FieldError::new("body", format!("is not JSON: {e}"))])?;
+    let Value::Object(object) = &value else {
+        return Err(vec![FieldError::new("body", "must be a JSON object")]);
+    };
+    let mut r = Reader {
+        object,
+        errors: Vec::new(),
+    };
+    let order = crate::domain::visit::OpenedOrder {
+        repair_order: r.text("repair_order"),
+        vin: r.text("vin"),
+        customer_id: r.text("customer_id"),
+        opened_at: r.time("opened_at"),
+        promised_at: r.time("promised_at"),
+        kind: r.kind(),
+        service_advisor: r.text("service_advisor"),
+        advisor_group: r.text("advisor_group"),
+    };
+    if r.errors.is_empty() {
+        Ok(order)
+    } else {
+        Err(r.errors)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,7 +25,7 @@ use std::sync::Arc;
 
 use aftercare_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use aftercare_runtime::db::Migrations;
-use aftercare_runtime::module::{Module, ModuleContext};
+use aftercare_runtime::module::{Background, Module, ModuleContext};
 use aftercare_runtime::projection::{ProgressHandle, Projection};
 use tonic::service::RoutesBuilder;
 
@@ -74,21 +74,22 @@ impl Module for IntakeModule {
         routes.add_service(IntakeServiceServer::with_interceptor(api, ctx.auth.clone()));
     }
 
-    fn start(
-        &self,
-        ctx: &ModuleContext,
-        stop: tokio::sync::watch::Receiver<bool>,
-    ) -> Vec<tokio::task::JoinHandle<()>> {
-        // The ingest subject exists where NATS does; the embedded default has gRPC only.
-        let Some(nats) = &ctx.nats else {
-            return Vec::new();
+    fn start(&self, ctx: &ModuleContext, stop: tokio::sync::watch::Receiver<bool>) -> Background {
+        // The ingest subjects exist where NATS does; the embedded default has gRPC only.
+        let Some(nats) = ctx.nats.clone() else {
+            return Box::pin(async { Ok(Vec::new()) });
         };
-        vec![tokio::spawn(ingest::serve(
-            nats.client().clone(),
-            nats.prefix().to_owned(),
-            ctx.store.clone(),
-            stop,
-        ))]
+        let store = ctx.store.clone();
+        Box::pin(async move {
+            let client = nats.client().clone();
+            let subscriptions = ingest::subscribe(&client, nats.prefix()).await?;
+            Ok(vec![tokio::spawn(ingest::serve(
+                subscriptions,
+                client,
+                store,
+                stop,
+            ))])
+        })
     }
 
     fn service_names(&self) -> Vec<&'static str> {

@@ -218,3 +218,100 @@ async fn visits_read_model_on_sqlite() {
 async fn visits_read_model_on_postgres() {
     read_model_on(aftercare_testkit::postgres().create_database().url).await;
 }
+
+fn opening(ro: &str) -> aftercare_intake::domain::visit::OpenedOrder {
+    aftercare_intake::domain::visit::OpenedOrder {
+        repair_order: ro.into(),
+        vin: VIN_A.into(),
+        opened_at: Some("2026-09-10T01:00:00Z".parse().expect("timestamp")),
+        promised_at: None,
+        kind: Some(VisitKind::Repair),
+        service_advisor: "李娜".into(),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn an_opened_repair_order_is_closed_by_its_visit() {
+    use aftercare_intake::record::open_repair_order;
+    let (_dir, store) = store().await;
+    let d = dealer("D001");
+    let opened = open_repair_order(
+        store.as_ref(),
+        &d,
+        &opening("RO-30"),
+        now(),
+        Metadata::default(),
+    )
+    .await
+    .expect("opened");
+    assert!(!opened.already_recorded);
+    let again = open_repair_order(
+        store.as_ref(),
+        &d,
+        &opening("RO-30"),
+        now(),
+        Metadata::default(),
+    )
+    .await
+    .expect("again");
+    assert!(again.already_recorded, "opened once");
+    // Closing the opened order records the visit after the opening, same visit id.
+    let closed = record_visit(
+        store.as_ref(),
+        &d,
+        &order("RO-30", VIN_A, "2026-09-12T09:00:00Z"),
+        now(),
+        Metadata::default(),
+    )
+    .await
+    .expect("recorded");
+    assert!(!closed.already_recorded);
+    assert_eq!(closed.visit_id, opened.visit_id);
+    let repeat = record_visit(
+        store.as_ref(),
+        &d,
+        &order("RO-30", VIN_A, "2026-09-12T09:00:00Z"),
+        now(),
+        Metadata::default(),
+    )
+    .await
+    .expect("repeat");
+    assert!(repeat.already_recorded);
+    assert_eq!(repeat.position, closed.position);
+    // A repair order first reported closed: its late opening is already recorded.
+    record_visit(
+        store.as_ref(),
+        &d,
+        &order("RO-31", VIN_A, "2026-09-12T09:00:00Z"),
+        now(),
+        Metadata::default(),
+    )
+    .await
+    .expect("recorded");
+    let late = open_repair_order(
+        store.as_ref(),
+        &d,
+        &opening("RO-31"),
+        now(),
+        Metadata::default(),
+    )
+    .await
+    .expect("late");
+    assert!(late.already_recorded);
+    let stream = aftercare_intake::record::visit_stream(&d, opened.visit_id).expect("stream");
+    let types: Vec<_> = store
+        .read_stream(&stream)
+        .await
+        .expect("read")
+        .iter()
+        .map(|e| e.data.event_type.clone())
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "aftercare.intake.v1.RepairOrderOpened",
+            "aftercare.intake.v1.VisitRecorded"
+        ]
+    );
+}

@@ -12,6 +12,10 @@ use crate::config::Config;
 use crate::db::{Database, Migrations};
 use crate::projection::{Policy, ProgressHandle, Projection};
 
+/// The tasks a module started, or why it could not start them.
+pub type Background =
+    futures::future::BoxFuture<'static, Result<Vec<tokio::task::JoinHandle<()>>, String>>;
+
 /// What a module gets to build itself with.
 #[derive(Clone)]
 pub struct ModuleContext {
@@ -37,13 +41,11 @@ pub trait Module: Send + Sync {
     /// Adds the module's gRPC services (each behind `ctx.auth`). `progress` has
     /// every runner of this process, for `min_position` waits and status.
     fn routes(&self, ctx: &ModuleContext, progress: &[ProgressHandle], routes: &mut RoutesBuilder);
-    /// Background work (ingest subscribers, timers) that runs until `stop` turns true.
-    fn start(
-        &self,
-        _ctx: &ModuleContext,
-        _stop: tokio::sync::watch::Receiver<bool>,
-    ) -> Vec<tokio::task::JoinHandle<()>> {
-        Vec::new()
+    /// Background work (ingest subscribers, timers) that runs until `stop` turns
+    /// true. The future resolves once the work is ready (subscriptions in place),
+    /// so the server only announces itself when it can take input.
+    fn start(&self, _ctx: &ModuleContext, _stop: tokio::sync::watch::Receiver<bool>) -> Background {
+        Box::pin(async { Ok(Vec::new()) })
     }
     /// Fully qualified gRPC service names, reported serving by the health service.
     fn service_names(&self) -> Vec<&'static str>;

@@ -266,10 +266,109 @@ mod tests {
     }
 
     #[test]
+    fn an_opening_needs_its_promise_after_it() {
+        let opening = OpenedOrder {
+            repair_order: "RO-5".into(),
+            vin: "LSVAG2186E2100001".into(),
+            opened_at: Some("2026-09-29T01:30:00Z".parse().expect("timestamp")),
+            promised_at: Some("2026-09-28T01:30:00Z".parse().expect("timestamp")),
+            service_advisor: "王芳".into(),
+            ..OpenedOrder::default()
+        };
+        let errors = opening.validate(now()).expect_err("promise before opening");
+        assert_eq!(errors[0].field, "promised_at");
+        let fine = OpenedOrder {
+            promised_at: None,
+            ..opening
+        };
+        assert_eq!(
+            fine.validate(now())
+                .expect("no promise is fine")
+                .promised_at,
+            None
+        );
+    }
+
+    #[test]
     fn ids_are_derived_from_dealer_and_reference() {
         assert_eq!(visit_id("D001", "RO-1"), visit_id("D001", " RO-1 "));
         assert_ne!(visit_id("D001", "RO-1"), visit_id("D002", "RO-1"));
         let vin = Vin::parse("LSVAG2186E2100001").expect("valid");
         assert_ne!(vehicle_id("D001", &vin), vehicle_id("D002", &vin));
+    }
+}
+
+/// A repair order as the DMS opens it, before validation.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OpenedOrder {
+    pub repair_order: String,
+    pub vin: String,
+    pub customer_id: String,
+    pub opened_at: Option<Timestamp>,
+    pub promised_at: Option<Timestamp>,
+    pub kind: Option<VisitKind>,
+    pub service_advisor: String,
+    pub advisor_group: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValidOpening {
+    pub repair_order: String,
+    pub vin: Vin,
+    pub customer_id: Option<String>,
+    pub opened_at: Timestamp,
+    pub promised_at: Option<Timestamp>,
+    pub kind: Option<VisitKind>,
+    pub service_advisor: String,
+    pub advisor_group: String,
+}
+
+impl OpenedOrder {
+    pub fn validate(&self, now: Timestamp) -> Result<ValidOpening, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let repair_order = self.repair_order.trim().to_owned();
+        if !code_like(&repair_order, 64) {
+            errors.push(FieldError::new(
+                "repair_order",
+                "must be 1–64 letters, digits, '-', '_', '/' or '.'",
+            ));
+        }
+        let vin = Vin::parse(&self.vin)
+            .map_err(|e| errors.push(FieldError::new("vin", e.to_string())))
+            .ok();
+        let latest = now.checked_add(CLOCK_SKEW).unwrap_or(now);
+        match self.opened_at {
+            None => errors.push(FieldError::new("opened_at", "is required")),
+            Some(at) if at > latest => errors.push(FieldError::new(
+                "opened_at",
+                format!("{at} is in the future"),
+            )),
+            _ => {}
+        }
+        if let (Some(promised), Some(opened)) = (self.promised_at, self.opened_at)
+            && promised < opened
+        {
+            errors.push(FieldError::new("promised_at", "is before opened_at"));
+        }
+        let service_advisor = self.service_advisor.trim().to_owned();
+        if service_advisor.is_empty() {
+            errors.push(FieldError::new(
+                "service_advisor",
+                "must be 1–64 characters",
+            ));
+        }
+        match (vin, self.opened_at) {
+            (Some(vin), Some(opened_at)) if errors.is_empty() => Ok(ValidOpening {
+                repair_order,
+                vin,
+                customer_id: Some(self.customer_id.trim().to_owned()).filter(|c| !c.is_empty()),
+                opened_at,
+                promised_at: self.promised_at,
+                kind: self.kind,
+                service_advisor,
+                advisor_group: self.advisor_group.trim().to_owned(),
+            }),
+            _ => Err(errors),
+        }
     }
 }
