@@ -120,11 +120,7 @@ pub async fn dms_to_postgres(url: &str, database_url: &str, n: u64) -> anyhow::R
         .fetch_one(&db.pool)
         .await?;
     let sample = watch.stop();
-    ensure!(
-        count as u64 == n + 1,
-        "{count} of {} visits queryable",
-        n + 1
-    );
+    ensure!(count as u64 == n, "{count} of {n} visits queryable");
     let _ = stop_tx.send(true);
     let _ = tokio::join!(ingest, projection);
     Ok(sample)

@@ -80,6 +80,29 @@ impl IntakeApi {
     }
 }
 
+/// A refused repair order, its fields named as in the request.
+fn rejected_order(err: RecordError) -> ServiceError {
+    match err {
+        RecordError::Invalid(errors) => ServiceError::Invalid(
+            errors
+                .into_iter()
+                .map(|e| FieldViolation::new(format!("repair_order.{}", e.field), e.reason))
+                .collect(),
+        ),
+        RecordError::Store(err) => ServiceError::from(err),
+    }
+}
+
+fn visit_answer(recorded: crate::record::Recorded) -> pb::RecordVisitResponse {
+    pb::RecordVisitResponse {
+        visit_id: recorded.visit_id.to_string(),
+        position: Some(common::Position {
+            value: recorded.position.0,
+        }),
+        already_recorded: recorded.already_recorded,
+    }
+}
+
 #[tonic::async_trait]
 impl pb::intake_service_server::IntakeService for IntakeApi {
     async fn record_visit(
@@ -103,22 +126,8 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
             metadata(&principal),
         )
         .await
-        .map_err(|err| match err {
-            RecordError::Invalid(errors) => ServiceError::Invalid(
-                errors
-                    .into_iter()
-                    .map(|e| FieldViolation::new(format!("repair_order.{}", e.field), e.reason))
-                    .collect(),
-            ),
-            RecordError::Store(err) => ServiceError::from(err),
-        })?;
-        Ok(Response::new(pb::RecordVisitResponse {
-            visit_id: recorded.visit_id.to_string(),
-            position: Some(common::Position {
-                value: recorded.position.0,
-            }),
-            already_recorded: recorded.already_recorded,
-        }))
+        .map_err(rejected_order)?;
+        Ok(Response::new(visit_answer(recorded)))
     }
 
     async fn open_repair_order(
@@ -142,22 +151,8 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
             metadata(&principal),
         )
         .await
-        .map_err(|err| match err {
-            RecordError::Invalid(errors) => ServiceError::Invalid(
-                errors
-                    .into_iter()
-                    .map(|e| FieldViolation::new(format!("repair_order.{}", e.field), e.reason))
-                    .collect(),
-            ),
-            RecordError::Store(err) => ServiceError::from(err),
-        })?;
-        Ok(Response::new(pb::RecordVisitResponse {
-            visit_id: opened.visit_id.to_string(),
-            position: Some(common::Position {
-                value: opened.position.0,
-            }),
-            already_recorded: opened.already_recorded,
-        }))
+        .map_err(rejected_order)?;
+        Ok(Response::new(visit_answer(opened)))
     }
 
     async fn record_visits(
