@@ -101,4 +101,76 @@ async fn a_sale_opens_the_vehicle_file() {
     assert_eq!(history.sales[0].price.map(|m| m.fen), Some(15_980_000));
     assert!(history.visits.is_empty());
     assert_eq!(history.vehicle_id, first.vehicle_id);
+
+    // A used-car sale to a customer on file: the owner changes, and the customer
+    // is found by the car's VIN.
+    let customer = client
+        .register_customer(authorized(
+            pb::RegisterCustomerRequest {
+                dealer: Some(DealerId {
+                    value: "D001".into(),
+                }),
+                profile: Some(pb::CustomerInput {
+                    name: "吴杰".into(),
+                    phones: vec!["13700001111".into()],
+                    ..Default::default()
+                }),
+                consents: vec![],
+            },
+            MANAGER,
+        ))
+        .await
+        .expect("customer")
+        .into_inner();
+    let transfer = |to: &str, vin: &str| {
+        authorized(
+            pb::TransferOwnershipRequest {
+                dealer: Some(DealerId {
+                    value: "D001".into(),
+                }),
+                vin: vin.into(),
+                to_customer_id: to.into(),
+                transferred_on: Some(aftercare_proto::common::v1::Date {
+                    year: 2026,
+                    month: 6,
+                    day: 1,
+                }),
+            },
+            MANAGER,
+        )
+    };
+    let moved = client
+        .transfer_ownership(transfer(&customer.customer_id, "1M8GDM9AXKP042788"))
+        .await
+        .expect("moved")
+        .into_inner();
+    let same = client
+        .transfer_ownership(transfer(&customer.customer_id, "1M8GDM9AXKP042788"))
+        .await
+        .expect_err("same owner");
+    assert_eq!(same.code(), Code::FailedPrecondition);
+    let unknown = client
+        .transfer_ownership(transfer(&customer.customer_id, "LSVAG2186E2100001"))
+        .await
+        .expect_err("no file");
+    assert_eq!(unknown.code(), Code::NotFound);
+    let found = client
+        .search_customers(authorized(
+            pb::SearchCustomersRequest {
+                dealer: Some(DealerId {
+                    value: "D001".into(),
+                }),
+                query: "1m8gdm9axkp042788".into(),
+                page: None,
+                consistency: Some(Consistency {
+                    min_position: moved.position,
+                }),
+            },
+            MANAGER,
+        ))
+        .await
+        .expect("search by vin")
+        .into_inner();
+    assert_eq!(found.customers.len(), 1);
+    assert_eq!(found.customers[0].customer_id, customer.customer_id);
 }

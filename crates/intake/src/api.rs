@@ -325,6 +325,12 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
             self.read_timeout,
         )
         .await?;
+        customer_api::wait(
+            self.vehicles.as_ref(),
+            body.consistency.as_ref(),
+            self.read_timeout,
+        )
+        .await?;
         let page = body.page.clone().unwrap_or_default();
         let size = i64::from(if page.page_size == 0 {
             20
@@ -470,6 +476,21 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         .await?;
         Ok(Response::new(
             lead_api::list(&self.db, &principal, &dealer, body).await?,
+        ))
+    }
+
+    async fn transfer_ownership(
+        &self,
+        request: Request<pb::TransferOwnershipRequest>,
+    ) -> Result<Response<pb::RecordSaleResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(&[Role::CareManager, Role::ServiceAdvisor])?;
+        let body = request.get_ref();
+        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
+        principal.authorize_dealer(&dealer)?;
+        Ok(Response::new(
+            crate::sale_api::transfer(self.store.as_ref(), &dealer, body, metadata(&principal))
+                .await?,
         ))
     }
 

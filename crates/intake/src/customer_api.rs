@@ -207,6 +207,20 @@ pub async fn search(
             "is empty: give a phone number or part of a name",
         ));
     }
+    if let Ok(vin) = crate::domain::vin::Vin::parse(query) {
+        let owner: Option<Option<String>> = sqlx::query_scalar(
+            "SELECT owner FROM intake_vehicle_files WHERE dealer = $1 AND vin = $2",
+        )
+        .bind(dealer.as_str())
+        .bind(vin.as_str())
+        .fetch_optional(&db.pool)
+        .await?;
+        return Ok(owner
+            .flatten()
+            .into_iter()
+            .filter(|_| offset == 0)
+            .collect());
+    }
     let rows = match Phone::parse(query) {
         Ok(phone) => sqlx::query(
             "SELECT DISTINCT customer_id FROM intake_customer_phones WHERE dealer = $1 AND phone = $2 \

@@ -73,3 +73,55 @@ pub async fn record(
         already_recorded: executed.events.is_empty(),
     })
 }
+
+pub async fn transfer(
+    store: &dyn EventStore,
+    dealer: &DealerId,
+    body: &pb::TransferOwnershipRequest,
+    metadata: Metadata,
+) -> Result<pb::RecordSaleResponse, ServiceError> {
+    let vin = crate::domain::vin::Vin::parse(&body.vin)
+        .map_err(|e| ServiceError::invalid("vin", e.to_string()))?;
+    let to = body.to_customer_id.trim().to_owned();
+    if to.is_empty() {
+        return Err(ServiceError::invalid("to_customer_id", "is required"));
+    }
+    let on = date_from(body.transferred_on.as_ref())
+        .map_err(|e| ServiceError::invalid("transferred_on", e))?
+        .ok_or_else(|| ServiceError::invalid("transferred_on", "is required"))?;
+    if on > jiff::Zoned::now().date() {
+        return Err(ServiceError::invalid(
+            "transferred_on",
+            format!("{on} is in the future"),
+        ));
+    }
+    let id = vehicle_id(dealer.as_str(), &vin);
+    let stream = vehicle_stream(dealer, id)?;
+    let executed = execute::<Vehicle>(
+        store,
+        &stream,
+        &VehicleCodec,
+        VehicleCommand::TransferOwnership { to, on },
+        |e| e.with_metadata(metadata.clone()),
+    )
+    .await
+    .map_err(|err| match err {
+        CommandError::Rejected(VehicleRejection::NotRegistered) => {
+            ServiceError::NotFound(format!("vehicle {vin}"))
+        }
+        CommandError::Rejected(VehicleRejection::SameOwner) => {
+            ServiceError::Rejected("the customer already owns this vehicle".into())
+        }
+        CommandError::Contended { .. } => ServiceError::Conflict(err.to_string()),
+        CommandError::Corrupt { .. } => ServiceError::Internal(err.to_string()),
+        CommandError::Store(err) => ServiceError::from(err),
+    })?;
+    Ok(pb::RecordSaleResponse {
+        sale_id: String::new(),
+        vehicle_id: id.to_string(),
+        position: Some(common::Position {
+            value: executed.position.0,
+        }),
+        already_recorded: false,
+    })
+}
