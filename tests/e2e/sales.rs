@@ -173,4 +173,61 @@ async fn a_sale_opens_the_vehicle_file() {
         .into_inner();
     assert_eq!(found.customers.len(), 1);
     assert_eq!(found.customers[0].customer_id, customer.customer_id);
+
+    // A car bought elsewhere, entered at the service desk with its plate.
+    let register = |plate: &str| {
+        authorized(
+            pb::RegisterVehicleRequest {
+                dealer: Some(DealerId {
+                    value: "D001".into(),
+                }),
+                vin: "LSVAG2186E2100001".into(),
+                plate: plate.into(),
+                model: "Malibu".into(),
+                owner_customer_id: customer.customer_id.clone(),
+                purchase_date: None,
+                insurance_expiry: Some(aftercare_proto::common::v1::Date {
+                    year: 2027,
+                    month: 3,
+                    day: 1,
+                }),
+            },
+            MANAGER,
+        )
+    };
+    let bad = client
+        .register_vehicle(register("A12345"))
+        .await
+        .expect_err("no province");
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(bad.message().contains("plate"), "{}", bad.message());
+    let registered = client
+        .register_vehicle(register("沪a·12345"))
+        .await
+        .expect("registered")
+        .into_inner();
+    let twice = client
+        .register_vehicle(register("沪A12345"))
+        .await
+        .expect_err("already on file");
+    assert_eq!(twice.code(), Code::FailedPrecondition);
+    let by_plate = client
+        .search_customers(authorized(
+            pb::SearchCustomersRequest {
+                dealer: Some(DealerId {
+                    value: "D001".into(),
+                }),
+                query: "沪A 12345".into(),
+                page: None,
+                consistency: Some(Consistency {
+                    min_position: registered.position,
+                }),
+            },
+            MANAGER,
+        ))
+        .await
+        .expect("search by plate")
+        .into_inner();
+    assert_eq!(by_plate.customers.len(), 1);
+    assert_eq!(by_plate.customers[0].customer_id, customer.customer_id);
 }

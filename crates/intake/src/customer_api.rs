@@ -221,6 +221,18 @@ pub async fn search(
             .filter(|_| offset == 0)
             .collect());
     }
+    if let Ok(plate) = crate::domain::plate::normalise(query) {
+        let owners: Vec<Option<String>> = sqlx::query_scalar(
+            "SELECT owner FROM intake_vehicle_files WHERE dealer = $1 AND plate = $2 ORDER BY vehicle_id LIMIT $3 OFFSET $4",
+        )
+        .bind(dealer.as_str())
+        .bind(plate.as_str())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&db.pool)
+        .await?;
+        return Ok(owners.into_iter().flatten().collect());
+    }
     let rows = match Phone::parse(query) {
         Ok(phone) => sqlx::query(
             "SELECT DISTINCT customer_id FROM intake_customer_phones WHERE dealer = $1 AND phone = $2 \

@@ -32,6 +32,11 @@ const VISITS_SQL: &[SqlMigration] = &[
         description: "intake leads",
         sql: include_str!("../migrations/1000004_leads.sql"),
     },
+    SqlMigration {
+        version: 1_000_005,
+        description: "intake plates",
+        sql: include_str!("../migrations/1000005_plates.sql"),
+    },
 ];
 
 /// Intake owns migration versions 1,000,000–1,999,999.

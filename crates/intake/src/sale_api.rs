@@ -53,17 +53,7 @@ pub async fn record(
         e.with_metadata(metadata.clone())
     })
     .await
-    .map_err(|err| match err {
-        CommandError::Rejected(VehicleRejection::NotRegistered) => {
-            ServiceError::NotFound(format!("vehicle {id}"))
-        }
-        CommandError::Rejected(VehicleRejection::SameOwner) => {
-            ServiceError::Rejected("already the owner".into())
-        }
-        CommandError::Contended { .. } => ServiceError::Conflict(err.to_string()),
-        CommandError::Corrupt { .. } => ServiceError::Internal(err.to_string()),
-        CommandError::Store(err) => ServiceError::from(err),
-    })?;
+    .map_err(|err| vehicle_error(err, id))?;
     Ok(pb::RecordSaleResponse {
         sale_id,
         vehicle_id: id.to_string(),
@@ -105,9 +95,25 @@ pub async fn transfer(
         |e| e.with_metadata(metadata.clone()),
     )
     .await
-    .map_err(|err| match err {
+    .map_err(|err| vehicle_error(err, id))?;
+    Ok(pb::RecordSaleResponse {
+        sale_id: String::new(),
+        vehicle_id: id.to_string(),
+        position: Some(common::Position {
+            value: executed.position.0,
+        }),
+        already_recorded: false,
+    })
+}
+
+/// A vehicle command's failure, as the one mapping both calls use.
+fn vehicle_error(err: CommandError<VehicleRejection>, id: uuid::Uuid) -> ServiceError {
+    match err {
         CommandError::Rejected(VehicleRejection::NotRegistered) => {
-            ServiceError::NotFound(format!("vehicle {vin}"))
+            ServiceError::NotFound(format!("vehicle {id}"))
+        }
+        CommandError::Rejected(VehicleRejection::AlreadyRegistered) => {
+            ServiceError::Rejected(format!("vehicle {id} is already on file"))
         }
         CommandError::Rejected(VehicleRejection::SameOwner) => {
             ServiceError::Rejected("the customer already owns this vehicle".into())
@@ -115,7 +121,56 @@ pub async fn transfer(
         CommandError::Contended { .. } => ServiceError::Conflict(err.to_string()),
         CommandError::Corrupt { .. } => ServiceError::Internal(err.to_string()),
         CommandError::Store(err) => ServiceError::from(err),
-    })?;
+    }
+}
+
+pub async fn register(
+    store: &dyn EventStore,
+    dealer: &DealerId,
+    body: &pb::RegisterVehicleRequest,
+    metadata: Metadata,
+) -> Result<pb::RecordSaleResponse, ServiceError> {
+    let mut violations = Vec::new();
+    let vin = crate::domain::vin::Vin::parse(&body.vin)
+        .map_err(|e| violations.push(FieldViolation::new("vin", e.to_string())))
+        .ok();
+    let plate = if body.plate.trim().is_empty() {
+        None
+    } else {
+        crate::domain::plate::normalise(&body.plate)
+            .map_err(|e| violations.push(FieldViolation::new("plate", e)))
+            .ok()
+    };
+    let purchase_date = date_from(body.purchase_date.as_ref())
+        .map_err(|e| violations.push(FieldViolation::new("purchase_date", e)))
+        .ok()
+        .flatten();
+    if purchase_date.is_some_and(|d| d > jiff::Zoned::now().date()) {
+        violations.push(FieldViolation::new("purchase_date", "is in the future"));
+    }
+    let insurance_expiry = date_from(body.insurance_expiry.as_ref())
+        .map_err(|e| violations.push(FieldViolation::new("insurance_expiry", e)))
+        .ok()
+        .flatten();
+    let Some(vin) = vin.filter(|_| violations.is_empty()) else {
+        return Err(ServiceError::Invalid(violations));
+    };
+    let id = vehicle_id(dealer.as_str(), &vin);
+    let stream = vehicle_stream(dealer, id)?;
+    let command = VehicleCommand::Register {
+        vehicle_id: id.to_string(),
+        vin,
+        plate,
+        model: body.model.trim().to_owned(),
+        owner: Some(body.owner_customer_id.trim().to_owned()).filter(|o| !o.is_empty()),
+        purchase_date,
+        insurance_expiry,
+    };
+    let executed = execute::<Vehicle>(store, &stream, &VehicleCodec, command, |e| {
+        e.with_metadata(metadata.clone())
+    })
+    .await
+    .map_err(|err| vehicle_error(err, id))?;
     Ok(pb::RecordSaleResponse {
         sale_id: String::new(),
         vehicle_id: id.to_string(),

@@ -41,20 +41,23 @@ impl EventCodec<VehicleEvent> for VehicleCodec {
             VehicleEvent::Registered {
                 vehicle_id,
                 vin,
+                plate,
                 model,
                 owner,
                 purchase_date,
                 selling_dealer,
+                insurance_expiry,
             } => EventData::new(
                 VEHICLE_REGISTERED,
                 pb::VehicleRegistered {
                     vehicle_id: vehicle_id.clone(),
                     vin: vin.to_string(),
+                    plate: plate.clone().unwrap_or_default(),
                     model: model.clone(),
                     owner_customer_id: owner.clone().unwrap_or_default(),
                     purchase_date: purchase_date.map(date_to),
                     selling_dealer: selling_dealer.clone().unwrap_or_default(),
-                    ..Default::default()
+                    insurance_expiry: insurance_expiry.map(date_to),
                 }
                 .encode_to_vec(),
             ),
@@ -106,10 +109,12 @@ impl EventCodec<VehicleEvent> for VehicleCodec {
                 Ok(VehicleEvent::Registered {
                     vehicle_id: e.vehicle_id,
                     vin: vin(&e.vin)?,
+                    plate: some(e.plate),
                     model: e.model,
                     owner: some(e.owner_customer_id),
                     purchase_date: date_from(e.purchase_date.as_ref())?,
                     selling_dealer: some(e.selling_dealer),
+                    insurance_expiry: date_from(e.insurance_expiry.as_ref())?,
                 })
             }
             VEHICLE_SOLD => {

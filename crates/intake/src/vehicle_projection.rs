@@ -53,15 +53,17 @@ impl Projection for VehicleFiles {
                 VehicleEvent::Registered {
                     vehicle_id,
                     vin,
+                    plate,
                     model,
                     owner,
                     purchase_date,
                     selling_dealer,
+                    insurance_expiry,
                 } => {
                     sqlx::query(
-                        "INSERT INTO intake_vehicle_files \
-                         (vehicle_id, dealer, vin, model, owner, selling_dealer, purchase_date, position) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (vehicle_id) DO NOTHING",
+                        "INSERT INTO intake_vehicle_files (vehicle_id, dealer, vin, model, owner, selling_dealer, \
+                         purchase_date, position, plate, insurance_expiry) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (vehicle_id) DO NOTHING",
                     )
                     .bind(vehicle_id)
                     .bind(dealer)
@@ -71,6 +73,8 @@ impl Projection for VehicleFiles {
                     .bind(selling_dealer)
                     .bind(purchase_date.map(|d| d.to_string()))
                     .bind(position)
+                    .bind(plate)
+                    .bind(insurance_expiry.map(|d| d.to_string()))
                     .execute(&mut *tx)
                     .await?;
                 }

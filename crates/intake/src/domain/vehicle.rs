@@ -100,10 +100,12 @@ pub enum VehicleEvent {
     Registered {
         vehicle_id: String,
         vin: Vin,
+        plate: Option<String>,
         model: String,
         owner: Option<String>,
         purchase_date: Option<Date>,
         selling_dealer: Option<String>,
+        insurance_expiry: Option<Date>,
     },
     Sold {
         vehicle_id: String,
@@ -131,10 +133,22 @@ pub enum VehicleCommand {
         to: String,
         on: Date,
     },
+    /// A car first entered at the service desk (bought elsewhere, or before the
+    /// dealer used this system). The plate is already normalised.
+    Register {
+        vehicle_id: String,
+        vin: Vin,
+        plate: Option<String>,
+        model: String,
+        owner: Option<String>,
+        purchase_date: Option<Date>,
+        insurance_expiry: Option<Date>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum VehicleRejection {
+    AlreadyRegistered,
     NotRegistered,
     SameOwner,
 }
@@ -168,10 +182,12 @@ impl Aggregate for Vehicle {
                     events.push(VehicleEvent::Registered {
                         vehicle_id: vehicle_id.clone(),
                         vin: vin.clone(),
+                        plate: None,
                         model: sale.model.clone(),
                         owner: None,
                         purchase_date: Some(sale.sold_on),
                         selling_dealer: Some(dealer),
+                        insurance_expiry: None,
                     });
                 }
                 let (buyer, on) = (sale.buyer.clone(), sale.sold_on);
@@ -189,6 +205,29 @@ impl Aggregate for Vehicle {
                     });
                 }
                 Ok(events)
+            }
+            VehicleCommand::Register {
+                vehicle_id,
+                vin,
+                plate,
+                model,
+                owner,
+                purchase_date,
+                insurance_expiry,
+            } => {
+                if self.id.is_some() {
+                    return Err(VehicleRejection::AlreadyRegistered);
+                }
+                Ok(vec![VehicleEvent::Registered {
+                    vehicle_id,
+                    vin,
+                    plate,
+                    model,
+                    owner,
+                    purchase_date,
+                    selling_dealer: None,
+                    insurance_expiry,
+                }])
             }
             VehicleCommand::TransferOwnership { to, on } => {
                 let Some(id) = &self.id else {
@@ -297,6 +336,37 @@ mod tests {
             .expect("transferred");
         assert!(
             matches!(&moved[0], VehicleEvent::OwnershipTransferred { from: Some(f), to, .. } if f == "c-buyer" && to == "c-2")
+        );
+    }
+
+    #[test]
+    fn a_car_from_elsewhere_is_registered_once_and_can_then_be_sold_here() {
+        let vin = Vin::parse("LSVAG2186E2100001").expect("valid");
+        let register = VehicleCommand::Register {
+            vehicle_id: "v-1".into(),
+            vin,
+            plate: Some("沪A12345".into()),
+            model: "Malibu".into(),
+            owner: Some("c-owner".into()),
+            purchase_date: None,
+            insurance_expiry: Some(jiff::civil::date(2027, 3, 1)),
+        };
+        let registered = given::<Vehicle>(&[])
+            .when(register.clone())
+            .expect("registered");
+        assert_eq!(
+            given::<Vehicle>(&registered).when(register),
+            Err(VehicleRejection::AlreadyRegistered)
+        );
+        let sold = given::<Vehicle>(&registered)
+            .when(sale_command())
+            .expect("sold");
+        assert!(
+            matches!(&sold[0], VehicleEvent::Sold { .. }),
+            "no second file"
+        );
+        assert!(
+            matches!(&sold[1], VehicleEvent::OwnershipTransferred { from: Some(f), .. } if f == "c-owner")
         );
     }
 
