@@ -69,6 +69,69 @@ async fn customers_visits_and_history_from_the_command_line() {
     });
     assert_eq!(found[0]["customer_id"], id.as_str());
 
+    let consent: Vec<String> = [
+        "customer",
+        "consent",
+        "--dealer",
+        "D001",
+        id.as_str(),
+        "--channel",
+        "wechat",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .chain(common.iter().map(|a| a.to_string()))
+    .collect();
+    let (ok, stdout, stderr) = run(consent.clone());
+    assert!(ok, "{stderr}");
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stdout).expect("json")["changed"],
+        true
+    );
+    let (ok, stdout, _) = run(consent);
+    assert!(ok);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&stdout).expect("json")["changed"],
+        false,
+        "already given"
+    );
+
+    let (ok, stdout, stderr) = run(with(&[
+        "lead",
+        "capture",
+        "--dealer",
+        "D001",
+        "--source",
+        "web",
+        "--phone",
+        "186 0000 1111",
+        "--model",
+        "Trax",
+    ]));
+    assert!(ok, "{stderr}");
+    let lead = serde_json::from_str::<serde_json::Value>(&stdout).expect("json")["lead_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let leads: Vec<String> = with(&["lead", "list", "--dealer", "D001"]);
+    let refs: Vec<&str> = leads.iter().map(String::as_str).collect();
+    let listed = poll(dir.path(), &refs, |j| {
+        j.as_array().is_some_and(|a| !a.is_empty())
+    });
+    assert_eq!(listed[0]["lead_id"], lead.as_str());
+    assert_eq!(listed[0]["phone"], "18600001111");
+    let (ok, _, stderr) = run(with(&[
+        "lead",
+        "capture",
+        "--dealer",
+        "D001",
+        "--source",
+        "fax",
+        "--phone",
+        "18600001111",
+    ]));
+    assert!(!ok && stderr.contains("--source \"fax\""), "{stderr}");
+
     let record = with(&[
         "visit",
         "record",

@@ -28,6 +28,19 @@ pub enum CustomerCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Record a consent to a contact channel, or its withdrawal (--withdraw).
+    Consent {
+        #[arg(long)]
+        dealer: String,
+        customer_id: String,
+        /// phone, sms or wechat.
+        #[arg(long)]
+        channel: String,
+        #[arg(long)]
+        withdraw: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// One customer's file.
     Show {
         #[arg(long)]
@@ -99,6 +112,26 @@ pub enum VisitCommand {
 
 #[derive(Subcommand)]
 pub enum LeadCommand {
+    /// Capture a lead; web and hotline leads are due for a call within 30 minutes.
+    Capture {
+        #[arg(long)]
+        dealer: String,
+        /// hotline, web, referral, walk-in, event or oem.
+        #[arg(long)]
+        source: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long)]
+        phone: String,
+        #[arg(long, default_value = "")]
+        model: String,
+        #[arg(long, default_value = "")]
+        oem_reference: String,
+        #[arg(long, default_value = "")]
+        referrer: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Leads of a dealer, newest first.
     List {
         #[arg(long)]
@@ -106,6 +139,15 @@ pub enum LeadCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+}
+
+fn channel(text: &str) -> anyhow::Result<pb::ContactChannel> {
+    match text.trim() {
+        "phone" => Ok(pb::ContactChannel::Phone),
+        "sms" => Ok(pb::ContactChannel::Sms),
+        "wechat" => Ok(pb::ContactChannel::Wechat),
+        other => Err(anyhow::anyhow!("{other:?}: use phone, sms or wechat")),
+    }
 }
 
 fn dealer(id: &str) -> Option<DealerId> {
@@ -203,6 +245,38 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
                     json!({ "customer_id": answer.customer_id, "position": answer.position.map(|p| p.value) })
                 ),
                 Output::Table => println!("registered customer {}", answer.customer_id),
+            }
+        }
+        CustomerCommand::Consent {
+            dealer: d,
+            customer_id,
+            channel: c,
+            withdraw,
+            client,
+        } => {
+            let consent = pb::Consent {
+                channel: channel(&c).map_err(|e| anyhow::anyhow!("--channel {e}"))? as i32,
+                granted: !withdraw,
+            };
+            let mut api = IntakeServiceClient::new(client.channel().await?);
+            let answer = api
+                .set_contact_consent(pb::SetContactConsentRequest {
+                    dealer: dealer(&d),
+                    customer_id,
+                    consent: Some(consent),
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            match client.output {
+                Output::Json => {
+                    println!(
+                        "{}",
+                        json!({ "changed": answer.changed, "position": answer.position.map(|p| p.value) })
+                    )
+                }
+                Output::Table if answer.changed => println!("recorded"),
+                Output::Table => println!("unchanged: already so"),
             }
         }
         CustomerCommand::Show {
@@ -358,7 +432,53 @@ pub async fn visit(command: VisitCommand) -> anyhow::Result<()> {
 }
 
 pub async fn lead(command: LeadCommand) -> anyhow::Result<()> {
-    let LeadCommand::List { dealer: d, client } = command;
+    let (d, client) = match command {
+        LeadCommand::List { dealer, client } => (dealer, client),
+        LeadCommand::Capture {
+            dealer: d,
+            source,
+            name,
+            phone,
+            model,
+            oem_reference,
+            referrer,
+            client,
+        } => {
+            let source = match source.trim() {
+                "hotline" => pb::LeadSource::Hotline,
+                "web" => pb::LeadSource::Web,
+                "referral" => pb::LeadSource::Referral,
+                "walk-in" => pb::LeadSource::WalkIn,
+                "event" => pb::LeadSource::Event,
+                "oem" => pb::LeadSource::Oem,
+                other => anyhow::bail!(
+                    "--source {other:?}: use hotline, web, referral, walk-in, event or oem"
+                ),
+            };
+            let mut api = IntakeServiceClient::new(client.channel().await?);
+            let answer = api
+                .capture_lead(pb::CaptureLeadRequest {
+                    dealer: dealer(&d),
+                    source: source as i32,
+                    name,
+                    phone,
+                    model_of_interest: model,
+                    oem_reference,
+                    referrer_customer_id: referrer,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            match client.output {
+                Output::Json => println!(
+                    "{}",
+                    json!({ "lead_id": answer.lead_id, "changed": answer.changed })
+                ),
+                Output::Table => println!("lead {}", answer.lead_id),
+            }
+            return Ok(());
+        }
+    };
     let mut api = IntakeServiceClient::new(client.channel().await?);
     let leads = api
         .list_leads(pb::ListLeadsRequest {

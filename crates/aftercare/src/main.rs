@@ -33,7 +33,7 @@ enum Command {
     },
     /// Empty a projection and replay the event log into it.
     Rebuild { projection: String },
-    /// Customer files: register, show, search.
+    /// Customer files: register, consent, show, search.
     #[command(subcommand)]
     Customer(aftercare::intake_cli::CustomerCommand),
     /// Vehicle files: history.
@@ -42,7 +42,7 @@ enum Command {
     /// Service visits: record one repair order.
     #[command(subcommand)]
     Visit(aftercare::intake_cli::VisitCommand),
-    /// Leads: list.
+    /// Leads: capture, list.
     #[command(subcommand)]
     Lead(aftercare::intake_cli::LeadCommand),
     /// Seed a realistic dealer through the real command path, for a first look.
