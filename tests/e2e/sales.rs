@@ -230,4 +230,72 @@ async fn a_sale_opens_the_vehicle_file() {
         .into_inner();
     assert_eq!(by_plate.customers.len(), 1);
     assert_eq!(by_plate.customers[0].customer_id, customer.customer_id);
+
+    // A new plate: the old one no longer finds the owner, the new one does.
+    let update = |plate: &str| {
+        authorized(
+            pb::UpdateVehicleRequest {
+                dealer: Some(DealerId {
+                    value: "D001".into(),
+                }),
+                vin: "LSVAG2186E2100001".into(),
+                plate: plate.into(),
+                model: "Malibu".into(),
+                insurance_expiry: Some(aftercare_proto::common::v1::Date {
+                    year: 2027,
+                    month: 3,
+                    day: 1,
+                }),
+            },
+            MANAGER,
+        )
+    };
+    let updated = client
+        .update_vehicle(update("沪B54321"))
+        .await
+        .expect("updated")
+        .into_inner();
+    assert!(!updated.already_recorded);
+    assert!(
+        client
+            .update_vehicle(update("沪B54321"))
+            .await
+            .expect("same")
+            .into_inner()
+            .already_recorded
+    );
+    let search = |query: &str| {
+        authorized(
+            pb::SearchCustomersRequest {
+                dealer: Some(DealerId {
+                    value: "D001".into(),
+                }),
+                query: query.into(),
+                page: None,
+                consistency: Some(Consistency {
+                    min_position: updated.position,
+                }),
+            },
+            MANAGER,
+        )
+    };
+    assert!(
+        client
+            .search_customers(search("沪A12345"))
+            .await
+            .expect("old")
+            .into_inner()
+            .customers
+            .is_empty()
+    );
+    assert_eq!(
+        client
+            .search_customers(search("沪B54321"))
+            .await
+            .expect("new")
+            .into_inner()
+            .customers
+            .len(),
+        1
+    );
 }

@@ -494,6 +494,21 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         ))
     }
 
+    async fn update_vehicle(
+        &self,
+        request: Request<pb::UpdateVehicleRequest>,
+    ) -> Result<Response<pb::RecordSaleResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(&[Role::CareManager, Role::ServiceAdvisor])?;
+        let body = request.get_ref();
+        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
+        principal.authorize_dealer(&dealer)?;
+        Ok(Response::new(
+            crate::sale_api::update(self.store.as_ref(), &dealer, body, metadata(&principal))
+                .await?,
+        ))
+    }
+
     async fn transfer_ownership(
         &self,
         request: Request<pb::TransferOwnershipRequest>,

@@ -180,3 +180,52 @@ pub async fn register(
         already_recorded: false,
     })
 }
+
+pub async fn update(
+    store: &dyn EventStore,
+    dealer: &DealerId,
+    body: &pb::UpdateVehicleRequest,
+    metadata: Metadata,
+) -> Result<pb::RecordSaleResponse, ServiceError> {
+    let mut violations = Vec::new();
+    let vin = crate::domain::vin::Vin::parse(&body.vin)
+        .map_err(|e| violations.push(FieldViolation::new("vin", e.to_string())))
+        .ok();
+    let plate = if body.plate.trim().is_empty() {
+        None
+    } else {
+        crate::domain::plate::normalise(&body.plate)
+            .map_err(|e| violations.push(FieldViolation::new("plate", e)))
+            .ok()
+    };
+    let insurance_expiry = date_from(body.insurance_expiry.as_ref())
+        .map_err(|e| violations.push(FieldViolation::new("insurance_expiry", e)))
+        .ok()
+        .flatten();
+    let Some(vin) = vin.filter(|_| violations.is_empty()) else {
+        return Err(ServiceError::Invalid(violations));
+    };
+    let id = vehicle_id(dealer.as_str(), &vin);
+    let command = VehicleCommand::Update {
+        plate,
+        model: body.model.trim().to_owned(),
+        insurance_expiry,
+    };
+    let executed = execute::<Vehicle>(
+        store,
+        &vehicle_stream(dealer, id)?,
+        &VehicleCodec,
+        command,
+        |e| e.with_metadata(metadata.clone()),
+    )
+    .await
+    .map_err(|err| vehicle_error(err, id))?;
+    Ok(pb::RecordSaleResponse {
+        sale_id: String::new(),
+        vehicle_id: id.to_string(),
+        position: Some(common::Position {
+            value: executed.position.0,
+        }),
+        already_recorded: executed.events.is_empty(),
+    })
+}

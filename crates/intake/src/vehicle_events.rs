@@ -12,6 +12,7 @@ use crate::domain::vin::Vin;
 pub const VEHICLE_REGISTERED: &str = "aftercare.intake.v1.VehicleRegistered";
 pub const VEHICLE_SOLD: &str = "aftercare.intake.v1.VehicleSold";
 pub const OWNERSHIP_TRANSFERRED: &str = "aftercare.intake.v1.VehicleOwnershipTransferred";
+pub const VEHICLE_UPDATED: &str = "aftercare.intake.v1.VehicleUpdated";
 
 pub struct VehicleCodec;
 
@@ -57,6 +58,21 @@ impl EventCodec<VehicleEvent> for VehicleCodec {
                     owner_customer_id: owner.clone().unwrap_or_default(),
                     purchase_date: purchase_date.map(date_to),
                     selling_dealer: selling_dealer.clone().unwrap_or_default(),
+                    insurance_expiry: insurance_expiry.map(date_to),
+                }
+                .encode_to_vec(),
+            ),
+            VehicleEvent::Updated {
+                vehicle_id,
+                plate,
+                model,
+                insurance_expiry,
+            } => EventData::new(
+                VEHICLE_UPDATED,
+                pb::VehicleUpdated {
+                    vehicle_id: vehicle_id.clone(),
+                    plate: plate.clone().unwrap_or_default(),
+                    model: model.clone(),
                     insurance_expiry: insurance_expiry.map(date_to),
                 }
                 .encode_to_vec(),
@@ -131,6 +147,15 @@ impl EventCodec<VehicleEvent> for VehicleCodec {
                         referrer: some(e.referrer_customer_id),
                         model: e.model,
                     },
+                })
+            }
+            VEHICLE_UPDATED => {
+                let e = pb::VehicleUpdated::decode(bytes).map_err(|e| e.to_string())?;
+                Ok(VehicleEvent::Updated {
+                    vehicle_id: e.vehicle_id,
+                    plate: some(e.plate),
+                    model: e.model,
+                    insurance_expiry: date_from(e.insurance_expiry.as_ref())?,
                 })
             }
             OWNERSHIP_TRANSFERRED => {

@@ -102,6 +102,24 @@ impl Projection for VehicleFiles {
                     .execute(&mut *tx)
                     .await?;
                 }
+                VehicleEvent::Updated {
+                    vehicle_id,
+                    plate,
+                    model,
+                    insurance_expiry,
+                } => {
+                    sqlx::query(
+                        "UPDATE intake_vehicle_files SET plate = $1, model = $2, insurance_expiry = $3, position = $4 \
+                         WHERE vehicle_id = $5",
+                    )
+                    .bind(plate)
+                    .bind(model)
+                    .bind(insurance_expiry.map(|d| d.to_string()))
+                    .bind(position)
+                    .bind(vehicle_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
                 VehicleEvent::OwnershipTransferred { vehicle_id, to, .. } => {
                     sqlx::query("UPDATE intake_vehicle_files SET owner = $1, position = $2 WHERE vehicle_id = $3")
                         .bind(to)

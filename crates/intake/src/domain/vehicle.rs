@@ -118,6 +118,13 @@ pub enum VehicleEvent {
         to: String,
         on: Date,
     },
+    /// The file as it is now: plate, model and insurance expiry (not a patch).
+    Updated {
+        vehicle_id: String,
+        plate: Option<String>,
+        model: String,
+        insurance_expiry: Option<Date>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -144,6 +151,12 @@ pub enum VehicleCommand {
         purchase_date: Option<Date>,
         insurance_expiry: Option<Date>,
     },
+    /// A new plate, a renewed insurance, a corrected model.
+    Update {
+        plate: Option<String>,
+        model: String,
+        insurance_expiry: Option<Date>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,6 +172,8 @@ pub struct Vehicle {
     pub vin: Option<Vin>,
     pub owner: Option<String>,
     pub sales: Vec<String>,
+    /// Plate, model, insurance expiry: what an update may change.
+    pub details: (Option<String>, String, Option<Date>),
 }
 
 impl Aggregate for Vehicle {
@@ -229,6 +244,24 @@ impl Aggregate for Vehicle {
                     insurance_expiry,
                 }])
             }
+            VehicleCommand::Update {
+                plate,
+                model,
+                insurance_expiry,
+            } => {
+                let Some(id) = &self.id else {
+                    return Err(VehicleRejection::NotRegistered);
+                };
+                if self.details == (plate.clone(), model.clone(), insurance_expiry) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![VehicleEvent::Updated {
+                    vehicle_id: id.clone(),
+                    plate,
+                    model,
+                    insurance_expiry,
+                }])
+            }
             VehicleCommand::TransferOwnership { to, on } => {
                 let Some(id) = &self.id else {
                     return Err(VehicleRejection::NotRegistered);
@@ -252,11 +285,23 @@ impl Aggregate for Vehicle {
                 vehicle_id,
                 vin,
                 owner,
+                plate,
+                model,
+                insurance_expiry,
                 ..
             } => {
                 self.id = Some(vehicle_id.clone());
                 self.vin = Some(vin.clone());
                 self.owner = owner.clone();
+                self.details = (plate.clone(), model.clone(), *insurance_expiry);
+            }
+            VehicleEvent::Updated {
+                plate,
+                model,
+                insurance_expiry,
+                ..
+            } => {
+                self.details = (plate.clone(), model.clone(), *insurance_expiry);
             }
             VehicleEvent::Sold { sale, .. } => self.sales.push(sale.sale_id.clone()),
             VehicleEvent::OwnershipTransferred { to, .. } => self.owner = Some(to.clone()),
@@ -367,6 +412,28 @@ mod tests {
         );
         assert!(
             matches!(&sold[1], VehicleEvent::OwnershipTransferred { from: Some(f), .. } if f == "c-owner")
+        );
+    }
+
+    #[test]
+    fn an_update_records_only_changes() {
+        let sold = given::<Vehicle>(&[]).when(sale_command()).expect("sold");
+        let renew = |year| VehicleCommand::Update {
+            plate: Some("沪A12345".into()),
+            model: "Cruze".into(),
+            insurance_expiry: Some(jiff::civil::date(year, 1, 15)),
+        };
+        let renewed = given::<Vehicle>(&sold).when(renew(2027)).expect("renewed");
+        assert_eq!(renewed.len(), 1);
+        let history: Vec<_> = sold.iter().chain(&renewed).cloned().collect();
+        assert_eq!(
+            given::<Vehicle>(&history).when(renew(2027)),
+            Ok(vec![]),
+            "nothing changed"
+        );
+        assert_eq!(
+            given::<Vehicle>(&[]).when(renew(2027)),
+            Err(VehicleRejection::NotRegistered)
         );
     }
 
