@@ -131,27 +131,20 @@ pub async fn register(
     metadata: Metadata,
 ) -> Result<pb::RecordSaleResponse, ServiceError> {
     let mut violations = Vec::new();
-    let vin = crate::domain::vin::Vin::parse(&body.vin)
-        .map_err(|e| violations.push(FieldViolation::new("vin", e.to_string())))
-        .ok();
-    let plate = if body.plate.trim().is_empty() {
-        None
-    } else {
-        crate::domain::plate::normalise(&body.plate)
-            .map_err(|e| violations.push(FieldViolation::new("plate", e)))
-            .ok()
-    };
-    let purchase_date = date_from(body.purchase_date.as_ref())
-        .map_err(|e| violations.push(FieldViolation::new("purchase_date", e)))
-        .ok()
-        .flatten();
+    let (vin, plate) = vin_and_plate(&body.vin, &body.plate, &mut violations);
+    let purchase_date = date_field(
+        "purchase_date",
+        body.purchase_date.as_ref(),
+        &mut violations,
+    );
     if purchase_date.is_some_and(|d| d > jiff::Zoned::now().date()) {
         violations.push(FieldViolation::new("purchase_date", "is in the future"));
     }
-    let insurance_expiry = date_from(body.insurance_expiry.as_ref())
-        .map_err(|e| violations.push(FieldViolation::new("insurance_expiry", e)))
-        .ok()
-        .flatten();
+    let insurance_expiry = date_field(
+        "insurance_expiry",
+        body.insurance_expiry.as_ref(),
+        &mut violations,
+    );
     let Some(vin) = vin.filter(|_| violations.is_empty()) else {
         return Err(ServiceError::Invalid(violations));
     };
@@ -188,20 +181,12 @@ pub async fn update(
     metadata: Metadata,
 ) -> Result<pb::RecordSaleResponse, ServiceError> {
     let mut violations = Vec::new();
-    let vin = crate::domain::vin::Vin::parse(&body.vin)
-        .map_err(|e| violations.push(FieldViolation::new("vin", e.to_string())))
-        .ok();
-    let plate = if body.plate.trim().is_empty() {
-        None
-    } else {
-        crate::domain::plate::normalise(&body.plate)
-            .map_err(|e| violations.push(FieldViolation::new("plate", e)))
-            .ok()
-    };
-    let insurance_expiry = date_from(body.insurance_expiry.as_ref())
-        .map_err(|e| violations.push(FieldViolation::new("insurance_expiry", e)))
-        .ok()
-        .flatten();
+    let (vin, plate) = vin_and_plate(&body.vin, &body.plate, &mut violations);
+    let insurance_expiry = date_field(
+        "insurance_expiry",
+        body.insurance_expiry.as_ref(),
+        &mut violations,
+    );
     let Some(vin) = vin.filter(|_| violations.is_empty()) else {
         return Err(ServiceError::Invalid(violations));
     };
@@ -228,4 +213,34 @@ pub async fn update(
         }),
         already_recorded: executed.events.is_empty(),
     })
+}
+
+/// The VIN and the (optional) plate of a vehicle request, each bad one named.
+fn vin_and_plate(
+    vin: &str,
+    plate: &str,
+    violations: &mut Vec<FieldViolation>,
+) -> (Option<crate::domain::vin::Vin>, Option<String>) {
+    let vin = crate::domain::vin::Vin::parse(vin)
+        .map_err(|e| violations.push(FieldViolation::new("vin", e.to_string())))
+        .ok();
+    let plate = if plate.trim().is_empty() {
+        None
+    } else {
+        crate::domain::plate::normalise(plate)
+            .map_err(|e| violations.push(FieldViolation::new("plate", e)))
+            .ok()
+    };
+    (vin, plate)
+}
+
+fn date_field(
+    field: &str,
+    date: Option<&aftercare_proto::common::v1::Date>,
+    violations: &mut Vec<FieldViolation>,
+) -> Option<jiff::civil::Date> {
+    date_from(date)
+        .map_err(|e| violations.push(FieldViolation::new(field, e)))
+        .ok()
+        .flatten()
 }
