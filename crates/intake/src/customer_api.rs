@@ -39,7 +39,7 @@ pub fn profile(input: Option<&pb::CustomerInput>) -> Result<Profile, ServiceErro
         Ok(pb::CustomerType::Government) => CustomerType::Government,
         _ => CustomerType::Private,
     };
-    let today = jiff::Zoned::now().date();
+    let today = crate::calendar::today();
     ProfileInput {
         name: input.name.clone(),
         phones: input.phones.clone(),

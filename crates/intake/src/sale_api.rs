@@ -30,16 +30,14 @@ pub async fn record(
         referrer: body.referrer_customer_id.clone(),
         model: body.model.clone(),
     };
-    let (vin, sale) = input
-        .validate(jiff::Zoned::now().date())
-        .map_err(|errors| {
-            ServiceError::Invalid(
-                errors
-                    .into_iter()
-                    .map(|e| FieldViolation::new(e.field, e.reason))
-                    .collect(),
-            )
-        })?;
+    let (vin, sale) = input.validate(crate::calendar::today()).map_err(|errors| {
+        ServiceError::Invalid(
+            errors
+                .into_iter()
+                .map(|e| FieldViolation::new(e.field, e.reason))
+                .collect(),
+        )
+    })?;
     let id = vehicle_id(dealer.as_str(), &vin);
     let stream = vehicle_stream(dealer, id)?;
     let sale_id = sale.sale_id.clone();
@@ -79,7 +77,7 @@ pub async fn transfer(
     let on = date_from(body.transferred_on.as_ref())
         .map_err(|e| ServiceError::invalid("transferred_on", e))?
         .ok_or_else(|| ServiceError::invalid("transferred_on", "is required"))?;
-    if on > jiff::Zoned::now().date() {
+    if on > crate::calendar::today() {
         return Err(ServiceError::invalid(
             "transferred_on",
             format!("{on} is in the future"),
@@ -137,7 +135,7 @@ pub async fn register(
         body.purchase_date.as_ref(),
         &mut violations,
     );
-    if purchase_date.is_some_and(|d| d > jiff::Zoned::now().date()) {
+    if purchase_date.is_some_and(|d| d > crate::calendar::today()) {
         violations.push(FieldViolation::new("purchase_date", "is in the future"));
     }
     let insurance_expiry = date_field(
