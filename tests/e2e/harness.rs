@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
@@ -99,18 +99,11 @@ impl Server {
             .status()
             .expect("kill");
         assert!(sent.success());
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "aftercare ignored SIGTERM:\n{}",
-                self.output()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let child = &mut self.child;
+        let status = aftercare_testkit::wait_until(Duration::from_secs(30), || {
+            child.try_wait().expect("wait")
+        });
+        status.unwrap_or_else(|| panic!("aftercare ignored SIGTERM:\n{}", self.output()))
     }
 }
 

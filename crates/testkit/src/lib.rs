@@ -53,6 +53,12 @@ pub(crate) struct GaveUp(pub String);
 
 /// Polls `ready` until it yields a value or the deadline passes; `Err` stops at
 /// once (e.g. the server process exited). Returns the reason on failure.
+/// Polls `check` until it gives a value or `timeout` passes (`None` then), with a
+/// short growing pause between attempts: the one way tests wait for a condition.
+pub fn wait_until<T>(timeout: Duration, mut check: impl FnMut() -> Option<T>) -> Option<T> {
+    poll_until(timeout, || Ok(check())).ok()
+}
+
 pub(crate) fn poll_until<T>(
     timeout: Duration,
     mut ready: impl FnMut() -> Result<Option<T>, GaveUp>,

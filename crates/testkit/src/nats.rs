@@ -141,6 +141,15 @@ impl NatsServer {
         tracing::debug!(port = self.port, "nats-server restarted");
     }
 
+    /// The server process's id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map(std::process::Child::id)
+    }
+
     pub fn is_running(&self) -> bool {
         let mut child = self.child.lock().unwrap_or_else(PoisonError::into_inner);
         match child.as_mut().map(Child::try_wait) {

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, TcpStream};
 use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aftercare_testkit::nats_server_binary;
 use tempfile::TempDir;
@@ -96,22 +96,24 @@ impl Server {
     }
 
     fn await_port(&mut self) -> u16 {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let port = std::fs::read_dir(self.dir.path())
+        let dir = self.dir.path().to_path_buf();
+        let child = &mut self.child;
+        let found = aftercare_testkit::wait_until(Duration::from_secs(10), || {
+            let port = std::fs::read_dir(&dir)
                 .expect("read temp dir")
                 .filter_map(Result::ok)
                 .filter(|entry| entry.file_name().to_string_lossy().ends_with(".ports"))
                 .find_map(|entry| port_of(&std::fs::read_to_string(entry.path()).ok()?));
-            if let Some(port) = port {
-                return port;
-            }
-            let exited = self.child.try_wait().expect("query nats-server");
-            if exited.is_some() || Instant::now() > deadline {
+            // A server that exited will never write the file: stop waiting.
+            port.map(Some)
+                .or_else(|| child.try_wait().expect("query nats-server").map(|_| None))
+        });
+        match found.flatten() {
+            Some(port) => port,
+            None => {
                 let log = std::fs::read_to_string(self.dir.path().join("log")).unwrap_or_default();
-                panic!("nats-server did not start ({exited:?}):\n{log}");
+                panic!("nats-server did not start:\n{log}");
             }
-            std::thread::sleep(Duration::from_millis(20));
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::net::{Ipv4Addr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aftercare_testkit::{NatsServer, SyncMode, init_tracing, postgres};
 
@@ -143,35 +143,12 @@ fn psql_binary() -> PathBuf {
     candidates.pop().expect("a psql binary").1
 }
 
-const LEAK_REPORT: &str = "AFTERCARE_TESTKIT_LEAK_REPORT";
-
-/// Starts servers and never drops them, as a static would; run in a child process
-/// by `servers_never_dropped_are_cleaned_up_after_the_process_exits`.
-#[test]
-#[ignore = "run as a child process by servers_never_dropped_are_cleaned_up_after_the_process_exits"]
-fn leak_servers_and_exit() {
-    let Some(report) = std::env::var_os(LEAK_REPORT) else {
-        return;
-    };
-    let nats = NatsServer::start();
-    let cluster = postgres();
-    let facts = format!(
-        "{}\n{}\n{}\n",
-        nats_pid(&nats),
-        nats.store_dir().parent().expect("temp dir").display(),
-        cluster.port()
-    );
-    std::fs::write(report, facts).expect("write the leak report");
-    std::mem::forget(nats);
-}
-
 #[test]
 fn servers_never_dropped_are_cleaned_up_after_the_process_exits() {
     let report_dir = tempfile::tempdir().expect("temp dir");
     let report = report_dir.path().join("report");
-    let status = Command::new(std::env::current_exe().expect("path of this test binary"))
-        .args(["--ignored", "--exact", "leak_servers_and_exit"])
-        .env(LEAK_REPORT, &report)
+    let status = Command::new(env!("CARGO_BIN_EXE_aftercare-testkit-leak"))
+        .arg(&report)
         .stdout(std::process::Stdio::null())
         .status()
         .expect("run the leaking child");
@@ -190,13 +167,9 @@ fn servers_never_dropped_are_cleaned_up_after_the_process_exits() {
     let gone = || {
         !Path::new(&format!("/proc/{nats_pid}")).exists() && !nats_dir.exists() && !accepts(pg_port)
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !gone() {
-        assert!(
-            Instant::now() < deadline,
-            "still there after 30 s: nats-server {nats_pid} in {} or postgres on port {pg_port}",
-            nats_dir.display()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    assert!(
+        aftercare_testkit::wait_until(Duration::from_secs(30), || gone().then_some(())).is_some(),
+        "still there after 30 s: nats-server {nats_pid} in {} or postgres on port {pg_port}",
+        nats_dir.display()
+    );
 }
