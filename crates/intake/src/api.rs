@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use aftercare_eventstore::{EventStore, Metadata, Position};
+use aftercare_eventstore::{EventStore, Metadata};
 use aftercare_proto::common::v1 as common;
 use aftercare_proto::intake::v1 as pb;
 use aftercare_runtime::projection::ProgressHandle;
@@ -59,24 +59,6 @@ impl IntakeApi {
             .authorize_dealer(&dealer)
             .map_err(|s| ServiceError::PermissionDenied(s.message().to_owned()))?;
         Ok((principal, dealer))
-    }
-
-    async fn caught_up(
-        &self,
-        consistency: Option<&common::Consistency>,
-    ) -> Result<(), ServiceError> {
-        let wanted = consistency
-            .and_then(|c| c.min_position)
-            .map_or(0, |p| p.value);
-        match (&self.visits, wanted) {
-            (_, 0) => Ok(()),
-            (Some(progress), wanted) => {
-                progress.wait_for(Position(wanted), self.read_timeout).await
-            }
-            (None, _) => Err(ServiceError::Unavailable(
-                "the visits read model does not run here".into(),
-            )),
-        }
     }
 }
 
@@ -533,7 +515,12 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
         principal.authorize_dealer(&dealer)?;
         let vin = Vin::parse(&body.vin).map_err(|e| ServiceError::invalid("vin", e.to_string()))?;
-        self.caught_up(body.consistency.as_ref()).await?;
+        customer_api::wait(
+            self.visits.as_ref(),
+            body.consistency.as_ref(),
+            self.read_timeout,
+        )
+        .await?;
         crate::customer_api::wait(
             self.vehicles.as_ref(),
             body.consistency.as_ref(),
