@@ -23,6 +23,7 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub auth: AuthConfig,
     pub projections: ProjectionConfig,
+    pub dealers: DealersConfig,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -238,6 +239,7 @@ impl Config {
             telemetry: section(&mut table, "telemetry", &mut errors),
             auth: section(&mut table, "auth", &mut errors),
             projections: section(&mut table, "projections", &mut errors),
+            dealers: DealersConfig::from_table(table.remove("dealers"), &mut errors),
         };
         config.auth.merge_tokens_file(&mut errors);
         for unknown in table.keys() {
@@ -328,8 +330,10 @@ fn section<T: DeserializeOwned + Default>(
     }
 }
 
+mod dealers;
 mod env;
 
+pub use dealers::{DealerRules, DealersConfig, Incentive};
 use env::apply_env;
 pub(crate) use env::duration;
 

@@ -183,3 +183,45 @@ fn the_shipped_kubernetes_configuration_loads() {
     assert_eq!(config.store.replicas, 3);
     assert!(!config.server.listen.ip().is_loopback());
 }
+
+#[test]
+fn dealer_rules_default_and_override_single_values() {
+    let file = write(
+        "[dealers.default]\nchurn_months = 12\nat_risk_months = 6\n\
+         [dealers.D042]\nchurn_months = 8\n\
+         [dealers.D077]\ntime_zone = \"Asia/Urumqi\"\n[dealers.D077.incentive]\nadvisor_group_fen = 30000\n",
+    );
+    let config = Config::load(
+        Some(file.path()),
+        env(&[("AFTERCARE__DEALERS__DEFAULT__WARRANTY_MONTHS", "48")]),
+    )
+    .expect("valid");
+    let d042 = config.dealers.rules("D042");
+    assert_eq!((d042.at_risk_months, d042.churn_months), (6, 8));
+    assert_eq!(d042.warranty_months, 48, "the default from the environment");
+    assert_eq!(d042.time_zone_name, "Asia/Shanghai");
+    let d077 = config.dealers.rules("D077");
+    assert_eq!(d077.time_zone_name, "Asia/Urumqi");
+    assert_eq!(d077.incentive.advisor_group_fen, 30_000);
+    assert_eq!(d077.incentive.service_manager_fen, 20_000);
+    assert_eq!(config.dealers.rules("D999").churn_months, 12);
+}
+
+#[test]
+fn bad_dealer_rules_name_the_dealer_and_the_key() {
+    let file = write(
+        "[dealers.D042]\ntime_zone = \"Mars/Olympus\"\nchurn_months = 30\n\
+         [dealers.D043]\nat_risk_months = 9\nchurn_months = 8\n\
+         [dealers.\"bad dealer\"]\nchurn_months = 8\n",
+    );
+    let err = Config::load(Some(file.path()), env(&[])).expect_err("invalid");
+    let text = err.to_string();
+    for fragment in [
+        "dealers.D042.time_zone: \"Mars/Olympus\"",
+        "dealers.D042.churn_months: 30",
+        "dealers.D043.at_risk_months: 9 must be less than churn_months (8)",
+        "dealers.bad dealer: not a dealer id",
+    ] {
+        assert!(text.contains(fragment), "missing {fragment:?} in:\n{text}");
+    }
+}
