@@ -1,0 +1,127 @@
+//! Churn rates and segment counts from the cohort counters.
+//!
+//! Rule A for month M with threshold k: the vehicles whose last visit fell in
+//! M−k and that had not returned by the end of M, over all service visits in M−k.
+//! Rule B counts sales as contacts too: over visits plus vehicles sold in M−k.
+//! A cohort entry whose next contact came `gap` months later had not returned by
+//! the end of M exactly when `gap > k`, so any month and any threshold is read
+//! from the same counters.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+use super::history::{NOT_BACK, Rule};
+use super::{Month, Segment, Thresholds};
+
+/// A cohort counter as read back: one breakdown value, one gap.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CohortCount {
+    pub value: String,
+    pub gap: i32,
+    pub vehicles: i64,
+}
+
+/// A base counter as read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BaseCount {
+    pub value: String,
+    pub visits: i64,
+    pub sales: i64,
+}
+
+/// One line of a churn report: the base (台次, plus sales under rule B) and the
+/// vehicles of that base that churned.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ChurnLine {
+    pub value: String,
+    pub base: i64,
+    pub churned: i64,
+}
+
+impl ChurnLine {
+    /// The rate as a fraction; none without a base.
+    pub fn rate(&self) -> Option<f64> {
+        (self.base > 0).then(|| self.churned as f64 / self.base as f64)
+    }
+
+    /// Compares rates exactly (no floating point), lines without a base last.
+    pub fn cmp_rate(&self, other: &ChurnLine) -> Option<Ordering> {
+        if self.base <= 0 || other.base <= 0 {
+            return None;
+        }
+        let left = i128::from(self.churned) * i128::from(other.base);
+        let right = i128::from(other.churned) * i128::from(self.base);
+        Some(left.cmp(&right))
+    }
+
+    pub fn absorb(&mut self, other: &ChurnLine) {
+        self.base += other.base;
+        self.churned += other.churned;
+    }
+}
+
+/// Whether a contact followed by the next one `gap` months later counts as
+/// churned `threshold` months on.
+pub fn churned(gap: i32, threshold: u32) -> bool {
+    gap == NOT_BACK || gap > threshold as i32
+}
+
+/// The lines of one dealer's report, by breakdown value, from the counters of its
+/// cohort month (the report month minus the threshold).
+pub fn churn_lines(
+    rule: Rule,
+    threshold: u32,
+    cohorts: &[CohortCount],
+    base: &[BaseCount],
+) -> BTreeMap<String, ChurnLine> {
+    let mut lines: BTreeMap<String, ChurnLine> = BTreeMap::new();
+    fn line<'a>(lines: &'a mut BTreeMap<String, ChurnLine>, value: &str) -> &'a mut ChurnLine {
+        lines.entry(value.to_owned()).or_insert_with(|| ChurnLine {
+            value: value.to_owned(),
+            ..ChurnLine::default()
+        })
+    }
+    for b in base {
+        line(&mut lines, &b.value).base += b.visits + if rule == Rule::B { b.sales } else { 0 };
+    }
+    for c in cohorts.iter().filter(|c| churned(c.gap, threshold)) {
+        line(&mut lines, &c.value).churned += c.vehicles;
+    }
+    lines.retain(|_, l| l.base != 0 || l.churned != 0);
+    lines
+}
+
+/// A cohort counter with its month, for segment counts over the whole history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DatedCount {
+    pub month: Month,
+    pub gap: i32,
+    pub vehicles: i64,
+}
+
+/// Vehicles per segment at the end of `as_of`, counting calendar months since the
+/// month of the last visit. `visited` are the rule A counters (every vehicle's
+/// visit months), `sold` the never-visited ones (first sale and first visit).
+pub fn segment_counts(
+    as_of: Month,
+    thresholds: Thresholds,
+    visited: &[DatedCount],
+    sold: &[DatedCount],
+) -> BTreeMap<Segment, i64> {
+    let mut counts: BTreeMap<Segment, i64> = Segment::ALL.iter().map(|s| (*s, 0)).collect();
+    let last_as_of = |c: &DatedCount| {
+        c.month <= as_of && (c.gap == NOT_BACK || c.month.plus(c.gap as u32) > as_of)
+    };
+    for c in visited.iter().filter(|c| last_as_of(c)) {
+        *counts
+            .entry(Segment::after(as_of.since(c.month), thresholds))
+            .or_default() += c.vehicles;
+    }
+    for c in sold.iter().filter(|c| last_as_of(c)) {
+        *counts.entry(Segment::NeverVisited).or_default() += c.vehicles;
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,145 @@
+//! The churn incentive (a dealer's trial scheme): an advisor group below the
+//! dealer's churn rate earns the bonus, above it pays it, equal is zero; the
+//! service manager earns it when the month is no worse than the average of the
+//! previous three months. Rates are compared exactly, never as floats.
+
+use std::cmp::Ordering;
+
+use super::report::ChurnLine;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Better,
+    Equal,
+    Worse,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Score {
+    pub who: String,
+    pub line: ChurnLine,
+    pub verdict: Verdict,
+    pub amount_fen: i64,
+}
+
+fn score(who: &str, line: &ChurnLine, order: Ordering, fen: i64) -> Score {
+    let verdict = match order {
+        Ordering::Less => Verdict::Better,
+        Ordering::Equal => Verdict::Equal,
+        Ordering::Greater => Verdict::Worse,
+    };
+    let amount_fen = match verdict {
+        Verdict::Better => fen,
+        Verdict::Equal => 0,
+        Verdict::Worse => -fen,
+    };
+    Score {
+        who: who.to_owned(),
+        line: line.clone(),
+        verdict,
+        amount_fen,
+    }
+}
+
+/// Each advisor group against the dealer's rate. Groups without visits in the
+/// cohort month have no rate and are not scored.
+pub fn advisor_groups(dealer: &ChurnLine, groups: &[ChurnLine], fen: i64) -> Vec<Score> {
+    groups
+        .iter()
+        .filter(|g| !g.value.is_empty())
+        .filter_map(|g| {
+            g.cmp_rate(dealer)
+                .map(|order| score(&g.value, g, order, fen))
+        })
+        .collect()
+}
+
+/// The service manager: this month's rate against the average rate of the
+/// previous months that have one. "No worse than the average" earns the bonus.
+pub fn service_manager(month: &ChurnLine, previous: &[ChurnLine], fen: i64) -> Option<Score> {
+    let rated: Vec<&ChurnLine> = previous.iter().filter(|l| l.base > 0).collect();
+    if month.base <= 0 || rated.is_empty() {
+        return None;
+    }
+    // churned/base <= (Σ cᵢ/bᵢ)/n  ⇔  n·churned·Πbᵢ <= base·Σ(cᵢ·Π_{j≠i} bⱼ)
+    let product: i128 = rated.iter().map(|l| i128::from(l.base)).product();
+    let left = rated.len() as i128 * i128::from(month.churned) * product;
+    let sum: i128 = rated
+        .iter()
+        .map(|l| i128::from(l.churned) * (product / i128::from(l.base)))
+        .sum();
+    let right = i128::from(month.base) * sum;
+    let order = if left <= right {
+        Ordering::Less
+    } else {
+        Ordering::Greater
+    };
+    Some(score("service manager", month, order, fen))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(value: &str, churned: i64, base: i64) -> ChurnLine {
+        ChurnLine {
+            value: value.to_owned(),
+            base,
+            churned,
+        }
+    }
+
+    #[test]
+    fn groups_below_the_dealer_rate_earn_above_pay_equal_is_zero() {
+        // Dealer: 60 of 1,000 = 6%.
+        let dealer = line("", 60, 1000);
+        let groups = [
+            line("A", 20, 400), // 5%
+            line("B", 30, 500), // 6%
+            line("C", 10, 100), // 10%
+            line("D", 0, 0),    // no visits in the cohort month
+        ];
+        let scores = advisor_groups(&dealer, &groups, 20_000);
+        let amounts: Vec<(&str, Verdict, i64)> = scores
+            .iter()
+            .map(|s| (s.who.as_str(), s.verdict, s.amount_fen))
+            .collect();
+        assert_eq!(
+            amounts,
+            [
+                ("A", Verdict::Better, 20_000),
+                ("B", Verdict::Equal, 0),
+                ("C", Verdict::Worse, -20_000),
+            ]
+        );
+    }
+
+    #[test]
+    fn equal_rates_are_equal_even_where_floats_would_round() {
+        // 1/3 and 3/9 compare equal exactly.
+        let scores = advisor_groups(&line("", 3, 9), &[line("A", 1, 3)], 20_000);
+        assert_eq!(scores[0].verdict, Verdict::Equal);
+    }
+
+    #[test]
+    fn the_service_manager_is_judged_against_the_previous_three_months() {
+        // Previous months: 4%, 5%, 3% → average 4%.
+        let previous = [line("", 4, 100), line("", 10, 200), line("", 3, 100)];
+        let at_average = service_manager(&line("", 8, 200), &previous, 20_000).expect("score");
+        assert_eq!(at_average.amount_fen, 20_000, "≤ the average earns");
+        let above = service_manager(&line("", 41, 1000), &previous, 20_000).expect("score");
+        assert_eq!(above.amount_fen, -20_000);
+        let below = service_manager(&line("", 39, 1000), &previous, 20_000).expect("score");
+        assert_eq!(below.amount_fen, 20_000);
+        // Months without visits do not count towards the average; none at all → no score.
+        let sparse = [line("", 0, 0), line("", 5, 100)];
+        assert_eq!(
+            service_manager(&line("", 6, 100), &sparse, 20_000).map(|s| s.amount_fen),
+            Some(-20_000)
+        );
+        assert_eq!(
+            service_manager(&line("", 6, 100), &[line("", 0, 0)], 20_000),
+            None
+        );
+    }
+}
