@@ -69,6 +69,17 @@ pub enum VehicleCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Where a vehicle stands: last visit, months since, churn segment.
+    Status {
+        #[arg(long)]
+        dealer: String,
+        vin: String,
+        /// The day to judge, e.g. 2026-09-30; today at the dealer by default.
+        #[arg(long)]
+        as_of: Option<jiff::civil::Date>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
 }
 
 #[derive(Args)]
@@ -322,11 +333,19 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
 }
 
 pub async fn vehicle(command: VehicleCommand) -> anyhow::Result<()> {
-    let VehicleCommand::History {
-        dealer: d,
-        vin,
-        client,
-    } = command;
+    let (d, vin, client) = match command {
+        VehicleCommand::History {
+            dealer,
+            vin,
+            client,
+        } => (dealer, vin, client),
+        VehicleCommand::Status {
+            dealer,
+            vin,
+            as_of,
+            client,
+        } => return crate::report_cli::vehicle_status(dealer, vin, as_of, client).await,
+    };
     let mut api = IntakeServiceClient::new(client.channel().await?);
     let history = api
         .get_vehicle_history(pb::GetVehicleHistoryRequest {

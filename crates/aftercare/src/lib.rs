@@ -9,4 +9,5 @@ pub mod import;
 pub mod intake_cli;
 pub mod modules;
 pub mod rebuild;
+pub mod report_cli;
 pub mod serve;

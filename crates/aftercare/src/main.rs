@@ -36,7 +36,7 @@ enum Command {
     /// Customer files: register, consent, show, search.
     #[command(subcommand)]
     Customer(aftercare::intake_cli::CustomerCommand),
-    /// Vehicle files: history.
+    /// Vehicle files: history, churn status.
     #[command(subcommand)]
     Vehicle(aftercare::intake_cli::VehicleCommand),
     /// Service visits: record one repair order.
@@ -45,6 +45,9 @@ enum Command {
     /// Leads: capture, list.
     #[command(subcommand)]
     Lead(aftercare::intake_cli::LeadCommand),
+    /// Reports: churn by month and breakdown, the churn scorecard.
+    #[command(subcommand)]
+    Report(aftercare::report_cli::ReportCommand),
     /// Seed a realistic dealer through the real command path, for a first look.
     Demo {
         #[arg(long, default_value = "D001")]
@@ -151,6 +154,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Vehicle(c) => aftercare::intake_cli::vehicle(c).await,
         Command::Visit(c) => aftercare::intake_cli::visit(c).await,
         Command::Lead(c) => aftercare::intake_cli::lead(c).await,
+        Command::Report(c) => aftercare::report_cli::report(c).await,
         Command::Demo {
             dealer,
             customers,

@@ -2,11 +2,10 @@
 //! aggregate, reads from the customer read model, personal data masked for roles
 //! that may not see it.
 
-use aftercare_eventstore::{DealerId, Metadata, Position, StreamId};
+use aftercare_eventstore::{DealerId, Metadata, StreamId};
 use aftercare_proto::common::v1 as common;
 use aftercare_proto::intake::v1 as pb;
 use aftercare_runtime::command::{CommandError, execute};
-use aftercare_runtime::projection::ProgressHandle;
 use aftercare_runtime::{Database, FieldViolation, Principal, Role, ServiceError};
 use sqlx::Row;
 use uuid::Uuid;
@@ -109,22 +108,7 @@ pub fn consents(
         .collect()
 }
 
-pub async fn wait(
-    progress: Option<&ProgressHandle>,
-    consistency: Option<&common::Consistency>,
-    timeout: std::time::Duration,
-) -> Result<(), ServiceError> {
-    let wanted = consistency
-        .and_then(|c| c.min_position)
-        .map_or(0, |p| p.value);
-    match (progress, wanted) {
-        (_, 0) => Ok(()),
-        (Some(p), wanted) => p.wait_for(Position(wanted), timeout).await,
-        (None, _) => Err(ServiceError::Unavailable(
-            "the customer read model does not run here".into(),
-        )),
-    }
-}
+pub use aftercare_runtime::projection::wait_for_consistency as wait;
 
 fn mask_name(name: &str) -> String {
     let mut chars = name.chars();

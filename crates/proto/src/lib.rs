@@ -24,3 +24,9 @@ pub mod intake {
         include!(concat!(env!("OUT_DIR"), "/aftercare.intake.v1.rs"));
     }
 }
+
+pub mod analytics {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/aftercare.analytics.v1.rs"));
+    }
+}

@@ -200,3 +200,35 @@ pub async fn insert_rows(
     }
     Ok(written)
 }
+
+/// Runs `select` (ending in `… WHERE column IN`) for all of `keys`, a few
+/// statements with many keys each instead of a statement per key.
+pub async fn fetch_in(
+    conn: &mut sqlx::AnyConnection,
+    select: &str,
+    keys: &[String],
+) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+    let numbered = conn.backend_name() != "SQLite";
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(MAX_PARAMETERS) {
+        let mut sql = format!("{select} (");
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            if numbered {
+                sql.push('$');
+                sql.push_str(&(i + 1).to_string());
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push(')');
+        let mut query = sqlx::query(&sql);
+        for key in chunk {
+            query = query.bind(key.as_str());
+        }
+        rows.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(rows)
+}

@@ -109,7 +109,10 @@ impl pb::system_service_server::SystemService for SystemApi {
                 // A runner that has not yet read its checkpoint reports 0: never
                 // show less than what is saved.
                 let (position, dead) = live.map_or((cp.position, cp.dead_lettered), |p| {
-                    (p.position.max(cp.position), p.dead_lettered.max(cp.dead_lettered))
+                    (
+                        p.position.max(cp.position),
+                        p.dead_lettered.max(cp.dead_lettered),
+                    )
                 });
                 pb::ProjectionProgress {
                     name: cp.name,

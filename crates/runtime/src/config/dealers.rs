@@ -92,10 +92,11 @@ impl DealersConfig {
                 BTreeMap::new()
             }),
         };
-        let default = tables
-            .remove("default")
-            .unwrap_or_default()
-            .over(&DealerRules::default(), "dealers.default", errors);
+        let default = tables.remove("default").unwrap_or_default().over(
+            &DealerRules::default(),
+            "dealers.default",
+            errors,
+        );
         let by_dealer = tables
             .into_iter()
             .filter_map(|(dealer, table)| {

@@ -15,7 +15,7 @@ use sqlx::AnyConnection;
 
 pub use audit::AuditTrail;
 pub use checkpoint::{Checkpoint, read_checkpoints};
-pub use progress::{Progress, ProgressHandle};
+pub use progress::{Progress, ProgressHandle, wait_for_consistency};
 pub use runner::{Runner, RunnerOptions};
 
 use crate::db::{Migrations, SqlMigration};

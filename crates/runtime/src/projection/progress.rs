@@ -54,3 +54,22 @@ impl ProgressHandle {
         }
     }
 }
+
+/// Read-your-writes for a query: waits until `progress` has reached the
+/// request's `min_position` (no wait without one).
+pub async fn wait_for_consistency(
+    progress: Option<&ProgressHandle>,
+    consistency: Option<&aftercare_proto::common::v1::Consistency>,
+    timeout: Duration,
+) -> Result<(), ServiceError> {
+    let wanted = consistency
+        .and_then(|c| c.min_position)
+        .map_or(0, |p| p.value);
+    match (progress, wanted) {
+        (_, 0) => Ok(()),
+        (Some(p), wanted) => p.wait_for(Position(wanted), timeout).await,
+        (None, _) => Err(ServiceError::Unavailable(
+            "the read model this query needs does not run in this process".into(),
+        )),
+    }
+}

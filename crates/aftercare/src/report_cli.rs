@@ -1,0 +1,335 @@
+//! `aftercare report …`: churn reports and the churn scorecard as tables, or JSON
+//! with `--output json`.
+
+use aftercare_proto::analytics::v1 as pb;
+use aftercare_proto::analytics::v1::analytics_service_client::AnalyticsServiceClient;
+use aftercare_proto::common::v1::YearMonth;
+use clap::{Subcommand, ValueEnum};
+use serde_json::{Value, json};
+
+use crate::client::{ClientArgs, Output, status_error};
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum By {
+    AdvisorGroup,
+    Advisor,
+    Model,
+    Region,
+    Age,
+    Warranty,
+}
+
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum RuleArg {
+    /// Service visits only.
+    #[default]
+    A,
+    /// Service visits and sales.
+    B,
+}
+
+#[derive(Subcommand)]
+pub enum ReportCommand {
+    /// Monthly churn rate, optionally broken down, for a dealer or every dealer in scope.
+    Churn {
+        /// The report month, e.g. 2026-09.
+        #[arg(long)]
+        month: String,
+        #[arg(long, value_enum)]
+        by: Option<By>,
+        #[arg(long, value_enum, default_value_t = RuleArg::A)]
+        rule: RuleArg,
+        /// Months without a visit that count as churned; each dealer's own by default.
+        #[arg(long)]
+        threshold: Option<u32>,
+        /// Repeatable; every dealer in the token's scope when not given.
+        #[arg(long = "dealer")]
+        dealers: Vec<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// The churn incentive of a month: advisor groups and the service manager.
+    Scorecard {
+        #[arg(long)]
+        dealer: String,
+        #[arg(long)]
+        month: String,
+        #[arg(long, value_enum, default_value_t = RuleArg::A)]
+        rule: RuleArg,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+pub fn year_month(text: &str) -> anyhow::Result<YearMonth> {
+    let bad = || anyhow::anyhow!("--month {text:?}: write it as 2026-09");
+    let (y, m) = text.split_once('-').ok_or_else(bad)?;
+    Ok(YearMonth {
+        year: y.parse().map_err(|_| bad())?,
+        month: m.parse().map_err(|_| bad())?,
+    })
+}
+
+fn rule(r: RuleArg) -> pb::ChurnRule {
+    match r {
+        RuleArg::A => pb::ChurnRule::A,
+        RuleArg::B => pb::ChurnRule::B,
+    }
+}
+
+fn month_text(m: Option<&YearMonth>) -> String {
+    m.map(|m| format!("{:04}-{:02}", m.year, m.month))
+        .unwrap_or_default()
+}
+
+fn line_json(l: Option<&pb::ChurnLine>) -> Value {
+    let l = l.cloned().unwrap_or_default();
+    json!({ "value": l.value, "base": l.base, "churned": l.churned, "rate": l.rate })
+}
+
+fn percent(l: &pb::ChurnLine) -> String {
+    if l.base == 0 {
+        "-".to_owned()
+    } else {
+        format!("{:.1}%", l.rate * 100.0)
+    }
+}
+
+fn yuan(fen: i64) -> String {
+    format!("{:+}", fen as f64 / 100.0)
+}
+
+pub async fn report(command: ReportCommand) -> anyhow::Result<()> {
+    match command {
+        ReportCommand::Churn {
+            month,
+            by,
+            rule: r,
+            threshold,
+            dealers,
+            client,
+        } => {
+            let breakdown = match by {
+                None => pb::Breakdown::Unspecified,
+                Some(By::AdvisorGroup) => pb::Breakdown::AdvisorGroup,
+                Some(By::Advisor) => pb::Breakdown::Advisor,
+                Some(By::Model) => pb::Breakdown::Model,
+                Some(By::Region) => pb::Breakdown::Region,
+                Some(By::Age) => pb::Breakdown::Age,
+                Some(By::Warranty) => pb::Breakdown::Warranty,
+            };
+            let mut api = AnalyticsServiceClient::new(client.channel().await?);
+            let answer = api
+                .churn_report(pb::ChurnReportRequest {
+                    dealers,
+                    month: Some(year_month(&month)?),
+                    rule: rule(r) as i32,
+                    threshold_months: threshold.unwrap_or(0),
+                    breakdown: breakdown as i32,
+                    consistency: None,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            print_churn(&answer, client.output);
+        }
+        ReportCommand::Scorecard {
+            dealer,
+            month,
+            rule: r,
+            client,
+        } => {
+            let mut api = AnalyticsServiceClient::new(client.channel().await?);
+            let answer = api
+                .churn_scorecard(pb::ChurnScorecardRequest {
+                    dealer,
+                    month: Some(year_month(&month)?),
+                    rule: rule(r) as i32,
+                    consistency: None,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            print_scorecard(&answer, client.output);
+        }
+    }
+    Ok(())
+}
+
+fn segment_name(value: i32) -> String {
+    pb::Segment::try_from(value)
+        .map(|s| {
+            s.as_str_name()
+                .trim_start_matches("SEGMENT_")
+                .to_lowercase()
+                .replace('_', "-")
+        })
+        .unwrap_or_default()
+}
+
+fn print_churn(answer: &pb::ChurnReportResponse, output: Output) {
+    let cohorts: Vec<Value> = answer
+        .cohorts
+        .iter()
+        .map(|c| {
+            json!({ "dealer": c.dealer, "cohort_month": month_text(c.cohort_month.as_ref()),
+                    "threshold_months": c.threshold_months })
+        })
+        .collect();
+    let segments: Vec<(String, i64)> = answer
+        .segments
+        .iter()
+        .map(|s| (segment_name(s.segment), s.vehicles))
+        .collect();
+    match output {
+        Output::Json => println!(
+            "{}",
+            json!({
+                "month": month_text(answer.month.as_ref()),
+                "rule": if answer.rule == pb::ChurnRule::B as i32 { "b" } else { "a" },
+                "cohorts": cohorts,
+                "total": line_json(answer.total.as_ref()),
+                "lines": answer.lines.iter().map(|l| line_json(Some(l))).collect::<Vec<_>>(),
+                "segments": segments.iter().map(|(s, n)| json!({ "segment": s, "vehicles": n })).collect::<Vec<_>>(),
+            })
+        ),
+        Output::Table => {
+            let rule = if answer.rule == pb::ChurnRule::B as i32 {
+                "B"
+            } else {
+                "A"
+            };
+            println!("churn {} (rule {rule})", month_text(answer.month.as_ref()));
+            for c in &answer.cohorts {
+                println!(
+                    "  {}: vehicles last seen {} ({} months)",
+                    c.dealer,
+                    month_text(c.cohort_month.as_ref()),
+                    c.threshold_months
+                );
+            }
+            println!("{:<24} {:>9} {:>9} {:>7}", "", "BASE", "CHURNED", "RATE");
+            for l in &answer.lines {
+                let value = if l.value.is_empty() {
+                    "(unknown)"
+                } else {
+                    &l.value
+                };
+                println!(
+                    "{:<24} {:>9} {:>9} {:>7}",
+                    value,
+                    l.base,
+                    l.churned,
+                    percent(l)
+                );
+            }
+            if let Some(t) = &answer.total {
+                println!(
+                    "{:<24} {:>9} {:>9} {:>7}",
+                    "TOTAL",
+                    t.base,
+                    t.churned,
+                    percent(t)
+                );
+            }
+            let text: Vec<String> = segments.iter().map(|(s, n)| format!("{s} {n}")).collect();
+            println!("segments at month end: {}", text.join(", "));
+        }
+    }
+}
+
+fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
+    let score_json = |s: &pb::Score| {
+        json!({ "who": s.who, "line": line_json(s.line.as_ref()),
+                "verdict": pb::Verdict::try_from(s.verdict).map(|v| v.as_str_name().trim_start_matches("VERDICT_").to_lowercase()).unwrap_or_default(),
+                "amount_fen": s.amount.as_ref().map_or(0, |m| m.fen) })
+    };
+    match output {
+        Output::Json => println!(
+            "{}",
+            json!({
+                "dealer": line_json(answer.dealer.as_ref()),
+                "advisor_groups": answer.advisor_groups.iter().map(score_json).collect::<Vec<_>>(),
+                "service_manager": answer.service_manager.as_ref().map(score_json),
+                "previous_months": answer.previous_months.iter().map(|l| line_json(Some(l))).collect::<Vec<_>>(),
+            })
+        ),
+        Output::Table => {
+            let dealer = answer.dealer.clone().unwrap_or_default();
+            println!(
+                "dealer churn rate {} ({} of {})",
+                percent(&dealer),
+                dealer.churned,
+                dealer.base
+            );
+            println!(
+                "{:<24} {:>9} {:>9} {:>7} {:>10}",
+                "", "BASE", "CHURNED", "RATE", "YUAN"
+            );
+            let rows = answer
+                .advisor_groups
+                .iter()
+                .chain(answer.service_manager.iter());
+            for s in rows {
+                let l = s.line.clone().unwrap_or_default();
+                println!(
+                    "{:<24} {:>9} {:>9} {:>7} {:>10}",
+                    s.who,
+                    l.base,
+                    l.churned,
+                    percent(&l),
+                    yuan(s.amount.as_ref().map_or(0, |m| m.fen))
+                );
+            }
+        }
+    }
+}
+
+pub async fn vehicle_status(
+    dealer: String,
+    vin: String,
+    as_of: Option<jiff::civil::Date>,
+    client: ClientArgs,
+) -> anyhow::Result<()> {
+    let mut api = AnalyticsServiceClient::new(client.channel().await?);
+    let answer = api
+        .vehicle_churn_status(pb::VehicleChurnStatusRequest {
+            dealer,
+            vin: vin.clone(),
+            as_of: as_of.map(|d| aftercare_proto::common::v1::Date {
+                year: i32::from(d.year()),
+                month: d.month() as u32,
+                day: d.day() as u32,
+            }),
+            consistency: None,
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    let last = answer
+        .last_visit_closed_at
+        .as_ref()
+        .and_then(|t| jiff::Timestamp::new(t.seconds, t.nanos).ok())
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let segment = segment_name(answer.segment);
+    match client.output {
+        Output::Json => println!(
+            "{}",
+            json!({ "vehicle_id": answer.vehicle_id, "vin": vin, "segment": segment,
+                    "last_visit_closed_at": last, "service_advisor": answer.service_advisor,
+                    "advisor_group": answer.advisor_group,
+                    "months_since_last_visit": answer.months_since_last_visit })
+        ),
+        Output::Table => {
+            println!("{vin}: {segment}");
+            if !last.is_empty() {
+                println!(
+                    "last visit {last} ({} months ago), advisor {} of {}",
+                    answer.months_since_last_visit, answer.service_advisor, answer.advisor_group
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,362 @@
+//! The analytics gRPC service: requests validated into a dealer list, a month, a
+//! rule and a breakdown; figures read from the churn counters.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aftercare_eventstore::DealerId;
+use aftercare_intake::domain::vin::Vin;
+use aftercare_proto::analytics::v1 as pb;
+use aftercare_proto::common::v1 as common;
+use aftercare_runtime::config::{DealerRules, DealersConfig};
+use aftercare_runtime::projection::{ProgressHandle, wait_for_consistency};
+use aftercare_runtime::{Database, Principal, Role, ServiceError};
+use jiff::civil::Date;
+use jiff::{Timestamp, ToSpan};
+use tonic::{Request, Response, Status};
+
+use crate::domain::history::{Dimension, Rule};
+use crate::domain::report::{ChurnLine, segment_counts};
+use crate::domain::scorecard::{self, Score, Verdict};
+use crate::domain::{Month, Segment, Thresholds};
+use crate::projection::{VEHICLE_COLUMNS, vehicle_history};
+use crate::queries;
+
+/// Reports are for managers and whoever reads KPIs.
+const REPORT_READERS: &[Role] = &[Role::CareManager, Role::Manager, Role::Viewer];
+/// A vehicle's status is also what advisors and callback agents look up.
+const STATUS_READERS: &[Role] = &[
+    Role::CareManager,
+    Role::Manager,
+    Role::Viewer,
+    Role::ServiceAdvisor,
+    Role::CallbackAgent,
+];
+
+pub struct AnalyticsApi {
+    pub db: Database,
+    pub churn: Option<ProgressHandle>,
+    pub dealers: Arc<DealersConfig>,
+    pub read_timeout: Duration,
+}
+
+fn month(field: &str, value: Option<&common::YearMonth>) -> Result<Month, ServiceError> {
+    let m = value.ok_or_else(|| ServiceError::invalid(field, "is required"))?;
+    if !(1..=12).contains(&m.month) || !(1900..=9999).contains(&m.year) {
+        return Err(ServiceError::invalid(
+            field,
+            format!("{}-{} is not a calendar month", m.year, m.month),
+        ));
+    }
+    Ok(Month::new(m.year as i16, m.month as i8))
+}
+
+fn year_month(m: Month) -> common::YearMonth {
+    common::YearMonth {
+        year: m.year(),
+        month: m.month() as u32,
+    }
+}
+
+/// The current month at the dealer: reports of later months do not exist yet.
+fn not_after_today(
+    field: &str,
+    asked: Month,
+    dealer: &DealerId,
+    rules: &DealerRules,
+) -> Result<(), ServiceError> {
+    let now = Month::of_instant(Timestamp::now(), &rules.time_zone);
+    if asked > now {
+        return Err(ServiceError::invalid(
+            field,
+            format!("{asked} is after the current month at dealer {dealer} ({now})"),
+        ));
+    }
+    Ok(())
+}
+
+fn rule(value: i32) -> Rule {
+    match pb::ChurnRule::try_from(value) {
+        Ok(pb::ChurnRule::B) => Rule::B,
+        _ => Rule::A,
+    }
+}
+
+fn dimension(value: i32) -> Result<Dimension, ServiceError> {
+    Ok(match pb::Breakdown::try_from(value) {
+        Ok(pb::Breakdown::Unspecified) => Dimension::All,
+        Ok(pb::Breakdown::AdvisorGroup) => Dimension::AdvisorGroup,
+        Ok(pb::Breakdown::Advisor) => Dimension::Advisor,
+        Ok(pb::Breakdown::Model) => Dimension::Model,
+        Ok(pb::Breakdown::Region) => Dimension::Region,
+        Ok(pb::Breakdown::Age) => Dimension::Age,
+        Ok(pb::Breakdown::Warranty) => Dimension::Warranty,
+        Err(_) => {
+            return Err(ServiceError::invalid(
+                "breakdown",
+                format!("{value} is not a breakdown"),
+            ));
+        }
+    })
+}
+
+fn segment(s: Segment) -> pb::Segment {
+    match s {
+        Segment::Active => pb::Segment::Active,
+        Segment::Wavering => pb::Segment::Wavering,
+        Segment::Churned => pb::Segment::Churned,
+        Segment::Drifting => pb::Segment::Drifting,
+        Segment::FullyChurned => pb::Segment::FullyChurned,
+        Segment::NeverVisited => pb::Segment::NeverVisited,
+    }
+}
+
+fn line(l: &ChurnLine) -> pb::ChurnLine {
+    pb::ChurnLine {
+        value: l.value.clone(),
+        base: l.base,
+        churned: l.churned,
+        rate: l.rate().unwrap_or(0.0),
+    }
+}
+
+fn score(s: &Score) -> pb::Score {
+    pb::Score {
+        who: s.who.clone(),
+        line: Some(line(&s.line)),
+        verdict: match s.verdict {
+            Verdict::Better => pb::Verdict::Better,
+            Verdict::Equal => pb::Verdict::Equal,
+            Verdict::Worse => pb::Verdict::Worse,
+        } as i32,
+        amount: Some(common::Money { fen: s.amount_fen }),
+    }
+}
+
+impl AnalyticsApi {
+    async fn ready(&self, consistency: Option<&common::Consistency>) -> Result<(), ServiceError> {
+        wait_for_consistency(self.churn.as_ref(), consistency, self.read_timeout).await
+    }
+
+    async fn report(
+        &self,
+        principal: &Principal,
+        body: &pb::ChurnReportRequest,
+    ) -> Result<pb::ChurnReportResponse, ServiceError> {
+        let asked = month("month", body.month.as_ref())?;
+        let rule = rule(body.rule);
+        let dimension = dimension(body.breakdown)?;
+        if body.threshold_months > 36 {
+            return Err(ServiceError::invalid(
+                "threshold_months",
+                format!("{} is more than 36 months", body.threshold_months),
+            ));
+        }
+        let dealers = queries::dealers(&self.db, principal, &body.dealers).await?;
+        self.ready(body.consistency.as_ref()).await?;
+        let mut total = ChurnLine::default();
+        let mut lines: BTreeMap<String, ChurnLine> = BTreeMap::new();
+        let mut segments: BTreeMap<Segment, i64> = BTreeMap::new();
+        let mut cohorts = Vec::new();
+        for dealer in &dealers {
+            let rules = self.dealers.rules(dealer.as_str());
+            not_after_today("month", asked, dealer, rules)?;
+            let threshold = match body.threshold_months {
+                0 => rules.churn_months,
+                k => k,
+            };
+            cohorts.push(pb::DealerCohort {
+                dealer: dealer.to_string(),
+                cohort_month: Some(year_month(asked.minus(threshold))),
+                threshold_months: threshold,
+            });
+            total.absorb(&queries::total(&self.db, dealer, rule, asked, threshold).await?);
+            if dimension != Dimension::All {
+                for (value, l) in
+                    queries::churn(&self.db, dealer, rule, asked, threshold, dimension).await?
+                {
+                    lines
+                        .entry(value.clone())
+                        .or_insert_with(|| ChurnLine {
+                            value,
+                            ..ChurnLine::default()
+                        })
+                        .absorb(&l);
+                }
+            }
+            let thresholds = Thresholds {
+                at_risk: rules.at_risk_months.min(threshold.saturating_sub(1)).max(1),
+                churn: threshold,
+            };
+            let visited = queries::dated(&self.db, dealer, Rule::A, asked).await?;
+            let sold = queries::dated(&self.db, dealer, Rule::NeverVisited, asked).await?;
+            for (s, n) in segment_counts(asked, thresholds, &visited, &sold) {
+                *segments.entry(s).or_default() += n;
+            }
+        }
+        Ok(pb::ChurnReportResponse {
+            month: Some(year_month(asked)),
+            rule: match rule {
+                Rule::B => pb::ChurnRule::B,
+                _ => pb::ChurnRule::A,
+            } as i32,
+            breakdown: body.breakdown,
+            cohorts,
+            total: Some(line(&total)),
+            lines: lines.values().map(line).collect(),
+            segments: Segment::ALL
+                .iter()
+                .map(|s| pb::SegmentCount {
+                    segment: segment(*s) as i32,
+                    vehicles: segments.get(s).copied().unwrap_or(0),
+                })
+                .collect(),
+        })
+    }
+
+    async fn scorecard(
+        &self,
+        principal: &Principal,
+        body: &pb::ChurnScorecardRequest,
+    ) -> Result<pb::ChurnScorecardResponse, ServiceError> {
+        let dealer = DealerId::parse(body.dealer.as_str())
+            .map_err(|e| ServiceError::invalid("dealer", e.to_string()))?;
+        principal
+            .authorize_dealer(&dealer)
+            .map_err(|s| ServiceError::PermissionDenied(s.message().to_owned()))?;
+        let asked = month("month", body.month.as_ref())?;
+        let rules = self.dealers.rules(dealer.as_str());
+        not_after_today("month", asked, &dealer, rules)?;
+        let rule = rule(body.rule);
+        self.ready(body.consistency.as_ref()).await?;
+        let k = rules.churn_months;
+        let total = queries::total(&self.db, &dealer, rule, asked, k).await?;
+        let groups: Vec<ChurnLine> =
+            queries::churn(&self.db, &dealer, rule, asked, k, Dimension::AdvisorGroup)
+                .await?
+                .into_values()
+                .collect();
+        let mut previous = Vec::new();
+        for back in 1..=3 {
+            previous.push(queries::total(&self.db, &dealer, rule, asked.minus(back), k).await?);
+        }
+        let fen = rules.incentive;
+        Ok(pb::ChurnScorecardResponse {
+            dealer: Some(line(&total)),
+            advisor_groups: scorecard::advisor_groups(&total, &groups, fen.advisor_group_fen)
+                .iter()
+                .map(score)
+                .collect(),
+            service_manager: scorecard::service_manager(&total, &previous, fen.service_manager_fen)
+                .as_ref()
+                .map(score),
+            previous_months: previous.iter().map(line).collect(),
+        })
+    }
+
+    async fn vehicle_status(
+        &self,
+        principal: &Principal,
+        body: &pb::VehicleChurnStatusRequest,
+    ) -> Result<pb::VehicleChurnStatusResponse, ServiceError> {
+        let dealer = DealerId::parse(body.dealer.as_str())
+            .map_err(|e| ServiceError::invalid("dealer", e.to_string()))?;
+        principal
+            .authorize_dealer(&dealer)
+            .map_err(|s| ServiceError::PermissionDenied(s.message().to_owned()))?;
+        let vin = Vin::parse(&body.vin).map_err(|e| ServiceError::invalid("vin", e.to_string()))?;
+        let rules = self.dealers.rules(dealer.as_str());
+        let today = Timestamp::now().to_zoned(rules.time_zone.clone()).date();
+        let as_of = match &body.as_of {
+            None => today,
+            Some(d) => Date::new(d.year as i16, d.month as i8, d.day as i8)
+                .map_err(|e| ServiceError::invalid("as_of", e.to_string()))?,
+        };
+        if as_of > today {
+            return Err(ServiceError::invalid(
+                "as_of",
+                format!("{as_of} is after today ({today})"),
+            ));
+        }
+        self.ready(body.consistency.as_ref()).await?;
+        let row = sqlx::query(&format!(
+            "SELECT {VEHICLE_COLUMNS} FROM analytics_vehicles WHERE dealer = $1 AND vin = $2"
+        ))
+        .bind(dealer.as_str())
+        .bind(vin.as_str())
+        .fetch_optional(&self.db.pool)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin} at dealer {dealer}")))?;
+        let (vehicle_id, history) = vehicle_history(&row).map_err(ServiceError::Internal)?;
+        // The end of the day asked about, at the dealer.
+        let until = as_of
+            .checked_add(1.day())
+            .and_then(|next| next.to_zoned(rules.time_zone.clone()))
+            .map_err(|e| ServiceError::invalid("as_of", e.to_string()))?
+            .timestamp()
+            .as_microsecond()
+            - 1;
+        let thresholds = Thresholds {
+            at_risk: rules.at_risk_months,
+            churn: rules.churn_months,
+        };
+        let status = history
+            .status(Month::of_date(as_of), until, thresholds)
+            .ok_or_else(|| {
+                ServiceError::NotFound(format!("vehicle {vin} had no visit or sale by {as_of}"))
+            })?;
+        let last = status.last_visit.as_ref();
+        Ok(pb::VehicleChurnStatusResponse {
+            vehicle_id,
+            segment: segment(status.segment) as i32,
+            last_visit_closed_at: last
+                .and_then(|v| Timestamp::from_microsecond(v.closed_at).ok())
+                .map(aftercare_intake::events::timestamp),
+            service_advisor: last.map(|v| v.advisor.clone()).unwrap_or_default(),
+            advisor_group: last.map(|v| v.group.clone()).unwrap_or_default(),
+            months_since_last_visit: status.months_since_last_visit.unwrap_or(0),
+            as_of: Some(common::Date {
+                year: i32::from(as_of.year()),
+                month: as_of.month() as u32,
+                day: as_of.day() as u32,
+            }),
+        })
+    }
+}
+
+#[tonic::async_trait]
+impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
+    async fn churn_report(
+        &self,
+        request: Request<pb::ChurnReportRequest>,
+    ) -> Result<Response<pb::ChurnReportResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(REPORT_READERS)?;
+        Ok(Response::new(
+            self.report(&principal, request.get_ref()).await?,
+        ))
+    }
+
+    async fn churn_scorecard(
+        &self,
+        request: Request<pb::ChurnScorecardRequest>,
+    ) -> Result<Response<pb::ChurnScorecardResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(REPORT_READERS)?;
+        Ok(Response::new(
+            self.scorecard(&principal, request.get_ref()).await?,
+        ))
+    }
+
+    async fn vehicle_churn_status(
+        &self,
+        request: Request<pb::VehicleChurnStatusRequest>,
+    ) -> Result<Response<pb::VehicleChurnStatusResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(STATUS_READERS)?;
+        Ok(Response::new(
+            self.vehicle_status(&principal, request.get_ref()).await?,
+        ))
+    }
+}
