@@ -241,4 +241,68 @@ async fn the_demo_seeds_a_dealer_through_the_real_commands() {
         Some(customers + 3 * sales + visits + leads),
         "{status}"
     );
+    // The demo's three years of visits give churn reports to read. Once the read
+    // model has every vehicle, find a recent month whose cohort had visits.
+    let month = |back: i32| {
+        jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+            .date()
+            .first_of_month()
+            .checked_sub(jiff::Span::new().months(back))
+            .expect("a month before")
+            .strftime("%Y-%m")
+            .to_string()
+    };
+    let report_of = |month: &str| {
+        poll(
+            dir.path(),
+            &[
+                "report", "churn", "--month", month, "--by", "model", "--server", &url, "--output",
+                "json",
+            ],
+            |r| {
+                r["segments"].as_array().is_some_and(|s| {
+                    s.iter()
+                        .map(|s| s["vehicles"].as_i64().unwrap_or(0))
+                        .sum::<i64>()
+                        >= customers as i64
+                })
+            },
+        )
+    };
+    let (last_month, report) = (1..=24)
+        .map(|back| {
+            let m = month(back);
+            let r = report_of(&m);
+            (m, r)
+        })
+        .find(|(_, r)| r["total"]["base"].as_i64().unwrap_or(0) > 0)
+        .expect("a month with a churn base in the last two years");
+    let lines = report["lines"].as_array().expect("lines");
+    let sum = |field: &str| {
+        lines
+            .iter()
+            .map(|l| l[field].as_i64().unwrap_or(0))
+            .sum::<i64>()
+    };
+    assert_eq!(
+        report["total"]["base"].as_i64(),
+        Some(sum("base")),
+        "{report}"
+    );
+    assert_eq!(
+        report["total"]["churned"].as_i64(),
+        Some(sum("churned")),
+        "{report}"
+    );
+    let (ok, table, stderr) = cli(
+        dir.path(),
+        &["report", "churn", "--month", &last_month, "--server", &url],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        table.contains("TOTAL") && table.contains("segments at month end"),
+        "{table}"
+    );
 }
