@@ -12,8 +12,8 @@ use aftercare_proto::intake::v1 as pb;
 use aftercare_runtime::config::DealersConfig;
 use prost::Message;
 
-use crate::domain::Month;
 use crate::domain::history::VisitMark;
+use crate::domain::{Month, Segment};
 
 /// One change, in log order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -37,6 +37,12 @@ pub enum Change {
         model: String,
         month: Month,
     },
+    /// The churn segment announced for the vehicle (analytics' own event).
+    Status {
+        vehicle: String,
+        segment: Segment,
+        month: Month,
+    },
 }
 
 /// What a vehicle event says about the vehicle; empty fields say nothing.
@@ -54,7 +60,9 @@ impl Change {
         match self {
             Change::District { .. } => None,
             Change::Vehicle(f) => Some(&f.vehicle),
-            Change::Visit { vehicle, .. } | Change::Sale { vehicle, .. } => Some(vehicle),
+            Change::Visit { vehicle, .. }
+            | Change::Sale { vehicle, .. }
+            | Change::Status { vehicle, .. } => Some(vehicle),
         }
     }
 }
@@ -145,6 +153,14 @@ pub fn change(event: &RecordedEvent, dealers: &DealersConfig) -> Result<Option<C
                     group: e.advisor_group,
                     advisor: e.service_advisor,
                 },
+            }
+        }
+        crate::status_events::VEHICLE_CHURN_STATUS_CHANGED => {
+            let e = crate::status_events::decode(event)?;
+            Change::Status {
+                vehicle: e.observation.vehicle_id,
+                segment: e.observation.segment,
+                month: e.observation.as_of,
             }
         }
         _ => return Ok(None),

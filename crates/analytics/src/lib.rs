@@ -1,6 +1,7 @@
 //! Analytics: churn segments, monthly churn rates (rule A and rule B), their
 //! breakdowns and the churn incentive scorecard, built from intake's events.
-//! It owns no tables but its read models, and no commands.
+//! It owns its read models and one event of its own: a vehicle's churn segment
+//! changed, announced by the churn sweep.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -8,12 +9,14 @@ pub mod contacts;
 pub mod domain;
 pub mod projection;
 pub mod queries;
+pub mod status_events;
+pub mod sweep;
 
 use std::sync::Arc;
 
 use aftercare_proto::analytics::v1::analytics_service_server::AnalyticsServiceServer;
 use aftercare_runtime::db::Migrations;
-use aftercare_runtime::module::{Module, ModuleContext};
+use aftercare_runtime::module::{Background, Module, ModuleContext};
 use aftercare_runtime::projection::{ProgressHandle, Projection};
 use tonic::service::RoutesBuilder;
 
@@ -48,6 +51,17 @@ impl Module for AnalyticsModule {
             api,
             ctx.auth.clone(),
         ));
+    }
+
+    /// The churn sweep, announcing segment changes as they come due.
+    fn start(&self, ctx: &ModuleContext, stop: tokio::sync::watch::Receiver<bool>) -> Background {
+        let task = tokio::spawn(sweep::run(
+            ctx.store.clone(),
+            ctx.db.clone(),
+            Arc::new(ctx.config.dealers.clone()),
+            stop,
+        ));
+        Box::pin(async move { Ok(vec![task]) })
     }
 
     fn service_names(&self) -> Vec<&'static str> {

@@ -15,14 +15,22 @@ use async_trait::async_trait;
 use sqlx::{AnyConnection, Row};
 
 use crate::contacts::{Change, change};
-use crate::domain::Month;
 use crate::domain::history::{Counters, MonthContacts, VehicleHistory};
+use crate::domain::status::next_due;
+use crate::domain::{Month, Segment, Thresholds};
 
-const CHURN_SQL: &[SqlMigration] = &[SqlMigration {
-    version: 2_000_001,
-    description: "analytics churn",
-    sql: include_str!("../migrations/2000001_churn.sql"),
-}];
+const CHURN_SQL: &[SqlMigration] = &[
+    SqlMigration {
+        version: 2_000_001,
+        description: "analytics churn",
+        sql: include_str!("../migrations/2000001_churn.sql"),
+    },
+    SqlMigration {
+        version: 2_000_002,
+        description: "analytics churn status",
+        sql: include_str!("../migrations/2000002_churn_status.sql"),
+    },
+];
 
 /// Analytics owns migration versions 2,000,000–2,999,999.
 pub const MIGRATIONS: Migrations = Migrations {
@@ -36,6 +44,22 @@ pub struct ChurnCounters {
     pub dealers: Arc<DealersConfig>,
 }
 
+impl Vehicle {
+    /// A vehicle not yet on file.
+    fn new(dealer: &str) -> Self {
+        Vehicle {
+            dealer: dealer.to_owned(),
+            vin: String::new(),
+            owner: String::new(),
+            history: VehicleHistory::default(),
+            stored: None,
+            announced: None,
+            changed: false,
+            history_changed: false,
+        }
+    }
+}
+
 /// A vehicle row being changed by a batch.
 struct Vehicle {
     dealer: String,
@@ -44,7 +68,12 @@ struct Vehicle {
     history: VehicleHistory,
     /// The history as stored before this batch, when there was one.
     stored: Option<VehicleHistory>,
+    /// The churn segment last announced, and the month it was announced in.
+    announced: Option<(Segment, Month)>,
+    /// The row changes (history, attributes or announced status).
     changed: bool,
+    /// The contacts or attributes change, so the counters may move.
+    history_changed: bool,
 }
 
 pub fn encode_contacts(months: &BTreeMap<Month, MonthContacts>) -> String {
@@ -62,8 +91,15 @@ pub fn decode_contacts(text: &str) -> Result<BTreeMap<Month, MonthContacts>, Str
         .collect())
 }
 
-pub const VEHICLE_COLUMNS: &str =
-    "vehicle_id, dealer, vin, model, purchased, owner_customer_id, district, contacts";
+pub const VEHICLE_COLUMNS: &str = "vehicle_id, dealer, vin, model, purchased, owner_customer_id, \
+     district, contacts, churn_status, churn_status_month";
+
+/// The announced churn status of a row selected with [`VEHICLE_COLUMNS`].
+pub fn announced(row: &sqlx::any::AnyRow) -> Result<Option<(Segment, Month)>, sqlx::Error> {
+    let status: String = row.try_get("churn_status")?;
+    let month: Option<i64> = row.try_get("churn_status_month")?;
+    Ok(Segment::from_code(&status).zip(month.map(|m| Month::from_index(m as i32))))
+}
 
 /// Reads a vehicle row selected with [`VEHICLE_COLUMNS`].
 pub fn vehicle_history(row: &sqlx::any::AnyRow) -> Result<(String, VehicleHistory), String> {
@@ -94,6 +130,7 @@ impl Projection for ChurnCounters {
         Filter::aggregate("visit")
             .or_aggregate("vehicle")
             .or_aggregate("customer")
+            .or_aggregate(crate::status_events::AGGREGATE)
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
@@ -170,6 +207,7 @@ impl Batch {
                 Change::Sale { buyer, .. } => {
                     customers.insert(buyer.clone());
                 }
+                Change::Status { .. } => {}
             }
         }
         customers.remove("");
@@ -220,8 +258,10 @@ impl Batch {
                         .try_get::<Option<String>, _>("owner_customer_id")?
                         .unwrap_or_default(),
                     stored: Some(history.clone()),
+                    announced: announced(&row)?,
                     history,
                     changed: false,
+                    history_changed: false,
                 },
             );
         }
@@ -236,15 +276,9 @@ impl Batch {
         let v = self
             .vehicles
             .entry(id.to_owned())
-            .or_insert_with(|| Vehicle {
-                dealer: dealer.to_owned(),
-                vin: String::new(),
-                owner: String::new(),
-                history: VehicleHistory::default(),
-                stored: None,
-                changed: false,
-            });
+            .or_insert_with(|| Vehicle::new(dealer));
         v.changed = true;
+        v.history_changed = true;
         v
     }
 
@@ -269,6 +303,7 @@ impl Batch {
                     if v.history.district != district {
                         v.history.district = district.clone();
                         v.changed = true;
+                        v.history_changed = true;
                     }
                 }
                 self.districts
@@ -306,6 +341,18 @@ impl Batch {
                 if v.owner.is_empty() && !customer.is_empty() {
                     self.set_owner(dealer, &vehicle, &customer);
                 }
+            }
+            Change::Status {
+                vehicle,
+                segment,
+                month,
+            } => {
+                let v = self
+                    .vehicles
+                    .entry(vehicle)
+                    .or_insert_with(|| Vehicle::new(dealer));
+                v.announced = Some((segment, month));
+                v.changed = true;
             }
             Change::Sale {
                 vehicle,
@@ -359,12 +406,19 @@ impl Batch {
         let mut deltas: HashMap<String, Counters> = HashMap::new();
         let mut vehicle_rows = Vec::new();
         for (id, v) in self.vehicles.into_iter().filter(|(_, v)| v.changed) {
-            let warranty = dealers.rules(&v.dealer).warranty_months;
-            let delta = deltas.entry(v.dealer.clone()).or_default();
-            if let Some(stored) = &v.stored {
-                delta.add(&stored.counters(warranty), -1);
+            let rules = dealers.rules(&v.dealer);
+            if v.history_changed {
+                let delta = deltas.entry(v.dealer.clone()).or_default();
+                if let Some(stored) = &v.stored {
+                    delta.add(&stored.counters(rules.warranty_months), -1);
+                }
+                delta.add(&v.history.counters(rules.warranty_months), 1);
             }
-            delta.add(&v.history.counters(warranty), 1);
+            let thresholds = Thresholds {
+                at_risk: rules.at_risk_months,
+                churn: rules.churn_months,
+            };
+            let due = next_due(v.history.last_visit_month(), v.announced, thresholds);
             vehicle_rows.push(vec![
                 SqlValue::Text(id),
                 SqlValue::Text(v.dealer),
@@ -380,6 +434,10 @@ impl Batch {
                 },
                 SqlValue::Text(v.history.district.clone()),
                 SqlValue::Text(encode_contacts(&v.history.months)),
+                SqlValue::Text(v.announced.map_or("", |(s, _)| s.as_str()).to_owned()),
+                v.announced
+                    .map_or(SqlValue::Null, |(_, m)| SqlValue::Int(i64::from(m.index()))),
+                due.map_or(SqlValue::Null, |m| SqlValue::Int(i64::from(m.index()))),
             ]);
         }
         insert_rows(
@@ -394,10 +452,15 @@ impl Batch {
                 "owner_customer_id",
                 "district",
                 "contacts",
+                "churn_status",
+                "churn_status_month",
+                "churn_due",
             ],
             "ON CONFLICT (vehicle_id) DO UPDATE SET vin = excluded.vin, model = excluded.model, \
              purchased = excluded.purchased, owner_customer_id = excluded.owner_customer_id, \
-             district = excluded.district, contacts = excluded.contacts",
+             district = excluded.district, contacts = excluded.contacts, \
+             churn_status = excluded.churn_status, churn_status_month = excluded.churn_status_month, \
+             churn_due = excluded.churn_due",
             &vehicle_rows,
         )
         .await?;

@@ -291,3 +291,104 @@ async fn churn_read_model_on_sqlite() {
 async fn churn_read_model_on_postgres() {
     churn_read_model_on(aftercare_testkit::postgres().create_database().url).await;
 }
+
+/// The churn sweep on a test clock: each segment change of a vehicle is announced
+/// once, however often the sweep runs, and a rebuild announces nothing again.
+#[tokio::test]
+async fn the_churn_sweep_announces_each_change_once() {
+    use aftercare_analytics::status_events::{VEHICLE_CHURN_STATUS_CHANGED, decode};
+    use aftercare_analytics::sweep::sweep;
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut f = Fixture::new(format!(
+        "sqlite://{}/read.db?mode=rwc",
+        dir.path().display()
+    ))
+    .await;
+    let dealers = DealersConfig::default();
+    let at = |t: &str| t.parse::<Timestamp>().expect("instant");
+    f.visit("RO-1", VIN_2, "c2", "2025-01-05T02:00:00Z", "B组")
+        .await;
+    f.catch_up().await;
+
+    let (store, db) = (f.store.clone(), f.db.clone());
+    let run = |now: &'static str| {
+        let (store, db, dealers) = (store.clone(), db.clone(), dealers.clone());
+        async move {
+            sweep(store.as_ref(), &db, &dealers, at(now))
+                .await
+                .expect("sweep")
+        }
+    };
+    // Five months on it is still active: nothing is due.
+    assert_eq!(run("2025-06-15T00:00:00Z").await.examined, 0);
+    // Six months: wavering, announced once even when the sweep runs again
+    // before the read model has seen the announcement.
+    assert_eq!(run("2025-07-10T00:00:00Z").await.announced, 1);
+    assert_eq!(run("2025-07-10T00:00:00Z").await.announced, 0);
+    let announcements = run("2025-07-11T00:00:00Z").await;
+    assert_eq!(announcements.announced, 0);
+    f.head = f.store.head().await.expect("head");
+    f.catch_up().await;
+    assert_eq!(
+        run("2025-08-01T00:00:00Z").await.examined,
+        0,
+        "next due at the churn threshold"
+    );
+    // Half past midnight on 1 January 2026 in Shanghai: twelve months, churned.
+    assert_eq!(run("2025-12-31T16:30:00Z").await.announced, 1);
+    f.head = f.store.head().await.expect("head");
+    f.catch_up().await;
+    // It comes back in February: active again, announced.
+    f.visit("RO-2", VIN_2, "c2", "2026-02-10T02:00:00Z", "A组")
+        .await;
+    f.catch_up().await;
+    assert_eq!(run("2026-02-20T00:00:00Z").await.announced, 1);
+    f.head = f.store.head().await.expect("head");
+    f.catch_up().await;
+    // A rebuild replays the announcements: nothing is due, nothing announced again.
+    f.runner().rebuild().await.expect("rebuild");
+    assert_eq!(run("2026-02-21T00:00:00Z").await.announced, 0);
+
+    let mut changes = Vec::new();
+    let head = f.store.head().await.expect("head");
+    let mut events = f
+        .store
+        .subscribe(&aftercare_eventstore::Filter::all(), Position::ZERO)
+        .await
+        .expect("subscribe");
+    while let Some(event) = futures::StreamExt::next(&mut events).await {
+        let event = event.expect("event");
+        if event.data.event_type == VEHICLE_CHURN_STATUS_CHANGED {
+            let e = decode(&event).expect("decodes");
+            changes.push((
+                e.from,
+                e.observation.segment,
+                e.observation.as_of,
+                e.observation.last_visit.map(|v| v.group),
+            ));
+        }
+        if event.position >= head {
+            break;
+        }
+    }
+    use aftercare_analytics::domain::Segment::*;
+    assert_eq!(
+        changes,
+        vec![
+            (None, Wavering, Month::new(2025, 7), Some("B组".to_owned())),
+            (
+                Some(Wavering),
+                Churned,
+                Month::new(2026, 1),
+                Some("B组".to_owned())
+            ),
+            (
+                Some(Churned),
+                Active,
+                Month::new(2026, 2),
+                Some("A组".to_owned())
+            ),
+        ]
+    );
+}

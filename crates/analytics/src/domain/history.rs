@@ -195,6 +195,15 @@ impl VehicleHistory {
         visits.insert(at, visit);
     }
 
+    /// The month of the last service visit, if any.
+    pub fn last_visit_month(&self) -> Option<Month> {
+        self.months
+            .iter()
+            .rev()
+            .find(|(_, c)| !c.visits.is_empty())
+            .map(|(m, _)| *m)
+    }
+
     pub fn add_sale(&mut self, month: Month) {
         self.months.entry(month).or_default().sales += 1;
         if self.purchased.is_none() {

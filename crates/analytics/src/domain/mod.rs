@@ -5,6 +5,7 @@
 pub mod history;
 pub mod report;
 pub mod scorecard;
+pub mod status;
 
 use std::fmt;
 use std::str::FromStr;
@@ -120,6 +121,10 @@ impl Segment {
             m if m < 36 => Segment::Drifting,
             _ => Segment::FullyChurned,
         }
+    }
+
+    pub fn from_code(code: &str) -> Option<Segment> {
+        Segment::ALL.into_iter().find(|s| s.as_str() == code)
     }
 
     pub fn as_str(self) -> &'static str {
