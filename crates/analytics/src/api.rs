@@ -17,7 +17,7 @@ use jiff::{Timestamp, ToSpan};
 use tonic::{Request, Response, Status};
 
 use crate::domain::history::{Dimension, Rule};
-use crate::domain::report::{ChurnLine, segment_counts};
+use crate::domain::report::{ChurnLine, DatedCount, segment_counts};
 use crate::domain::scorecard::{self, Score, Verdict};
 use crate::domain::{Month, Segment, Thresholds};
 use crate::projection::{VEHICLE_COLUMNS, vehicle_history};
@@ -155,9 +155,8 @@ impl AnalyticsApi {
         }
         let dealers = queries::dealers(&self.db, principal, &body.dealers).await?;
         self.ready(body.consistency.as_ref()).await?;
-        let mut total = ChurnLine::default();
-        let mut lines: BTreeMap<String, ChurnLine> = BTreeMap::new();
-        let mut segments: BTreeMap<Segment, i64> = BTreeMap::new();
+        // Dealers that share a threshold share a cohort month: one lookup each.
+        let mut by_threshold: BTreeMap<u32, Vec<DealerId>> = BTreeMap::new();
         let mut cohorts = Vec::new();
         for dealer in &dealers {
             let rules = self.dealers.rules(dealer.as_str());
@@ -171,11 +170,19 @@ impl AnalyticsApi {
                 cohort_month: Some(year_month(asked.minus(threshold))),
                 threshold_months: threshold,
             });
-            total.absorb(&queries::total(&self.db, dealer, rule, asked, threshold).await?);
+            by_threshold
+                .entry(threshold)
+                .or_default()
+                .push(dealer.clone());
+        }
+        let mut total = ChurnLine::default();
+        let mut lines: BTreeMap<String, ChurnLine> = BTreeMap::new();
+        for (&threshold, group) in &by_threshold {
+            total.absorb(&queries::total(&self.db, group, rule, asked, threshold).await?);
             if dimension != Dimension::All {
-                for (value, l) in
-                    queries::churn(&self.db, dealer, rule, asked, threshold, dimension).await?
-                {
+                let found =
+                    queries::churn(&self.db, group, rule, asked, threshold, dimension).await?;
+                for (value, l) in found {
                     lines
                         .entry(value.clone())
                         .or_insert_with(|| ChurnLine {
@@ -185,13 +192,35 @@ impl AnalyticsApi {
                         .absorb(&l);
                 }
             }
-            let thresholds = Thresholds {
-                at_risk: rules.at_risk_months.min(threshold.saturating_sub(1)).max(1),
-                churn: threshold,
+        }
+        let mut visited: BTreeMap<String, Vec<DatedCount>> = BTreeMap::new();
+        let mut sold: BTreeMap<String, Vec<DatedCount>> = BTreeMap::new();
+        for (dealer, rule, count) in queries::dated(&self.db, &dealers, asked).await? {
+            let into = if rule == Rule::A {
+                &mut visited
+            } else {
+                &mut sold
             };
-            let visited = queries::dated(&self.db, dealer, Rule::A, asked).await?;
-            let sold = queries::dated(&self.db, dealer, Rule::NeverVisited, asked).await?;
-            for (s, n) in segment_counts(asked, thresholds, &visited, &sold) {
+            into.entry(dealer).or_default().push(count);
+        }
+        let mut segments: BTreeMap<Segment, i64> = BTreeMap::new();
+        for c in &cohorts {
+            let rules = self.dealers.rules(&c.dealer);
+            let thresholds = Thresholds {
+                at_risk: rules
+                    .at_risk_months
+                    .min(c.threshold_months.saturating_sub(1))
+                    .max(1),
+                churn: c.threshold_months,
+            };
+            let none = Vec::new();
+            let counts = segment_counts(
+                asked,
+                thresholds,
+                visited.get(&c.dealer).unwrap_or(&none),
+                sold.get(&c.dealer).unwrap_or(&none),
+            );
+            for (s, n) in counts {
                 *segments.entry(s).or_default() += n;
             }
         }
@@ -231,15 +260,16 @@ impl AnalyticsApi {
         let rule = rule(body.rule);
         self.ready(body.consistency.as_ref()).await?;
         let k = rules.churn_months;
-        let total = queries::total(&self.db, &dealer, rule, asked, k).await?;
+        let one = std::slice::from_ref(&dealer);
+        let total = queries::total(&self.db, one, rule, asked, k).await?;
         let groups: Vec<ChurnLine> =
-            queries::churn(&self.db, &dealer, rule, asked, k, Dimension::AdvisorGroup)
+            queries::churn(&self.db, one, rule, asked, k, Dimension::AdvisorGroup)
                 .await?
                 .into_values()
                 .collect();
         let mut previous = Vec::new();
         for back in 1..=3 {
-            previous.push(queries::total(&self.db, &dealer, rule, asked.minus(back), k).await?);
+            previous.push(queries::total(&self.db, one, rule, asked.minus(back), k).await?);
         }
         let fen = rules.incentive;
         Ok(pb::ChurnScorecardResponse {

@@ -46,23 +46,35 @@ pub async fn dealers(
     })
 }
 
+/// `$first, $first+1, …` for `count` values, in an `IN (…)` list.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 async fn cohorts(
     db: &Database,
-    dealer: &DealerId,
+    dealers: &[DealerId],
     rule: Rule,
     month: Month,
     dimension: Dimension,
 ) -> Result<Vec<CohortCount>, ServiceError> {
-    let rows = sqlx::query(
-        "SELECT value, gap, vehicles FROM analytics_churn_cohorts \
-         WHERE dealer = $1 AND rule = $2 AND dimension = $3 AND month = $4",
-    )
-    .bind(dealer.as_str())
-    .bind(rule.code())
-    .bind(dimension.code())
-    .bind(i64::from(month.index()))
-    .fetch_all(&db.pool)
-    .await?;
+    let sql = format!(
+        "SELECT value, gap, CAST(SUM(vehicles) AS BIGINT) AS vehicles FROM analytics_churn_cohorts \
+         WHERE rule = $1 AND dimension = $2 AND month = $3 AND dealer IN ({}) \
+         GROUP BY value, gap",
+        placeholders(4, dealers.len())
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(rule.code())
+        .bind(dimension.code())
+        .bind(i64::from(month.index()));
+    for d in dealers {
+        query = query.bind(d.as_str());
+    }
+    let rows = query.fetch_all(&db.pool).await?;
     rows.iter()
         .map(|r| {
             Ok(CohortCount {
@@ -77,19 +89,22 @@ async fn cohorts(
 
 async fn base(
     db: &Database,
-    dealer: &DealerId,
+    dealers: &[DealerId],
     month: Month,
     dimension: Dimension,
 ) -> Result<Vec<BaseCount>, ServiceError> {
-    let rows = sqlx::query(
-        "SELECT value, visits, sales FROM analytics_churn_base \
-         WHERE dealer = $1 AND dimension = $2 AND month = $3",
-    )
-    .bind(dealer.as_str())
-    .bind(dimension.code())
-    .bind(i64::from(month.index()))
-    .fetch_all(&db.pool)
-    .await?;
+    let sql = format!(
+        "SELECT value, CAST(SUM(visits) AS BIGINT) AS visits, CAST(SUM(sales) AS BIGINT) AS sales FROM analytics_churn_base \
+         WHERE dimension = $1 AND month = $2 AND dealer IN ({}) GROUP BY value",
+        placeholders(3, dealers.len())
+    );
+    let mut query = sqlx::query(&sql)
+        .bind(dimension.code())
+        .bind(i64::from(month.index()));
+    for d in dealers {
+        query = query.bind(d.as_str());
+    }
+    let rows = query.fetch_all(&db.pool).await?;
     rows.iter()
         .map(|r| {
             Ok(BaseCount {
@@ -102,59 +117,75 @@ async fn base(
         .map_err(ServiceError::from)
 }
 
-/// One dealer's churn lines for report month `month`: the cohort is the month
-/// `threshold` months before.
+/// The churn lines of dealers that share a threshold, added up, for report
+/// month `month`: the cohort is the month `threshold` months before.
 pub async fn churn(
     db: &Database,
-    dealer: &DealerId,
+    dealers: &[DealerId],
     rule: Rule,
     month: Month,
     threshold: u32,
     dimension: Dimension,
 ) -> Result<BTreeMap<String, ChurnLine>, ServiceError> {
+    if dealers.is_empty() {
+        return Ok(BTreeMap::new());
+    }
     let cohort = month.minus(threshold);
-    let cohorts = cohorts(db, dealer, rule, cohort, dimension).await?;
-    let base = base(db, dealer, cohort, dimension).await?;
+    let cohorts = cohorts(db, dealers, rule, cohort, dimension).await?;
+    let base = base(db, dealers, cohort, dimension).await?;
     Ok(churn_lines(rule, threshold, &cohorts, &base))
 }
 
-/// One dealer's total line.
+/// The total line of dealers that share a threshold.
 pub async fn total(
     db: &Database,
-    dealer: &DealerId,
+    dealers: &[DealerId],
     rule: Rule,
     month: Month,
     threshold: u32,
 ) -> Result<ChurnLine, ServiceError> {
-    Ok(churn(db, dealer, rule, month, threshold, Dimension::All)
+    Ok(churn(db, dealers, rule, month, threshold, Dimension::All)
         .await?
         .remove("")
         .unwrap_or_default())
 }
 
-/// Every cohort counter of one rule up to `until`, undivided, for segment counts.
+/// Every undivided cohort counter of rules A and never-visited up to `until`,
+/// per dealer, for segment counts: (dealer, rule, count).
 pub async fn dated(
     db: &Database,
-    dealer: &DealerId,
-    rule: Rule,
+    dealers: &[DealerId],
     until: Month,
-) -> Result<Vec<DatedCount>, ServiceError> {
-    let rows = sqlx::query(
-        "SELECT month, gap, vehicles FROM analytics_churn_cohorts \
-         WHERE dealer = $1 AND rule = $2 AND dimension = 'all' AND month <= $3",
-    )
-    .bind(dealer.as_str())
-    .bind(rule.code())
-    .bind(i64::from(until.index()))
-    .fetch_all(&db.pool)
-    .await?;
+) -> Result<Vec<(String, Rule, DatedCount)>, ServiceError> {
+    if dealers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT dealer, rule, month, gap, vehicles FROM analytics_churn_cohorts \
+         WHERE rule IN ('a', 'n') AND dimension = 'all' AND month <= $1 AND dealer IN ({})",
+        placeholders(2, dealers.len())
+    );
+    let mut query = sqlx::query(&sql).bind(i64::from(until.index()));
+    for d in dealers {
+        query = query.bind(d.as_str());
+    }
+    let rows = query.fetch_all(&db.pool).await?;
     rows.iter()
         .map(|r| {
-            Ok(DatedCount {
-                month: Month::from_index(r.try_get::<i64, _>("month")? as i32),
-                gap: r.try_get::<i64, _>("gap")? as i32,
-                vehicles: r.try_get("vehicles")?,
-            })
+            let rule: String = r.try_get("rule")?;
+            Ok((
+                r.try_get("dealer")?,
+                if rule == "a" {
+                    Rule::A
+                } else {
+                    Rule::NeverVisited
+                },
+                DatedCount {
+                    month: Month::from_index(r.try_get::<i64, _>("month")? as i32),
+                    gap: r.try_get::<i64, _>("gap")? as i32,
+                    vehicles: r.try_get("vehicles")?,
+                },
+            ))
         })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(ServiceError::from)

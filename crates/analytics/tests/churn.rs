@@ -184,7 +184,7 @@ impl Fixture {
         month: Month,
         dimension: Dimension,
     ) -> Vec<(String, i64, i64)> {
-        queries::churn(&self.db, &d001(), rule, month, 12, dimension)
+        queries::churn(&self.db, &[d001()], rule, month, 12, dimension)
             .await
             .expect("report")
             .into_values()
