@@ -222,6 +222,23 @@ scope = "dealer:D003"
             .collect::<Vec<_>>(),
         vec![("D001", month(2025, 1), 12)]
     );
+    // Where D001's vehicles stand at the end of January 2026, by calendar months
+    // since their last visit.
+    let segments: Vec<(i32, i64)> = d001
+        .segments
+        .iter()
+        .filter(|s| s.vehicles > 0)
+        .map(|s| (s.segment, s.vehicles))
+        .collect();
+    assert_eq!(
+        segments,
+        vec![
+            (pb::Segment::Active as i32, 1),       // vin 4, back in January 2026
+            (pb::Segment::Wavering as i32, 2),     // vin 1 (June), vin 5 (February)
+            (pb::Segment::Churned as i32, 2),      // vin 2 and vin 3 (January 2025)
+            (pb::Segment::NeverVisited as i32, 1), // vin 9, sold and never serviced
+        ]
+    );
     // Rule B adds the sale to the base and its vehicle to the churned.
     let rule_b = analytics
         .churn_report(authorized(

@@ -17,7 +17,7 @@ use jiff::{Timestamp, ToSpan};
 use tonic::{Request, Response, Status};
 
 use crate::domain::history::{Dimension, Rule};
-use crate::domain::report::{ChurnLine, DatedCount, segment_counts};
+use crate::domain::report::{ChurnLine, LastSeen, segment_counts};
 use crate::domain::scorecard::{self, Score, Verdict};
 use crate::domain::{Month, Segment, Thresholds};
 use crate::projection::{VEHICLE_COLUMNS, vehicle_history};
@@ -193,15 +193,14 @@ impl AnalyticsApi {
                 }
             }
         }
-        let mut visited: BTreeMap<String, Vec<DatedCount>> = BTreeMap::new();
-        let mut sold: BTreeMap<String, Vec<DatedCount>> = BTreeMap::new();
-        for (dealer, rule, count) in queries::dated(&self.db, &dealers, asked).await? {
-            let into = if rule == Rule::A {
-                &mut visited
+        let mut visited: BTreeMap<String, Vec<LastSeen>> = BTreeMap::new();
+        let mut never: BTreeMap<String, i64> = BTreeMap::new();
+        for (dealer, rule, seen) in queries::last_seen(&self.db, &dealers, asked).await? {
+            if rule == Rule::A {
+                visited.entry(dealer).or_default().push(seen);
             } else {
-                &mut sold
-            };
-            into.entry(dealer).or_default().push(count);
+                *never.entry(dealer).or_default() += seen.vehicles;
+            }
         }
         let mut segments: BTreeMap<Segment, i64> = BTreeMap::new();
         for c in &cohorts {
@@ -213,12 +212,11 @@ impl AnalyticsApi {
                     .max(1),
                 churn: c.threshold_months,
             };
-            let none = Vec::new();
             let counts = segment_counts(
                 asked,
                 thresholds,
-                visited.get(&c.dealer).unwrap_or(&none),
-                sold.get(&c.dealer).unwrap_or(&none),
+                visited.get(&c.dealer).map_or(&[], Vec::as_slice),
+                never.get(&c.dealer).copied().unwrap_or(0),
             );
             for (s, n) in counts {
                 *segments.entry(s).or_default() += n;

@@ -40,6 +40,9 @@ pub const MIGRATIONS: Migrations = Migrations {
 
 pub const NAME: &str = "analytics_churn";
 
+/// Events per transaction in a rebuild (about 30 MB of events in memory).
+const REPLAY_BATCH: usize = 100_000;
+
 pub struct ChurnCounters {
     pub dealers: Arc<DealersConfig>,
 }
@@ -145,6 +148,12 @@ impl Projection for ChurnCounters {
                 .await?;
         }
         Ok(())
+    }
+
+    /// A rebuild rewrites each vehicle once per batch it appears in, and each
+    /// counter once per batch: large batches write far fewer rows per event.
+    fn replay_batch_size(&self) -> Option<usize> {
+        Some(REPLAY_BATCH)
     }
 
     async fn apply(

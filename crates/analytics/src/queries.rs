@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use crate::domain::Month;
 use crate::domain::history::{Dimension, Rule};
-use crate::domain::report::{BaseCount, ChurnLine, CohortCount, DatedCount, churn_lines};
+use crate::domain::report::{BaseCount, ChurnLine, ChurnedCount, LastSeen, churn_lines};
 
 /// The dealers a report covers: those asked for (each must be in scope), or
 /// every dealer in the caller's scope.
@@ -54,32 +54,35 @@ fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
-async fn cohorts(
+/// The churned vehicles per breakdown value: the cohort counters that satisfy
+/// [`crate::domain::report::churned`], added up by the database.
+async fn churned(
     db: &Database,
     dealers: &[DealerId],
     rule: Rule,
     month: Month,
+    threshold: u32,
     dimension: Dimension,
-) -> Result<Vec<CohortCount>, ServiceError> {
+) -> Result<Vec<ChurnedCount>, ServiceError> {
     let sql = format!(
-        "SELECT value, gap, CAST(SUM(vehicles) AS BIGINT) AS vehicles FROM analytics_churn_cohorts \
-         WHERE rule = $1 AND dimension = $2 AND month = $3 AND dealer IN ({}) \
-         GROUP BY value, gap",
-        placeholders(4, dealers.len())
+        "SELECT value, CAST(SUM(vehicles) AS BIGINT) AS vehicles FROM analytics_churn_cohorts \
+         WHERE rule = $1 AND dimension = $2 AND month = $3 AND (gap = -1 OR gap > $4) \
+         AND dealer IN ({}) GROUP BY value",
+        placeholders(5, dealers.len())
     );
     let mut query = sqlx::query(&sql)
         .bind(rule.code())
         .bind(dimension.code())
-        .bind(i64::from(month.index()));
+        .bind(i64::from(month.index()))
+        .bind(i64::from(threshold));
     for d in dealers {
         query = query.bind(d.as_str());
     }
     let rows = query.fetch_all(&db.pool).await?;
     rows.iter()
         .map(|r| {
-            Ok(CohortCount {
+            Ok(ChurnedCount {
                 value: r.try_get("value")?,
-                gap: r.try_get::<i64, _>("gap")? as i32,
                 vehicles: r.try_get("vehicles")?,
             })
         })
@@ -131,9 +134,9 @@ pub async fn churn(
         return Ok(BTreeMap::new());
     }
     let cohort = month.minus(threshold);
-    let cohorts = cohorts(db, dealers, rule, cohort, dimension).await?;
+    let churned = churned(db, dealers, rule, cohort, threshold, dimension).await?;
     let base = base(db, dealers, cohort, dimension).await?;
-    Ok(churn_lines(rule, threshold, &cohorts, &base))
+    Ok(churn_lines(rule, &churned, &base))
 }
 
 /// The total line of dealers that share a threshold.
@@ -150,22 +153,26 @@ pub async fn total(
         .unwrap_or_default())
 }
 
-/// Every undivided cohort counter of rules A and never-visited up to `until`,
-/// per dealer, for segment counts: (dealer, rule, count).
-pub async fn dated(
+/// Per dealer, the vehicles whose last visit at the end of `as_of` fell in each
+/// month, and those sold and not serviced by then: the counters that satisfy
+/// [`crate::domain::report::still_last`], added up by the database.
+pub async fn last_seen(
     db: &Database,
     dealers: &[DealerId],
-    until: Month,
-) -> Result<Vec<(String, Rule, DatedCount)>, ServiceError> {
+    as_of: Month,
+) -> Result<Vec<(String, Rule, LastSeen)>, ServiceError> {
     if dealers.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT dealer, rule, month, gap, vehicles FROM analytics_churn_cohorts \
-         WHERE rule IN ('a', 'n') AND dimension = 'all' AND month <= $1 AND dealer IN ({})",
+        "SELECT dealer, rule, month, CAST(SUM(vehicles) AS BIGINT) AS vehicles \
+         FROM analytics_churn_cohorts \
+         WHERE rule IN ('a', 'n') AND dimension = 'all' AND month <= $1 \
+         AND (gap = -1 OR month + gap > $1) AND dealer IN ({}) \
+         GROUP BY dealer, rule, month",
         placeholders(2, dealers.len())
     );
-    let mut query = sqlx::query(&sql).bind(i64::from(until.index()));
+    let mut query = sqlx::query(&sql).bind(i64::from(as_of.index()));
     for d in dealers {
         query = query.bind(d.as_str());
     }
@@ -180,9 +187,8 @@ pub async fn dated(
                 } else {
                     Rule::NeverVisited
                 },
-                DatedCount {
+                LastSeen {
                     month: Month::from_index(r.try_get::<i64, _>("month")? as i32),
-                    gap: r.try_get::<i64, _>("gap")? as i32,
                     vehicles: r.try_get("vehicles")?,
                 },
             ))

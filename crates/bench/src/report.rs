@@ -9,7 +9,7 @@ use crate::cpu::Sample;
 use crate::metered::RebuildProfile;
 
 /// Where results go: the workspace's `target/bench`.
-const OUT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/bench");
+pub(crate) const OUT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/bench");
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Measurement {

@@ -13,11 +13,11 @@ use std::collections::BTreeMap;
 use super::history::{NOT_BACK, Rule};
 use super::{Month, Segment, Thresholds};
 
-/// A cohort counter as read back: one breakdown value, one gap.
+/// The churned vehicles of one breakdown value: the cohort counters whose gap
+/// satisfies [`churned`], added up (the read model adds them up in SQL).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CohortCount {
+pub struct ChurnedCount {
     pub value: String,
-    pub gap: i32,
     pub vehicles: i64,
 }
 
@@ -61,17 +61,17 @@ impl ChurnLine {
 }
 
 /// Whether a contact followed by the next one `gap` months later counts as
-/// churned `threshold` months on.
+/// churned `threshold` months on. The read model's SQL says the same:
+/// `gap = -1 OR gap > threshold`.
 pub fn churned(gap: i32, threshold: u32) -> bool {
     gap == NOT_BACK || gap > threshold as i32
 }
 
-/// The lines of one dealer's report, by breakdown value, from the counters of its
-/// cohort month (the report month minus the threshold).
+/// The lines of a report, by breakdown value, from the churned vehicles and the
+/// base of its cohort month (the report month minus the threshold).
 pub fn churn_lines(
     rule: Rule,
-    threshold: u32,
-    cohorts: &[CohortCount],
+    churned: &[ChurnedCount],
     base: &[BaseCount],
 ) -> BTreeMap<String, ChurnLine> {
     let mut lines: BTreeMap<String, ChurnLine> = BTreeMap::new();
@@ -84,7 +84,7 @@ pub fn churn_lines(
     for b in base {
         line(&mut lines, &b.value).base += b.visits + if rule == Rule::B { b.sales } else { 0 };
     }
-    for c in cohorts.iter().filter(|c| churned(c.gap, threshold)) {
+    for c in churned {
         line(&mut lines, &c.value).churned += c.vehicles;
     }
     lines.retain(|_, l| l.base != 0 || l.churned != 0);
@@ -99,27 +99,35 @@ pub struct DatedCount {
     pub vehicles: i64,
 }
 
+/// Whether a cohort counter's contact in its month was still the vehicle's last
+/// at the end of `as_of`. The read model's SQL says the same:
+/// `month <= as_of AND (gap = -1 OR month + gap > as_of)`.
+pub fn still_last(c: &DatedCount, as_of: Month) -> bool {
+    c.month <= as_of && (c.gap == NOT_BACK || c.month.plus(c.gap as u32) > as_of)
+}
+
+/// Vehicles whose last visit at the end of some month fell in `month`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LastSeen {
+    pub month: Month,
+    pub vehicles: i64,
+}
+
 /// Vehicles per segment at the end of `as_of`, counting calendar months since the
-/// month of the last visit. `visited` are the rule A counters (every vehicle's
-/// visit months), `sold` the never-visited ones (first sale and first visit).
+/// month of the last visit; `never_visited` are sold and not serviced by then.
 pub fn segment_counts(
     as_of: Month,
     thresholds: Thresholds,
-    visited: &[DatedCount],
-    sold: &[DatedCount],
+    visited: &[LastSeen],
+    never_visited: i64,
 ) -> BTreeMap<Segment, i64> {
     let mut counts: BTreeMap<Segment, i64> = Segment::ALL.iter().map(|s| (*s, 0)).collect();
-    let last_as_of = |c: &DatedCount| {
-        c.month <= as_of && (c.gap == NOT_BACK || c.month.plus(c.gap as u32) > as_of)
-    };
-    for c in visited.iter().filter(|c| last_as_of(c)) {
+    for c in visited {
         *counts
             .entry(Segment::after(as_of.since(c.month), thresholds))
             .or_default() += c.vehicles;
     }
-    for c in sold.iter().filter(|c| last_as_of(c)) {
-        *counts.entry(Segment::NeverVisited).or_default() += c.vehicles;
-    }
+    *counts.entry(Segment::NeverVisited).or_default() += never_visited;
     counts
 }
 

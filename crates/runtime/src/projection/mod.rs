@@ -71,6 +71,13 @@ pub trait Projection: Send + Sync + 'static {
     async fn before_replay(&self, _tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
         Ok(())
     }
+    /// Most events one transaction applies during a rebuild, when more than the
+    /// runner's batch size pays: a read model whose rows absorb many events each
+    /// (counters, per-vehicle histories) writes far fewer rows per event with
+    /// larger batches. The batch is held in memory.
+    fn replay_batch_size(&self) -> Option<usize> {
+        None
+    }
     /// After a rebuild, and whenever a runner starts (so an interrupted rebuild is
     /// repaired): restore what `before_replay` dropped. Must be idempotent.
     async fn after_replay(&self, _tx: &mut AnyConnection) -> Result<(), sqlx::Error> {

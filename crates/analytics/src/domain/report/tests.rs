@@ -33,13 +33,13 @@ fn report(
     dimension: Dimension,
 ) -> BTreeMap<String, ChurnLine> {
     let cohort = month.minus(threshold);
-    let cohorts: Vec<CohortCount> = counters
+    let churned: Vec<ChurnedCount> = counters
         .cohorts
         .iter()
         .filter(|(k, _)| k.rule == rule && k.month == cohort && k.dimension == dimension)
-        .map(|(k, n)| CohortCount {
+        .filter(|(k, _)| churned(k.gap, threshold))
+        .map(|(k, n)| ChurnedCount {
             value: k.value.clone(),
-            gap: k.gap,
             vehicles: *n,
         })
         .collect();
@@ -53,7 +53,7 @@ fn report(
             sales: b.sales,
         })
         .collect();
-    churn_lines(rule, threshold, &cohorts, &base)
+    churn_lines(rule, &churned, &base)
 }
 
 /// The dealer's worked example: in January 1,300 service visits and 200 sales;
@@ -233,7 +233,9 @@ fn segments_at_the_end_of_a_month_count_calendar_months_since_the_last_visit() {
     sold.add_visit(m(2026, 10), visit(1, "G", "A"));
     fleet.push(sold);
     let counters = total(&fleet);
-    let dated = |rule: Rule| -> Vec<DatedCount> {
+    // What the read model selects: the counters whose contact was still the
+    // last one at the end of the month.
+    let still_last_at = |rule: Rule, as_of: Month| -> Vec<LastSeen> {
         counters
             .cohorts
             .iter()
@@ -243,14 +245,21 @@ fn segments_at_the_end_of_a_month_count_calendar_months_since_the_last_visit() {
                 gap: k.gap,
                 vehicles: *n,
             })
+            .filter(|c| still_last(c, as_of))
+            .map(|c| LastSeen {
+                month: c.month,
+                vehicles: c.vehicles,
+            })
             .collect()
     };
-    let counts = segment_counts(
-        m(2026, 9),
-        thresholds,
-        &dated(Rule::A),
-        &dated(Rule::NeverVisited),
-    );
+    let segments = |as_of: Month| {
+        let never: i64 = still_last_at(Rule::NeverVisited, as_of)
+            .iter()
+            .map(|c| c.vehicles)
+            .sum();
+        segment_counts(as_of, thresholds, &still_last_at(Rule::A, as_of), never)
+    };
+    let counts = segments(m(2026, 9));
     assert_eq!(counts[&Segment::Active], 2);
     assert_eq!(counts[&Segment::Wavering], 1);
     assert_eq!(counts[&Segment::Churned], 1);
@@ -258,12 +267,7 @@ fn segments_at_the_end_of_a_month_count_calendar_months_since_the_last_visit() {
     assert_eq!(counts[&Segment::FullyChurned], 1);
     assert_eq!(counts[&Segment::NeverVisited], 1);
     // In October the sold vehicle has visited: seven vehicles, none never-visited.
-    let october = segment_counts(
-        m(2026, 10),
-        thresholds,
-        &dated(Rule::A),
-        &dated(Rule::NeverVisited),
-    );
+    let october = segments(m(2026, 10));
     assert_eq!(october[&Segment::NeverVisited], 0);
     assert_eq!(october.values().sum::<i64>(), 7);
 }

@@ -227,7 +227,13 @@ impl Runner {
                     continue;
                 }
             };
-            let mut feed = super::feed::start(subscription, self.options.batch_size);
+            let batch_size = match (&self.work, target) {
+                (Work::Projection(p), Some(_)) => p
+                    .replay_batch_size()
+                    .map_or(self.options.batch_size, |b| b.max(self.options.batch_size)),
+                _ => self.options.batch_size,
+            };
+            let mut feed = super::feed::start(subscription, batch_size);
             while let Some(item) = feed.recv().await {
                 match item {
                     Feed::Events(events) => {
