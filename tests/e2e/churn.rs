@@ -250,6 +250,43 @@ scope = "dealer:D003"
         .into_inner();
     assert_eq!(figures(rule_b.total.as_ref()), (3, 6));
 
+    // The incentive: A组 below the dealer's 40% earns, B组 above it pays; the
+    // service manager has no earlier months with visits to be judged against.
+    let scorecard = analytics
+        .churn_scorecard(authorized(
+            pb::ChurnScorecardRequest {
+                dealer: "D001".into(),
+                month: month(2026, 1),
+                rule: pb::ChurnRule::A as i32,
+                consistency: Some(Consistency {
+                    min_position: Some(Position { value: at }),
+                }),
+            },
+            D001,
+        ))
+        .await
+        .expect("scorecard")
+        .into_inner();
+    let scores: Vec<(String, i32, i64)> = scorecard
+        .advisor_groups
+        .iter()
+        .map(|s| {
+            (
+                s.who.clone(),
+                s.verdict,
+                s.amount.as_ref().map_or(0, |m| m.fen),
+            )
+        })
+        .collect();
+    assert_eq!(
+        scores,
+        vec![
+            ("A组".into(), pb::Verdict::Better as i32, 20_000),
+            ("B组".into(), pb::Verdict::Worse as i32, -20_000),
+        ]
+    );
+    assert!(scorecard.service_manager.is_none());
+
     // The group: D001 with 12 months, D002 with 8 (cohort May 2025), not D003.
     let group = analytics
         .churn_report(authorized(

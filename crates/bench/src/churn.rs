@@ -65,10 +65,11 @@ struct Generated {
     visits: Vec<(u32, u32, usize, usize)>,
 }
 
-/// A vehicle's life over `months` months: bought, then serviced with gaps that
-/// grow as it ages, and with a chance of drifting away for good.
+/// A vehicle's life over `months` months: bought, then serviced every few months,
+/// now and then after a long absence, until it stops coming.
 fn vehicle(rng: &mut Rng, months: u32, visits_per_vehicle: u32) -> Generated {
-    let purchased = rng.below(u64::from(months)) as u32;
+    // Bought in the first two thirds of the history, so most have years of service.
+    let purchased = rng.below(u64::from(months * 2 / 3)) as u32;
     let mut visits = Vec::new();
     let mut at = purchased + rng.below(4) as u32;
     let group = rng.below(GROUPS.len() as u64) as usize;
@@ -76,7 +77,7 @@ fn vehicle(rng: &mut Rng, months: u32, visits_per_vehicle: u32) -> Generated {
     while at < months && visits.len() < wanted as usize {
         visits.push((at, 1 + rng.below(28) as u32, group, rng.below(6) as usize));
         // Mostly back within half a year; now and then a long absence.
-        let longest = if rng.below(10) == 0 { 18 } else { 7 };
+        let longest = if rng.below(10) == 0 { 18 } else { 5 };
         at += 1 + rng.below(longest) as u32;
     }
     Generated {
@@ -110,8 +111,8 @@ pub struct Latency {
     pub met: bool,
 }
 
-const FIRST: (i16, i8) = (2022, 1);
-const MONTHS: u32 = 48;
+const FIRST: (i16, i8) = (2020, 1);
+const MONTHS: u32 = 72;
 
 /// Loads the counters of `vehicles` generated vehicles over `dealers` dealers.
 pub async fn load(
@@ -322,7 +323,7 @@ pub async fn append_history(
 ) -> anyhow::Result<u64> {
     let dealer = DealerId::parse("D001")?;
     let mut rng = Rng::new(99);
-    let first: jiff::Timestamp = "2022-01-01T02:00:00Z".parse()?;
+    let first: jiff::Timestamp = "2020-01-01T02:00:00Z".parse()?;
     let mut events: Vec<(i64, StreamId, EventData)> = Vec::new();
     for v in 0..vehicles {
         let g = vehicle(&mut rng, MONTHS, visits_per_vehicle);

@@ -26,7 +26,7 @@ pub struct ChurnArgs {
     /// Dealers the fleet is spread over.
     #[arg(long, default_value_t = 20)]
     churn_dealers: usize,
-    /// Average service visits per vehicle over the four years.
+    /// Average service visits per vehicle over the six years of history.
     #[arg(long, default_value_t = 10)]
     churn_visits: u32,
     /// Reports timed per scope.
