@@ -306,3 +306,142 @@ async fn the_demo_seeds_a_dealer_through_the_real_commands() {
         "{table}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_and_leads_change_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path(), &[], &[]);
+    let url = server.url();
+    // Runs a command with --output json; its JSON on success, stderr otherwise.
+    let json = |args: &[&str]| -> Result<serde_json::Value, String> {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--server", url.as_str(), "--output", "json"]);
+        let (ok, stdout, stderr) = cli(dir.path(), &all, &[]);
+        if ok {
+            Ok(serde_json::from_str(&stdout).expect("json output"))
+        } else {
+            Err(stderr)
+        }
+    };
+    let register = |name: &str, phone: &str| {
+        json(&[
+            "customer", "register", "--dealer", "D001", "--name", name, "--phone", phone,
+        ])
+        .expect("registered")["customer_id"]
+            .as_str()
+            .expect("id")
+            .to_owned()
+    };
+    let first = register("刘洋", "13812341234");
+    let second = register("陈静", "13912341234");
+
+    let update = [
+        "customer",
+        "update",
+        "--dealer",
+        "D001",
+        &first,
+        "--name",
+        "刘洋",
+        "--phone",
+        "13812341234",
+        "--district",
+        "浦东",
+    ];
+    assert_eq!(json(&update).expect("updated")["changed"], true);
+    assert_eq!(
+        json(&update).expect("answered")["changed"],
+        false,
+        "the same profile"
+    );
+
+    let vin = "LSVAG2186E2100001";
+    let vehicle = [
+        "vehicle",
+        "register",
+        "--dealer",
+        "D001",
+        vin,
+        "--model",
+        "Cruze",
+        "--owner",
+        &first,
+        "--purchase-date",
+        "2024-05-01",
+    ];
+    assert_eq!(json(&vehicle).expect("registered")["changed"], true);
+    let again = json(&vehicle).expect_err("registered once");
+    assert!(
+        again.contains("failed precondition") && again.contains("already on file"),
+        "{again}"
+    );
+    let future = json(&[
+        "vehicle",
+        "register",
+        "--dealer",
+        "D001",
+        "1M8GDM9AXKP042788",
+        "--purchase-date",
+        "2999-01-01",
+    ])
+    .expect_err("a purchase in the future");
+    assert!(future.contains("purchase_date"), "{future}");
+    let transfer = [
+        "vehicle",
+        "transfer",
+        "--dealer",
+        "D001",
+        vin,
+        "--to",
+        &second,
+        "--on",
+        "2026-01-10",
+    ];
+    assert_eq!(json(&transfer).expect("transferred")["changed"], true);
+    let history = poll(
+        dir.path(),
+        &[
+            "vehicle", "history", "--dealer", "D001", vin, "--server", &url, "--output", "json",
+        ],
+        |h| h.to_string().contains(&second),
+    );
+    assert!(history.to_string().contains("Cruze"), "{history}");
+
+    let lead = json(&[
+        "lead",
+        "capture",
+        "--dealer",
+        "D001",
+        "--source",
+        "hotline",
+        "--phone",
+        "18600001111",
+    ])
+    .expect("captured")["lead_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    assert_eq!(
+        json(&["lead", "verify", "--dealer", "D001", &lead]).expect("verified")["changed"],
+        true
+    );
+    let lost = json(&[
+        "lead",
+        "lose",
+        "--dealer",
+        "D001",
+        &lead,
+        "--reason",
+        "bought elsewhere",
+    ])
+    .expect("lost");
+    assert_eq!(lost["changed"], true);
+    let listed = poll(
+        dir.path(),
+        &[
+            "lead", "list", "--dealer", "D001", "--server", &url, "--output", "json",
+        ],
+        |l| l[0]["status"] == "lost",
+    );
+    assert_eq!(listed[0]["lead_id"], lead.as_str());
+}

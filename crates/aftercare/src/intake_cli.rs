@@ -41,6 +41,8 @@ pub enum CustomerCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Replace a customer's profile with the one given.
+    Update(crate::file_cli::CustomerUpdate),
     /// One customer's file.
     Show {
         #[arg(long)]
@@ -69,6 +71,12 @@ pub enum VehicleCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Open a vehicle file (a car bought elsewhere, or before the system).
+    Register(crate::file_cli::VehicleRegister),
+    /// Correct a vehicle's plate, model or insurance expiry.
+    Update(crate::file_cli::VehicleUpdate),
+    /// A new owner (a used-car sale, a family transfer).
+    Transfer(crate::file_cli::VehicleTransfer),
     /// Where a vehicle stands: last visit, months since, churn segment.
     Status {
         #[arg(long)]
@@ -143,6 +151,12 @@ pub enum LeadCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Confirmed by phone: the lead becomes a lifetime file.
+    Verify(crate::file_cli::LeadVerify),
+    /// Bought: link the customer and vehicle files.
+    Convert(crate::file_cli::LeadConvert),
+    /// Lost, with the reason.
+    Lose(crate::file_cli::LeadLose),
     /// Leads of a dealer, newest first.
     List {
         #[arg(long)]
@@ -161,7 +175,7 @@ fn channel(text: &str) -> anyhow::Result<pb::ContactChannel> {
     }
 }
 
-fn dealer(id: &str) -> Option<DealerId> {
+pub(crate) fn dealer(id: &str) -> Option<DealerId> {
     Some(DealerId {
         value: id.to_owned(),
     })
@@ -208,6 +222,7 @@ fn print_customers(files: &[pb::CustomerFile], output: Output) {
 
 pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
     match command {
+        CustomerCommand::Update(args) => crate::file_cli::update_customer(args).await?,
         CustomerCommand::Register {
             dealer: d,
             name,
@@ -345,6 +360,9 @@ pub async fn vehicle(command: VehicleCommand) -> anyhow::Result<()> {
             as_of,
             client,
         } => return crate::report_cli::vehicle_status(dealer, vin, as_of, client).await,
+        VehicleCommand::Register(args) => return crate::file_cli::register_vehicle(args).await,
+        VehicleCommand::Update(args) => return crate::file_cli::update_vehicle(args).await,
+        VehicleCommand::Transfer(args) => return crate::file_cli::transfer_vehicle(args).await,
     };
     let mut api = IntakeServiceClient::new(client.channel().await?);
     let history = api
@@ -453,6 +471,9 @@ pub async fn visit(command: VisitCommand) -> anyhow::Result<()> {
 pub async fn lead(command: LeadCommand) -> anyhow::Result<()> {
     let (d, client) = match command {
         LeadCommand::List { dealer, client } => (dealer, client),
+        LeadCommand::Verify(args) => return crate::file_cli::verify_lead(args).await,
+        LeadCommand::Convert(args) => return crate::file_cli::convert_lead(args).await,
+        LeadCommand::Lose(args) => return crate::file_cli::lose_lead(args).await,
         LeadCommand::Capture {
             dealer: d,
             source,

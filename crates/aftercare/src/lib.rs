@@ -5,6 +5,7 @@
 pub mod admin_token;
 pub mod client;
 pub mod demo;
+pub mod file_cli;
 pub mod import;
 pub mod intake_cli;
 pub mod modules;

@@ -33,16 +33,16 @@ enum Command {
     },
     /// Empty a projection and replay the event log into it.
     Rebuild { projection: String },
-    /// Customer files: register, consent, show, search.
+    /// Customer files: register, update, consent, show, search.
     #[command(subcommand)]
     Customer(aftercare::intake_cli::CustomerCommand),
-    /// Vehicle files: history, churn status.
+    /// Vehicle files: register, update, transfer, history, churn status.
     #[command(subcommand)]
     Vehicle(aftercare::intake_cli::VehicleCommand),
     /// Service visits: record one repair order.
     #[command(subcommand)]
     Visit(aftercare::intake_cli::VisitCommand),
-    /// Leads: capture, list.
+    /// Leads: capture, verify, convert, lose, list.
     #[command(subcommand)]
     Lead(aftercare::intake_cli::LeadCommand),
     /// Reports: churn by month and breakdown, the churn scorecard.

@@ -33,6 +33,8 @@ pub struct IntakeApi {
     pub vehicles: Option<ProgressHandle>,
     pub leads: Option<ProgressHandle>,
     pub read_timeout: Duration,
+    /// Each dealer's rules: dates are checked against today in its time zone.
+    pub dealers: std::sync::Arc<aftercare_runtime::config::DealersConfig>,
 }
 
 fn metadata(principal: &Principal) -> Metadata {
@@ -44,6 +46,10 @@ fn metadata(principal: &Principal) -> Metadata {
 }
 
 impl IntakeApi {
+    fn today(&self, dealer: &aftercare_eventstore::DealerId) -> jiff::civil::Date {
+        crate::calendar::today(&self.dealers, dealer.as_str())
+    }
+
     fn lead_writer<T>(
         &self,
         request: &Request<T>,
@@ -210,7 +216,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let body = request.get_ref();
         let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
         principal.authorize_dealer(&dealer)?;
-        let profile = customer_api::profile(body.profile.as_ref())?;
+        let profile = customer_api::profile(body.profile.as_ref(), self.today(&dealer))?;
         let consents = customer_api::consents(&body.consents)?;
         let id = uuid::Uuid::now_v7();
         let stream = customer_api::stream(&dealer, &id.to_string())?;
@@ -235,7 +241,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         principal.authorize_dealer(&dealer)?;
         let stream = customer_api::stream(&dealer, &body.customer_id)?;
         let command = CustomerCommand::Update {
-            profile: customer_api::profile(body.profile.as_ref())?,
+            profile: customer_api::profile(body.profile.as_ref(), self.today(&dealer))?,
         };
         Ok(Response::new(
             customer_api::run(self.store.as_ref(), &stream, command, metadata(&principal)).await?,
@@ -352,8 +358,14 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
         principal.authorize_dealer(&dealer)?;
         Ok(Response::new(
-            crate::sale_api::record(self.store.as_ref(), &dealer, body, metadata(&principal))
-                .await?,
+            crate::sale_api::record(
+                self.store.as_ref(),
+                &dealer,
+                self.today(&dealer),
+                body,
+                metadata(&principal),
+            )
+            .await?,
         ))
     }
 
@@ -471,8 +483,14 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
         principal.authorize_dealer(&dealer)?;
         Ok(Response::new(
-            crate::sale_api::register(self.store.as_ref(), &dealer, body, metadata(&principal))
-                .await?,
+            crate::sale_api::register(
+                self.store.as_ref(),
+                &dealer,
+                self.today(&dealer),
+                body,
+                metadata(&principal),
+            )
+            .await?,
         ))
     }
 
@@ -501,8 +519,14 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
         principal.authorize_dealer(&dealer)?;
         Ok(Response::new(
-            crate::sale_api::transfer(self.store.as_ref(), &dealer, body, metadata(&principal))
-                .await?,
+            crate::sale_api::transfer(
+                self.store.as_ref(),
+                &dealer,
+                self.today(&dealer),
+                body,
+                metadata(&principal),
+            )
+            .await?,
         ))
     }
 

@@ -1,28 +1,40 @@
-//! The dealer's calendar. Dealers are in China (UTC+8, no daylight saving), while
-//! servers often run in UTC: a car sold at 07:00 in Shanghai is sold "today" there
-//! and would be "tomorrow's date" checked against a UTC clock. Per-dealer zones
-//! from configuration come with the reports that need month boundaries.
+//! The dealer's calendar. Servers often run in UTC while dealers are in China
+//! (UTC+8): a car sold at 07:00 in Shanghai is sold "today" there and would be
+//! "tomorrow's date" checked against a UTC clock, so dates are checked against
+//! today in the dealer's own time zone (`[dealers]` in the configuration).
 
-use jiff::tz::{Offset, TimeZone};
+use aftercare_runtime::config::DealersConfig;
+use jiff::civil::Date;
 
-/// China Standard Time, from the system's time zone database when it has one.
-pub fn dealer_zone() -> TimeZone {
-    TimeZone::get("Asia/Shanghai").unwrap_or_else(|_| TimeZone::fixed(Offset::constant(8)))
-}
-
-/// Today's date at the dealer.
-pub fn today() -> jiff::civil::Date {
-    jiff::Timestamp::now().to_zoned(dealer_zone()).date()
+/// Today's date at `dealer`.
+pub fn today(dealers: &DealersConfig, dealer: &str) -> Date {
+    jiff::Timestamp::now()
+        .to_zoned(dealers.rules(dealer).time_zone.clone())
+        .date()
 }
 
 #[cfg(test)]
 mod tests {
+    use aftercare_runtime::config::DealersConfig;
+
     #[test]
     fn early_morning_in_shanghai_is_already_the_next_day() {
         let at: jiff::Timestamp = "2026-09-30T23:30:00Z".parse().expect("timestamp");
-        assert_eq!(
-            at.to_zoned(super::dealer_zone()).date(),
-            jiff::civil::date(2026, 10, 1)
-        );
+        let zone = DealersConfig::default().rules("D001").time_zone.clone();
+        assert_eq!(at.to_zoned(zone).date(), jiff::civil::date(2026, 10, 1));
+    }
+
+    #[test]
+    fn each_dealer_has_its_own_today() {
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(
+            file.path(),
+            "[dealers.EAST]\ntime_zone = \"Pacific/Kiritimati\"\n\
+             [dealers.WEST]\ntime_zone = \"Pacific/Pago_Pago\"\n",
+        )
+        .expect("config");
+        let config = aftercare_runtime::Config::load(Some(file.path()), Vec::new()).expect("valid");
+        // UTC+14 and UTC-11 are 25 hours apart: never the same date.
+        assert!(super::today(&config.dealers, "EAST") > super::today(&config.dealers, "WEST"));
     }
 }

@@ -24,7 +24,11 @@ pub fn stream(dealer: &DealerId, id: &str) -> Result<StreamId, ServiceError> {
     StreamId::new(dealer.clone(), "customer", id.simple().to_string()).map_err(ServiceError::from)
 }
 
-pub fn profile(input: Option<&pb::CustomerInput>) -> Result<Profile, ServiceError> {
+/// The profile of a request, checked against `today` at the dealer.
+pub fn profile(
+    input: Option<&pb::CustomerInput>,
+    today: jiff::civil::Date,
+) -> Result<Profile, ServiceError> {
     let input = input.ok_or_else(|| ServiceError::invalid("profile", "is required"))?;
     let birthday = match &input.birthday {
         None => None,
@@ -38,7 +42,6 @@ pub fn profile(input: Option<&pb::CustomerInput>) -> Result<Profile, ServiceErro
         Ok(pb::CustomerType::Government) => CustomerType::Government,
         _ => CustomerType::Private,
     };
-    let today = crate::calendar::today();
     ProfileInput {
         name: input.name.clone(),
         phones: input.phones.clone(),

@@ -71,6 +71,7 @@ impl Module for IntakeModule {
                 .find(|p| p.name() == lead_projection::NAME)
                 .cloned(),
             read_timeout: ctx.config.projections.read_your_writes_timeout,
+            dealers: Arc::new(ctx.config.dealers.clone()),
         };
         routes.add_service(IntakeServiceServer::with_interceptor(api, ctx.auth.clone()));
     }

@@ -17,6 +17,7 @@ pub fn vehicle_stream(dealer: &DealerId, id: uuid::Uuid) -> Result<StreamId, Ser
 pub async fn record(
     store: &dyn EventStore,
     dealer: &DealerId,
+    today: jiff::civil::Date,
     body: &pb::RecordSaleRequest,
     metadata: Metadata,
 ) -> Result<pb::RecordSaleResponse, ServiceError> {
@@ -30,7 +31,7 @@ pub async fn record(
         referrer: body.referrer_customer_id.clone(),
         model: body.model.clone(),
     };
-    let (vin, sale) = input.validate(crate::calendar::today()).map_err(|errors| {
+    let (vin, sale) = input.validate(today).map_err(|errors| {
         ServiceError::Invalid(
             errors
                 .into_iter()
@@ -65,6 +66,7 @@ pub async fn record(
 pub async fn transfer(
     store: &dyn EventStore,
     dealer: &DealerId,
+    today: jiff::civil::Date,
     body: &pb::TransferOwnershipRequest,
     metadata: Metadata,
 ) -> Result<pb::RecordSaleResponse, ServiceError> {
@@ -77,7 +79,7 @@ pub async fn transfer(
     let on = date_from(body.transferred_on.as_ref())
         .map_err(|e| ServiceError::invalid("transferred_on", e))?
         .ok_or_else(|| ServiceError::invalid("transferred_on", "is required"))?;
-    if on > crate::calendar::today() {
+    if on > today {
         return Err(ServiceError::invalid(
             "transferred_on",
             format!("{on} is in the future"),
@@ -125,6 +127,7 @@ fn vehicle_error(err: CommandError<VehicleRejection>, id: uuid::Uuid) -> Service
 pub async fn register(
     store: &dyn EventStore,
     dealer: &DealerId,
+    today: jiff::civil::Date,
     body: &pb::RegisterVehicleRequest,
     metadata: Metadata,
 ) -> Result<pb::RecordSaleResponse, ServiceError> {
@@ -135,7 +138,7 @@ pub async fn register(
         body.purchase_date.as_ref(),
         &mut violations,
     );
-    if purchase_date.is_some_and(|d| d > crate::calendar::today()) {
+    if purchase_date.is_some_and(|d| d > today) {
         violations.push(FieldViolation::new("purchase_date", "is in the future"));
     }
     let insurance_expiry = date_field(
