@@ -89,3 +89,26 @@ pub async fn execute<A: Aggregate>(
     }
     Err(CommandError::Contended { attempts: ATTEMPTS })
 }
+
+/// Given / when / then over a pure aggregate, for domain tests:
+/// `given(&events).when(command)` is the events decided, or the rejection.
+pub fn given<A: Aggregate>(events: &[A::Event]) -> Given<A> {
+    Given {
+        state: replay(events),
+    }
+}
+
+/// The state after `events`, replayed from the start.
+pub fn replay<A: Aggregate>(events: &[A::Event]) -> A {
+    events.iter().fold(A::default(), A::evolve)
+}
+
+pub struct Given<A: Aggregate> {
+    state: A,
+}
+
+impl<A: Aggregate> Given<A> {
+    pub fn when(self, command: A::Command) -> Result<Vec<A::Event>, A::Rejection> {
+        self.state.decide(command)
+    }
+}

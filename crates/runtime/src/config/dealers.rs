@@ -29,6 +29,42 @@ pub struct DealerRules {
     pub warranty_months: u32,
     /// The monthly churn incentive, in fen.
     pub incentive: Incentive,
+    pub complaint: ComplaintRules,
+}
+
+/// How a dealer handles complaints: who handles each grade and how long each
+/// grade has.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ComplaintRules {
+    /// Hours from filing to the first response (acknowledgement).
+    pub response_hours: u32,
+    /// Calendar days to resolve, by grade 1–5, counted to the end of the day at
+    /// the dealer.
+    pub resolve_days: [u32; 5],
+    /// Product-liability complaints, whatever their grade.
+    pub product_liability_days: u32,
+    /// Who handles each grade 1–5: front desk, department manager, director,
+    /// general manager (grades 4 and 5).
+    pub handlers: [String; 5],
+}
+
+impl Default for ComplaintRules {
+    fn default() -> Self {
+        Self {
+            response_hours: 24,
+            // Escalated complaints in 3 days; major and crisis complaints in 5.
+            resolve_days: [1, 2, 3, 5, 5],
+            product_liability_days: 5,
+            handlers: [
+                "front-desk".to_owned(),
+                "department-manager".to_owned(),
+                "director".to_owned(),
+                "general-manager".to_owned(),
+                "general-manager".to_owned(),
+            ],
+        }
+    }
 }
 
 /// A dealer's trial incentive scheme for churn, amounts in fen.
@@ -62,6 +98,7 @@ impl Default for DealerRules {
             churn_months: 12,
             warranty_months: 36,
             incentive: Incentive::default(),
+            complaint: ComplaintRules::default(),
         }
     }
 }
@@ -122,6 +159,7 @@ struct RulesTable {
     churn_months: Option<u32>,
     warranty_months: Option<u32>,
     incentive: Option<Incentive>,
+    complaint: Option<ComplaintRules>,
 }
 
 impl RulesTable {
@@ -142,6 +180,23 @@ impl RulesTable {
         rules.churn_months = self.churn_months.unwrap_or(rules.churn_months);
         rules.warranty_months = self.warranty_months.unwrap_or(rules.warranty_months);
         rules.incentive = self.incentive.unwrap_or(rules.incentive);
+        if let Some(complaint) = self.complaint {
+            rules.complaint = complaint;
+        }
+        if rules.complaint.response_hours == 0 {
+            errors.push(format!(
+                "{key}.complaint.response_hours: must be at least 1"
+            ));
+        }
+        if rules.complaint.resolve_days.contains(&0) || rules.complaint.product_liability_days == 0
+        {
+            errors.push(format!("{key}.complaint: resolve days must be at least 1"));
+        }
+        if rules.complaint.handlers.iter().any(|h| h.trim().is_empty()) {
+            errors.push(format!(
+                "{key}.complaint.handlers: every grade needs a handler"
+            ));
+        }
         if rules.at_risk_months == 0 {
             errors.push(format!("{key}.at_risk_months: must be at least 1"));
         }

@@ -333,7 +333,7 @@ fn section<T: DeserializeOwned + Default>(
 mod dealers;
 mod env;
 
-pub use dealers::{DealerRules, DealersConfig, Incentive};
+pub use dealers::{ComplaintRules, DealerRules, DealersConfig, Incentive};
 use env::apply_env;
 pub(crate) use env::duration;
 

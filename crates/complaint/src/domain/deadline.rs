@@ -1,0 +1,68 @@
+//! Complaint deadlines at the dealer: "resolved in 3 days" means by the end of
+//! the third calendar day there, whatever the server's clock says.
+
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp, ToSpan};
+
+use super::Grade;
+use aftercare_runtime::config::ComplaintRules;
+
+/// The end of the local day `days` calendar days after `from`'s local day.
+pub fn end_of_day_after(from: Timestamp, days: u32, zone: &TimeZone) -> Timestamp {
+    let local = from.to_zoned(zone.clone()).date();
+    local
+        .checked_add((i64::from(days) + 1).days())
+        .and_then(|d| d.to_zoned(zone.clone()))
+        .map(|z| z.timestamp() - SignedDuration::from_micros(1))
+        .unwrap_or(from)
+}
+
+/// A dealer's deadlines for a ticket of `grade`, from `from`.
+pub fn resolve_by(
+    rules: &ComplaintRules,
+    grade: Grade,
+    product_liability: bool,
+    from: Timestamp,
+    zone: &TimeZone,
+) -> Timestamp {
+    let mut days = rules.resolve_days[grade.index()];
+    if product_liability {
+        days = days.max(rules.product_liability_days);
+    }
+    end_of_day_after(from, days, zone)
+}
+
+pub fn respond_by(rules: &ComplaintRules, from: Timestamp) -> Timestamp {
+    from + SignedDuration::from_hours(i64::from(rules.response_hours))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_end_at_midnight_at_the_dealer() {
+        let shanghai = TimeZone::get("Asia/Shanghai").expect("zone");
+        // Monday 2026-09-07 22:00 in Shanghai (14:00 UTC), 3 days: end of Thursday there.
+        let filed: Timestamp = "2026-09-07T14:00:00Z".parse().expect("instant");
+        let due = end_of_day_after(filed, 3, &shanghai);
+        assert_eq!(due.to_string(), "2026-09-10T15:59:59.999999Z");
+        // Filed at 00:30 Tuesday in Shanghai (still Monday in UTC): end of Friday.
+        let early: Timestamp = "2026-09-07T16:30:00Z".parse().expect("instant");
+        assert_eq!(
+            end_of_day_after(early, 3, &shanghai).to_string(),
+            "2026-09-11T15:59:59.999999Z"
+        );
+    }
+
+    #[test]
+    fn product_liability_gets_its_own_period() {
+        let rules = ComplaintRules::default();
+        let utc = TimeZone::UTC;
+        let at: Timestamp = "2026-09-07T10:00:00Z".parse().expect("instant");
+        let one = resolve_by(&rules, Grade::new(1).expect("grade"), false, at, &utc);
+        let liability = resolve_by(&rules, Grade::new(1).expect("grade"), true, at, &utc);
+        assert_eq!(one.to_string(), "2026-09-08T23:59:59.999999Z");
+        assert_eq!(liability.to_string(), "2026-09-12T23:59:59.999999Z");
+    }
+}
