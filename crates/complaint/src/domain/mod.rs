@@ -15,7 +15,7 @@ impl Grade {
     pub const HIGHEST: Grade = Grade(5);
 
     pub fn new(value: u32) -> Option<Grade> {
-        (1..=5).contains(&value).then(|| Grade(value as u8))
+        (1..=5).contains(&value).then_some(Grade(value as u8))
     }
 
     pub fn value(self) -> u32 {
