@@ -4,6 +4,7 @@
 
 pub mod admin_token;
 pub mod client;
+pub mod complaint_cli;
 pub mod demo;
 pub mod file_cli;
 pub mod import;

@@ -45,6 +45,9 @@ enum Command {
     /// Leads: capture, verify, convert, lose, list.
     #[command(subcommand)]
     Lead(aftercare::intake_cli::LeadCommand),
+    /// Complaints: file, ack, assign, escalate, resolve, close, reopen, list, show.
+    #[command(subcommand)]
+    Complaint(aftercare::complaint_cli::ComplaintCommand),
     /// Reports: churn by month and breakdown, the churn scorecard.
     #[command(subcommand)]
     Report(aftercare::report_cli::ReportCommand),
@@ -155,6 +158,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Visit(c) => aftercare::intake_cli::visit(c).await,
         Command::Lead(c) => aftercare::intake_cli::lead(c).await,
         Command::Report(c) => aftercare::report_cli::report(c).await,
+        Command::Complaint(c) => aftercare::complaint_cli::complaint(c).await,
         Command::Demo {
             dealer,
             customers,

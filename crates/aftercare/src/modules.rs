@@ -7,6 +7,7 @@ pub fn all() -> Vec<Box<dyn Module>> {
     vec![
         Box::new(SystemModule),
         Box::new(aftercare_intake::IntakeModule),
+        Box::new(aftercare_complaint::ComplaintModule),
         Box::new(aftercare_analytics::AnalyticsModule),
     ]
 }

@@ -2,4 +2,52 @@
 //! first-contact owner, deadlines at the dealer, and escalation.
 #![forbid(unsafe_code)]
 
+pub mod api;
 pub mod domain;
+pub mod events;
+pub mod projection;
+
+use std::sync::Arc;
+
+use aftercare_proto::complaint::v1::complaint_service_server::ComplaintServiceServer;
+use aftercare_runtime::db::Migrations;
+use aftercare_runtime::module::{Module, ModuleContext};
+use aftercare_runtime::projection::{ProgressHandle, Projection};
+use tonic::service::RoutesBuilder;
+
+pub struct ComplaintModule;
+
+impl Module for ComplaintModule {
+    fn name(&self) -> &'static str {
+        "complaint"
+    }
+
+    fn migrations(&self) -> Option<Migrations> {
+        Some(projection::MIGRATIONS)
+    }
+
+    fn projections(&self, _ctx: &ModuleContext) -> Vec<Arc<dyn Projection>> {
+        vec![Arc::new(projection::Tickets)]
+    }
+
+    fn routes(&self, ctx: &ModuleContext, progress: &[ProgressHandle], routes: &mut RoutesBuilder) {
+        let api = api::ComplaintApi {
+            store: ctx.store.clone(),
+            db: ctx.db.clone(),
+            tickets: progress
+                .iter()
+                .find(|p| p.name() == projection::NAME)
+                .cloned(),
+            dealers: Arc::new(ctx.config.dealers.clone()),
+            read_timeout: ctx.config.projections.read_your_writes_timeout,
+        };
+        routes.add_service(ComplaintServiceServer::with_interceptor(
+            api,
+            ctx.auth.clone(),
+        ));
+    }
+
+    fn service_names(&self) -> Vec<&'static str> {
+        vec!["aftercare.complaint.v1.ComplaintService"]
+    }
+}

@@ -30,3 +30,9 @@ pub mod analytics {
         include!(concat!(env!("OUT_DIR"), "/aftercare.analytics.v1.rs"));
     }
 }
+
+pub mod complaint {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/aftercare.complaint.v1.rs"));
+    }
+}

@@ -1,0 +1,478 @@
+//! The complaint gRPC service: requests validated into ticket commands, decided
+//! by the ticket aggregate, read back from the ticket read model.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aftercare_eventstore::{DealerId, EventStore, Metadata};
+use aftercare_proto::common::v1::Position;
+use aftercare_proto::complaint::v1 as pb;
+use aftercare_runtime::command::{CommandError, execute};
+use aftercare_runtime::config::DealersConfig;
+use aftercare_runtime::projection::{ProgressHandle, wait_for_consistency};
+use aftercare_runtime::{Database, Principal, Role, ServiceError, telemetry};
+use jiff::Timestamp;
+use sqlx::Row;
+use tonic::{Request, Response, Status};
+use uuid::Uuid;
+
+use crate::domain::ticket::{Command, EscalationReason, Filing, Rejection, Terms, Ticket};
+use crate::domain::{Grade, Satisfaction};
+use crate::events::{TicketCodec, channel_from, satisfaction_from, stream};
+use crate::projection::{COLUMNS, TicketRow};
+
+const FILERS: &[Role] = &[
+    Role::CareManager,
+    Role::Manager,
+    Role::ServiceAdvisor,
+    Role::CallbackAgent,
+    Role::Oem,
+];
+const HANDLERS: &[Role] = &[Role::CareManager, Role::Manager, Role::ServiceAdvisor];
+const CLOSERS: &[Role] = &[Role::CareManager, Role::Manager, Role::CallbackAgent];
+const READERS: &[Role] = &[
+    Role::CareManager,
+    Role::Manager,
+    Role::ServiceAdvisor,
+    Role::Viewer,
+    Role::Oem,
+];
+
+const NAMESPACE: Uuid = Uuid::from_u128(0x6a1c_1f0e_4d1b_4c55_9a62_3b0c_9c2e_c0a1);
+
+/// An OEM ticket number names one ticket at a dealer, for ever.
+pub fn oem_ticket_id(dealer: &str, oem_ticket: &str) -> String {
+    Uuid::new_v5(
+        &NAMESPACE,
+        format!("complaint/{dealer}/oem/{}", oem_ticket.trim()).as_bytes(),
+    )
+    .simple()
+    .to_string()
+}
+
+pub struct ComplaintApi {
+    pub store: Arc<dyn EventStore>,
+    pub db: Database,
+    pub tickets: Option<ProgressHandle>,
+    pub dealers: Arc<DealersConfig>,
+    pub read_timeout: Duration,
+}
+
+fn denied(s: Status) -> ServiceError {
+    ServiceError::PermissionDenied(s.message().to_owned())
+}
+
+fn dealer(principal: &Principal, value: &str, roles: &[Role]) -> Result<DealerId, ServiceError> {
+    principal.require_role(roles).map_err(denied)?;
+    let dealer =
+        DealerId::parse(value).map_err(|e| ServiceError::invalid("dealer", e.to_string()))?;
+    principal.authorize_dealer(&dealer).map_err(denied)?;
+    Ok(dealer)
+}
+
+fn ticket_id(value: &str) -> Result<String, ServiceError> {
+    Uuid::parse_str(value.trim())
+        .map(|u| u.simple().to_string())
+        .map_err(|_| ServiceError::invalid("ticket_id", "is not a ticket id"))
+}
+
+fn rejection(r: Rejection, ticket: &str) -> ServiceError {
+    match r {
+        Rejection::NotFiled => ServiceError::NotFound(format!("complaint {ticket}")),
+        Rejection::Invalid { field, reason } => ServiceError::invalid(field, reason),
+        other => ServiceError::Rejected(other.to_string()),
+    }
+}
+
+impl ComplaintApi {
+    fn terms(&self, dealer: &DealerId) -> Terms {
+        let rules = self.dealers.rules(dealer.as_str());
+        Terms {
+            rules: rules.complaint.clone(),
+            zone: rules.time_zone.clone(),
+        }
+    }
+
+    async fn run(
+        &self,
+        dealer: &DealerId,
+        ticket: &str,
+        command: Command,
+        principal: &Principal,
+    ) -> Result<pb::ComplaintCommandResponse, ServiceError> {
+        let metadata = Metadata {
+            actor: principal.name.clone(),
+            traceparent: telemetry::current_traceparent(),
+            ..Metadata::default()
+        };
+        let stream = stream(dealer, ticket)?;
+        let codec = TicketCodec {
+            ticket_id: ticket.to_owned(),
+        };
+        match execute::<Ticket>(self.store.as_ref(), &stream, &codec, command, |e| {
+            e.with_metadata(metadata.clone())
+        })
+        .await
+        {
+            Ok(done) => Ok(pb::ComplaintCommandResponse {
+                ticket_id: ticket.to_owned(),
+                position: Some(Position {
+                    value: done.position.0,
+                }),
+                changed: !done.events.is_empty(),
+                already_filed: false,
+            }),
+            Err(CommandError::Rejected(Rejection::AlreadyFiled)) => {
+                let last = self
+                    .store
+                    .read_stream(&stream)
+                    .await?
+                    .last()
+                    .map_or(0, |e| e.position.0);
+                Ok(pb::ComplaintCommandResponse {
+                    ticket_id: ticket.to_owned(),
+                    position: Some(Position { value: last }),
+                    changed: false,
+                    already_filed: true,
+                })
+            }
+            Err(CommandError::Rejected(r)) => Err(rejection(r, ticket)),
+            Err(CommandError::Store(e)) => Err(e.into()),
+            Err(e @ CommandError::Contended { .. }) => Err(ServiceError::Conflict(e.to_string())),
+            Err(e @ CommandError::Corrupt { .. }) => Err(ServiceError::Internal(e.to_string())),
+        }
+    }
+
+    async fn file(
+        &self,
+        principal: &Principal,
+        body: &pb::FileComplaintRequest,
+    ) -> Result<pb::ComplaintCommandResponse, ServiceError> {
+        let dealer = dealer(principal, &body.dealer, FILERS)?;
+        let channel = channel_from(body.channel)
+            .ok_or_else(|| ServiceError::invalid("channel", "is required: walk-in, phone, callback, oem-hotline, consumer-association, media or group-hq"))?;
+        let grade = match body.grade {
+            0 => None,
+            g => Some(
+                Grade::new(g)
+                    .ok_or_else(|| ServiceError::invalid("grade", format!("{g} is not 1-5")))?,
+            ),
+        };
+        let oem_ticket = Some(body.oem_ticket.trim().to_owned()).filter(|t| !t.is_empty());
+        let ticket = match &oem_ticket {
+            Some(number) => oem_ticket_id(dealer.as_str(), number),
+            None => Uuid::now_v7().simple().to_string(),
+        };
+        let receiver = match body.receiver.trim() {
+            "" => principal.name.clone(),
+            r => r.to_owned(),
+        };
+        let filing = Filing {
+            ticket_id: ticket.clone(),
+            channel,
+            oem_ticket,
+            grade,
+            customer_id: body.customer_id.trim().to_owned(),
+            vin: body.vin.trim().to_uppercase(),
+            description: body.description.trim().to_owned(),
+            product_liability: body.product_liability,
+            receiver,
+        };
+        let command = Command::File {
+            filing,
+            at: Timestamp::now(),
+            terms: self.terms(&dealer),
+        };
+        self.run(&dealer, &ticket, command, principal).await
+    }
+
+    async fn read(
+        &self,
+        dealer: &DealerId,
+        ticket: &str,
+        timeline: bool,
+    ) -> Result<pb::ComplaintTicket, ServiceError> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM complaint_tickets WHERE ticket_id = $1 AND dealer = $2",
+            COLUMNS.join(", ")
+        ))
+        .bind(ticket)
+        .bind(dealer.as_str())
+        .fetch_optional(&self.db.pool)
+        .await?
+        // Another dealer's ticket is simply not found.
+        .ok_or_else(|| ServiceError::NotFound(format!("complaint {ticket} at dealer {dealer}")))?;
+        let mut out = ticket_message(TicketRow::read(&row)?, Timestamp::now());
+        if timeline {
+            let rows = sqlx::query(
+                "SELECT at, kind, by_whom, detail FROM complaint_timeline WHERE ticket_id = $1 ORDER BY position",
+            )
+            .bind(ticket)
+            .fetch_all(&self.db.pool)
+            .await?;
+            for r in rows {
+                out.timeline.push(pb::TimelineEntry {
+                    at: micros(Some(r.try_get("at")?)),
+                    kind: r.try_get("kind")?,
+                    by: r.try_get("by_whom")?,
+                    detail: r.try_get("detail")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    async fn list(
+        &self,
+        principal: &Principal,
+        body: &pb::ListComplaintsRequest,
+    ) -> Result<pb::ListComplaintsResponse, ServiceError> {
+        let dealer = dealer(principal, &body.dealer, READERS)?;
+        wait_for_consistency(
+            self.tickets.as_ref(),
+            body.consistency.as_ref(),
+            self.read_timeout,
+        )
+        .await?;
+        let now = Timestamp::now().as_microsecond();
+        let mut sql = format!(
+            "SELECT {} FROM complaint_tickets WHERE dealer = $1",
+            COLUMNS.join(", ")
+        );
+        let mut n = 1;
+        let mut texts = Vec::new();
+        if !body.status.is_empty() {
+            if !["open", "in-progress", "resolved", "closed"].contains(&body.status.as_str()) {
+                return Err(ServiceError::invalid(
+                    "status",
+                    "must be open, in-progress, resolved or closed",
+                ));
+            }
+            n += 1;
+            sql.push_str(&format!(" AND status = ${n}"));
+            texts.push(body.status.clone());
+        }
+        if !body.owner.is_empty() {
+            n += 1;
+            sql.push_str(&format!(" AND owner = ${n}"));
+            texts.push(body.owner.clone());
+        }
+        if body.grade != 0 {
+            let grade = Grade::new(body.grade).ok_or_else(|| {
+                ServiceError::invalid("grade", format!("{} is not 1-5", body.grade))
+            })?;
+            sql.push_str(&format!(" AND grade = {}", grade.value()));
+        }
+        if body.overdue_only {
+            sql.push_str(&format!(" AND (respond_by < {now} OR resolve_by < {now})"));
+        }
+        sql.push_str(" ORDER BY filed_at DESC LIMIT 500");
+        let mut query = sqlx::query(&sql).bind(dealer.as_str());
+        for t in &texts {
+            query = query.bind(t.as_str());
+        }
+        let rows = query.fetch_all(&self.db.pool).await?;
+        let now = Timestamp::now();
+        Ok(pb::ListComplaintsResponse {
+            tickets: rows
+                .iter()
+                .map(|r| TicketRow::read(r).map(|t| ticket_message(t, now)))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+fn micros(value: Option<i64>) -> Option<prost_types::Timestamp> {
+    value
+        .and_then(|v| Timestamp::from_microsecond(v).ok())
+        .map(aftercare_intake::events::timestamp)
+}
+
+fn ticket_message(t: TicketRow, now: Timestamp) -> pb::ComplaintTicket {
+    let now = now.as_microsecond();
+    let overdue = [t.respond_by, t.resolve_by]
+        .iter()
+        .flatten()
+        .any(|d| *d < now);
+    pb::ComplaintTicket {
+        ticket_id: t.ticket_id,
+        dealer: t.dealer,
+        channel: t.channel as i32,
+        oem_ticket: t.oem_ticket,
+        grade: t.grade as u32,
+        handler: t.handler,
+        owner: t.owner,
+        assignee: t.assignee,
+        status: t.status,
+        customer_id: t.customer_id,
+        vin: t.vin,
+        description: t.description,
+        product_liability: t.product_liability,
+        filed_at: micros(Some(t.filed_at)),
+        respond_by: micros(t.respond_by),
+        resolve_by: micros(t.resolve_by),
+        overdue,
+        timeline: Vec::new(),
+    }
+}
+
+#[tonic::async_trait]
+impl pb::complaint_service_server::ComplaintService for ComplaintApi {
+    async fn file_complaint(
+        &self,
+        request: Request<pb::FileComplaintRequest>,
+    ) -> Result<Response<pb::ComplaintCommandResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(
+            self.file(&principal, request.get_ref()).await?,
+        ))
+    }
+
+    async fn acknowledge_complaint(
+        &self,
+        request: Request<pb::TicketRequest>,
+    ) -> Result<Response<pb::ComplaintCommandResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        let body = request.get_ref();
+        let dealer = dealer(&principal, &body.dealer, HANDLERS)?;
+        let ticket = ticket_id(&body.ticket_id)?;
+        let command = Command::Acknowledge {
+            by: principal.name.clone(),
+            at: Timestamp::now(),
+        };
+        Ok(Response::new(
+            self.run(&dealer, &ticket, command, &principal).await?,
+        ))
+    }
+
+    async fn assign_complaint(
+        &self,
+        request: Request<pb::AssignComplaintRequest>,
+    ) -> Result<Response<pb::ComplaintCommandResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        let body = request.get_ref();
+        let dealer = dealer(&principal, &body.dealer, HANDLERS)?;
+        let ticket = ticket_id(&body.ticket_id)?;
+        let command = Command::Assign {
+            to: body.to.trim().to_owned(),
+            by: principal.name.clone(),
+            at: Timestamp::now(),
+        };
+        Ok(Response::new(
+            self.run(&dealer, &ticket, command, &principal).await?,
+        ))
+    }
+
+    async fn escalate_complaint(
+        &self,
+        request: Request<pb::EscalateComplaintRequest>,
+    ) -> Result<Response<pb::ComplaintCommandResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        let body = request.get_ref();
+        let dealer = dealer(&principal, &body.dealer, FILERS)?;
+        let ticket = ticket_id(&body.ticket_id)?;
+        let text = body.reason.trim().to_owned();
+        let reason = if body.complained_again {
+            EscalationReason::ComplainedAgain(text)
+        } else {
+            EscalationReason::ByHand(text)
+        };
+        let command = Command::Escalate {
+            reason,
+            by: principal.name.clone(),
+            at: Timestamp::now(),
+            terms: self.terms(&dealer),
+        };
+        Ok(Response::new(
+            self.run(&dealer, &ticket, command, &principal).await?,
+        ))
+    }
+
+    async fn resolve_complaint(
+        &self,
+        request: Request<pb::ResolveComplaintRequest>,
+    ) -> Result<Response<pb::ComplaintCommandResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        let body = request.get_ref();
+        let dealer = dealer(&principal, &body.dealer, HANDLERS)?;
+        let ticket = ticket_id(&body.ticket_id)?;
+        let command = Command::Resolve {
+            resolution: body.resolution.trim().to_owned(),
+            compensation_fen: body.compensation.map_or(0, |m| m.fen),
+            by: principal.name.clone(),
+            at: Timestamp::now(),
+        };
+        Ok(Response::new(
+            self.run(&dealer, &ticket, command, &principal).await?,
+        ))
+    }
+
+    async fn close_complaint(
+        &self,
+        request: Request<pb::CloseComplaintRequest>,
+    ) -> Result<Response<pb::ComplaintCommandResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        let body = request.get_ref();
+        let dealer = dealer(&principal, &body.dealer, CLOSERS)?;
+        let ticket = ticket_id(&body.ticket_id)?;
+        let satisfaction: Satisfaction = satisfaction_from(body.satisfaction).ok_or_else(|| {
+            ServiceError::invalid(
+                "satisfaction",
+                "is required: satisfied, neutral or dissatisfied",
+            )
+        })?;
+        let command = Command::Close {
+            satisfaction,
+            at: Timestamp::now(),
+        };
+        Ok(Response::new(
+            self.run(&dealer, &ticket, command, &principal).await?,
+        ))
+    }
+
+    async fn reopen_complaint(
+        &self,
+        request: Request<pb::ReopenComplaintRequest>,
+    ) -> Result<Response<pb::ComplaintCommandResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        let body = request.get_ref();
+        let dealer = dealer(&principal, &body.dealer, FILERS)?;
+        let ticket = ticket_id(&body.ticket_id)?;
+        let command = Command::Reopen {
+            reason: body.reason.trim().to_owned(),
+            by: principal.name.clone(),
+            at: Timestamp::now(),
+            terms: self.terms(&dealer),
+        };
+        Ok(Response::new(
+            self.run(&dealer, &ticket, command, &principal).await?,
+        ))
+    }
+
+    async fn get_complaint(
+        &self,
+        request: Request<pb::GetComplaintRequest>,
+    ) -> Result<Response<pb::ComplaintTicket>, Status> {
+        let principal = Principal::of(&request)?;
+        let body = request.get_ref();
+        let dealer = dealer(&principal, &body.dealer, READERS)?;
+        let ticket = ticket_id(&body.ticket_id)?;
+        wait_for_consistency(
+            self.tickets.as_ref(),
+            body.consistency.as_ref(),
+            self.read_timeout,
+        )
+        .await?;
+        Ok(Response::new(self.read(&dealer, &ticket, true).await?))
+    }
+
+    async fn list_complaints(
+        &self,
+        request: Request<pb::ListComplaintsRequest>,
+    ) -> Result<Response<pb::ListComplaintsResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(
+            self.list(&principal, request.get_ref()).await?,
+        ))
+    }
+}

@@ -1,0 +1,315 @@
+//! The complaint read model: a row per ticket (status, grade, handler, deadlines)
+//! and its timeline. A batch loads the tickets it touches with one statement and
+//! writes them back with multi-row statements.
+
+use std::collections::HashMap;
+
+use aftercare_eventstore::{Filter, RecordedEvent};
+use aftercare_runtime::db::{Migrations, SqlMigration, SqlValue, fetch_in, insert_rows};
+use aftercare_runtime::projection::{ApplyError, Projection};
+use async_trait::async_trait;
+use sqlx::{AnyConnection, Row};
+
+use crate::domain::Status;
+use crate::domain::ticket::{EscalationReason, Event};
+use crate::events::{AGGREGATE, channel_to, decode};
+
+const TICKETS_SQL: &[SqlMigration] = &[SqlMigration {
+    version: 3_000_001,
+    description: "complaint tickets",
+    sql: include_str!("../migrations/3000001_tickets.sql"),
+}];
+
+/// Complaints own migration versions 3,000,000–3,999,999.
+pub const MIGRATIONS: Migrations = Migrations {
+    postgres: TICKETS_SQL,
+    sqlite: TICKETS_SQL,
+};
+
+pub const NAME: &str = "complaint_tickets";
+
+pub const COLUMNS: &[&str] = &[
+    "ticket_id",
+    "dealer",
+    "channel",
+    "oem_ticket",
+    "grade",
+    "handler",
+    "owner",
+    "assignee",
+    "status",
+    "customer_id",
+    "vin",
+    "description",
+    "product_liability",
+    "filed_at",
+    "respond_by",
+    "resolve_by",
+    "position",
+];
+
+/// A ticket row.
+#[derive(Clone, Debug, Default)]
+pub struct TicketRow {
+    pub ticket_id: String,
+    pub dealer: String,
+    pub channel: i64,
+    pub oem_ticket: String,
+    pub grade: i64,
+    pub handler: String,
+    pub owner: String,
+    pub assignee: String,
+    pub status: String,
+    pub customer_id: String,
+    pub vin: String,
+    pub description: String,
+    pub product_liability: bool,
+    pub filed_at: i64,
+    pub respond_by: Option<i64>,
+    pub resolve_by: Option<i64>,
+    pub position: i64,
+}
+
+impl TicketRow {
+    pub fn read(row: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(TicketRow {
+            ticket_id: row.try_get("ticket_id")?,
+            dealer: row.try_get("dealer")?,
+            channel: row.try_get("channel")?,
+            oem_ticket: row.try_get("oem_ticket")?,
+            grade: row.try_get("grade")?,
+            handler: row.try_get("handler")?,
+            owner: row.try_get("owner")?,
+            assignee: row.try_get("assignee")?,
+            status: row.try_get("status")?,
+            customer_id: row.try_get("customer_id")?,
+            vin: row.try_get("vin")?,
+            description: row.try_get("description")?,
+            product_liability: row.try_get::<i64, _>("product_liability")? != 0,
+            filed_at: row.try_get("filed_at")?,
+            respond_by: row.try_get("respond_by")?,
+            resolve_by: row.try_get("resolve_by")?,
+            position: row.try_get("position")?,
+        })
+    }
+
+    fn values(self) -> Vec<SqlValue> {
+        let opt = |v: Option<i64>| v.map_or(SqlValue::Null, SqlValue::Int);
+        vec![
+            SqlValue::Text(self.ticket_id),
+            SqlValue::Text(self.dealer),
+            SqlValue::Int(self.channel),
+            SqlValue::Text(self.oem_ticket),
+            SqlValue::Int(self.grade),
+            SqlValue::Text(self.handler),
+            SqlValue::Text(self.owner),
+            SqlValue::Text(self.assignee),
+            SqlValue::Text(self.status),
+            SqlValue::Text(self.customer_id),
+            SqlValue::Text(self.vin),
+            SqlValue::Text(self.description),
+            SqlValue::Int(i64::from(self.product_liability)),
+            SqlValue::Int(self.filed_at),
+            opt(self.respond_by),
+            opt(self.resolve_by),
+            SqlValue::Int(self.position),
+        ]
+    }
+
+    /// The row after `event`, and the event's timeline entry (kind, by, detail, at).
+    fn apply(&mut self, event: &Event) -> (&'static str, String, String, i64) {
+        let us = |t: &jiff::Timestamp| t.as_microsecond();
+        match event {
+            Event::Filed {
+                filing_grade,
+                handler,
+                respond_by,
+                resolve_by,
+                at,
+                channel,
+                oem_ticket,
+                customer_id,
+                vin,
+                description,
+                product_liability,
+                owner,
+                ..
+            } => {
+                self.channel = channel_to(*channel) as i64;
+                self.oem_ticket = oem_ticket.clone().unwrap_or_default();
+                self.grade = i64::from(filing_grade.value());
+                self.handler = handler.clone();
+                self.owner = owner.clone();
+                self.status = Status::Open.as_str().to_owned();
+                self.customer_id = customer_id.clone();
+                self.vin = vin.clone();
+                self.description = description.clone();
+                self.product_liability = *product_liability;
+                self.filed_at = us(at);
+                self.respond_by = Some(us(respond_by));
+                self.resolve_by = Some(us(resolve_by));
+                (
+                    "filed",
+                    owner.clone(),
+                    format!("grade {}, {handler}", filing_grade.value()),
+                    us(at),
+                )
+            }
+            Event::Acknowledged { by, at } => {
+                self.status = Status::InProgress.as_str().to_owned();
+                self.respond_by = None;
+                ("acknowledged", by.clone(), String::new(), us(at))
+            }
+            Event::Assigned { to, by, at } => {
+                self.assignee = to.clone();
+                ("assigned", by.clone(), to.clone(), us(at))
+            }
+            Event::Escalated {
+                from,
+                to,
+                handler,
+                reason,
+                respond_by,
+                resolve_by,
+                by,
+                at,
+            } => {
+                self.grade = i64::from(to.value());
+                self.handler = handler.clone();
+                self.respond_by = respond_by.as_ref().map(us);
+                self.resolve_by = Some(us(resolve_by));
+                let why = match reason {
+                    EscalationReason::ByHand(t) => t.clone(),
+                    EscalationReason::ComplainedAgain(t) => format!("complained again: {t}"),
+                    EscalationReason::DeadlineMissed(d) => format!("deadline {d} missed"),
+                };
+                let detail = format!("grade {} → {}, {handler}: {why}", from.value(), to.value());
+                ("escalated", by.clone(), detail, us(at))
+            }
+            Event::Resolved {
+                resolution,
+                compensation_fen,
+                by,
+                at,
+            } => {
+                self.status = Status::Resolved.as_str().to_owned();
+                self.respond_by = None;
+                self.resolve_by = None;
+                let detail = format!("{resolution} (compensation {compensation_fen} fen)");
+                ("resolved", by.clone(), detail, us(at))
+            }
+            Event::Closed { satisfaction, at } => {
+                self.status = Status::Closed.as_str().to_owned();
+                (
+                    "closed",
+                    String::new(),
+                    format!("{satisfaction:?}").to_lowercase(),
+                    us(at),
+                )
+            }
+            Event::Reopened {
+                reason,
+                resolve_by,
+                by,
+                at,
+            } => {
+                self.status = Status::InProgress.as_str().to_owned();
+                self.resolve_by = Some(us(resolve_by));
+                ("reopened", by.clone(), reason.clone(), us(at))
+            }
+        }
+    }
+}
+
+pub struct Tickets;
+
+#[async_trait]
+impl Projection for Tickets {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn filter(&self) -> Filter {
+        Filter::aggregate(AGGREGATE)
+    }
+
+    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM complaint_timeline")
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM complaint_tickets")
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut AnyConnection,
+        batch: &[RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        let ids: Vec<String> = batch.iter().map(|e| e.stream.id().to_owned()).collect();
+        let mut tickets: HashMap<String, TicketRow> = HashMap::new();
+        for row in fetch_in(
+            tx,
+            &format!(
+                "SELECT {} FROM complaint_tickets WHERE ticket_id IN",
+                COLUMNS.join(", ")
+            ),
+            &ids,
+        )
+        .await?
+        {
+            let t = TicketRow::read(&row)?;
+            tickets.insert(t.ticket_id.clone(), t);
+        }
+        let mut timeline = Vec::new();
+        for event in batch {
+            let decoded = decode(event).map_err(|reason| ApplyError::Poison {
+                position: event.position,
+                reason,
+            })?;
+            let id = event.stream.id().to_owned();
+            let ticket = tickets.entry(id.clone()).or_insert_with(|| TicketRow {
+                ticket_id: id.clone(),
+                dealer: event.dealer().to_string(),
+                ..TicketRow::default()
+            });
+            let (kind, by, detail, at) = ticket.apply(&decoded);
+            ticket.position = event.position.0 as i64;
+            timeline.push(vec![
+                SqlValue::Text(id),
+                SqlValue::Int(event.position.0 as i64),
+                SqlValue::Int(at),
+                SqlValue::Text(kind.to_owned()),
+                SqlValue::Text(by),
+                SqlValue::Text(detail),
+            ]);
+        }
+        let updates: Vec<String> = COLUMNS[1..]
+            .iter()
+            .map(|c| format!("{c} = excluded.{c}"))
+            .collect();
+        let rows: Vec<Vec<SqlValue>> = tickets.into_values().map(TicketRow::values).collect();
+        insert_rows(
+            tx,
+            "complaint_tickets",
+            COLUMNS,
+            &format!(
+                "ON CONFLICT (ticket_id) DO UPDATE SET {}",
+                updates.join(", ")
+            ),
+            &rows,
+        )
+        .await?;
+        insert_rows(
+            tx,
+            "complaint_timeline",
+            &["ticket_id", "position", "at", "kind", "by_whom", "detail"],
+            "ON CONFLICT (ticket_id, position) DO NOTHING",
+            &timeline,
+        )
+        .await?;
+        Ok(())
+    }
+}
