@@ -3,6 +3,7 @@
 
 mod churn;
 mod cli;
+mod complaints;
 mod customers;
 mod harness;
 mod import;

@@ -61,6 +61,7 @@ pub async fn dms_to_postgres(url: &str, database_url: &str, n: u64) -> anyhow::R
             ..StreamSettings::default()
         },
         dead_letter_stream: "BACKFILL_DLQ".to_owned(),
+        outbound_stream: "BACKFILL_OUT".to_owned(),
         ..JetStreamConfig::default()
     })
     .await?;

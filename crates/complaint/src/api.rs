@@ -466,6 +466,28 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
         Ok(Response::new(self.read(&dealer, &ticket, true).await?))
     }
 
+    async fn sweep_deadlines(
+        &self,
+        request: Request<pb::SweepDeadlinesRequest>,
+    ) -> Result<Response<pb::SweepDeadlinesResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(&[Role::Admin])?;
+        let as_of = match &request.get_ref().as_of {
+            None => Timestamp::now(),
+            Some(t) => aftercare_intake::events::instant(t)
+                .ok_or_else(|| ServiceError::invalid("as_of", "is not a valid instant"))?,
+        };
+        let swept =
+            crate::sweep::sweep(self.store.as_ref(), &self.db, &self.dealers, as_of).await?;
+        Ok(Response::new(pb::SweepDeadlinesResponse {
+            examined: swept.examined,
+            escalated: swept.escalated,
+            position: Some(Position {
+                value: swept.position.0,
+            }),
+        }))
+    }
+
     async fn list_complaints(
         &self,
         request: Request<pb::ListComplaintsRequest>,

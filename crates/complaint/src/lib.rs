@@ -5,14 +5,16 @@
 pub mod api;
 pub mod domain;
 pub mod events;
+pub mod feedback;
 pub mod projection;
+pub mod sweep;
 
 use std::sync::Arc;
 
 use aftercare_proto::complaint::v1::complaint_service_server::ComplaintServiceServer;
 use aftercare_runtime::db::Migrations;
-use aftercare_runtime::module::{Module, ModuleContext};
-use aftercare_runtime::projection::{ProgressHandle, Projection};
+use aftercare_runtime::module::{Background, Module, ModuleContext};
+use aftercare_runtime::projection::{Policy, ProgressHandle, Projection};
 use tonic::service::RoutesBuilder;
 
 pub struct ComplaintModule;
@@ -28,6 +30,31 @@ impl Module for ComplaintModule {
 
     fn projections(&self, _ctx: &ModuleContext) -> Vec<Arc<dyn Projection>> {
         vec![Arc::new(projection::Tickets)]
+    }
+
+    /// OEM feedback goes out where NATS is; the embedded default has none.
+    fn policies(&self, ctx: &ModuleContext) -> Vec<Arc<dyn Policy>> {
+        ctx.nats
+            .clone()
+            .map(|nats| {
+                Arc::new(feedback::OemFeedback {
+                    store: ctx.store.clone(),
+                    nats,
+                }) as Arc<dyn Policy>
+            })
+            .into_iter()
+            .collect()
+    }
+
+    /// The deadline sweep.
+    fn start(&self, ctx: &ModuleContext, stop: tokio::sync::watch::Receiver<bool>) -> Background {
+        let task = tokio::spawn(sweep::run(
+            ctx.store.clone(),
+            ctx.db.clone(),
+            Arc::new(ctx.config.dealers.clone()),
+            stop,
+        ));
+        Box::pin(async move { Ok(vec![task]) })
     }
 
     fn routes(&self, ctx: &ModuleContext, progress: &[ProgressHandle], routes: &mut RoutesBuilder) {

@@ -53,6 +53,7 @@ pub fn jetstream_config(config: &StoreConfig) -> JetStreamConfig {
             duplicate_window: config.duplicate_window,
         },
         dead_letter_stream: config.dead_letter_stream.clone(),
+        outbound_stream: config.outbound_stream.clone(),
         ack_timeout: config.ack_timeout,
         max_in_flight: config.max_in_flight,
         token: config.token.as_ref().map(|t| t.expose().to_owned()),

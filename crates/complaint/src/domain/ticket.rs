@@ -274,9 +274,14 @@ impl Aggregate for Ticket {
                 if let EscalationReason::DeadlineMissed(deadline) = &reason {
                     // Only the deadline in force, once it has passed: a sweep that
                     // runs again, or late, changes nothing.
+                    // To the microsecond: the precision the read model (and so
+                    // the sweep) keeps deadlines in.
+                    let same = |d: Option<Timestamp>| {
+                        d.map(|d| d.as_microsecond()) == Some(deadline.as_microsecond())
+                    };
                     let in_force = match self.status()? {
-                        Open => [self.respond_by, self.resolve_by].contains(&Some(*deadline)),
-                        _ => self.resolve_by == Some(*deadline),
+                        Open => same(self.respond_by) || same(self.resolve_by),
+                        _ => same(self.resolve_by),
                     };
                     if !in_force || at <= *deadline {
                         return Ok(Vec::new());

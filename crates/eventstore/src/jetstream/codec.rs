@@ -41,6 +41,10 @@ impl Subjects {
         format!("{}.ev.>", self.prefix)
     }
 
+    pub(super) fn outbound_wildcard(&self) -> String {
+        format!("{}.out.>", self.prefix)
+    }
+
     pub(super) fn dead_letters_wildcard(&self) -> String {
         format!("{}.dlq.>", self.prefix)
     }

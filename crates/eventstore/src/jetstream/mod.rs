@@ -32,6 +32,9 @@ pub struct JetStreamConfig {
     pub events: StreamSettings,
     /// The stream holding `<prefix>.dlq.>`.
     pub dead_letter_stream: String,
+    /// The stream holding `<prefix>.out.>`: what goes back to the OEM (complaint
+    /// feedback, early warnings), kept so a consumer that was away reads it later.
+    pub outbound_stream: String,
     /// How long an append waits for its PubAck before reporting the broker unavailable.
     pub ack_timeout: Duration,
     /// Appends kept in flight at once on the bulk path.
@@ -47,6 +50,7 @@ impl Default for JetStreamConfig {
             prefix: "aftercare".to_owned(),
             events: StreamSettings::default(),
             dead_letter_stream: "AFTERCARE_DLQ".to_owned(),
+            outbound_stream: "AFTERCARE_OUT".to_owned(),
             ack_timeout: Duration::from_secs(5),
             max_in_flight: 1024,
             token: None,
@@ -119,6 +123,11 @@ impl JetStreamStore {
             setup::dead_letter_config(&config.dead_letter_stream, &config.events, &subjects),
         )
         .await?;
+        setup::ensure_stream(
+            &js,
+            setup::outbound_config(&config.outbound_stream, &config.events, &subjects),
+        )
+        .await?;
         Ok(Self {
             client,
             js,
@@ -136,6 +145,30 @@ impl JetStreamStore {
 
     pub fn prefix(&self) -> &str {
         &self.config.prefix
+    }
+
+    /// Publishes `payload` to `<prefix>.out.<dealer>.<kind>` and waits until the
+    /// outbound stream has it. `message_id` makes a repeat within the stream's
+    /// duplicate window a no-op (a policy reacting again after a crash).
+    pub async fn publish_outbound(
+        &self,
+        dealer: &crate::DealerId,
+        kind: &str,
+        message_id: &str,
+        payload: bytes::Bytes,
+    ) -> Result<(), StoreError> {
+        crate::model::check_token("kind", kind, 128)?;
+        let subject = format!("{}.out.{dealer}.{kind}", self.config.prefix);
+        let message = PublishMessage::build()
+            .message_id(message_id)
+            .payload(payload);
+        let ack = self
+            .js
+            .send_publish(subject, message)
+            .await
+            .map_err(|e| unavailable("outbound publish", e))?;
+        ack.await.map_err(|e| unavailable("outbound ack", e))?;
+        Ok(())
     }
 }
 

@@ -73,6 +73,21 @@ pub(super) fn dead_letter_config(
     }
 }
 
+pub(super) fn outbound_config(
+    name: &str,
+    settings: &StreamSettings,
+    subjects: &Subjects,
+) -> Config {
+    Config {
+        name: name.to_owned(),
+        description: Some(
+            "aftercare messages for the OEM: complaint feedback, warnings".to_owned(),
+        ),
+        subjects: vec![subjects.outbound_wildcard()],
+        ..events_config(settings, subjects)
+    }
+}
+
 /// Every setting that differs between the wanted and the found stream.
 pub(super) fn differences(want: &Config, found: &Config) -> Vec<String> {
     let mut out = Vec::new();

@@ -64,6 +64,7 @@ pub struct StoreConfig {
     pub prefix: String,
     pub stream: String,
     pub dead_letter_stream: String,
+    pub outbound_stream: String,
     pub replicas: usize,
     pub file_storage: bool,
     #[serde(with = "duration")]
@@ -84,6 +85,7 @@ impl Default for StoreConfig {
             prefix: js.prefix,
             stream: js.events.name,
             dead_letter_stream: js.dead_letter_stream,
+            outbound_stream: js.outbound_stream,
             replicas: js.events.replicas,
             file_storage: js.events.file_storage,
             duplicate_window: js.events.duplicate_window,

@@ -393,3 +393,24 @@ fn no_sequence_of_commands_breaks_the_lifecycle() {
         }
     }
 }
+
+#[test]
+fn a_deadline_read_back_to_the_microsecond_is_the_one_in_force() {
+    // Filed at a clock reading with nanoseconds; the sweep knows the deadline
+    // only to the microsecond, as the read model keeps it.
+    let filing = filed(hotline(), "2026-09-07T02:00:00.123456789Z");
+    let respond = replay::<Ticket>(std::slice::from_ref(&filing))
+        .respond_by
+        .expect("respond by");
+    let stored = Timestamp::from_microsecond(respond.as_microsecond()).expect("instant");
+    assert_ne!(stored, respond);
+    let events = given::<Ticket>(&[filing])
+        .when(Command::Escalate {
+            reason: EscalationReason::DeadlineMissed(stored),
+            by: "deadline sweep".into(),
+            at: at("2026-09-08T03:00:00Z"),
+            terms: terms(),
+        })
+        .expect("escalated");
+    assert_eq!(events.len(), 1);
+}

@@ -1,0 +1,124 @@
+//! The deadline sweep: every ticket whose deadline in force has passed is
+//! escalated through the ticket aggregate, which accepts a missed deadline only
+//! while it is the one in force. A sweep run twice, after a restart, or before the
+//! read model caught up therefore escalates once per deadline.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aftercare_eventstore::{DealerId, EventStore, Metadata, Position};
+use aftercare_runtime::command::{CommandError, execute};
+use aftercare_runtime::config::DealersConfig;
+use aftercare_runtime::{Database, ServiceError};
+use jiff::Timestamp;
+use sqlx::Row;
+
+use crate::domain::ticket::{Command, EscalationReason, Rejection, Terms, Ticket};
+use crate::events::{TicketCodec, stream};
+
+/// How often the server sweeps.
+pub const INTERVAL: Duration = Duration::from_secs(60);
+
+/// Who the escalations are recorded as.
+pub const ACTOR: &str = "deadline sweep";
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub examined: u32,
+    pub escalated: u32,
+    pub position: Position,
+}
+
+pub async fn sweep(
+    store: &dyn EventStore,
+    db: &Database,
+    dealers: &DealersConfig,
+    now: Timestamp,
+) -> Result<Swept, ServiceError> {
+    let rows = sqlx::query(
+        "SELECT ticket_id, dealer, status, respond_by, resolve_by FROM complaint_tickets \
+         WHERE respond_by < $1 OR resolve_by < $1 ORDER BY ticket_id",
+    )
+    .bind(now.as_microsecond())
+    .fetch_all(&db.pool)
+    .await?;
+    let mut swept = Swept::default();
+    for row in rows {
+        let ticket: String = row.try_get("ticket_id")?;
+        let dealer = DealerId::parse(row.try_get::<String, _>("dealer")?)?;
+        let status: String = row.try_get("status")?;
+        let respond_by: Option<i64> = row.try_get("respond_by")?;
+        let resolve_by: Option<i64> = row.try_get("resolve_by")?;
+        // The earliest deadline passed: the response while unanswered, else resolution.
+        let passed = [respond_by.filter(|_| status == "open"), resolve_by]
+            .into_iter()
+            .flatten()
+            .filter(|d| *d < now.as_microsecond())
+            .min();
+        let Some(deadline) = passed.and_then(|d| Timestamp::from_microsecond(d).ok()) else {
+            continue;
+        };
+        swept.examined += 1;
+        let rules = dealers.rules(dealer.as_str());
+        let terms = Terms {
+            rules: rules.complaint.clone(),
+            zone: rules.time_zone.clone(),
+        };
+        let command = Command::Escalate {
+            reason: EscalationReason::DeadlineMissed(deadline),
+            by: ACTOR.to_owned(),
+            at: now,
+            terms,
+        };
+        let codec = TicketCodec {
+            ticket_id: ticket.clone(),
+        };
+        let metadata = Metadata {
+            actor: ACTOR.to_owned(),
+            ..Metadata::default()
+        };
+        match execute::<Ticket>(store, &stream(&dealer, &ticket)?, &codec, command, |e| {
+            e.with_metadata(metadata.clone())
+        })
+        .await
+        {
+            Ok(done) if !done.events.is_empty() => {
+                swept.escalated += 1;
+                swept.position = swept.position.max(done.position);
+            }
+            Ok(_) => {}
+            // A crisis past its deadline stays overdue: there is no grade above.
+            Err(CommandError::Rejected(Rejection::AlreadyHighestGrade)) => {}
+            Err(CommandError::Rejected(r)) => {
+                tracing::debug!(%ticket, rejection = %r, "deadline sweep skipped a ticket")
+            }
+            Err(CommandError::Store(e)) => return Err(e.into()),
+            Err(e) => return Err(ServiceError::Internal(e.to_string())),
+        }
+    }
+    Ok(swept)
+}
+
+/// Runs [`sweep`] every [`INTERVAL`] until `stop` turns true.
+pub async fn run(
+    store: Arc<dyn EventStore>,
+    db: Database,
+    dealers: Arc<DealersConfig>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        match sweep(store.as_ref(), &db, &dealers, Timestamp::now()).await {
+            Ok(s) if s.escalated > 0 => {
+                tracing::info!(escalated = s.escalated, "complaint deadlines missed")
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "complaint deadline sweep failed; retried next interval")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(INTERVAL) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The OEM call center over gRPC: it files a hotline complaint (grade 4, the
+//! general manager, five days), files it again (the same ticket), the deadline
+//! passes on the sweep's clock and the ticket is escalated exactly once, each
+//! change reaches the outbound feedback subject once, and another dealer's
+//! complaints stay out of its sight.
+
+use std::time::Duration;
+
+use aftercare_proto::common::v1::{Consistency, Position};
+use aftercare_proto::complaint::v1 as pb;
+use aftercare_proto::complaint::v1::complaint_service_client::ComplaintServiceClient;
+use futures::StreamExt;
+use prost::Message;
+use tonic::Code;
+
+use crate::harness::{Server, authorized};
+
+const OEM: &str = "oem-call-center-token-0001";
+const ADMIN: &str = "admin-token-000000000001";
+const D002: &str = "d002-manager-token-000001";
+
+fn hotline(oem_ticket: &str) -> pb::FileComplaintRequest {
+    pb::FileComplaintRequest {
+        dealer: "D001".into(),
+        channel: pb::Channel::OemHotline as i32,
+        oem_ticket: oem_ticket.into(),
+        grade: 0,
+        customer_id: "c-1".into(),
+        vin: "LSVAG2186E2100001".into(),
+        description: "车辆维修后异响依旧，要求厂家介入".into(),
+        product_liability: false,
+        receiver: "400热线 李敏".into(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_oem_call_center_files_and_follows_a_hotline_complaint() {
+    let nats = tokio::task::spawn_blocking(aftercare_testkit::NatsServer::start)
+        .await
+        .expect("nats");
+    let database = aftercare_testkit::postgres().create_database();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("aftercare.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[store]
+backend = "jetstream"
+url = "{}"
+[database]
+url = "{}"
+[[auth.tokens]]
+name = "oem"
+token = "{OEM}"
+roles = ["oem"]
+scope = "dealer:D001"
+[[auth.tokens]]
+name = "admin"
+token = "{ADMIN}"
+roles = ["admin"]
+scope = "all"
+[[auth.tokens]]
+name = "d002"
+token = "{D002}"
+roles = ["care-manager"]
+scope = "dealer:D002"
+"#,
+            nats.url(),
+            database.url
+        ),
+    )
+    .expect("config");
+    let server = Server::start(
+        dir.path(),
+        &["--config", config.to_str().expect("utf-8")],
+        &[],
+    );
+    let oem_feed = async_nats::connect(nats.url()).await.expect("oem connects");
+    let mut feedback = oem_feed
+        .subscribe("aftercare.out.D001.complaint-feedback")
+        .await
+        .expect("subscribe");
+    oem_feed.flush().await.expect("flush");
+    let mut api = ComplaintServiceClient::new(server.channel().await);
+
+    let filed = api
+        .file_complaint(authorized(hotline("OEM-400-2026-0917"), OEM))
+        .await
+        .expect("filed")
+        .into_inner();
+    assert!(filed.changed && !filed.already_filed);
+    let again = api
+        .file_complaint(authorized(hotline("OEM-400-2026-0917"), OEM))
+        .await
+        .expect("answered")
+        .into_inner();
+    assert!(
+        again.already_filed,
+        "the same OEM ticket is the same complaint"
+    );
+    assert_eq!(again.ticket_id, filed.ticket_id);
+
+    let get = |at: u64| pb::GetComplaintRequest {
+        dealer: "D001".into(),
+        ticket_id: filed.ticket_id.clone(),
+        consistency: Some(Consistency {
+            min_position: Some(Position { value: at }),
+        }),
+    };
+    let ticket = api
+        .get_complaint(authorized(
+            get(filed.position.expect("position").value),
+            OEM,
+        ))
+        .await
+        .expect("ticket")
+        .into_inner();
+    assert_eq!(
+        (ticket.grade, ticket.handler.as_str()),
+        (4, "general-manager")
+    );
+    assert_eq!(ticket.owner, "400热线 李敏");
+    let filed_at = ticket.filed_at.expect("filed at");
+    let resolve_by = ticket.resolve_by.expect("deadline");
+    // Five days, to the end of the fifth day in Shanghai.
+    let days = (resolve_by.seconds - filed_at.seconds) as f64 / 86_400.0;
+    assert!((5.0..6.0).contains(&days), "{days} days");
+
+    // The deadline passes on the sweep's clock; the sweep runs twice.
+    let past = prost_types::Timestamp {
+        seconds: resolve_by.seconds + 1,
+        nanos: 0,
+    };
+    let mut escalations = 0;
+    let mut last = 0;
+    for _ in 0..2 {
+        let swept = api
+            .sweep_deadlines(authorized(
+                pb::SweepDeadlinesRequest { as_of: Some(past) },
+                ADMIN,
+            ))
+            .await
+            .expect("swept")
+            .into_inner();
+        escalations += swept.escalated;
+        last = last.max(swept.position.map_or(0, |p| p.value));
+    }
+    assert_eq!(escalations, 1);
+    let escalated = api
+        .get_complaint(authorized(get(last), OEM))
+        .await
+        .expect("ticket")
+        .into_inner();
+    assert_eq!(
+        (escalated.grade, escalated.handler.as_str()),
+        (5, "general-manager")
+    );
+    let kinds: Vec<&str> = escalated.timeline.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["filed", "escalated"]);
+    // Only the admin sweeps.
+    let refused = api
+        .sweep_deadlines(authorized(pb::SweepDeadlinesRequest { as_of: None }, OEM))
+        .await
+        .expect_err("not an admin");
+    assert_eq!(refused.code(), Code::PermissionDenied);
+
+    // The feedback the OEM received: filed, escalated, once each. A later change
+    // marks the end, since feedback is published in log order.
+    api.acknowledge_complaint(authorized(
+        pb::TicketRequest {
+            dealer: "D001".into(),
+            ticket_id: filed.ticket_id.clone(),
+        },
+        ADMIN,
+    ))
+    .await
+    .expect("acknowledged");
+    let mut changes = Vec::new();
+    while changes.last().map(String::as_str) != Some("acknowledged") {
+        let message = tokio::time::timeout(Duration::from_secs(30), feedback.next())
+            .await
+            .expect("feedback within the deadline")
+            .expect("subscription open");
+        let form = pb::ComplaintFeedback::decode(message.payload).expect("feedback form");
+        assert_eq!(form.oem_ticket, "OEM-400-2026-0917");
+        assert_eq!(form.ticket_id, filed.ticket_id);
+        changes.push(form.change);
+    }
+    assert_eq!(changes, ["filed", "escalated", "acknowledged"]);
+
+    // Another dealer's complaints are out of the OEM's scope.
+    let other = api
+        .file_complaint(authorized(
+            pb::FileComplaintRequest {
+                dealer: "D002".into(),
+                channel: pb::Channel::WalkIn as i32,
+                oem_ticket: String::new(),
+                ..hotline("")
+            },
+            D002,
+        ))
+        .await
+        .expect("filed at D002")
+        .into_inner();
+    let hidden = api
+        .get_complaint(authorized(
+            pb::GetComplaintRequest {
+                dealer: "D002".into(),
+                ticket_id: other.ticket_id.clone(),
+                consistency: None,
+            },
+            OEM,
+        ))
+        .await
+        .expect_err("another dealer");
+    assert_eq!(hidden.code(), Code::PermissionDenied);
+    let through_own = api
+        .get_complaint(authorized(
+            pb::GetComplaintRequest {
+                dealer: "D001".into(),
+                ticket_id: other.ticket_id,
+                consistency: other.position.map(|p| Consistency {
+                    min_position: Some(p),
+                }),
+            },
+            OEM,
+        ))
+        .await
+        .expect_err("not D001's");
+    assert_eq!(through_own.code(), Code::NotFound);
+}
