@@ -137,7 +137,10 @@ scope = "dealer:D002"
     for _ in 0..2 {
         let swept = api
             .sweep_deadlines(authorized(
-                pb::SweepDeadlinesRequest { as_of: Some(past) },
+                pb::SweepDeadlinesRequest {
+                    as_of: Some(past),
+                    consistency: None,
+                },
                 ADMIN,
             ))
             .await
@@ -160,7 +163,13 @@ scope = "dealer:D002"
     assert_eq!(kinds, ["filed", "escalated"]);
     // Only the admin sweeps.
     let refused = api
-        .sweep_deadlines(authorized(pb::SweepDeadlinesRequest { as_of: None }, OEM))
+        .sweep_deadlines(authorized(
+            pb::SweepDeadlinesRequest {
+                as_of: None,
+                consistency: None,
+            },
+            OEM,
+        ))
         .await
         .expect_err("not an admin");
     assert_eq!(refused.code(), Code::PermissionDenied);

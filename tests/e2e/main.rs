@@ -12,3 +12,4 @@ mod leads;
 mod sales;
 mod serve;
 mod visits;
+mod warnings;

@@ -54,6 +54,8 @@ pub struct ComplaintApi {
     pub store: Arc<dyn EventStore>,
     pub db: Database,
     pub tickets: Option<ProgressHandle>,
+    pub warnings: Option<ProgressHandle>,
+    pub workshop: Option<ProgressHandle>,
     pub dealers: Arc<DealersConfig>,
     pub read_timeout: Duration,
 }
@@ -472,7 +474,16 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
     ) -> Result<Response<pb::SweepDeadlinesResponse>, Status> {
         let principal = Principal::of(&request)?;
         principal.require_role(&[Role::Admin])?;
-        let as_of = match &request.get_ref().as_of {
+        let body = request.get_ref();
+        for handle in [&self.tickets, &self.workshop, &self.warnings] {
+            wait_for_consistency(
+                handle.as_ref(),
+                body.consistency.as_ref(),
+                self.read_timeout,
+            )
+            .await?;
+        }
+        let as_of = match &body.as_of {
             None => Timestamp::now(),
             Some(t) => aftercare_intake::events::instant(t)
                 .ok_or_else(|| ServiceError::invalid("as_of", "is not a valid instant"))?,
@@ -482,10 +493,56 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
         Ok(Response::new(pb::SweepDeadlinesResponse {
             examined: swept.examined,
             escalated: swept.escalated,
+            warnings: swept.warnings,
             position: Some(Position {
                 value: swept.position.0,
             }),
         }))
+    }
+
+    async fn list_warnings(
+        &self,
+        request: Request<pb::ListWarningsRequest>,
+    ) -> Result<Response<pb::ListWarningsResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        let body = request.get_ref();
+        let dealer = dealer(&principal, &body.dealer, READERS)?;
+        wait_for_consistency(
+            self.warnings.as_ref(),
+            body.consistency.as_ref(),
+            self.read_timeout,
+        )
+        .await?;
+        let rows = sqlx::query(
+            "SELECT warning_id, cause, kind, vin, vehicle_id, visit_id, repair_order, fault_code, \
+             ticket_id, grade, detail, raised_at FROM complaint_warnings WHERE dealer = $1 \
+             ORDER BY raised_at DESC, warning_id LIMIT 500",
+        )
+        .bind(dealer.as_str())
+        .fetch_all(&self.db.pool)
+        .await
+        .map_err(ServiceError::from)?;
+        let warnings = rows
+            .iter()
+            .map(|r| {
+                Ok(pb::EarlyWarningRaised {
+                    warning_id: r.try_get("warning_id")?,
+                    cause: r.try_get("cause")?,
+                    kind: r.try_get::<i64, _>("kind")? as i32,
+                    vin: r.try_get("vin")?,
+                    vehicle_id: r.try_get("vehicle_id")?,
+                    visit_id: r.try_get("visit_id")?,
+                    repair_order: r.try_get("repair_order")?,
+                    fault_code: r.try_get("fault_code")?,
+                    ticket_id: r.try_get("ticket_id")?,
+                    grade: r.try_get::<i64, _>("grade")? as u32,
+                    detail: r.try_get("detail")?,
+                    raised_at: micros(Some(r.try_get("raised_at")?)),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(ServiceError::from)?;
+        Ok(Response::new(pb::ListWarningsResponse { warnings }))
     }
 
     async fn list_complaints(

@@ -8,6 +8,9 @@ pub mod events;
 pub mod feedback;
 pub mod projection;
 pub mod sweep;
+pub mod warning_feed;
+pub mod warnings;
+pub mod workshop;
 
 use std::sync::Arc;
 
@@ -29,24 +32,28 @@ impl Module for ComplaintModule {
     }
 
     fn projections(&self, _ctx: &ModuleContext) -> Vec<Arc<dyn Projection>> {
-        vec![Arc::new(projection::Tickets)]
+        vec![
+            Arc::new(projection::Tickets),
+            Arc::new(workshop::Workshop),
+            Arc::new(warnings::Warnings),
+        ]
     }
 
-    /// OEM feedback goes out where NATS is; the embedded default has none.
+    /// OEM feedback and warnings go out where NATS is; the embedded default has none.
     fn policies(&self, ctx: &ModuleContext) -> Vec<Arc<dyn Policy>> {
-        ctx.nats
-            .clone()
-            .map(|nats| {
-                Arc::new(feedback::OemFeedback {
-                    store: ctx.store.clone(),
-                    nats,
-                }) as Arc<dyn Policy>
-            })
-            .into_iter()
-            .collect()
+        let Some(nats) = ctx.nats.clone() else {
+            return Vec::new();
+        };
+        vec![
+            Arc::new(feedback::OemFeedback {
+                store: ctx.store.clone(),
+                nats: nats.clone(),
+            }),
+            Arc::new(warning_feed::WarningFeed { nats }),
+        ]
     }
 
-    /// The deadline sweep.
+    /// The deadline and early-warning sweep.
     fn start(&self, ctx: &ModuleContext, stop: tokio::sync::watch::Receiver<bool>) -> Background {
         let task = tokio::spawn(sweep::run(
             ctx.store.clone(),
@@ -64,6 +71,14 @@ impl Module for ComplaintModule {
             tickets: progress
                 .iter()
                 .find(|p| p.name() == projection::NAME)
+                .cloned(),
+            warnings: progress
+                .iter()
+                .find(|p| p.name() == warnings::NAME)
+                .cloned(),
+            workshop: progress
+                .iter()
+                .find(|p| p.name() == workshop::NAME)
                 .cloned(),
             dealers: Arc::new(ctx.config.dealers.clone()),
             read_timeout: ctx.config.projections.read_your_writes_timeout,

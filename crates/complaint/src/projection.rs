@@ -14,11 +14,18 @@ use crate::domain::Status;
 use crate::domain::ticket::{EscalationReason, Event};
 use crate::events::{AGGREGATE, channel_to, decode};
 
-const TICKETS_SQL: &[SqlMigration] = &[SqlMigration {
-    version: 3_000_001,
-    description: "complaint tickets",
-    sql: include_str!("../migrations/3000001_tickets.sql"),
-}];
+const TICKETS_SQL: &[SqlMigration] = &[
+    SqlMigration {
+        version: 3_000_001,
+        description: "complaint tickets",
+        sql: include_str!("../migrations/3000001_tickets.sql"),
+    },
+    SqlMigration {
+        version: 3_000_002,
+        description: "complaint warnings",
+        sql: include_str!("../migrations/3000002_warnings.sql"),
+    },
+];
 
 /// Complaints own migration versions 3,000,000–3,999,999.
 pub const MIGRATIONS: Migrations = Migrations {

@@ -1,4 +1,4 @@
-//! The deadline sweep: every ticket whose deadline in force has passed is
+//! The deadline sweep (with the early warnings, [`crate::warnings`]): every ticket whose deadline in force has passed is
 //! escalated through the ticket aggregate, which accepts a missed deadline only
 //! while it is the one in force. A sweep run twice, after a restart, or before the
 //! read model caught up therefore escalates once per deadline.
@@ -26,6 +26,8 @@ pub const ACTOR: &str = "deadline sweep";
 pub struct Swept {
     pub examined: u32,
     pub escalated: u32,
+    /// Early warnings raised by the same pass.
+    pub warnings: u32,
     pub position: Position,
 }
 
@@ -96,6 +98,9 @@ pub async fn sweep(
             Err(e) => return Err(ServiceError::Internal(e.to_string())),
         }
     }
+    let (warnings, last) = crate::warnings::sweep(store, db, dealers, now).await?;
+    swept.warnings = warnings;
+    swept.position = swept.position.max(last);
     Ok(swept)
 }
 

@@ -47,6 +47,15 @@ pub struct ComplaintRules {
     /// Who handles each grade 1–5: front desk, department manager, director,
     /// general manager (grades 4 and 5).
     pub handlers: [String; 5],
+    /// Early warning: a car in the workshop this many days with no promised
+    /// completion time.
+    pub stay_days: u32,
+    /// Early warning: a repair open this many days.
+    pub repair_days: u32,
+    /// Early warning: the same fault code on this many visits of one vehicle…
+    pub repeat_fault_visits: u32,
+    /// …within this many days.
+    pub repeat_fault_window_days: u32,
 }
 
 impl Default for ComplaintRules {
@@ -63,6 +72,10 @@ impl Default for ComplaintRules {
                 "general-manager".to_owned(),
                 "general-manager".to_owned(),
             ],
+            stay_days: 7,
+            repair_days: 21,
+            repeat_fault_visits: 3,
+            repeat_fault_window_days: 180,
         }
     }
 }
@@ -118,6 +131,16 @@ pub struct DealersConfig {
 impl DealersConfig {
     pub fn rules(&self, dealer: &str) -> &DealerRules {
         self.by_dealer.get(dealer).unwrap_or(&self.default)
+    }
+
+    /// The longest repeat-fault window of any dealer, for queries over all of them.
+    pub fn longest_repeat_fault_window_days(&self) -> u32 {
+        self.by_dealer
+            .values()
+            .chain(std::iter::once(&self.default))
+            .map(|r| r.complaint.repeat_fault_window_days)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Reads the `[dealers]` table, adding each bad value to `errors` by its key.
@@ -191,6 +214,11 @@ impl RulesTable {
         if rules.complaint.resolve_days.contains(&0) || rules.complaint.product_liability_days == 0
         {
             errors.push(format!("{key}.complaint: resolve days must be at least 1"));
+        }
+        if rules.complaint.repeat_fault_visits < 2 {
+            errors.push(format!(
+                "{key}.complaint.repeat_fault_visits: must be at least 2"
+            ));
         }
         if rules.complaint.handlers.iter().any(|h| h.trim().is_empty()) {
             errors.push(format!(
