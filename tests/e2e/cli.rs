@@ -445,3 +445,131 @@ async fn files_and_leads_change_from_the_command_line() {
     );
     assert_eq!(listed[0]["lead_id"], lead.as_str());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complaint_from_filing_to_closing_on_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path(), &[], &[]);
+    let url = server.url();
+    let json = |args: &[&str]| -> Result<serde_json::Value, String> {
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--server", url.as_str(), "--output", "json"]);
+        let (ok, stdout, stderr) = cli(dir.path(), &all, &[]);
+        if ok {
+            Ok(serde_json::from_str(&stdout).expect("json output"))
+        } else {
+            Err(stderr)
+        }
+    };
+    let filed = json(&[
+        "complaint",
+        "file",
+        "--dealer",
+        "D001",
+        "--channel",
+        "walk-in",
+        "--description",
+        "等了三个小时",
+        "--receiver",
+        "前台 王芳",
+    ])
+    .expect("filed");
+    let ticket = filed["ticket_id"].as_str().expect("ticket").to_owned();
+    let early = json(&[
+        "complaint",
+        "close",
+        "--dealer",
+        "D001",
+        &ticket,
+        "--satisfaction",
+        "satisfied",
+    ])
+    .expect_err("an open ticket cannot be closed");
+    assert!(
+        early.contains("failed precondition") && early.contains("cannot be closed"),
+        "{early}"
+    );
+    for step in [
+        vec!["complaint", "ack", "--dealer", "D001", &ticket],
+        vec![
+            "complaint",
+            "escalate",
+            "--dealer",
+            "D001",
+            &ticket,
+            "--reason",
+            "wants compensation",
+        ],
+        vec![
+            "complaint",
+            "resolve",
+            "--dealer",
+            "D001",
+            &ticket,
+            "--resolution",
+            "apologised, free car wash",
+            "--compensation-fen",
+            "20000",
+        ],
+        vec![
+            "complaint",
+            "close",
+            "--dealer",
+            "D001",
+            &ticket,
+            "--satisfaction",
+            "satisfied",
+        ],
+    ] {
+        let answer = json(&step).unwrap_or_else(|e| panic!("{step:?}: {e}"));
+        assert_eq!(answer["changed"], true, "{step:?}");
+    }
+    let shown = poll(
+        dir.path(),
+        &[
+            "complaint",
+            "show",
+            "--dealer",
+            "D001",
+            &ticket,
+            "--server",
+            &url,
+            "--output",
+            "json",
+        ],
+        |t| t["status"] == "closed",
+    );
+    assert_eq!(shown["grade"], 2);
+    assert_eq!(shown["handler"], "department-manager");
+    assert_eq!(shown["owner"], "前台 王芳");
+    let kinds: Vec<&str> = shown["timeline"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(
+        kinds,
+        ["filed", "acknowledged", "escalated", "resolved", "closed"]
+    );
+    let listed = json(&[
+        "complaint",
+        "list",
+        "--dealer",
+        "D001",
+        "--status",
+        "closed",
+    ])
+    .expect("list");
+    assert_eq!(listed[0]["ticket_id"], ticket.as_str());
+    let bad = json(&[
+        "complaint",
+        "list",
+        "--dealer",
+        "D001",
+        "--status",
+        "pending",
+    ])
+    .expect_err("bad status");
+    assert!(bad.contains("status"), "{bad}");
+}

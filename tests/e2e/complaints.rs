@@ -198,6 +198,83 @@ scope = "dealer:D002"
     }
     assert_eq!(changes, ["filed", "escalated", "acknowledged"]);
 
+    // The same changes, streamed over gRPC from the start of the log.
+    let mut watch = api
+        .watch_complaints(authorized(
+            pb::WatchComplaintsRequest {
+                dealers: Vec::new(),
+                from_position: 0,
+            },
+            OEM,
+        ))
+        .await
+        .expect("watching")
+        .into_inner();
+    let mut streamed = Vec::new();
+    while streamed.len() < 3 {
+        let form = tokio::time::timeout(Duration::from_secs(30), watch.next())
+            .await
+            .expect("a change within the deadline")
+            .expect("stream open")
+            .expect("feedback");
+        streamed.push((form.change, form.grade));
+    }
+    assert_eq!(
+        streamed,
+        [
+            ("filed".into(), 4),
+            ("escalated".into(), 5),
+            ("acknowledged".into(), 5)
+        ]
+    );
+
+    // The complaint rate of the month the complaint was filed in: one complaint
+    // over one service visit the DMS closed in that month.
+    let shanghai = jiff::tz::TimeZone::get("Asia/Shanghai").expect("zone");
+    let filed_at = jiff::Timestamp::new(filed_at.seconds, filed_at.nanos).expect("instant");
+    let month_start = filed_at
+        .to_zoned(shanghai.clone())
+        .date()
+        .first_of_month()
+        .to_zoned(shanghai)
+        .expect("zoned")
+        .timestamp();
+    let closed = std::cmp::max(month_start, filed_at - jiff::SignedDuration::from_secs(60));
+    let visit = serde_json::json!({
+        "repair_order": "RO-RATE-1", "vin": "LSVAG2186E2100001",
+        "opened_at": closed.to_string(), "closed_at": closed.to_string(),
+        "mileage_km": 30000, "kind": "repair", "labour_fen": 0, "parts_fen": 0,
+        "service_advisor": "王芳", "advisor_group": "A组",
+    });
+    let reply = oem_feed
+        .request("aftercare.in.D001.visits", visit.to_string().into())
+        .await
+        .expect("dms reply");
+    let reply: serde_json::Value = serde_json::from_slice(&reply.payload).expect("json");
+    assert_eq!(reply["status"], "accepted", "{reply}");
+    let zoned = closed.to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").expect("zone"));
+    let rate = api
+        .complaint_rate(authorized(
+            pb::ComplaintRateRequest {
+                dealer: "D001".into(),
+                month: Some(aftercare_proto::common::v1::YearMonth {
+                    year: i32::from(zoned.year()),
+                    month: zoned.month() as u32,
+                }),
+                consistency: Some(Consistency {
+                    min_position: Some(Position {
+                        value: reply["position"].as_u64().expect("position"),
+                    }),
+                }),
+            },
+            OEM,
+        ))
+        .await
+        .expect("rate")
+        .into_inner();
+    assert_eq!((rate.complaints, rate.visits), (1, 1));
+    assert!(!rate.met && (rate.target - 0.011).abs() < 1e-12, "{rate:?}");
+
     // Another dealer's complaints are out of the OEM's scope.
     let other = api
         .file_complaint(authorized(

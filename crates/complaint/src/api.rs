@@ -318,8 +318,151 @@ fn ticket_message(t: TicketRow, now: Timestamp) -> pb::ComplaintTicket {
     }
 }
 
+/// The instants a calendar month at the dealer starts and ends, in microseconds.
+fn month_bounds(
+    month: &aftercare_proto::common::v1::YearMonth,
+    zone: &jiff::tz::TimeZone,
+) -> Result<(i64, i64), ServiceError> {
+    let bad = || {
+        ServiceError::invalid(
+            "month",
+            format!("{}-{} is not a calendar month", month.year, month.month),
+        )
+    };
+    let year = i16::try_from(month.year).map_err(|_| bad())?;
+    let m = i8::try_from(month.month)
+        .ok()
+        .filter(|m| (1..=12).contains(m))
+        .ok_or_else(bad)?;
+    let first = jiff::civil::date(year, m, 1);
+    let next = first
+        .checked_add(jiff::Span::new().months(1))
+        .map_err(|_| bad())?;
+    let start = first.to_zoned(zone.clone()).map_err(|_| bad())?.timestamp();
+    let end = next.to_zoned(zone.clone()).map_err(|_| bad())?.timestamp();
+    Ok((start.as_microsecond(), end.as_microsecond()))
+}
+
+type FeedbackStream =
+    std::pin::Pin<Box<dyn futures::Stream<Item = Result<pb::ComplaintFeedback, Status>> + Send>>;
+
 #[tonic::async_trait]
 impl pb::complaint_service_server::ComplaintService for ComplaintApi {
+    type WatchComplaintsStream = FeedbackStream;
+
+    async fn complaint_rate(
+        &self,
+        request: Request<pb::ComplaintRateRequest>,
+    ) -> Result<Response<pb::ComplaintRateResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        let body = request.get_ref();
+        let dealer = dealer(&principal, &body.dealer, READERS)?;
+        let month = body
+            .month
+            .as_ref()
+            .ok_or_else(|| ServiceError::invalid("month", "is required"))?;
+        let rules = self.dealers.rules(dealer.as_str());
+        let (start, end) = month_bounds(month, &rules.time_zone)?;
+        for handle in [&self.tickets, &self.workshop] {
+            wait_for_consistency(
+                handle.as_ref(),
+                body.consistency.as_ref(),
+                self.read_timeout,
+            )
+            .await?;
+        }
+        let count = |sql: &'static str| {
+            sqlx::query_scalar::<_, i64>(sql)
+                .bind(dealer.as_str())
+                .bind(start)
+                .bind(end)
+                .fetch_one(&self.db.pool)
+        };
+        let complaints = count(
+            "SELECT COUNT(*) FROM complaint_tickets WHERE dealer = $1 AND filed_at >= $2 AND filed_at < $3",
+        )
+        .await
+        .map_err(ServiceError::from)? as u64;
+        let visits = count(
+            "SELECT COUNT(*) FROM complaint_repair_orders WHERE dealer = $1 AND closed_at >= $2 AND closed_at < $3",
+        )
+        .await
+        .map_err(ServiceError::from)? as u64;
+        let target_bp = u64::from(rules.complaint.target_rate_basis_points);
+        Ok(Response::new(pb::ComplaintRateResponse {
+            complaints,
+            visits,
+            rate: if visits == 0 {
+                0.0
+            } else {
+                complaints as f64 / visits as f64
+            },
+            target: target_bp as f64 / 10_000.0,
+            // complaints / visits <= target_bp / 10,000, in integers.
+            met: complaints * 10_000 <= target_bp * visits,
+        }))
+    }
+
+    async fn watch_complaints(
+        &self,
+        request: Request<pb::WatchComplaintsRequest>,
+    ) -> Result<Response<Self::WatchComplaintsStream>, Status> {
+        use futures::StreamExt;
+        let principal = Principal::of(&request)?;
+        principal.require_role(READERS)?;
+        let body = request.get_ref();
+        let mut filter = aftercare_eventstore::Filter::default();
+        let dealers: Vec<DealerId> = if body.dealers.is_empty() {
+            match &principal.scope {
+                aftercare_runtime::DealerScope::All => Vec::new(),
+                aftercare_runtime::DealerScope::Dealer(d) => vec![d.clone()],
+                aftercare_runtime::DealerScope::Group { dealers, .. } => {
+                    dealers.iter().cloned().collect()
+                }
+            }
+        } else {
+            body.dealers
+                .iter()
+                .map(|d| dealer(&principal, d, READERS))
+                .collect::<Result<_, _>>()?
+        };
+        if dealers.is_empty() && !matches!(principal.scope, aftercare_runtime::DealerScope::All) {
+            return Err(
+                ServiceError::invalid("dealers", "the caller's scope has no dealers").into(),
+            );
+        }
+        for d in &dealers {
+            filter = filter.or(aftercare_eventstore::StreamPattern {
+                dealer: Some(d.clone()),
+                aggregate: Some(crate::events::AGGREGATE.to_owned()),
+            });
+        }
+        if dealers.is_empty() {
+            filter = filter.or_aggregate(crate::events::AGGREGATE);
+        }
+        let from = aftercare_eventstore::Position(body.from_position.max(1));
+        let events = self
+            .store
+            .subscribe(&filter, from)
+            .await
+            .map_err(ServiceError::from)?;
+        let store = self.store.clone();
+        let stream = events.filter_map(move |event| {
+            let store = store.clone();
+            async move {
+                match event {
+                    Ok(event) => match crate::feedback::feedback_form(store.as_ref(), &event).await
+                    {
+                        Ok(form) => form.map(Ok),
+                        Err(e) => Some(Err(Status::unavailable(e.to_string()))),
+                    },
+                    Err(e) => Some(Err(Status::from(ServiceError::from(e)))),
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
     async fn file_complaint(
         &self,
         request: Request<pb::FileComplaintRequest>,

@@ -48,43 +48,8 @@ impl Policy for OemFeedback {
     }
 
     async fn react(&self, event: &RecordedEvent) -> Result<(), ReactError> {
-        // The ticket up to this change: its OEM number, grade, handler, status.
-        let history = self
-            .store
-            .read_stream(&event.stream)
-            .await
-            .map_err(|e| ReactError::Transient(e.to_string()))?;
-        let mut ticket = Ticket::default();
-        let mut oem_ticket = None;
-        let mut this = None;
-        for recorded in history.iter().take_while(|e| e.position <= event.position) {
-            let decoded = decode(recorded).map_err(ReactError::Poison)?;
-            if let Event::Filed {
-                oem_ticket: number, ..
-            } = &decoded
-            {
-                oem_ticket = number.clone();
-            }
-            ticket = ticket.evolve(&decoded);
-            this = Some(decoded);
-        }
-        let (Some(oem_ticket), Some(this)) = (oem_ticket, this) else {
+        let Some(feedback) = feedback_form(self.store.as_ref(), event).await? else {
             return Ok(());
-        };
-        let at = event.data.occurred_at;
-        let feedback = pb::ComplaintFeedback {
-            oem_ticket,
-            ticket_id: event.stream.id().to_owned(),
-            dealer: event.dealer().to_string(),
-            change: change(&this).to_owned(),
-            grade: ticket.grade.map_or(0, |g| g.value()),
-            handler: ticket.handler.clone(),
-            status: ticket.status.map_or("", |s| s.as_str()).to_owned(),
-            detail: detail(&this),
-            at: Some(aftercare_intake::events::timestamp(at)),
-            position: Some(Position {
-                value: event.position.0,
-            }),
         };
         self.nats
             .publish_outbound(
@@ -96,6 +61,49 @@ impl Policy for OemFeedback {
             .await
             .map_err(|e| ReactError::Transient(e.to_string()))
     }
+}
+
+/// The feedback form of one change, none when the complaint was not issued by
+/// the OEM: the ticket as it stood after the change (grade, handler, status).
+pub async fn feedback_form(
+    store: &dyn EventStore,
+    event: &RecordedEvent,
+) -> Result<Option<pb::ComplaintFeedback>, ReactError> {
+    let history = store
+        .read_stream(&event.stream)
+        .await
+        .map_err(|e| ReactError::Transient(e.to_string()))?;
+    let mut ticket = Ticket::default();
+    let mut oem_ticket = None;
+    let mut this = None;
+    for recorded in history.iter().take_while(|e| e.position <= event.position) {
+        let decoded = decode(recorded).map_err(ReactError::Poison)?;
+        if let Event::Filed {
+            oem_ticket: number, ..
+        } = &decoded
+        {
+            oem_ticket = number.clone();
+        }
+        ticket = ticket.evolve(&decoded);
+        this = Some(decoded);
+    }
+    let (Some(oem_ticket), Some(this)) = (oem_ticket, this) else {
+        return Ok(None);
+    };
+    Ok(Some(pb::ComplaintFeedback {
+        oem_ticket,
+        ticket_id: event.stream.id().to_owned(),
+        dealer: event.dealer().to_string(),
+        change: change(&this).to_owned(),
+        grade: ticket.grade.map_or(0, |g| g.value()),
+        handler: ticket.handler.clone(),
+        status: ticket.status.map_or("", |s| s.as_str()).to_owned(),
+        detail: detail(&this),
+        at: Some(aftercare_intake::events::timestamp(event.data.occurred_at)),
+        position: Some(Position {
+            value: event.position.0,
+        }),
+    }))
 }
 
 fn detail(event: &Event) -> String {

@@ -56,6 +56,9 @@ pub struct ComplaintRules {
     pub repeat_fault_visits: u32,
     /// …within this many days.
     pub repeat_fault_window_days: u32,
+    /// The monthly complaint-rate target (complaints / service visits), in basis
+    /// points: 110 is 1.10%.
+    pub target_rate_basis_points: u32,
 }
 
 impl Default for ComplaintRules {
@@ -76,6 +79,7 @@ impl Default for ComplaintRules {
             repair_days: 21,
             repeat_fault_visits: 3,
             repeat_fault_window_days: 180,
+            target_rate_basis_points: 110,
         }
     }
 }
