@@ -12,19 +12,14 @@ use aftercare_proto::intake::v1::RecordSaleRequest;
 use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tonic::Code;
 
-use crate::harness::{Server, authorized};
+use crate::harness::{authorized, jetstream_server, token};
 
 const GROUP: &str = "group-manager-token-00001";
 const D001: &str = "d001-manager-token-000001";
 const D003: &str = "d003-manager-token-000001";
 
-/// A valid VIN (check digit in the 9th place) for a serial number.
 fn vin(serial: u32) -> String {
-    let draft = format!("LSVAG2180E21{serial:05}");
-    let digit = aftercare_intake::domain::vin::check_digit(&draft).expect("computable");
-    let mut vin = draft.into_bytes();
-    vin[8] = digit as u8;
-    String::from_utf8(vin).expect("ascii")
+    crate::harness::vin(21, serial)
 }
 
 struct Dms {
@@ -93,45 +88,16 @@ async fn churn_rates_from_visits_sent_by_a_dms() {
         .expect("nats");
     let database = aftercare_testkit::postgres().create_database();
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("aftercare.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[store]
-backend = "jetstream"
-url = "{}"
-[database]
-url = "{}"
-[dealers.D002]
-churn_months = 8
-[auth.groups]
-north = ["D001", "D002"]
-[[auth.tokens]]
-name = "north"
-token = "{GROUP}"
-roles = ["care-manager"]
-scope = "group:north"
-[[auth.tokens]]
-name = "d001"
-token = "{D001}"
-roles = ["care-manager"]
-scope = "dealer:D001"
-[[auth.tokens]]
-name = "d003"
-token = "{D003}"
-roles = ["care-manager"]
-scope = "dealer:D003"
-"#,
-            nats.url(),
-            database.url
-        ),
-    )
-    .expect("config");
-    let server = Server::start(
+    let server = jetstream_server(
         dir.path(),
-        &["--config", config.to_str().expect("utf-8")],
-        &[],
+        &nats.url(),
+        &database.url,
+        &format!(
+            "[dealers.D002]\nchurn_months = 8\n[auth.groups]\nnorth = [\"D001\", \"D002\"]\n{}{}{}",
+            token("north", GROUP, "care-manager", "group:north"),
+            token("d001", D001, "care-manager", "dealer:D001"),
+            token("d003", D003, "care-manager", "dealer:D003"),
+        ),
     );
     let mut dms = Dms {
         client: async_nats::connect(nats.url()).await.expect("dms connects"),

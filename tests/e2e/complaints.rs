@@ -13,7 +13,7 @@ use futures::StreamExt;
 use prost::Message;
 use tonic::Code;
 
-use crate::harness::{Server, authorized};
+use crate::harness::{authorized, jetstream_server, token};
 
 const OEM: &str = "oem-call-center-token-0001";
 const ADMIN: &str = "admin-token-000000000001";
@@ -40,41 +40,16 @@ async fn the_oem_call_center_files_and_follows_a_hotline_complaint() {
         .expect("nats");
     let database = aftercare_testkit::postgres().create_database();
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("aftercare.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[store]
-backend = "jetstream"
-url = "{}"
-[database]
-url = "{}"
-[[auth.tokens]]
-name = "oem"
-token = "{OEM}"
-roles = ["oem"]
-scope = "dealer:D001"
-[[auth.tokens]]
-name = "admin"
-token = "{ADMIN}"
-roles = ["admin"]
-scope = "all"
-[[auth.tokens]]
-name = "d002"
-token = "{D002}"
-roles = ["care-manager"]
-scope = "dealer:D002"
-"#,
-            nats.url(),
-            database.url
-        ),
-    )
-    .expect("config");
-    let server = Server::start(
+    let server = jetstream_server(
         dir.path(),
-        &["--config", config.to_str().expect("utf-8")],
-        &[],
+        &nats.url(),
+        &database.url,
+        &format!(
+            "{}{}{}",
+            token("oem", OEM, "oem", "dealer:D001"),
+            token("admin", ADMIN, "admin", "all"),
+            token("d002", D002, "care-manager", "dealer:D002"),
+        ),
     );
     let oem_feed = async_nats::connect(nats.url()).await.expect("oem connects");
     let mut feedback = oem_feed

@@ -142,3 +142,34 @@ pub fn cli(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (bool, String, 
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// `aftercare serve` on JetStream + PostgreSQL in `dir`, with `extra` TOML
+/// (tokens, groups, dealer rules) added to the configuration.
+pub fn jetstream_server(dir: &Path, nats_url: &str, database_url: &str, extra: &str) -> Server {
+    let config = dir.join("aftercare.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[store]\nbackend = \"jetstream\"\nurl = \"{nats_url}\"\n\
+             [database]\nurl = \"{database_url}\"\n{extra}"
+        ),
+    )
+    .expect("config");
+    Server::start(dir, &["--config", config.to_str().expect("utf-8")], &[])
+}
+
+/// A `[[auth.tokens]]` entry.
+pub fn token(name: &str, token: &str, role: &str, scope: &str) -> String {
+    format!(
+        "[[auth.tokens]]\nname = \"{name}\"\ntoken = \"{token}\"\nroles = [\"{role}\"]\nscope = \"{scope}\"\n"
+    )
+}
+
+/// A valid VIN (check digit in the 9th place) for a series and a serial number.
+pub fn vin(series: u32, serial: u32) -> String {
+    let draft = format!("LSVAG2180E{series:02}{serial:05}");
+    let digit = aftercare_intake::domain::vin::check_digit(&draft).expect("computable");
+    let mut vin = draft.into_bytes();
+    vin[8] = digit as u8;
+    String::from_utf8(vin).expect("ascii")
+}

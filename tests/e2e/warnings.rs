@@ -12,17 +12,12 @@ use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use prost::Message;
 
-use crate::harness::{Server, authorized};
+use crate::harness::{authorized, jetstream_server, token};
 
 const ADMIN: &str = "admin-token-000000000001";
 
-/// A valid VIN for a serial number.
 fn vin(serial: u32) -> String {
-    let draft = format!("LSVAG2180E22{serial:05}");
-    let digit = aftercare_intake::domain::vin::check_digit(&draft).expect("computable");
-    let mut vin = draft.into_bytes();
-    vin[8] = digit as u8;
-    String::from_utf8(vin).expect("ascii")
+    crate::harness::vin(22, serial)
 }
 
 fn ago(days: i64) -> String {
@@ -51,21 +46,11 @@ async fn early_warnings_fire_once_per_cause() {
         .expect("nats");
     let database = aftercare_testkit::postgres().create_database();
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("aftercare.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\nbackend = \"jetstream\"\nurl = \"{}\"\n[database]\nurl = \"{}\"\n\
-             [[auth.tokens]]\nname = \"admin\"\ntoken = \"{ADMIN}\"\nroles = [\"admin\"]\nscope = \"all\"\n",
-            nats.url(),
-            database.url
-        ),
-    )
-    .expect("config");
-    let server = Server::start(
+    let server = jetstream_server(
         dir.path(),
-        &["--config", config.to_str().expect("utf-8")],
-        &[],
+        &nats.url(),
+        &database.url,
+        &token("admin", ADMIN, "admin", "all"),
     );
     let dms = async_nats::connect(nats.url()).await.expect("dms connects");
     let mut outbound = dms
