@@ -192,6 +192,12 @@ async fn the_oem_call_center_files_and_follows_a_hotline_complaint() {
             .expect("a change within the deadline")
             .expect("stream open")
             .expect("feedback");
+        if form.change == "filed" {
+            assert_eq!(
+                form.detail, "车辆维修后异响依旧，要求厂家介入",
+                "opened for the OEM"
+            );
+        }
         streamed.push((form.change, form.grade));
     }
     assert_eq!(
@@ -290,4 +296,46 @@ async fn the_oem_call_center_files_and_follows_a_hotline_complaint() {
         .await
         .expect_err("not D001's");
     assert_eq!(through_own.code(), Code::NotFound);
+
+    // Past the retention period (three years) the records go: the read model
+    // forgets the tickets, and the personal data in the log is unreadable.
+    let later = prost_types::Timestamp {
+        seconds: filed_at.as_second() + 3 * 366 * 86_400 + 86_400,
+        nanos: 0,
+    };
+    let swept = api
+        .sweep_deadlines(authorized(
+            pb::SweepDeadlinesRequest {
+                as_of: Some(later),
+                consistency: None,
+            },
+            ADMIN,
+        ))
+        .await
+        .expect("swept")
+        .into_inner();
+    assert_eq!(swept.expired, 2, "{swept:?}");
+    let gone = api
+        .get_complaint(authorized(get(0), OEM))
+        .await
+        .expect_err("expired");
+    assert_eq!(gone.code(), Code::NotFound);
+    let mut watch = api
+        .watch_complaints(authorized(
+            pb::WatchComplaintsRequest {
+                dealers: Vec::new(),
+                from_position: 0,
+            },
+            OEM,
+        ))
+        .await
+        .expect("watching")
+        .into_inner();
+    let first = tokio::time::timeout(Duration::from_secs(30), watch.next())
+        .await
+        .expect("a change within the deadline")
+        .expect("stream open")
+        .expect("feedback");
+    assert_eq!(first.change, "filed");
+    assert_eq!(first.detail, aftercare_runtime::privacy::ERASED);
 }

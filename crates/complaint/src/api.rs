@@ -9,6 +9,7 @@ use aftercare_proto::common::v1::Position;
 use aftercare_proto::complaint::v1 as pb;
 use aftercare_runtime::command::{CommandError, execute};
 use aftercare_runtime::config::DealersConfig;
+use aftercare_runtime::privacy::{PrivacyError, Vault};
 use aftercare_runtime::projection::{ProgressHandle, wait_for_consistency};
 use aftercare_runtime::{Database, Principal, Role, ServiceError, telemetry};
 use jiff::Timestamp;
@@ -54,6 +55,7 @@ pub struct ComplaintApi {
     pub store: Arc<dyn EventStore>,
     pub db: Database,
     pub tickets: Option<ProgressHandle>,
+    pub vault: Vault,
     pub warnings: Option<ProgressHandle>,
     pub workshop: Option<ProgressHandle>,
     pub dealers: Arc<DealersConfig>,
@@ -87,6 +89,16 @@ fn rejection(r: Rejection, ticket: &str) -> ServiceError {
 }
 
 impl ComplaintApi {
+    async fn seal(&self, subject: &str, text: &str) -> Result<String, ServiceError> {
+        self.vault.seal(subject, text).await.map_err(|e| match e {
+            PrivacyError::Erased(_) => ServiceError::Rejected(
+                "the complaint's records are past their retention and erased".to_owned(),
+            ),
+            PrivacyError::Database(e) => ServiceError::from(e),
+            PrivacyError::Random => ServiceError::Internal(e.to_string()),
+        })
+    }
+
     fn terms(&self, dealer: &DealerId) -> Terms {
         let rules = self.dealers.rules(dealer.as_str());
         Terms {
@@ -169,14 +181,16 @@ impl ComplaintApi {
             "" => principal.name.clone(),
             r => r.to_owned(),
         };
+        // Personal data is sealed for the ticket before it reaches the log.
+        let subject = crate::events::subject(&ticket);
         let filing = Filing {
             ticket_id: ticket.clone(),
             channel,
             oem_ticket,
             grade,
-            customer_id: body.customer_id.trim().to_owned(),
-            vin: body.vin.trim().to_uppercase(),
-            description: body.description.trim().to_owned(),
+            customer_id: self.seal(&subject, body.customer_id.trim()).await?,
+            vin: self.seal(&subject, &body.vin.trim().to_uppercase()).await?,
+            description: self.seal(&subject, body.description.trim()).await?,
             product_liability: body.product_liability,
             receiver,
         };
@@ -446,16 +460,17 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
             .subscribe(&filter, from)
             .await
             .map_err(ServiceError::from)?;
-        let store = self.store.clone();
+        let (store, vault) = (self.store.clone(), self.vault.clone());
         let stream = events.filter_map(move |event| {
-            let store = store.clone();
+            let (store, vault) = (store.clone(), vault.clone());
             async move {
                 match event {
-                    Ok(event) => match crate::feedback::feedback_form(store.as_ref(), &event).await
-                    {
-                        Ok(form) => form.map(Ok),
-                        Err(e) => Some(Err(Status::unavailable(e.to_string()))),
-                    },
+                    Ok(event) => {
+                        match crate::feedback::feedback_form(store.as_ref(), &vault, &event).await {
+                            Ok(form) => form.map(Ok),
+                            Err(e) => Some(Err(Status::unavailable(e.to_string()))),
+                        }
+                    }
                     Err(e) => Some(Err(Status::from(ServiceError::from(e)))),
                 }
             }
@@ -541,8 +556,9 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
         let body = request.get_ref();
         let dealer = dealer(&principal, &body.dealer, HANDLERS)?;
         let ticket = ticket_id(&body.ticket_id)?;
+        let subject = crate::events::subject(&ticket);
         let command = Command::Resolve {
-            resolution: body.resolution.trim().to_owned(),
+            resolution: self.seal(&subject, body.resolution.trim()).await?,
             compensation_fen: body.compensation.map_or(0, |m| m.fen),
             by: principal.name.clone(),
             at: Timestamp::now(),
@@ -631,12 +647,19 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
             Some(t) => aftercare_intake::events::instant(t)
                 .ok_or_else(|| ServiceError::invalid("as_of", "is not a valid instant"))?,
         };
-        let swept =
-            crate::sweep::sweep(self.store.as_ref(), &self.db, &self.dealers, as_of).await?;
+        let swept = crate::sweep::sweep(
+            self.store.as_ref(),
+            &self.db,
+            &self.vault,
+            &self.dealers,
+            as_of,
+        )
+        .await?;
         Ok(Response::new(pb::SweepDeadlinesResponse {
             examined: swept.examined,
             escalated: swept.escalated,
             warnings: swept.warnings,
+            expired: swept.expired,
             position: Some(Position {
                 value: swept.position.0,
             }),

@@ -21,6 +21,12 @@ pub const REOPENED: &str = "aftercare.complaint.v1.ComplaintReopened";
 
 pub const AGGREGATE: &str = "complaint";
 
+/// The data subject a ticket's personal data (customer, VIN, description,
+/// resolution) is sealed for: erasing it is the ticket's retention.
+pub fn subject(ticket_id: &str) -> String {
+    format!("complaint/{ticket_id}")
+}
+
 pub fn stream(dealer: &DealerId, ticket_id: &str) -> Result<StreamId, StoreError> {
     StreamId::new(dealer.clone(), AGGREGATE, ticket_id)
 }

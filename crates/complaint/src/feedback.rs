@@ -10,6 +10,7 @@ use aftercare_eventstore::{EventStore, Filter, JetStreamStore, RecordedEvent};
 use aftercare_proto::common::v1::Position;
 use aftercare_proto::complaint::v1 as pb;
 use aftercare_runtime::command::Aggregate;
+use aftercare_runtime::privacy::Vault;
 use aftercare_runtime::projection::{Policy, ReactError};
 use async_trait::async_trait;
 use prost::Message;
@@ -23,6 +24,7 @@ pub const KIND: &str = "complaint-feedback";
 pub struct OemFeedback {
     pub store: Arc<dyn EventStore>,
     pub nats: JetStreamStore,
+    pub vault: Vault,
 }
 
 fn change(event: &Event) -> &'static str {
@@ -48,7 +50,7 @@ impl Policy for OemFeedback {
     }
 
     async fn react(&self, event: &RecordedEvent) -> Result<(), ReactError> {
-        let Some(feedback) = feedback_form(self.store.as_ref(), event).await? else {
+        let Some(feedback) = feedback_form(self.store.as_ref(), &self.vault, event).await? else {
             return Ok(());
         };
         self.nats
@@ -67,6 +69,7 @@ impl Policy for OemFeedback {
 /// the OEM: the ticket as it stood after the change (grade, handler, status).
 pub async fn feedback_form(
     store: &dyn EventStore,
+    vault: &Vault,
     event: &RecordedEvent,
 ) -> Result<Option<pb::ComplaintFeedback>, ReactError> {
     let history = store
@@ -90,6 +93,11 @@ pub async fn feedback_form(
     let (Some(oem_ticket), Some(this)) = (oem_ticket, this) else {
         return Ok(None);
     };
+    let subject = crate::events::subject(event.stream.id());
+    let keys = vault
+        .keyring(std::slice::from_ref(&subject))
+        .await
+        .map_err(|e| ReactError::Transient(e.to_string()))?;
     Ok(Some(pb::ComplaintFeedback {
         oem_ticket,
         ticket_id: event.stream.id().to_owned(),
@@ -98,7 +106,7 @@ pub async fn feedback_form(
         grade: ticket.grade.map_or(0, |g| g.value()),
         handler: ticket.handler.clone(),
         status: ticket.status.map_or("", |s| s.as_str()).to_owned(),
-        detail: detail(&this),
+        detail: detail(&this, &|text| keys.open(&subject, text)),
         at: Some(aftercare_intake::events::timestamp(event.data.occurred_at)),
         position: Some(Position {
             value: event.position.0,
@@ -106,9 +114,10 @@ pub async fn feedback_form(
     }))
 }
 
-fn detail(event: &Event) -> String {
+/// What changed, with the personal data opened by `open`.
+fn detail(event: &Event, open: &dyn Fn(&str) -> String) -> String {
     match event {
-        Event::Filed { description, .. } => description.clone(),
+        Event::Filed { description, .. } => open(description),
         Event::Assigned { to, .. } => to.clone(),
         Event::Escalated { reason, .. } => format!("{reason:?}"),
         Event::Resolved {
@@ -116,7 +125,7 @@ fn detail(event: &Event) -> String {
             compensation_fen,
             ..
         } => {
-            format!("{resolution} (compensation {compensation_fen} fen)")
+            format!("{} (compensation {compensation_fen} fen)", open(resolution))
         }
         Event::Closed { satisfaction, .. } => format!("{satisfaction:?}").to_lowercase(),
         Event::Reopened { reason, .. } => reason.clone(),

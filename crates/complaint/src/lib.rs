@@ -48,6 +48,7 @@ impl Module for ComplaintModule {
             Arc::new(feedback::OemFeedback {
                 store: ctx.store.clone(),
                 nats: nats.clone(),
+                vault: aftercare_runtime::privacy::Vault::new(ctx.db.clone()),
             }),
             Arc::new(warning_feed::WarningFeed { nats }),
         ]
@@ -68,6 +69,7 @@ impl Module for ComplaintModule {
         let api = api::ComplaintApi {
             store: ctx.store.clone(),
             db: ctx.db.clone(),
+            vault: aftercare_runtime::privacy::Vault::new(ctx.db.clone()),
             tickets: progress
                 .iter()
                 .find(|p| p.name() == projection::NAME)

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use aftercare_eventstore::{Filter, RecordedEvent};
 use aftercare_runtime::db::{Migrations, SqlMigration, SqlValue, fetch_in, insert_rows};
+use aftercare_runtime::privacy::Vault;
 use aftercare_runtime::projection::{ApplyError, Projection};
 use async_trait::async_trait;
 use sqlx::{AnyConnection, Row};
@@ -124,7 +125,12 @@ impl TicketRow {
     }
 
     /// The row after `event`, and the event's timeline entry (kind, by, detail, at).
-    fn apply(&mut self, event: &Event) -> (&'static str, String, String, i64) {
+    /// `open` reads the personal data sealed for this ticket.
+    fn apply(
+        &mut self,
+        event: &Event,
+        open: &dyn Fn(&str) -> String,
+    ) -> (&'static str, String, String, i64) {
         let us = |t: &jiff::Timestamp| t.as_microsecond();
         match event {
             Event::Filed {
@@ -148,9 +154,9 @@ impl TicketRow {
                 self.handler = handler.clone();
                 self.owner = owner.clone();
                 self.status = Status::Open.as_str().to_owned();
-                self.customer_id = customer_id.clone();
-                self.vin = vin.clone();
-                self.description = description.clone();
+                self.customer_id = open(customer_id);
+                self.vin = open(vin);
+                self.description = open(description);
                 self.product_liability = *product_liability;
                 self.filed_at = us(at);
                 self.respond_by = Some(us(respond_by));
@@ -202,7 +208,7 @@ impl TicketRow {
                 self.status = Status::Resolved.as_str().to_owned();
                 self.respond_by = None;
                 self.resolve_by = None;
-                let detail = format!("{resolution} (compensation {compensation_fen} fen)");
+                let detail = format!("{} (compensation {compensation_fen} fen)", open(resolution));
                 ("resolved", by.clone(), detail, us(at))
             }
             Event::Closed { satisfaction, at } => {
@@ -228,6 +234,8 @@ impl TicketRow {
     }
 }
 
+/// The tickets read model; personal data is opened with the subjects' keys as
+/// it is written.
 pub struct Tickets;
 
 #[async_trait]
@@ -256,6 +264,8 @@ impl Projection for Tickets {
         batch: &[RecordedEvent],
     ) -> Result<(), ApplyError> {
         let ids: Vec<String> = batch.iter().map(|e| e.stream.id().to_owned()).collect();
+        let subjects: Vec<String> = ids.iter().map(|id| crate::events::subject(id)).collect();
+        let keys = Vault::keyring_on(tx, &subjects).await?;
         let mut tickets: HashMap<String, TicketRow> = HashMap::new();
         for row in fetch_in(
             tx,
@@ -282,7 +292,8 @@ impl Projection for Tickets {
                 dealer: event.dealer().to_string(),
                 ..TicketRow::default()
             });
-            let (kind, by, detail, at) = ticket.apply(&decoded);
+            let subject = crate::events::subject(&id);
+            let (kind, by, detail, at) = ticket.apply(&decoded, &|text| keys.open(&subject, text));
             ticket.position = event.position.0 as i64;
             timeline.push(vec![
                 SqlValue::Text(id),

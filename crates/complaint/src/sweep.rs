@@ -9,6 +9,7 @@ use std::time::Duration;
 use aftercare_eventstore::{DealerId, EventStore, Metadata, Position};
 use aftercare_runtime::command::{CommandError, execute};
 use aftercare_runtime::config::DealersConfig;
+use aftercare_runtime::privacy::Vault;
 use aftercare_runtime::{Database, ServiceError};
 use jiff::Timestamp;
 use sqlx::Row;
@@ -28,12 +29,15 @@ pub struct Swept {
     pub escalated: u32,
     /// Early warnings raised by the same pass.
     pub warnings: u32,
+    /// Tickets past retention, removed and erased by the same pass.
+    pub expired: u32,
     pub position: Position,
 }
 
 pub async fn sweep(
     store: &dyn EventStore,
     db: &Database,
+    vault: &Vault,
     dealers: &DealersConfig,
     now: Timestamp,
 ) -> Result<Swept, ServiceError> {
@@ -100,8 +104,57 @@ pub async fn sweep(
     }
     let (warnings, last) = crate::warnings::sweep(store, db, dealers, now).await?;
     swept.warnings = warnings;
+    swept.expired = retention(db, vault, dealers, now).await?;
     swept.position = swept.position.max(last);
     Ok(swept)
+}
+
+/// Complaint records are kept for the dealer's retention period (3 years by
+/// default) after filing: then the ticket's key is erased, so its personal data
+/// is unreadable in the log and in any replay, and its rows leave the read models.
+/// (After a rebuild, an expired ticket is back, erased, until the next pass.)
+async fn retention(
+    db: &Database,
+    vault: &Vault,
+    dealers: &DealersConfig,
+    now: Timestamp,
+) -> Result<u32, ServiceError> {
+    let rows = sqlx::query(
+        "SELECT ticket_id, dealer, filed_at FROM complaint_tickets ORDER BY filed_at LIMIT 10000",
+    )
+    .fetch_all(&db.pool)
+    .await?;
+    let mut expired = 0;
+    for row in rows {
+        let dealer: String = row.try_get("dealer")?;
+        let rules = dealers.rules(&dealer);
+        let years = jiff::Span::new().years(i64::from(rules.complaint.retention_years));
+        let cutoff = now
+            .to_zoned(rules.time_zone.clone())
+            .checked_sub(years)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?
+            .timestamp();
+        let filed: i64 = row.try_get("filed_at")?;
+        if filed >= cutoff.as_microsecond() {
+            continue;
+        }
+        let ticket: String = row.try_get("ticket_id")?;
+        vault
+            .erase(&crate::events::subject(&ticket), now.as_microsecond())
+            .await?;
+        for table in [
+            "complaint_timeline",
+            "complaint_tickets",
+            "complaint_warnings",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE ticket_id = $1"))
+                .bind(&ticket)
+                .execute(&db.pool)
+                .await?;
+        }
+        expired += 1;
+    }
+    Ok(expired)
 }
 
 /// Runs [`sweep`] every [`INTERVAL`] until `stop` turns true.
@@ -111,8 +164,9 @@ pub async fn run(
     dealers: Arc<DealersConfig>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    let vault = Vault::new(db.clone());
     loop {
-        match sweep(store.as_ref(), &db, &dealers, Timestamp::now()).await {
+        match sweep(store.as_ref(), &db, &vault, &dealers, Timestamp::now()).await {
             Ok(s) if s.escalated > 0 => {
                 tracing::info!(escalated = s.escalated, "complaint deadlines missed")
             }

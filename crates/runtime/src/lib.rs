@@ -9,6 +9,7 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod module;
+pub mod privacy;
 pub mod projection;
 mod secret;
 pub mod store;

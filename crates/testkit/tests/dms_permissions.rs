@@ -12,9 +12,10 @@ use tempfile::TempDir;
 
 const SERVICE_PASSWORD: &str = "service-secret";
 const DMS_PASSWORD: &str = "dms-secret";
+const OEM_PASSWORD: &str = "oem-secret";
 
 /// The `accounts { ... }` block and `system_account` line of the production config,
-/// with the commented `dms-D001` example switched on.
+/// with the commented `dms-D001` and `oem` examples switched on.
 fn accounts_with_dms_example() -> String {
     let conf = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
@@ -82,6 +83,7 @@ impl Server {
             .env("AFTERCARE_NATS_PASSWORD", SERVICE_PASSWORD)
             .env("NATS_SYS_PASSWORD", "sys-secret")
             .env("DMS_D001_NATS_PASSWORD", DMS_PASSWORD)
+            .env("OEM_NATS_PASSWORD", OEM_PASSWORD)
             .stdout(log.try_clone().expect("clone log"))
             .stderr(log)
             .spawn()
@@ -251,4 +253,42 @@ fn a_wrong_password_is_refused() {
     client.send("PING\r\n");
     client.reader.read_line(&mut line).expect("read");
     assert!(line.contains("Authorization Violation"), "{line}");
+}
+
+#[test]
+fn the_oem_credential_reads_its_dealers_outbound_subjects_and_publishes_nothing() {
+    let server = Server::start();
+    let mut oem = Client::connect(&server, "oem", OEM_PASSWORD);
+    oem.send("SUB aftercare.out.D001.> 1\r\n");
+    assert_eq!(
+        oem.round_trip(),
+        Vec::<String>::new(),
+        "its dealers' feedback"
+    );
+    for subject in ["aftercare.out.D009.>", "aftercare.ev.>", "aftercare.>"] {
+        oem.send(&format!("SUB {subject} 2\r\n"));
+        let refused = oem.round_trip();
+        assert!(
+            violation(&refused, "Subscription", subject),
+            "{subject}: {refused:?}"
+        );
+    }
+    oem.send("PUB aftercare.in.D001.visits 6\r\nforged\r\n");
+    let refused = oem.round_trip();
+    assert!(
+        violation(&refused, "Publish", "aftercare.in.D001.visits"),
+        "{refused:?}"
+    );
+
+    // What aftercare publishes for D001 reaches it.
+    let mut aftercare = Client::connect(&server, "aftercare", SERVICE_PASSWORD);
+    aftercare.send("PUB aftercare.out.D001.warnings 4\r\nwarn\r\n");
+    assert_eq!(aftercare.round_trip(), Vec::<String>::new());
+    let delivered = oem.round_trip();
+    assert!(
+        delivered
+            .iter()
+            .any(|l| l.starts_with("MSG aftercare.out.D001.warnings 1")),
+        "{delivered:?}"
+    );
 }

@@ -59,6 +59,9 @@ pub struct ComplaintRules {
     /// The monthly complaint-rate target (complaints / service visits), in basis
     /// points: 110 is 1.10%.
     pub target_rate_basis_points: u32,
+    /// Complaint records are kept this many years after filing, then removed from
+    /// the read models and their personal data erased.
+    pub retention_years: u32,
 }
 
 impl Default for ComplaintRules {
@@ -80,6 +83,7 @@ impl Default for ComplaintRules {
             repeat_fault_visits: 3,
             repeat_fault_window_days: 180,
             target_rate_basis_points: 110,
+            retention_years: 3,
         }
     }
 }

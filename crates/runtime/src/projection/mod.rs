@@ -32,6 +32,11 @@ const RUNTIME_SQL: &[SqlMigration] = &[
         description: "audit",
         sql: include_str!("../../migrations/0002_audit.sql"),
     },
+    SqlMigration {
+        version: 3,
+        description: "privacy keys",
+        sql: include_str!("../../migrations/0003_privacy_keys.sql"),
+    },
 ];
 
 /// The runtime's own tables: checkpoints and the audit trail (versions 1–99).
