@@ -3,8 +3,6 @@
 //! per dealer with its own threshold, per advisor group, and for a dealer group
 //! within the caller's scope only.
 
-use std::time::Duration;
-
 use aftercare_proto::analytics::v1 as pb;
 use aftercare_proto::analytics::v1::analytics_service_client::AnalyticsServiceClient;
 use aftercare_proto::common::v1::{Consistency, DealerId, Money, Position, YearMonth};
@@ -38,19 +36,8 @@ impl Dms {
             "kind": "maintenance", "labour_fen": 30000, "parts_fen": 50000,
             "service_advisor": format!("{group}顾问"), "advisor_group": group,
         });
-        let reply = self
-            .client
-            .send_request(
-                format!("aftercare.in.{dealer}.visits"),
-                async_nats::Request::new()
-                    .payload(body.to_string().into())
-                    .timeout(Some(Duration::from_secs(5))),
-            )
-            .await
-            .expect("reply");
-        let reply: serde_json::Value = serde_json::from_slice(&reply.payload).expect("json");
-        assert_eq!(reply["status"], "accepted", "{reply}");
-        self.last = self.last.max(reply["position"].as_u64().expect("position"));
+        let at = crate::harness::dms_send(&self.client, dealer, "visits", &body).await;
+        self.last = self.last.max(at);
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Server, cli};
+use crate::harness::{Server, cli, cli_json};
 
 /// Runs a read command until its JSON satisfies `done` (the read model follows
 /// the writes within moments), with a deadline instead of a fixed wait.
@@ -312,17 +312,7 @@ async fn files_and_leads_change_from_the_command_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(dir.path(), &[], &[]);
     let url = server.url();
-    // Runs a command with --output json; its JSON on success, stderr otherwise.
-    let json = |args: &[&str]| -> Result<serde_json::Value, String> {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--server", url.as_str(), "--output", "json"]);
-        let (ok, stdout, stderr) = cli(dir.path(), &all, &[]);
-        if ok {
-            Ok(serde_json::from_str(&stdout).expect("json output"))
-        } else {
-            Err(stderr)
-        }
-    };
+    let json = |args: &[&str]| cli_json(dir.path(), &url, args);
     let register = |name: &str, phone: &str| {
         json(&[
             "customer", "register", "--dealer", "D001", "--name", name, "--phone", phone,
@@ -451,16 +441,7 @@ async fn a_complaint_from_filing_to_closing_on_the_command_line() {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(dir.path(), &[], &[]);
     let url = server.url();
-    let json = |args: &[&str]| -> Result<serde_json::Value, String> {
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--server", url.as_str(), "--output", "json"]);
-        let (ok, stdout, stderr) = cli(dir.path(), &all, &[]);
-        if ok {
-            Ok(serde_json::from_str(&stdout).expect("json output"))
-        } else {
-            Err(stderr)
-        }
-    };
+    let json = |args: &[&str]| cli_json(dir.path(), &url, args);
     let filed = json(&[
         "complaint",
         "file",

@@ -173,3 +173,38 @@ pub fn vin(series: u32, serial: u32) -> String {
     vin[8] = digit as u8;
     String::from_utf8(vin).expect("ascii")
 }
+
+/// Sends one JSON record to `aftercare.in.<dealer>.<kind>` as a DMS does, and
+/// returns the position of the accepted record.
+pub async fn dms_send(
+    client: &async_nats::Client,
+    dealer: &str,
+    kind: &str,
+    body: &serde_json::Value,
+) -> u64 {
+    let reply = client
+        .send_request(
+            format!("aftercare.in.{dealer}.{kind}"),
+            async_nats::Request::new()
+                .payload(body.to_string().into())
+                .timeout(Some(Duration::from_secs(5))),
+        )
+        .await
+        .expect("reply");
+    let reply: serde_json::Value = serde_json::from_slice(&reply.payload).expect("json");
+    assert_eq!(reply["status"], "accepted", "{reply}");
+    reply["position"].as_u64().expect("position")
+}
+
+/// Runs a CLI command against `url` with `--output json`: its JSON on success,
+/// its stderr otherwise.
+pub fn cli_json(dir: &Path, url: &str, args: &[&str]) -> Result<serde_json::Value, String> {
+    let mut all: Vec<&str> = args.to_vec();
+    all.extend(["--server", url, "--output", "json"]);
+    let (ok, stdout, stderr) = cli(dir, &all, &[]);
+    if ok {
+        Ok(serde_json::from_str(&stdout).expect("json output"))
+    } else {
+        Err(stderr)
+    }
+}

@@ -25,18 +25,7 @@ fn ago(days: i64) -> String {
 }
 
 async fn send(dms: &async_nats::Client, kind: &str, body: serde_json::Value) -> u64 {
-    let reply = dms
-        .send_request(
-            format!("aftercare.in.D001.{kind}"),
-            async_nats::Request::new()
-                .payload(body.to_string().into())
-                .timeout(Some(Duration::from_secs(5))),
-        )
-        .await
-        .expect("reply");
-    let reply: serde_json::Value = serde_json::from_slice(&reply.payload).expect("json");
-    assert_eq!(reply["status"], "accepted", "{reply}");
-    reply["position"].as_u64().expect("position")
+    crate::harness::dms_send(dms, "D001", kind, &body).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
