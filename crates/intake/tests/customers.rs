@@ -138,6 +138,22 @@ async fn customer_read_model_on(url: String) {
             .expect("consent")
             .position;
     }
+    // The first customer's number changes: the old one is no longer found.
+    let first =
+        StreamId::new(d.clone(), "customer", "00000000000070008000000000000000").expect("valid");
+    let mut changed = profile();
+    changed.phones =
+        vec![aftercare_intake::domain::phone::Phone::parse("13700001111").expect("valid")];
+    head = execute::<Customer>(
+        store.as_ref(),
+        &first,
+        &CustomerCodec,
+        CustomerCommand::Update { profile: changed },
+        |e| e,
+    )
+    .await
+    .expect("update")
+    .position;
     let runner = Runner::projection(
         Arc::new(Customers),
         store.clone(),
@@ -174,6 +190,10 @@ async fn customer_read_model_on(url: String) {
     assert!(
         live.iter().all(|(_, consents, _)| consents.is_empty()),
         "withdrawn consents: {live:?}"
+    );
+    assert_eq!(
+        live[0].2, "13700001111",
+        "the updated number replaced the old one"
     );
     assert_eq!(live[1].2, "13912345678");
     Runner::projection(

@@ -201,6 +201,26 @@ pub async fn insert_rows(
     Ok(written)
 }
 
+/// `statement (?, ?, …)` for one chunk of keys, with the placeholders the
+/// connection's engine binds fastest.
+fn in_list(conn: &sqlx::AnyConnection, statement: &str, count: usize) -> String {
+    let numbered = conn.backend_name() != "SQLite";
+    let mut sql = format!("{statement} (");
+    for i in 0..count {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        if numbered {
+            sql.push('$');
+            sql.push_str(&(i + 1).to_string());
+        } else {
+            sql.push('?');
+        }
+    }
+    sql.push(')');
+    sql
+}
+
 /// Runs `select` (ending in `… WHERE column IN`) for all of `keys`, a few
 /// statements with many keys each instead of a statement per key.
 pub async fn fetch_in(
@@ -208,22 +228,9 @@ pub async fn fetch_in(
     select: &str,
     keys: &[String],
 ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
-    let numbered = conn.backend_name() != "SQLite";
     let mut rows = Vec::new();
     for chunk in keys.chunks(MAX_PARAMETERS) {
-        let mut sql = format!("{select} (");
-        for i in 0..chunk.len() {
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            if numbered {
-                sql.push('$');
-                sql.push_str(&(i + 1).to_string());
-            } else {
-                sql.push('?');
-            }
-        }
-        sql.push(')');
+        let sql = in_list(conn, select, chunk.len());
         let mut query = sqlx::query(&sql);
         for key in chunk {
             query = query.bind(key.as_str());
@@ -231,4 +238,23 @@ pub async fn fetch_in(
         rows.extend(query.fetch_all(&mut *conn).await?);
     }
     Ok(rows)
+}
+
+/// Runs `statement` (ending in `… WHERE column IN`, e.g. a `DELETE`) for all of
+/// `keys`, a few statements with many keys each; the rows affected.
+pub async fn execute_in(
+    conn: &mut sqlx::AnyConnection,
+    statement: &str,
+    keys: &[String],
+) -> Result<u64, sqlx::Error> {
+    let mut affected = 0;
+    for chunk in keys.chunks(MAX_PARAMETERS) {
+        let sql = in_list(conn, statement, chunk.len());
+        let mut query = sqlx::query(&sql);
+        for key in chunk {
+            query = query.bind(key.as_str());
+        }
+        affected += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(affected)
 }
