@@ -30,6 +30,11 @@ const CHURN_SQL: &[SqlMigration] = &[
         description: "analytics churn status",
         sql: include_str!("../migrations/2000002_churn_status.sql"),
     },
+    SqlMigration {
+        version: 2_000_003,
+        description: "analytics churn replay mark",
+        sql: include_str!("../migrations/2000003_replay_mark.sql"),
+    },
 ];
 
 /// Analytics owns migration versions 2,000,000–2,999,999.
@@ -42,6 +47,17 @@ pub const NAME: &str = "analytics_churn";
 
 /// Events per transaction in a rebuild (about 30 MB of events in memory).
 const REPLAY_BATCH: usize = 100_000;
+
+/// Vehicle rows read at a time when the counters are counted afresh.
+const RECOUNT_PAGE: usize = 10_000;
+
+/// Whether a rebuild is deferring the counters.
+async fn replaying(tx: &mut AnyConnection) -> Result<bool, sqlx::Error> {
+    let marks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM analytics_churn_replaying")
+        .fetch_one(&mut *tx)
+        .await?;
+    Ok(marks > 0)
+}
 
 pub struct ChurnCounters {
     pub dealers: Arc<DealersConfig>,
@@ -142,6 +158,7 @@ impl Projection for ChurnCounters {
             "analytics_churn_base",
             "analytics_vehicles",
             "analytics_customers",
+            "analytics_churn_replaying",
         ] {
             sqlx::query(&format!("DELETE FROM {table}"))
                 .execute(&mut *tx)
@@ -150,10 +167,61 @@ impl Projection for ChurnCounters {
         Ok(())
     }
 
-    /// A rebuild rewrites each vehicle once per batch it appears in, and each
-    /// counter once per batch: large batches write far fewer rows per event.
+    /// A rebuild rewrites each vehicle once per batch it appears in: large
+    /// batches write far fewer rows per event.
     fn replay_batch_size(&self) -> Option<usize> {
         Some(REPLAY_BATCH)
+    }
+
+    /// During a rebuild the batches keep only the vehicle histories; the counters
+    /// are counted once, from the histories, when the replay ends.
+    async fn before_replay(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO analytics_churn_replaying (marker) VALUES (1) ON CONFLICT (marker) DO NOTHING")
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    /// At the end of a rebuild, and when a runner starts after one was
+    /// interrupted: the counters from every vehicle history, in the same
+    /// transaction that removes the mark. Nothing to do otherwise.
+    async fn after_replay(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        if !replaying(tx).await? {
+            return Ok(());
+        }
+        for table in ["analytics_churn_cohorts", "analytics_churn_base"] {
+            sqlx::query(&format!("DELETE FROM {table}"))
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut totals: HashMap<String, Counters> = HashMap::new();
+        let mut after = String::new();
+        loop {
+            let rows = sqlx::query(&format!(
+                "SELECT {VEHICLE_COLUMNS} FROM analytics_vehicles WHERE vehicle_id > $1 \
+                 ORDER BY vehicle_id LIMIT {RECOUNT_PAGE}"
+            ))
+            .bind(after.as_str())
+            .fetch_all(&mut *tx)
+            .await?;
+            let Some(last) = rows.last() else { break };
+            after = last.try_get("vehicle_id")?;
+            for row in &rows {
+                let dealer: String = row.try_get("dealer")?;
+                let (_, history) =
+                    vehicle_history(row).map_err(|e| sqlx::Error::Decode(e.into()))?;
+                let warranty = self.dealers.rules(&dealer).warranty_months;
+                totals
+                    .entry(dealer)
+                    .or_default()
+                    .add(&history.counters(warranty), 1);
+            }
+        }
+        write_counters(tx, totals).await?;
+        sqlx::query("DELETE FROM analytics_churn_replaying")
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
     }
 
     async fn apply(
@@ -174,11 +242,12 @@ impl Projection for ChurnCounters {
         if changes.is_empty() {
             return Ok(());
         }
+        let counting = !replaying(tx).await?;
         let mut state = Batch::load(tx, &changes).await?;
         for (dealer, c) in changes {
             state.apply(&dealer, c);
         }
-        state.write(tx, &self.dealers).await?;
+        state.write(tx, &self.dealers, counting).await?;
         Ok(())
     }
 }
@@ -385,10 +454,12 @@ impl Batch {
         }
     }
 
+    /// `counting`: move the counters too (not while a rebuild defers them).
     async fn write(
         self,
         tx: &mut AnyConnection,
         dealers: &DealersConfig,
+        counting: bool,
     ) -> Result<(), sqlx::Error> {
         let customer_rows: Vec<Vec<SqlValue>> = self
             .changed_customers
@@ -416,7 +487,7 @@ impl Batch {
         let mut vehicle_rows = Vec::new();
         for (id, v) in self.vehicles.into_iter().filter(|(_, v)| v.changed) {
             let rules = dealers.rules(&v.dealer);
-            if v.history_changed {
+            if counting && v.history_changed {
                 let delta = deltas.entry(v.dealer.clone()).or_default();
                 if let Some(stored) = &v.stored {
                     delta.add(&stored.counters(rules.warranty_months), -1);
