@@ -22,6 +22,7 @@ use crate::domain::scorecard::{self, Score, Verdict};
 use crate::domain::{Month, Segment, Thresholds};
 use crate::projection::{VEHICLE_COLUMNS, vehicle_history};
 use crate::queries;
+use crate::status_events::segment_to;
 
 /// Reports are for managers and whoever reads KPIs.
 const REPORT_READERS: &[Role] = &[Role::CareManager, Role::Manager, Role::Viewer];
@@ -99,17 +100,6 @@ fn dimension(value: i32) -> Result<Dimension, ServiceError> {
             ));
         }
     })
-}
-
-fn segment(s: Segment) -> pb::Segment {
-    match s {
-        Segment::Active => pb::Segment::Active,
-        Segment::Wavering => pb::Segment::Wavering,
-        Segment::Churned => pb::Segment::Churned,
-        Segment::Drifting => pb::Segment::Drifting,
-        Segment::FullyChurned => pb::Segment::FullyChurned,
-        Segment::NeverVisited => pb::Segment::NeverVisited,
-    }
 }
 
 fn line(l: &ChurnLine) -> pb::ChurnLine {
@@ -235,7 +225,7 @@ impl AnalyticsApi {
             segments: Segment::ALL
                 .iter()
                 .map(|s| pb::SegmentCount {
-                    segment: segment(*s) as i32,
+                    segment: segment_to(*s) as i32,
                     vehicles: segments.get(s).copied().unwrap_or(0),
                 })
                 .collect(),
@@ -247,11 +237,7 @@ impl AnalyticsApi {
         principal: &Principal,
         body: &pb::ChurnScorecardRequest,
     ) -> Result<pb::ChurnScorecardResponse, ServiceError> {
-        let dealer = DealerId::parse(body.dealer.as_str())
-            .map_err(|e| ServiceError::invalid("dealer", e.to_string()))?;
-        principal
-            .authorize_dealer(&dealer)
-            .map_err(|s| ServiceError::PermissionDenied(s.message().to_owned()))?;
+        let dealer = principal.dealer_for("dealer", &body.dealer, REPORT_READERS)?;
         let asked = month("month", body.month.as_ref())?;
         let rules = self.dealers.rules(dealer.as_str());
         not_after_today("month", asked, &dealer, rules)?;
@@ -288,11 +274,7 @@ impl AnalyticsApi {
         principal: &Principal,
         body: &pb::VehicleChurnStatusRequest,
     ) -> Result<pb::VehicleChurnStatusResponse, ServiceError> {
-        let dealer = DealerId::parse(body.dealer.as_str())
-            .map_err(|e| ServiceError::invalid("dealer", e.to_string()))?;
-        principal
-            .authorize_dealer(&dealer)
-            .map_err(|s| ServiceError::PermissionDenied(s.message().to_owned()))?;
+        let dealer = principal.dealer_for("dealer", &body.dealer, STATUS_READERS)?;
         let vin = Vin::parse(&body.vin).map_err(|e| ServiceError::invalid("vin", e.to_string()))?;
         let rules = self.dealers.rules(dealer.as_str());
         let today = Timestamp::now().to_zoned(rules.time_zone.clone()).date();
@@ -337,7 +319,7 @@ impl AnalyticsApi {
         let last = status.last_visit.as_ref();
         Ok(pb::VehicleChurnStatusResponse {
             vehicle_id,
-            segment: segment(status.segment) as i32,
+            segment: segment_to(status.segment) as i32,
             last_visit_closed_at: last
                 .and_then(|v| Timestamp::from_microsecond(v.closed_at).ok())
                 .map(aftercare_intake::events::timestamp),
@@ -371,7 +353,6 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
         request: Request<pb::ChurnScorecardRequest>,
     ) -> Result<Response<pb::ChurnScorecardResponse>, Status> {
         let principal = Principal::of(&request)?;
-        principal.require_role(REPORT_READERS)?;
         Ok(Response::new(
             self.scorecard(&principal, request.get_ref()).await?,
         ))
@@ -382,7 +363,6 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
         request: Request<pb::VehicleChurnStatusRequest>,
     ) -> Result<Response<pb::VehicleChurnStatusResponse>, Status> {
         let principal = Principal::of(&request)?;
-        principal.require_role(STATUS_READERS)?;
         Ok(Response::new(
             self.vehicle_status(&principal, request.get_ref()).await?,
         ))

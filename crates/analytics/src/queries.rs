@@ -23,9 +23,7 @@ pub async fn dealers(
         for (i, value) in asked.iter().enumerate() {
             let dealer = DealerId::parse(value.as_str())
                 .map_err(|e| ServiceError::invalid(format!("dealers[{i}]"), e.to_string()))?;
-            principal
-                .authorize_dealer(&dealer)
-                .map_err(|s| ServiceError::PermissionDenied(s.message().to_owned()))?;
+            principal.authorize_dealer(&dealer)?;
             dealers.push(dealer);
         }
         return Ok(dealers);

@@ -62,16 +62,8 @@ pub struct ComplaintApi {
     pub read_timeout: Duration,
 }
 
-fn denied(s: Status) -> ServiceError {
-    ServiceError::PermissionDenied(s.message().to_owned())
-}
-
 fn dealer(principal: &Principal, value: &str, roles: &[Role]) -> Result<DealerId, ServiceError> {
-    principal.require_role(roles).map_err(denied)?;
-    let dealer =
-        DealerId::parse(value).map_err(|e| ServiceError::invalid("dealer", e.to_string()))?;
-    principal.authorize_dealer(&dealer).map_err(denied)?;
-    Ok(dealer)
+    principal.dealer_for("dealer", value, roles)
 }
 
 fn ticket_id(value: &str) -> Result<String, ServiceError> {

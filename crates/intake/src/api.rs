@@ -57,13 +57,9 @@ impl IntakeApi {
     ) -> Result<(std::sync::Arc<Principal>, aftercare_eventstore::DealerId), ServiceError> {
         let principal = Principal::of(request)
             .map_err(|s| ServiceError::PermissionDenied(s.message().to_owned()))?;
-        principal
-            .require_role(&[Role::CareManager, Role::CallbackAgent])
-            .map_err(|s| ServiceError::PermissionDenied(s.message().to_owned()))?;
+        principal.require_role(&[Role::CareManager, Role::CallbackAgent])?;
         let dealer = parse_dealer("dealer", dealer)?;
-        principal
-            .authorize_dealer(&dealer)
-            .map_err(|s| ServiceError::PermissionDenied(s.message().to_owned()))?;
+        principal.authorize_dealer(&dealer)?;
         Ok((principal, dealer))
     }
 }

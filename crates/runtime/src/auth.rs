@@ -9,6 +9,7 @@ use serde::Deserialize;
 use tonic::{Request, Status};
 
 use crate::Secret;
+use crate::ServiceError;
 use crate::config::{AuthConfig, ConfigErrors};
 
 /// What a principal may do. Names are the dealers' jobs.
@@ -81,28 +82,43 @@ impl Principal {
 
     /// `PermissionDenied` unless the scope covers `dealer`. The message names the
     /// dealer the caller asked for and nothing about the dealer's data.
-    pub fn authorize_dealer(&self, dealer: &DealerId) -> Result<(), Status> {
+    pub fn authorize_dealer(&self, dealer: &DealerId) -> Result<(), ServiceError> {
         if self.scope.allows(dealer) {
             Ok(())
         } else {
-            Err(Status::permission_denied(format!(
+            Err(ServiceError::PermissionDenied(format!(
                 "{} may not act for dealer {dealer}",
                 self.name
             )))
         }
     }
 
-    pub fn require_role(&self, any_of: &[Role]) -> Result<(), Status> {
+    pub fn require_role(&self, any_of: &[Role]) -> Result<(), ServiceError> {
         if any_of.iter().any(|r| self.has_role(*r)) {
             Ok(())
         } else {
             let names: Vec<_> = any_of.iter().map(|r| r.as_str()).collect();
-            Err(Status::permission_denied(format!(
+            Err(ServiceError::PermissionDenied(format!(
                 "{} needs one of the roles {}",
                 self.name,
                 names.join(", ")
             )))
         }
+    }
+
+    /// The dealer a request names in `field`, once the principal is known to
+    /// have one of `roles` and the dealer is in its scope.
+    pub fn dealer_for(
+        &self,
+        field: &str,
+        value: &str,
+        roles: &[Role],
+    ) -> Result<DealerId, ServiceError> {
+        self.require_role(roles)?;
+        let dealer =
+            DealerId::parse(value).map_err(|e| ServiceError::invalid(field, e.to_string()))?;
+        self.authorize_dealer(&dealer)?;
+        Ok(dealer)
     }
 
     /// Whether phone numbers and names are shown unmasked to this principal.
