@@ -404,8 +404,11 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
                 complaints as f64 / visits as f64
             },
             target: target_bp as f64 / 10_000.0,
-            // complaints / visits <= target_bp / 10,000, in integers.
-            met: complaints * 10_000 <= target_bp * visits,
+            met: crate::domain::warning::rate_met(
+                complaints,
+                visits,
+                rules.complaint.target_rate_basis_points,
+            ),
         }))
     }
 

@@ -126,7 +126,8 @@ async fn stays_and_repairs(
             })
         };
         let dealer = DealerId::parse(dealer)?;
-        if promised.is_none() && opened + days(rules.stay_days) <= now {
+        let due = crate::domain::warning::workshop(opened, promised.is_some(), now, rules);
+        if due.stay {
             out.push(Candidate {
                 dealer: dealer.clone(),
                 cause: format!("stay/{visit}"),
@@ -136,7 +137,7 @@ async fn stays_and_repairs(
                 )?,
             });
         }
-        if opened + days(rules.repair_days) <= now {
+        if due.long_repair {
             out.push(Candidate {
                 dealer,
                 cause: format!("repair/{visit}"),
@@ -175,16 +176,15 @@ async fn repeat_faults(
         let dealer: String = visits[0].try_get("dealer")?;
         let rules = &dealers.rules(&dealer).complaint;
         let n = rules.repeat_fault_visits as usize;
-        let window = days(rules.repeat_fault_window_days).as_micros() as i64;
-        let closed: Vec<i64> = visits
+        let closed: Vec<Timestamp> = visits
             .iter()
-            .map(|r| r.try_get("closed_at"))
+            .map(|r| {
+                let at: i64 = r.try_get("closed_at")?;
+                Timestamp::from_microsecond(at).map_err(|e| sqlx::Error::Decode(e.into()))
+            })
             .collect::<Result<_, _>>()?;
-        for i in n - 1..visits.len() {
-            let recent = closed[i] >= (now - days(rules.repeat_fault_window_days)).as_microsecond();
-            if !recent || closed[i] - closed[i + 1 - n] > window {
-                continue;
-            }
+        let recent_since = now - days(rules.repeat_fault_window_days);
+        for i in crate::domain::warning::repeat_faults(&closed, rules, recent_since) {
             let third = &visits[i];
             let visit: String = third.try_get("visit_id")?;
             out.push(Candidate {

@@ -4,6 +4,7 @@
 
 pub mod deadline;
 pub mod ticket;
+pub mod warning;
 
 use std::fmt;
 
