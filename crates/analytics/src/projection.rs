@@ -211,13 +211,10 @@ impl Projection for ChurnCounters {
                 let (_, history) =
                     vehicle_history(row).map_err(|e| sqlx::Error::Decode(e.into()))?;
                 let warranty = self.dealers.rules(&dealer).warranty_months;
-                totals
-                    .entry(dealer)
-                    .or_default()
-                    .add(&history.counters(warranty), 1);
+                history.add_to(totals.entry(dealer).or_default(), warranty, 1);
             }
         }
-        write_counters(tx, totals).await?;
+        write_counters(tx, totals, true).await?;
         sqlx::query("DELETE FROM analytics_churn_replaying")
             .execute(&mut *tx)
             .await?;
@@ -485,14 +482,22 @@ impl Batch {
         }
         let mut deltas: HashMap<String, Counters> = HashMap::new();
         let mut vehicle_rows = Vec::new();
-        for (id, v) in self.vehicles.into_iter().filter(|(_, v)| v.changed) {
+        // In key order: the database appends to its index rather than inserting
+        // all over it.
+        let mut changed: Vec<(String, Vehicle)> = self
+            .vehicles
+            .into_iter()
+            .filter(|(_, v)| v.changed)
+            .collect();
+        changed.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+        for (id, v) in changed {
             let rules = dealers.rules(&v.dealer);
             if counting && v.history_changed {
                 let delta = deltas.entry(v.dealer.clone()).or_default();
                 if let Some(stored) = &v.stored {
-                    delta.add(&stored.counters(rules.warranty_months), -1);
+                    stored.add_to(delta, rules.warranty_months, -1);
                 }
-                delta.add(&v.history.counters(rules.warranty_months), 1);
+                v.history.add_to(delta, rules.warranty_months, 1);
             }
             let thresholds = Thresholds {
                 at_risk: rules.at_risk_months,
@@ -544,41 +549,84 @@ impl Batch {
             &vehicle_rows,
         )
         .await?;
-        write_counters(tx, deltas).await
+        write_counters(tx, deltas, false).await
     }
 }
 
-/// Adds the deltas to the stored counters. Counters that reach zero stay as rows:
-/// they sum to nothing, and deleting them would cost a statement per key.
+/// Adds the deltas to the stored counters; `fresh`: the tables are empty (a
+/// recount), so the rows are plain inserts. Rows go in primary-key order, so the
+/// database appends to its index instead of inserting all over it. Counters that
+/// reach zero stay as rows: they sum to nothing, and deleting them would cost a
+/// statement per key.
 async fn write_counters(
     tx: &mut AnyConnection,
     deltas: HashMap<String, Counters>,
+    fresh: bool,
 ) -> Result<(), sqlx::Error> {
-    let mut cohorts = Vec::new();
-    let mut base = Vec::new();
+    let mut cohort_keys = Vec::new();
+    let mut base_keys = Vec::new();
     for (dealer, delta) in deltas {
-        for (key, n) in delta.cohorts {
-            cohorts.push(vec![
-                SqlValue::Text(dealer.clone()),
+        cohort_keys.extend(
+            delta
+                .cohorts
+                .into_iter()
+                .map(|(k, n)| (dealer.clone(), k, n)),
+        );
+        base_keys.extend(delta.base.into_iter().map(|(k, b)| (dealer.clone(), k, b)));
+    }
+    cohort_keys.sort_unstable_by(|(d1, k1, _), (d2, k2, _)| {
+        (
+            d1,
+            k1.rule.code(),
+            k1.dimension.code(),
+            k1.month,
+            &k1.value,
+            k1.gap,
+        )
+            .cmp(&(
+                d2,
+                k2.rule.code(),
+                k2.dimension.code(),
+                k2.month,
+                &k2.value,
+                k2.gap,
+            ))
+    });
+    base_keys.sort_unstable_by(|(d1, k1, _), (d2, k2, _)| {
+        (d1, k1.dimension.code(), k1.month, &k1.value).cmp(&(
+            d2,
+            k2.dimension.code(),
+            k2.month,
+            &k2.value,
+        ))
+    });
+    let cohorts: Vec<Vec<SqlValue>> = cohort_keys
+        .into_iter()
+        .map(|(dealer, key, n)| {
+            vec![
+                SqlValue::Text(dealer),
                 SqlValue::Text(key.rule.code().to_owned()),
                 SqlValue::Int(i64::from(key.month.index())),
                 SqlValue::Text(key.dimension.code().to_owned()),
                 SqlValue::Text(key.value),
                 SqlValue::Int(i64::from(key.gap)),
                 SqlValue::Int(n),
-            ]);
-        }
-        for (key, b) in delta.base {
-            base.push(vec![
-                SqlValue::Text(dealer.clone()),
+            ]
+        })
+        .collect();
+    let base: Vec<Vec<SqlValue>> = base_keys
+        .into_iter()
+        .map(|(dealer, key, b)| {
+            vec![
+                SqlValue::Text(dealer),
                 SqlValue::Int(i64::from(key.month.index())),
                 SqlValue::Text(key.dimension.code().to_owned()),
                 SqlValue::Text(key.value),
                 SqlValue::Int(b.visits),
                 SqlValue::Int(b.sales),
-            ]);
-        }
-    }
+            ]
+        })
+        .collect();
     insert_rows(
         tx,
         "analytics_churn_cohorts",
@@ -591,8 +639,12 @@ async fn write_counters(
             "gap",
             "vehicles",
         ],
-        "ON CONFLICT (dealer, rule, dimension, month, value, gap) \
-         DO UPDATE SET vehicles = analytics_churn_cohorts.vehicles + excluded.vehicles",
+        if fresh {
+            ""
+        } else {
+            "ON CONFLICT (dealer, rule, dimension, month, value, gap) \
+             DO UPDATE SET vehicles = analytics_churn_cohorts.vehicles + excluded.vehicles"
+        },
         &cohorts,
     )
     .await?;
@@ -600,9 +652,13 @@ async fn write_counters(
         tx,
         "analytics_churn_base",
         &["dealer", "month", "dimension", "value", "visits", "sales"],
-        "ON CONFLICT (dealer, dimension, month, value) DO UPDATE SET \
-         visits = analytics_churn_base.visits + excluded.visits, \
-         sales = analytics_churn_base.sales + excluded.sales",
+        if fresh {
+            ""
+        } else {
+            "ON CONFLICT (dealer, dimension, month, value) DO UPDATE SET \
+             visits = analytics_churn_base.visits + excluded.visits, \
+             sales = analytics_churn_base.sales + excluded.sales"
+        },
         &base,
     )
     .await?;

@@ -331,6 +331,52 @@ on_both_engines!(
     poison_event_is_dead_lettered_and_the_projection_goes_on
 );
 
+/// Remembers the size of every batch it is given; writes nothing.
+#[derive(Default)]
+struct BatchSizes(std::sync::Mutex<Vec<usize>>);
+
+#[async_trait]
+impl Projection for BatchSizes {
+    fn name(&self) -> &'static str {
+        "batch_sizes"
+    }
+
+    fn filter(&self) -> Filter {
+        Filter::all()
+    }
+
+    async fn reset(&self, _tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        self.0.lock().expect("not poisoned").clear();
+        Ok(())
+    }
+
+    async fn apply(
+        &self,
+        _tx: &mut AnyConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        self.0.lock().expect("not poisoned").push(events.len());
+        Ok(())
+    }
+}
+
+/// A rebuild reads ahead until a batch is full (or the log's head is reached),
+/// so a read model whose rows absorb many events writes each row as few times
+/// as the batch size allows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rebuild_applies_full_batches() {
+    let s = setup(Engine::Sqlite).await;
+    let head = seed(s.store.as_ref(), 30, 20).await;
+    assert_eq!(head, Position(620), "30 × 20 visits and 20 complaints");
+    let sizes = Arc::new(BatchSizes::default());
+    let runner = Runner::projection(sizes.clone(), s.store.clone(), s.db.clone(), options(64));
+    let progress = runner.rebuild().await.expect("rebuild");
+    assert_eq!(progress.position, head);
+    let mut expected = vec![64; 9];
+    expected.push(620 - 9 * 64);
+    assert_eq!(*sizes.0.lock().expect("not poisoned"), expected);
+}
+
 /// The poison event lands on the JetStream dead-letter subject, with its reason.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn poison_event_reaches_the_jetstream_dead_letter_subject() {

@@ -4,8 +4,9 @@
 //! what the history added before and what it adds after: late, out-of-order and
 //! backfilled visits land in the right cohort without a special case.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
+use hashbrown::{Equivalent, HashMap};
 use serde::{Deserialize, Serialize};
 
 use super::{Month, Segment, Thresholds};
@@ -123,12 +124,46 @@ pub struct CohortKey {
     pub gap: i32,
 }
 
+/// A [`CohortKey`] borrowing its value: looks a counter up without allocating.
+/// Hashes exactly as the key (same fields, same order; `&str` hashes as `String`).
+#[derive(Hash)]
+struct CohortRef<'a> {
+    rule: Rule,
+    month: Month,
+    dimension: Dimension,
+    value: &'a str,
+    gap: i32,
+}
+
+impl Equivalent<CohortKey> for CohortRef<'_> {
+    fn equivalent(&self, key: &CohortKey) -> bool {
+        self.rule == key.rule
+            && self.month == key.month
+            && self.dimension == key.dimension
+            && self.value == key.value
+            && self.gap == key.gap
+    }
+}
+
 /// A base counter: service visits (台次) and sales in `month`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct BaseKey {
     pub month: Month,
     pub dimension: Dimension,
     pub value: String,
+}
+
+#[derive(Hash)]
+struct BaseRef<'a> {
+    month: Month,
+    dimension: Dimension,
+    value: &'a str,
+}
+
+impl Equivalent<BaseKey> for BaseRef<'_> {
+    fn equivalent(&self, key: &BaseKey) -> bool {
+        self.month == key.month && self.dimension == key.dimension && self.value == key.value
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -148,19 +183,73 @@ impl Counters {
     /// Adds `other` times `sign` (+1 or −1), dropping counters that net to zero.
     pub fn add(&mut self, other: &Counters, sign: i64) {
         for (key, n) in &other.cohorts {
-            let entry = self.cohorts.entry(key.clone()).or_default();
-            *entry += sign * n;
-            if *entry == 0 {
-                self.cohorts.remove(key);
-            }
+            self.bump_cohort(
+                CohortRef {
+                    rule: key.rule,
+                    month: key.month,
+                    dimension: key.dimension,
+                    value: &key.value,
+                    gap: key.gap,
+                },
+                sign * n,
+            );
         }
         for (key, b) in &other.base {
-            let entry = self.base.entry(key.clone()).or_default();
-            entry.visits += sign * b.visits;
-            entry.sales += sign * b.sales;
-            if *entry == Base::default() {
-                self.base.remove(key);
+            let by = Base {
+                visits: sign * b.visits,
+                sales: sign * b.sales,
+            };
+            self.bump_base(
+                BaseRef {
+                    month: key.month,
+                    dimension: key.dimension,
+                    value: &key.value,
+                },
+                by,
+            );
+        }
+    }
+
+    fn bump_cohort(&mut self, key: CohortRef<'_>, by: i64) {
+        match self.cohorts.get_mut(&key) {
+            Some(n) => {
+                *n += by;
+                if *n == 0 {
+                    self.cohorts.remove(&key);
+                }
             }
+            None if by != 0 => {
+                let owned = CohortKey {
+                    rule: key.rule,
+                    month: key.month,
+                    dimension: key.dimension,
+                    value: key.value.to_owned(),
+                    gap: key.gap,
+                };
+                self.cohorts.insert(owned, by);
+            }
+            None => {}
+        }
+    }
+
+    fn bump_base(&mut self, key: BaseRef<'_>, by: Base) {
+        match self.base.get_mut(&key) {
+            Some(b) => {
+                b.visits += by.visits;
+                b.sales += by.sales;
+                if *b == Base::default() {
+                    self.base.remove(&key);
+                }
+            }
+            None if by != Base::default() => {
+                let owned = BaseKey {
+                    month: key.month,
+                    dimension: key.dimension,
+                    value: key.value.to_owned(),
+                };
+                self.base.insert(owned, by);
+            }
+            None => {}
         }
     }
 
@@ -213,13 +302,13 @@ impl VehicleHistory {
 
     /// The value of each breakdown for a contact in `month` charged to
     /// `group`/`advisor` (empty for a sale).
-    fn values(
-        &self,
+    fn values<'a>(
+        &'a self,
         month: Month,
-        group: &str,
-        advisor: &str,
+        group: &'a str,
+        advisor: &'a str,
         warranty_months: u32,
-    ) -> [(Dimension, String); 7] {
+    ) -> [(Dimension, &'a str); 7] {
         let age = self.purchased.map(|p| month.since(p).max(0));
         let warranty = match age {
             None => "unknown",
@@ -227,44 +316,60 @@ impl VehicleHistory {
             Some(_) => "out",
         };
         [
-            (Dimension::All, String::new()),
-            (Dimension::AdvisorGroup, group.to_owned()),
-            (Dimension::Advisor, advisor.to_owned()),
-            (Dimension::Model, self.model.clone()),
-            (Dimension::Region, self.district.clone()),
-            (Dimension::Age, age_band(age).to_owned()),
-            (Dimension::Warranty, warranty.to_owned()),
+            (Dimension::All, ""),
+            (Dimension::AdvisorGroup, group),
+            (Dimension::Advisor, advisor),
+            (Dimension::Model, &self.model),
+            (Dimension::Region, &self.district),
+            (Dimension::Age, age_band(age)),
+            (Dimension::Warranty, warranty),
         ]
     }
 
     /// Everything this history adds to the counters.
     pub fn counters(&self, warranty_months: u32) -> Counters {
         let mut out = Counters::default();
+        self.add_to(&mut out, warranty_months, 1);
+        out
+    }
+
+    /// Adds what this history adds to the counters, times `sign` (+1 or −1), to
+    /// `out` directly: a batch or a recount sums many histories without building
+    /// each one's counters first.
+    pub fn add_to(&self, out: &mut Counters, warranty_months: u32, sign: i64) {
         for (&month, contacts) in &self.months {
             for visit in &contacts.visits {
                 for (dimension, value) in
                     self.values(month, &visit.group, &visit.advisor, warranty_months)
                 {
-                    out.base
-                        .entry(BaseKey {
-                            month,
-                            dimension,
-                            value,
-                        })
-                        .or_default()
-                        .visits += 1;
+                    let key = BaseRef {
+                        month,
+                        dimension,
+                        value,
+                    };
+                    out.bump_base(
+                        key,
+                        Base {
+                            visits: sign,
+                            sales: 0,
+                        },
+                    );
                 }
             }
             if contacts.sales > 0 {
                 for (dimension, value) in self.values(month, "", "", warranty_months) {
-                    out.base
-                        .entry(BaseKey {
-                            month,
-                            dimension,
-                            value,
-                        })
-                        .or_default()
-                        .sales += i64::from(contacts.sales);
+                    let key = BaseRef {
+                        month,
+                        dimension,
+                        value,
+                    };
+                    out.bump_base(
+                        key,
+                        Base {
+                            visits: 0,
+                            sales: sign * i64::from(contacts.sales),
+                        },
+                    );
                 }
             }
         }
@@ -275,8 +380,8 @@ impl VehicleHistory {
             .map(|(m, _)| *m)
             .collect();
         let contacted: Vec<Month> = self.months.keys().copied().collect();
-        self.cohorts(Rule::A, &visited, warranty_months, &mut out);
-        self.cohorts(Rule::B, &contacted, warranty_months, &mut out);
+        self.cohorts(Rule::A, &visited, warranty_months, sign, out);
+        self.cohorts(Rule::B, &contacted, warranty_months, sign, out);
         let first_sale = self
             .months
             .iter()
@@ -291,22 +396,27 @@ impl VehicleHistory {
             };
             if let Some(gap) = gap {
                 for (dimension, value) in self.values(sold, "", "", warranty_months) {
-                    *out.cohorts
-                        .entry(CohortKey {
-                            rule: Rule::NeverVisited,
-                            month: sold,
-                            dimension,
-                            value,
-                            gap,
-                        })
-                        .or_default() += 1;
+                    let key = CohortRef {
+                        rule: Rule::NeverVisited,
+                        month: sold,
+                        dimension,
+                        value,
+                        gap,
+                    };
+                    out.bump_cohort(key, sign);
                 }
             }
         }
-        out
     }
 
-    fn cohorts(&self, rule: Rule, months: &[Month], warranty_months: u32, out: &mut Counters) {
+    fn cohorts(
+        &self,
+        rule: Rule,
+        months: &[Month],
+        warranty_months: u32,
+        sign: i64,
+        out: &mut Counters,
+    ) {
         for (i, &month) in months.iter().enumerate() {
             let gap = months.get(i + 1).map_or(NOT_BACK, |next| next.since(month));
             // Churn is charged to whoever received the car last that month.
@@ -315,15 +425,14 @@ impl VehicleHistory {
                 .last()
                 .map_or(("", ""), |v| (v.group.as_str(), v.advisor.as_str()));
             for (dimension, value) in self.values(month, group, advisor, warranty_months) {
-                *out.cohorts
-                    .entry(CohortKey {
-                        rule,
-                        month,
-                        dimension,
-                        value,
-                        gap,
-                    })
-                    .or_default() += 1;
+                let key = CohortRef {
+                    rule,
+                    month,
+                    dimension,
+                    value,
+                    gap,
+                };
+                out.bump_cohort(key, sign);
             }
         }
     }

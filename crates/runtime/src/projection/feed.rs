@@ -1,9 +1,11 @@
 //! Reads the subscription in its own task and hands the runner batches, so the
 //! next batch is read and decoded while the current one commits. Batches grow to
 //! the configured size while the runner is busy (catching up, rebuilding) and stay
-//! small when it is idle (a live event is handed over at once).
+//! small when it is idle (a live event is handed over at once). A rebuild asks
+//! for full batches instead: a read model whose rows absorb many events each
+//! writes every row once per batch, so fewer, larger batches write less.
 
-use aftercare_eventstore::{EventStream, RecordedEvent, StoreError};
+use aftercare_eventstore::{EventStream, Position, RecordedEvent, StoreError};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
@@ -14,7 +16,13 @@ pub(super) enum Feed {
 }
 
 /// Starts the reader; it stops when the receiver is dropped or the stream ends.
-pub(super) fn start(mut subscription: EventStream, batch_size: usize) -> mpsc::Receiver<Feed> {
+/// With `fill_until`, a batch is handed over only when it is full or reaches that
+/// position (the log's head when a rebuild started).
+pub(super) fn start(
+    mut subscription: EventStream,
+    batch_size: usize,
+    fill_until: Option<Position>,
+) -> mpsc::Receiver<Feed> {
     let (tx, rx) = mpsc::channel(1);
     let batch_size = batch_size.max(1);
     tokio::spawn(async move {
@@ -36,9 +44,17 @@ pub(super) fn start(mut subscription: EventStream, batch_size: usize) -> mpsc::R
                     None => return,
                 }
             }
+            let ready = match fill_until {
+                None => true,
+                Some(target) => {
+                    ended
+                        || batch.len() >= batch_size
+                        || batch.last().is_some_and(|e| e.position >= target)
+                }
+            };
             tokio::select! {
                 // Hand over as soon as the runner can take it...
-                permit = tx.reserve() => match permit {
+                permit = tx.reserve(), if ready => match permit {
                     Ok(permit) => permit.send(Feed::Events(std::mem::replace(&mut batch, Vec::with_capacity(batch_size)))),
                     Err(_) => return,
                 },

@@ -233,7 +233,7 @@ impl Runner {
                     .map_or(self.options.batch_size, |b| b.max(self.options.batch_size)),
                 _ => self.options.batch_size,
             };
-            let mut feed = super::feed::start(subscription, batch_size);
+            let mut feed = super::feed::start(subscription, batch_size, target);
             while let Some(item) = feed.recv().await {
                 match item {
                     Feed::Events(events) => {
