@@ -30,6 +30,7 @@ use prost::Message;
 use serde::Serialize;
 
 use crate::cpu::{Sample, Stopwatch};
+use crate::metered::{Meter, RebuildProfile};
 
 const GROUPS: [&str; 5] = ["A组", "B组", "C组", "D组", "E组"];
 const MODELS: [&str; 8] = [
@@ -407,13 +408,18 @@ pub async fn append_history(
 }
 
 /// `Runner::rebuild` of the churn counters, checked against the log's size.
-pub async fn rebuild(store: Arc<dyn EventStore>, db: &Database, n: u64) -> anyhow::Result<Sample> {
+pub async fn rebuild(
+    store: Arc<dyn EventStore>,
+    db: &Database,
+    n: u64,
+) -> anyhow::Result<(Sample, RebuildProfile)> {
     db.migrate(&MIGRATIONS).await?;
+    let meter = Meter::default();
     let runner = Runner::projection(
-        Arc::new(ChurnCounters {
+        meter.projection(Arc::new(ChurnCounters {
             dealers: Arc::new(DealersConfig::default()),
-        }),
-        store,
+        })),
+        meter.store(store),
         db.clone(),
         RunnerOptions::default(),
     );
@@ -439,5 +445,5 @@ pub async fn rebuild(store: Arc<dyn EventStore>, db: &Database, n: u64) -> anyho
     .fetch_one(&db.pool)
     .await?;
     ensure!(visits > 0, "no visits counted");
-    Ok(sample)
+    Ok((sample, meter.profile()))
 }

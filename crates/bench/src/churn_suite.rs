@@ -72,19 +72,21 @@ pub async fn run(n: u64, args: &ChurnArgs, now: jiff::Timestamp) -> anyhow::Resu
     // About n events: a tenth as many vehicles, their sales and visits.
     let events = churn::append_history(jetstream.as_ref(), n / 10, 10).await?;
     let pg = store::database(&postgres().create_database().url).await?;
-    let sample = churn::rebuild(jetstream.clone(), &pg, events).await?;
+    let (sample, profile) = churn::rebuild(jetstream.clone(), &pg, events).await?;
     let rebuild_pg = measure(
         label,
         "rebuild churn counters into PostgreSQL",
         events,
         sample,
     )
-    .against(&replay, Some(REBUILD_TARGET));
+    .against(&replay, Some(REBUILD_TARGET))
+    .with_profile(profile);
     let dir = tempfile::tempdir().context("temp dir for SQLite")?;
     let lite = store::database(&sqlite_url(dir.path(), "churn")).await?;
-    let sample = churn::rebuild(jetstream.clone(), &lite, events).await?;
+    let (sample, profile) = churn::rebuild(jetstream.clone(), &lite, events).await?;
     let rebuild_lite = measure(label, "rebuild churn counters into SQLite", events, sample)
-        .against(&replay, Some(REBUILD_TARGET));
+        .against(&replay, Some(REBUILD_TARGET))
+        .with_profile(profile);
 
     let big = store::database(&postgres().create_database().url).await?;
     big.migrate(&aftercare_analytics::projection::MIGRATIONS)
@@ -178,6 +180,14 @@ fn print(r: &ChurnReport) {
                 }
             )),
         );
+    }
+    for m in &r.rebuild {
+        if let Some(p) = &m.rebuild_profile {
+            println!(
+                "  {}: reading {:.2} s (alongside), applying {:.2} s in {} transactions, recounting {:.2} s",
+                m.name, p.reading_seconds, p.applying_seconds, p.batches, p.finishing_seconds
+            );
+        }
     }
     let s = &r.scale;
     println!();

@@ -1,61 +1,74 @@
-//! An event store that times how the projection runner spends a rebuild: waiting
-//! for events, inside the subscription (fetching and decoding), or in its own
-//! work between two reads (the database transaction), and how many events each
-//! transaction got.
+//! Where a rebuild's time goes: an event store that times its subscription
+//! (fetching and decoding events, in the runner's reader task, alongside the
+//! writes) and a projection that times its batches (the database work of each
+//! transaction) and its finishing step.
 
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use aftercare_eventstore::{
     AppendRequest, Appended, DeadLetter, EventData, EventStore, EventStream, Expected, Filter,
     Position, RecordedEvent, StoreError, StreamId,
 };
+use aftercare_runtime::projection::{ApplyError, Projection};
 use async_trait::async_trait;
 use futures::Stream;
 use serde::Serialize;
-
-/// A pause after an item longer than this is the runner's work, not stream overhead.
-const WORK_GAP: Duration = Duration::from_micros(100);
+use sqlx::AnyConnection;
 
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct RebuildProfile {
-    /// The runner waited for the next event to arrive.
-    pub waiting_seconds: f64,
-    /// Inside the subscription's `poll_next`: fetching and decoding events.
+    /// Inside the subscription's `poll_next`: fetching and decoding events. The
+    /// reader runs alongside the writes, so this overlaps `applying_seconds`.
     pub reading_seconds: f64,
-    /// Between reads after an event: the runner applying a batch.
+    /// Inside the projection's `apply`: the database work of the batches.
     pub applying_seconds: f64,
-    /// Batches handed to the runner.
+    /// The projection's `after_replay` (restoring indexes, recounting).
+    pub finishing_seconds: f64,
+    /// Batches applied, one transaction each.
     pub batches: u64,
     pub events: u64,
 }
 
-pub struct Metered {
-    inner: Arc<dyn EventStore>,
+#[derive(Clone, Default)]
+pub struct Meter {
     profile: Arc<Mutex<RebuildProfile>>,
 }
 
-impl Metered {
-    pub fn new(inner: Arc<dyn EventStore>) -> Self {
-        Self {
-            inner,
-            profile: Arc::default(),
-        }
-    }
-
+impl Meter {
     pub fn profile(&self) -> RebuildProfile {
         *self.profile.lock().unwrap_or_else(PoisonError::into_inner)
     }
+
+    fn add(&self, f: impl FnOnce(&mut RebuildProfile)) {
+        f(&mut self.profile.lock().unwrap_or_else(PoisonError::into_inner));
+    }
+
+    pub fn store(&self, inner: Arc<dyn EventStore>) -> Arc<dyn EventStore> {
+        Arc::new(MeteredStore {
+            inner,
+            meter: self.clone(),
+        })
+    }
+
+    pub fn projection(&self, inner: Arc<dyn Projection>) -> Arc<dyn Projection> {
+        Arc::new(MeteredProjection {
+            inner,
+            meter: self.clone(),
+        })
+    }
+}
+
+struct MeteredStore {
+    inner: Arc<dyn EventStore>,
+    meter: Meter,
 }
 
 struct Timed {
     inner: EventStream,
-    profile: Arc<Mutex<RebuildProfile>>,
-    last_end: Option<(Instant, bool)>,
-    /// Events read since the runner last took a batch.
-    unbatched: u64,
+    meter: Meter,
 }
 
 impl Stream for Timed {
@@ -64,41 +77,18 @@ impl Stream for Timed {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let start = Instant::now();
         let result = self.inner.as_mut().poll_next(cx);
-        let end = Instant::now();
-        let last = self.last_end;
-        let got_item = matches!(result, Poll::Ready(Some(_)));
-        // `ready_chunks` hands the runner a batch when it is full (the next read
-        // comes late after an event) or when the stream is pending with events
-        // buffered; a pending stream with nothing buffered is waiting.
-        let mut unbatched = self.unbatched;
-        {
-            let mut p = self.profile.lock().unwrap_or_else(PoisonError::into_inner);
-            p.reading_seconds += (end - start).as_secs_f64();
-            if let Some((at, after_item)) = last {
-                let gap = (start - at).as_secs_f64();
-                let handed_over = if after_item {
-                    start - at > WORK_GAP
-                } else {
-                    unbatched > 0
-                };
-                if handed_over {
-                    p.applying_seconds += gap;
-                    p.batches += 1;
-                    unbatched = 0;
-                } else if !after_item {
-                    p.waiting_seconds += gap;
-                }
-            }
-            p.events += u64::from(got_item);
-        }
-        self.unbatched = unbatched + u64::from(got_item);
-        self.last_end = Some((end, got_item));
+        let spent = start.elapsed().as_secs_f64();
+        let got = u64::from(matches!(result, Poll::Ready(Some(Ok(_)))));
+        self.meter.add(|p| {
+            p.reading_seconds += spent;
+            p.events += got;
+        });
         result
     }
 }
 
 #[async_trait]
-impl EventStore for Metered {
+impl EventStore for MeteredStore {
     async fn append(
         &self,
         stream: &StreamId,
@@ -120,9 +110,7 @@ impl EventStore for Metered {
         let inner = self.inner.subscribe(filter, from).await?;
         Ok(Box::pin(Timed {
             inner,
-            profile: self.profile.clone(),
-            last_end: None,
-            unbatched: 0,
+            meter: self.meter.clone(),
         }))
     }
 
@@ -136,5 +124,56 @@ impl EventStore for Metered {
 
     async fn dead_letters(&self, kind: Option<&str>) -> Result<Vec<DeadLetter>, StoreError> {
         self.inner.dead_letters(kind).await
+    }
+}
+
+struct MeteredProjection {
+    inner: Arc<dyn Projection>,
+    meter: Meter,
+}
+
+#[async_trait]
+impl Projection for MeteredProjection {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn filter(&self) -> Filter {
+        self.inner.filter()
+    }
+
+    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        self.inner.reset(tx).await
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        let start = Instant::now();
+        let result = self.inner.apply(tx, events).await;
+        let spent = start.elapsed().as_secs_f64();
+        self.meter.add(|p| {
+            p.applying_seconds += spent;
+            p.batches += 1;
+        });
+        result
+    }
+
+    async fn before_replay(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        self.inner.before_replay(tx).await
+    }
+
+    fn replay_batch_size(&self) -> Option<usize> {
+        self.inner.replay_batch_size()
+    }
+
+    async fn after_replay(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        let start = Instant::now();
+        let result = self.inner.after_replay(tx).await;
+        let spent = start.elapsed().as_secs_f64();
+        self.meter.add(|p| p.finishing_seconds += spent);
+        result
     }
 }

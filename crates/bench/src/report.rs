@@ -140,14 +140,14 @@ impl Report {
         for x in &self.measurements {
             if let Some(p) = &x.rebuild_profile {
                 println!(
-                    "  {:<14} {:<36} reading {:>5.2} s, waiting {:>5.2} s, applying {:>5.2} s in {} transactions ({:.0} events each)",
+                    "  {:<14} {:<36} reading {:>5.2} s (alongside), applying {:>5.2} s in {} transactions ({:.0} events each), finishing {:>5.2} s",
                     x.mode,
                     x.name,
                     p.reading_seconds,
-                    p.waiting_seconds,
                     p.applying_seconds,
                     p.batches,
-                    p.events as f64 / p.batches.max(1) as f64
+                    p.events as f64 / p.batches.max(1) as f64,
+                    p.finishing_seconds
                 );
             }
         }

@@ -19,7 +19,7 @@ use sqlx::Row;
 
 use crate::PAYLOAD_BYTES;
 use crate::cpu::{Sample, Stopwatch};
-use crate::metered::{Metered, RebuildProfile};
+use crate::metered::{Meter, RebuildProfile};
 
 const EVENT_TYPE: &str = "aftercare.intake.v1.VisitRecorded";
 
@@ -82,10 +82,10 @@ pub async fn rebuild(
     db: &Database,
     n: u64,
 ) -> anyhow::Result<(Sample, RebuildProfile)> {
-    let metered = Arc::new(Metered::new(store));
+    let meter = Meter::default();
     let runner = Runner::projection(
-        Arc::new(AuditTrail),
-        metered.clone(),
+        meter.projection(Arc::new(AuditTrail)),
+        meter.store(store),
         db.clone(),
         RunnerOptions::default(),
     );
@@ -107,7 +107,7 @@ pub async fn rebuild(
     );
     let rows = audit_rows(db).await?;
     ensure!(rows == n, "audit_events holds {rows} rows, not {n}");
-    Ok((sample, metered.profile()))
+    Ok((sample, meter.profile()))
 }
 
 async fn audit_rows(db: &Database) -> anyhow::Result<u64> {
