@@ -339,38 +339,24 @@ impl VehicleHistory {
     pub fn add_to(&self, out: &mut Counters, warranty_months: u32, sign: i64) {
         for (&month, contacts) in &self.months {
             for visit in &contacts.visits {
-                for (dimension, value) in
-                    self.values(month, &visit.group, &visit.advisor, warranty_months)
-                {
-                    let key = BaseRef {
-                        month,
-                        dimension,
-                        value,
-                    };
-                    out.bump_base(
-                        key,
-                        Base {
-                            visits: sign,
-                            sales: 0,
-                        },
-                    );
-                }
+                let by = Base {
+                    visits: sign,
+                    sales: 0,
+                };
+                self.add_base(
+                    out,
+                    month,
+                    (&visit.group, &visit.advisor),
+                    warranty_months,
+                    by,
+                );
             }
             if contacts.sales > 0 {
-                for (dimension, value) in self.values(month, "", "", warranty_months) {
-                    let key = BaseRef {
-                        month,
-                        dimension,
-                        value,
-                    };
-                    out.bump_base(
-                        key,
-                        Base {
-                            visits: 0,
-                            sales: sign * i64::from(contacts.sales),
-                        },
-                    );
-                }
+                let by = Base {
+                    visits: 0,
+                    sales: sign * i64::from(contacts.sales),
+                };
+                self.add_base(out, month, ("", ""), warranty_months, by);
             }
         }
         let visited: Vec<Month> = self
@@ -406,6 +392,25 @@ impl VehicleHistory {
                     out.bump_cohort(key, sign);
                 }
             }
+        }
+    }
+
+    /// Adds `by` to the base counter of every breakdown of a contact in `month`.
+    fn add_base(
+        &self,
+        out: &mut Counters,
+        month: Month,
+        (group, advisor): (&str, &str),
+        warranty_months: u32,
+        by: Base,
+    ) {
+        for (dimension, value) in self.values(month, group, advisor, warranty_months) {
+            let key = BaseRef {
+                month,
+                dimension,
+                value,
+            };
+            out.bump_base(key, by);
         }
     }
 
