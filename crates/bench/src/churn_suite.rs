@@ -58,9 +58,9 @@ pub async fn run(n: u64, args: &ChurnArgs, now: jiff::Timestamp) -> anyhow::Resu
     raw::publish(&js, &mut raw_stream, n, Shape::Plain).await?;
     let replay = measure(
         label,
-        "raw ordered replay",
+        "raw ordered replay, median of 3",
         n,
-        raw::replay(&raw_stream, n).await?,
+        raw::replay_median(&raw_stream, n, raw::REPLAY_RUNS).await?,
     );
     let jetstream: Arc<dyn EventStore> = Arc::new(
         JetStreamStore::connect(JetStreamConfig {

@@ -156,9 +156,9 @@ async fn nats_mode(mode: SyncMode, label: &str, n: u64, batch: usize) -> anyhow:
     );
     let replay = measure(
         label,
-        "raw ordered replay",
+        "raw ordered replay, median of 3",
         n,
-        raw::replay(&raw_stream, n).await?,
+        raw::replay_median(&raw_stream, n, raw::REPLAY_RUNS).await?,
     );
 
     let jetstream: Arc<dyn EventStore> = Arc::new(
