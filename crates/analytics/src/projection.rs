@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use sqlx::{AnyConnection, Row};
 
 use crate::contacts::{Change, change};
-use crate::domain::history::{Counters, MonthContacts, VehicleHistory};
+use crate::domain::history::{Base, BaseKey, CohortKey, Counters, MonthContacts, VehicleHistory};
 use crate::domain::status::next_due;
 use crate::domain::{Month, Segment, Thresholds};
 
@@ -553,6 +553,23 @@ impl Batch {
     }
 }
 
+/// A cohort counter's primary key, in the table's column order.
+fn cohort_order((dealer, k, _): &(String, CohortKey, i64)) -> (&str, &str, &str, Month, &str, i32) {
+    (
+        dealer,
+        k.rule.code(),
+        k.dimension.code(),
+        k.month,
+        &k.value,
+        k.gap,
+    )
+}
+
+/// A base counter's primary key, in the table's column order.
+fn base_order((dealer, k, _): &(String, BaseKey, Base)) -> (&str, &str, Month, &str) {
+    (dealer, k.dimension.code(), k.month, &k.value)
+}
+
 /// Adds the deltas to the stored counters; `fresh`: the tables are empty (a
 /// recount), so the rows are plain inserts. Rows go in primary-key order, so the
 /// database appends to its index instead of inserting all over it. Counters that
@@ -574,32 +591,8 @@ async fn write_counters(
         );
         base_keys.extend(delta.base.into_iter().map(|(k, b)| (dealer.clone(), k, b)));
     }
-    cohort_keys.sort_unstable_by(|(d1, k1, _), (d2, k2, _)| {
-        (
-            d1,
-            k1.rule.code(),
-            k1.dimension.code(),
-            k1.month,
-            &k1.value,
-            k1.gap,
-        )
-            .cmp(&(
-                d2,
-                k2.rule.code(),
-                k2.dimension.code(),
-                k2.month,
-                &k2.value,
-                k2.gap,
-            ))
-    });
-    base_keys.sort_unstable_by(|(d1, k1, _), (d2, k2, _)| {
-        (d1, k1.dimension.code(), k1.month, &k1.value).cmp(&(
-            d2,
-            k2.dimension.code(),
-            k2.month,
-            &k2.value,
-        ))
-    });
+    cohort_keys.sort_unstable_by(|a, b| cohort_order(a).cmp(&cohort_order(b)));
+    base_keys.sort_unstable_by(|a, b| base_order(a).cmp(&base_order(b)));
     let cohorts: Vec<Vec<SqlValue>> = cohort_keys
         .into_iter()
         .map(|(dealer, key, n)| {
