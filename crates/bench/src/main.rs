@@ -227,12 +227,19 @@ async fn nats_mode(mode: SyncMode, label: &str, n: u64, batch: usize) -> anyhow:
             Shape::Guarantees,
             Shape::StoreEnvelope,
         ] {
+            let first = raw::last_sequence(&mut raw_stream).await? + 1;
             let sample = raw::publish(&js, &mut raw_stream, n, shape).await?;
             out.push(
                 measure(label, shape.label(), n, sample)
                     .diagnostic()
                     .against(&publish, None),
             );
+            // Reading them back: with only the two headers every append needs, this
+            // is the most any rebuild could read, wherever the envelope travels.
+            if matches!(shape, Shape::Guarantees | Shape::StoreEnvelope) {
+                let sample = raw::replay_from(&raw_stream, first, n).await?;
+                out.push(diagnostic(label, shape.replay_label(), n, sample, &replay));
+            }
         }
     }
     Ok(ModeRun {
