@@ -130,7 +130,9 @@ async fn early_warnings_fire_once_per_cause() {
         .await
         .expect("swept")
         .into_inner();
-    assert_eq!(first.warnings, 4, "{first:?}");
+    // The server's own sweep runs at start and may, on a loaded machine, come upon
+    // some of these first: each cause is raised once by whichever sweep gets there.
+    assert!(first.warnings <= 4, "{first:?}");
     let at = first.position.expect("position").value;
     let again = api
         .sweep_deadlines(authorized(sweep(at), ADMIN))
@@ -152,6 +154,11 @@ async fn early_warnings_fire_once_per_cause() {
         .await
         .expect("warnings")
         .into_inner();
+    assert_eq!(
+        listed.warnings.len(),
+        4,
+        "one warning per cause: {listed:?}"
+    );
     let causes: BTreeSet<(i32, String)> = listed
         .warnings
         .iter()

@@ -85,8 +85,9 @@ pub async fn sweep(
                 count += 1;
                 last = last.max(done.position);
             }
-            // Raised already; the read model had not seen it yet.
-            Err(StoreError::Conflict { .. }) => {}
+            // Raised already (by another sweep, or before the read model saw it):
+            // the position still covers it, so a reader waiting on it sees it.
+            Err(StoreError::Conflict { current, .. }) => last = last.max(current),
             Err(e) => return Err(e.into()),
         }
     }
