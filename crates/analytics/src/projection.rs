@@ -21,7 +21,7 @@ use crate::contacts::change;
 use crate::domain::history::{Counters, MonthContacts, VehicleHistory};
 use crate::domain::{Month, Segment};
 use batch::Batch;
-use counter_rows::write_counters;
+pub use counter_rows::write_counters;
 
 const CHURN_SQL: &[SqlMigration] = &[
     SqlMigration {

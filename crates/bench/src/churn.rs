@@ -7,13 +7,14 @@
 //! projection tests show a replay gives identical counters), because replaying
 //! 10M events here would measure the rebuild again, not the report.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aftercare_analytics::api::AnalyticsApi;
 use aftercare_analytics::domain::Month;
 use aftercare_analytics::domain::history::{Counters, VehicleHistory, VisitMark};
-use aftercare_analytics::projection::{ChurnCounters, MIGRATIONS};
+use aftercare_analytics::projection::{ChurnCounters, MIGRATIONS, write_counters};
 use aftercare_eventstore::{
     AppendRequest, DealerId, EventData, EventStore, Expected, Position, StreamId,
 };
@@ -22,7 +23,6 @@ use aftercare_proto::analytics::v1::analytics_service_server::AnalyticsService;
 use aftercare_proto::common::v1 as common;
 use aftercare_proto::intake::v1 as intake;
 use aftercare_runtime::config::DealersConfig;
-use aftercare_runtime::db::{SqlValue, insert_rows};
 use aftercare_runtime::projection::{Runner, RunnerOptions};
 use aftercare_runtime::{Database, DealerScope, Principal, Role};
 use anyhow::{Context as _, ensure};
@@ -187,59 +187,14 @@ pub async fn load(
     Ok(scale)
 }
 
+/// The counters go in through the projection's own writer, as a rebuild's
+/// recount writes them.
 async fn write(db: &Database, dealer: &str, counters: Counters) -> anyhow::Result<()> {
     let mut conn = db.pool.acquire().await?;
-    let cohorts: Vec<Vec<SqlValue>> = counters
-        .cohorts
-        .into_iter()
-        .map(|(k, n)| {
-            vec![
-                SqlValue::Text(dealer.to_owned()),
-                SqlValue::Text(k.rule.code().to_owned()),
-                SqlValue::Int(i64::from(k.month.index())),
-                SqlValue::Text(k.dimension.code().to_owned()),
-                SqlValue::Text(k.value),
-                SqlValue::Int(i64::from(k.gap)),
-                SqlValue::Int(n),
-            ]
-        })
-        .collect();
-    insert_rows(
+    write_counters(
         &mut conn,
-        "analytics_churn_cohorts",
-        &[
-            "dealer",
-            "rule",
-            "month",
-            "dimension",
-            "value",
-            "gap",
-            "vehicles",
-        ],
-        "",
-        &cohorts,
-    )
-    .await?;
-    let base: Vec<Vec<SqlValue>> = counters
-        .base
-        .into_iter()
-        .map(|(k, b)| {
-            vec![
-                SqlValue::Text(dealer.to_owned()),
-                SqlValue::Int(i64::from(k.month.index())),
-                SqlValue::Text(k.dimension.code().to_owned()),
-                SqlValue::Text(k.value),
-                SqlValue::Int(b.visits),
-                SqlValue::Int(b.sales),
-            ]
-        })
-        .collect();
-    insert_rows(
-        &mut conn,
-        "analytics_churn_base",
-        &["dealer", "month", "dimension", "value", "visits", "sales"],
-        "",
-        &base,
+        HashMap::from([(dealer.to_owned(), counters)]),
+        true,
     )
     .await?;
     Ok(())

@@ -31,7 +31,7 @@ fn base_order((dealer, k, _): &(String, BaseKey, Base)) -> (&str, &str, Month, &
 /// database appends to its index instead of inserting all over it. Counters that
 /// reach zero stay as rows: they sum to nothing, and deleting them would cost a
 /// statement per key.
-pub(super) async fn write_counters(
+pub async fn write_counters(
     tx: &mut AnyConnection,
     deltas: HashMap<String, Counters>,
     fresh: bool,
