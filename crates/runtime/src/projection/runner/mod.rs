@@ -61,14 +61,32 @@ pub struct Runner {
     progress: watch::Sender<Progress>,
 }
 
+/// A failure of the database rather than of the event: retried for as long as it
+/// lasts, never a reason to dead-letter the event (which would leave it out of
+/// the read model for good).
 fn transient(err: &sqlx::Error) -> bool {
-    matches!(
-        err,
+    match err {
         sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed
-    )
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| transient_code(&code)),
+        _ => false,
+    }
+}
+
+/// PostgreSQL SQLSTATEs (five characters) by class: 08 connection exception, 40
+/// transaction rollback (serialization failure, deadlock), 53 insufficient
+/// resources (too many connections, disk full), 57 operator intervention
+/// (shutdown, cancel). SQLite result codes (numbers): busy and locked, with
+/// their extended codes.
+fn transient_code(code: &str) -> bool {
+    if code.len() == 5 {
+        return ["08", "40", "53", "57"]
+            .iter()
+            .any(|class| code.starts_with(class));
+    }
+    matches!(code.parse::<u32>().map(|c| c & 0xff), Ok(5 | 6))
 }
 
 impl Runner {
@@ -347,5 +365,28 @@ impl Runner {
         *cp = next;
         self.publish(cp);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::transient_code;
+
+    #[test]
+    fn the_database_failing_is_retried_an_event_failing_is_not() {
+        for code in [
+            "08006", "40001", "40P01", "53300", "53100", "57P01", "57014",
+        ] {
+            assert!(transient_code(code), "PostgreSQL {code} is the database's");
+        }
+        for code in ["5", "6", "517", "262"] {
+            assert!(transient_code(code), "SQLite {code} is the database's");
+        }
+        for code in ["23505", "22P02", "42P01", "19", "2067", "1"] {
+            assert!(
+                !transient_code(code),
+                "{code} is the event's or the schema's"
+            );
+        }
     }
 }
