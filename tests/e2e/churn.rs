@@ -10,7 +10,7 @@ use aftercare_proto::intake::v1::RecordSaleRequest;
 use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tonic::Code;
 
-use crate::harness::{authorized, jetstream_server, token};
+use crate::harness::{authorized, jetstream_stack, token};
 
 const GROUP: &str = "group-manager-token-00001";
 const D001: &str = "d001-manager-token-000001";
@@ -70,22 +70,14 @@ fn figures(line: Option<&pb::ChurnLine>) -> (i64, i64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn churn_rates_from_visits_sent_by_a_dms() {
-    let nats = tokio::task::spawn_blocking(aftercare_testkit::NatsServer::start)
-        .await
-        .expect("nats");
-    let database = aftercare_testkit::postgres().create_database();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = jetstream_server(
-        dir.path(),
-        &nats.url(),
-        &database.url,
-        &format!(
-            "[dealers.D002]\nchurn_months = 8\n[auth.groups]\nnorth = [\"D001\", \"D002\"]\n{}{}{}",
-            token("north", GROUP, "care-manager", "group:north"),
-            token("d001", D001, "care-manager", "dealer:D001"),
-            token("d003", D003, "care-manager", "dealer:D003"),
-        ),
-    );
+    let stack = jetstream_stack(&format!(
+        "[dealers.D002]\nchurn_months = 8\n[auth.groups]\nnorth = [\"D001\", \"D002\"]\n{}{}{}",
+        token("north", GROUP, "care-manager", "group:north"),
+        token("d001", D001, "care-manager", "dealer:D001"),
+        token("d003", D003, "care-manager", "dealer:D003"),
+    ))
+    .await;
+    let (server, nats) = (&stack.server, &stack.nats);
     let mut dms = Dms {
         client: async_nats::connect(nats.url()).await.expect("dms connects"),
         last: 0,

@@ -13,7 +13,7 @@ use futures::StreamExt;
 use prost::Message;
 use tonic::Code;
 
-use crate::harness::{authorized, jetstream_server, token};
+use crate::harness::{authorized, jetstream_stack, token};
 
 const OEM: &str = "oem-call-center-token-0001";
 const ADMIN: &str = "admin-token-000000000001";
@@ -35,22 +35,14 @@ fn hotline(oem_ticket: &str) -> pb::FileComplaintRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_oem_call_center_files_and_follows_a_hotline_complaint() {
-    let nats = tokio::task::spawn_blocking(aftercare_testkit::NatsServer::start)
-        .await
-        .expect("nats");
-    let database = aftercare_testkit::postgres().create_database();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = jetstream_server(
-        dir.path(),
-        &nats.url(),
-        &database.url,
-        &format!(
-            "{}{}{}",
-            token("oem", OEM, "oem", "dealer:D001"),
-            token("admin", ADMIN, "admin", "all"),
-            token("d002", D002, "care-manager", "dealer:D002"),
-        ),
-    );
+    let stack = jetstream_stack(&format!(
+        "{}{}{}",
+        token("oem", OEM, "oem", "dealer:D001"),
+        token("admin", ADMIN, "admin", "all"),
+        token("d002", D002, "care-manager", "dealer:D002"),
+    ))
+    .await;
+    let (server, nats) = (&stack.server, &stack.nats);
     let oem_feed = async_nats::connect(nats.url()).await.expect("oem connects");
     let mut feedback = oem_feed
         .subscribe("aftercare.out.D001.complaint-feedback")

@@ -143,19 +143,44 @@ pub fn cli(dir: &Path, args: &[&str], env: &[(&str, String)]) -> (bool, String, 
     )
 }
 
-/// `aftercare serve` on JetStream + PostgreSQL in `dir`, with `extra` TOML
-/// (tokens, groups, dealer rules) added to the configuration.
-pub fn jetstream_server(dir: &Path, nats_url: &str, database_url: &str, extra: &str) -> Server {
-    let config = dir.join("aftercare.toml");
+/// `aftercare serve` on a nats-server and a PostgreSQL database of its own, in a
+/// temporary directory, with `extra` TOML (tokens, groups, dealer rules) added
+/// to the configuration. The server is declared first, so it stops first.
+pub struct JetStreamStack {
+    pub server: Server,
+    pub nats: aftercare_testkit::NatsServer,
+    _database: aftercare_testkit::TestDatabase,
+    _dir: tempfile::TempDir,
+}
+
+pub async fn jetstream_stack(extra: &str) -> JetStreamStack {
+    let nats = tokio::task::spawn_blocking(aftercare_testkit::NatsServer::start)
+        .await
+        .expect("nats");
+    let database = aftercare_testkit::postgres().create_database();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("aftercare.toml");
     std::fs::write(
         &config,
         format!(
-            "[store]\nbackend = \"jetstream\"\nurl = \"{nats_url}\"\n\
-             [database]\nurl = \"{database_url}\"\n{extra}"
+            "[store]\nbackend = \"jetstream\"\nurl = \"{}\"\n\
+             [database]\nurl = \"{}\"\n{extra}",
+            nats.url(),
+            database.url
         ),
     )
     .expect("config");
-    Server::start(dir, &["--config", config.to_str().expect("utf-8")], &[])
+    let server = Server::start(
+        dir.path(),
+        &["--config", config.to_str().expect("utf-8")],
+        &[],
+    );
+    JetStreamStack {
+        server,
+        nats,
+        _database: database,
+        _dir: dir,
+    }
 }
 
 /// A `[[auth.tokens]]` entry.

@@ -6,7 +6,7 @@ use aftercare_proto::intake::v1 as pb;
 use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tonic::Code;
 
-use crate::harness::{Server, authorized};
+use crate::harness::{authorized, jetstream_stack, token};
 
 const OEM: &str = "oem-callcenter-token-0002";
 const AGENT: &str = "callback-agent-token-0002";
@@ -19,28 +19,13 @@ fn dealer() -> Option<DealerId> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leads_from_capture_to_outcome() {
-    let nats = tokio::task::spawn_blocking(aftercare_testkit::NatsServer::start)
-        .await
-        .expect("nats");
-    let database = aftercare_testkit::postgres().create_database();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("aftercare.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\nbackend = \"jetstream\"\nurl = \"{}\"\n[database]\nurl = \"{}\"\n\
-             [[auth.tokens]]\nname = \"oem\"\ntoken = \"{OEM}\"\nroles = [\"oem\"]\nscope = \"all\"\n\
-             [[auth.tokens]]\nname = \"agent\"\ntoken = \"{AGENT}\"\nroles = [\"callback-agent\"]\nscope = \"dealer:D001\"\n",
-            nats.url(),
-            database.url
-        ),
-    )
-    .expect("config");
-    let server = Server::start(
-        dir.path(),
-        &["--config", config.to_str().expect("utf-8")],
-        &[],
-    );
+    let stack = jetstream_stack(&format!(
+        "{}{}",
+        token("oem", OEM, "oem", "all"),
+        token("agent", AGENT, "callback-agent", "dealer:D001"),
+    ))
+    .await;
+    let server = &stack.server;
     let mut client = IntakeServiceClient::new(server.channel().await);
     let capture = |source: pb::LeadSource, reference: &str| pb::CaptureLeadRequest {
         dealer: dealer(),

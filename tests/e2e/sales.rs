@@ -7,33 +7,14 @@ use aftercare_proto::intake::v1 as pb;
 use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use tonic::Code;
 
-use crate::harness::{Server, authorized};
+use crate::harness::{authorized, jetstream_stack, token};
 
 const MANAGER: &str = "care-manager-token-0000002";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sale_opens_the_vehicle_file() {
-    let nats = tokio::task::spawn_blocking(aftercare_testkit::NatsServer::start)
-        .await
-        .expect("nats");
-    let database = aftercare_testkit::postgres().create_database();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("aftercare.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[store]\nbackend = \"jetstream\"\nurl = \"{}\"\n[database]\nurl = \"{}\"\n\
-             [[auth.tokens]]\nname = \"manager\"\ntoken = \"{MANAGER}\"\nroles = [\"care-manager\"]\nscope = \"dealer:D001\"\n",
-            nats.url(),
-            database.url
-        ),
-    )
-    .expect("config");
-    let server = Server::start(
-        dir.path(),
-        &["--config", config.to_str().expect("utf-8")],
-        &[],
-    );
+    let stack = jetstream_stack(&token("manager", MANAGER, "care-manager", "dealer:D001")).await;
+    let server = &stack.server;
     let mut client = IntakeServiceClient::new(server.channel().await);
     let sale = pb::RecordSaleRequest {
         dealer: Some(DealerId {

@@ -12,7 +12,7 @@ use futures::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use prost::Message;
 
-use crate::harness::{authorized, jetstream_server, token};
+use crate::harness::{authorized, jetstream_stack, token};
 
 const ADMIN: &str = "admin-token-000000000001";
 
@@ -30,17 +30,8 @@ async fn send(dms: &async_nats::Client, kind: &str, body: serde_json::Value) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn early_warnings_fire_once_per_cause() {
-    let nats = tokio::task::spawn_blocking(aftercare_testkit::NatsServer::start)
-        .await
-        .expect("nats");
-    let database = aftercare_testkit::postgres().create_database();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let server = jetstream_server(
-        dir.path(),
-        &nats.url(),
-        &database.url,
-        &token("admin", ADMIN, "admin", "all"),
-    );
+    let stack = jetstream_stack(&token("admin", ADMIN, "admin", "all")).await;
+    let (server, nats) = (&stack.server, &stack.nats);
     let dms = async_nats::connect(nats.url()).await.expect("dms connects");
     let mut outbound = dms
         .subscribe("aftercare.out.D001.warnings")

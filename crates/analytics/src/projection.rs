@@ -125,18 +125,17 @@ impl Projection for ChurnCounters {
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        for table in [
-            "analytics_churn_cohorts",
-            "analytics_churn_base",
-            "analytics_vehicles",
-            "analytics_customers",
-            "analytics_churn_replaying",
-        ] {
-            sqlx::query(&format!("DELETE FROM {table}"))
-                .execute(&mut *tx)
-                .await?;
-        }
-        Ok(())
+        aftercare_runtime::db::delete_all(
+            tx,
+            &[
+                "analytics_churn_cohorts",
+                "analytics_churn_base",
+                "analytics_vehicles",
+                "analytics_customers",
+                "analytics_churn_replaying",
+            ],
+        )
+        .await
     }
 
     /// A rebuild rewrites each vehicle once per batch it appears in: large
@@ -161,11 +160,8 @@ impl Projection for ChurnCounters {
         if !replaying(tx).await? {
             return Ok(());
         }
-        for table in ["analytics_churn_cohorts", "analytics_churn_base"] {
-            sqlx::query(&format!("DELETE FROM {table}"))
-                .execute(&mut *tx)
-                .await?;
-        }
+        aftercare_runtime::db::delete_all(tx, &["analytics_churn_cohorts", "analytics_churn_base"])
+            .await?;
         let mut totals: HashMap<String, Counters> = HashMap::new();
         let mut after = String::new();
         loop {
@@ -187,10 +183,7 @@ impl Projection for ChurnCounters {
             }
         }
         write_counters(tx, totals, true).await?;
-        sqlx::query("DELETE FROM analytics_churn_replaying")
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
+        aftercare_runtime::db::delete_all(tx, &["analytics_churn_replaying"]).await
     }
 
     async fn apply(

@@ -249,13 +249,7 @@ impl Projection for Tickets {
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM complaint_timeline")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM complaint_tickets")
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
+        aftercare_runtime::db::delete_all(tx, &["complaint_timeline", "complaint_tickets"]).await
     }
 
     async fn apply(

@@ -257,10 +257,7 @@ impl Projection for Warnings {
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM complaint_warnings")
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
+        aftercare_runtime::db::delete_all(tx, &["complaint_warnings"]).await
     }
 
     async fn apply(

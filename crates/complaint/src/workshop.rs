@@ -30,13 +30,8 @@ impl Projection for Workshop {
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM complaint_repair_orders")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM complaint_faults")
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
+        aftercare_runtime::db::delete_all(tx, &["complaint_repair_orders", "complaint_faults"])
+            .await
     }
 
     async fn apply(

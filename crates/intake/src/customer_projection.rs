@@ -88,13 +88,7 @@ impl Projection for Customers {
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM intake_customer_phones")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM intake_customers")
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
+        aftercare_runtime::db::delete_all(tx, &["intake_customer_phones", "intake_customers"]).await
     }
 
     /// The batch's customers are read with one statement, changed in memory in

@@ -45,10 +45,7 @@ impl Projection for Leads {
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM intake_leads")
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
+        aftercare_runtime::db::delete_all(tx, &["intake_leads"]).await
     }
 
     /// The batch's leads are read with one statement, changed in memory in log

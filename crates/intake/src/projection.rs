@@ -79,13 +79,7 @@ impl Projection for Visits {
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM intake_visits")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM intake_vehicles")
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
+        aftercare_runtime::db::delete_all(tx, &["intake_visits", "intake_vehicles"]).await
     }
 
     async fn apply(

@@ -41,13 +41,7 @@ impl Projection for VehicleFiles {
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM intake_sales")
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM intake_vehicle_files")
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
+        aftercare_runtime::db::delete_all(tx, &["intake_sales", "intake_vehicle_files"]).await
     }
 
     /// The batch's vehicle files are read with one statement and changed in

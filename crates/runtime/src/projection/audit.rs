@@ -38,10 +38,7 @@ impl Projection for AuditTrail {
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        sqlx::query("DELETE FROM audit_events")
-            .execute(&mut *tx)
-            .await?;
-        Ok(())
+        crate::db::delete_all(tx, &["audit_events"]).await
     }
 
     async fn before_replay(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
