@@ -20,10 +20,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out_dir.join("aftercare_descriptor.bin"),
         prost::Message::encode_to_vec(&descriptors),
     )?;
+    // Type names (prost's `Name`) let the checked codec find a request's
+    // descriptor; every service decodes through it.
+    let mut config = tonic_prost_build::Config::new();
+    config.enable_type_names();
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)
-        .compile_fds(descriptors)?;
+        .codec_path("crate::edge::CheckedCodec")
+        .compile_fds_with_config(descriptors, config)?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use aftercare_eventstore::{
     AppendRequest, Appended, DeadLetter, EventData, EventStore, EventStream, Expected, Filter,
-    Position, RecordedEvent, StoreError, StreamId,
+    Position, RecordedEvent, StoreError, StreamEvents, StreamId,
 };
 use aftercare_runtime::projection::{ApplyError, Projection};
 use async_trait::async_trait;
@@ -102,7 +102,7 @@ impl EventStore for MeteredStore {
         self.inner.append_batch(batch).await
     }
 
-    async fn read_stream(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>, StoreError> {
+    async fn read_stream(&self, stream: &StreamId) -> Result<StreamEvents, StoreError> {
         self.inner.read_stream(stream).await
     }
 

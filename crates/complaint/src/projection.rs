@@ -102,7 +102,7 @@ impl TicketRow {
     }
 
     fn values(self) -> Vec<SqlValue> {
-        let opt = |v: Option<i64>| v.map_or(SqlValue::Null, SqlValue::Int);
+        let opt = |v: Option<i64>| v.map_or(SqlValue::NullInt, SqlValue::Int);
         vec![
             SqlValue::Text(self.ticket_id),
             SqlValue::Text(self.dealer),

@@ -16,7 +16,7 @@ pub struct Workshop;
 
 fn micros(t: Option<&prost_types::Timestamp>) -> SqlValue {
     t.and_then(instant)
-        .map_or(SqlValue::Null, |t| SqlValue::Int(t.as_microsecond()))
+        .map_or(SqlValue::NullInt, |t| SqlValue::Int(t.as_microsecond()))
 }
 
 #[async_trait]
@@ -60,7 +60,7 @@ impl Projection for Workshop {
                         SqlValue::Text(e.repair_order),
                         micros(e.opened_at.as_ref()),
                         micros(e.promised_at.as_ref()),
-                        SqlValue::Null,
+                        SqlValue::NullInt,
                     ]);
                 }
                 VISIT_RECORDED => {
@@ -92,7 +92,7 @@ impl Projection for Workshop {
                         SqlValue::Text(e.vin),
                         SqlValue::Text(e.repair_order),
                         micros(e.opened_at.as_ref()),
-                        SqlValue::Null,
+                        SqlValue::NullInt,
                         closed_at,
                     ]);
                 }

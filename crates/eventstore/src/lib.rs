@@ -20,7 +20,7 @@ pub use error::StoreError;
 pub use jetstream::{JetStreamConfig, JetStreamStore, StreamSettings};
 pub use model::{
     AppendRequest, Appended, DeadLetter, DealerId, EventData, Expected, Filter, Metadata, Position,
-    RecordedEvent, StreamId, StreamPattern,
+    RecordedEvent, StreamEvents, StreamId, StreamPattern,
 };
 
 /// Events in log order; an error ends the subscription.
@@ -41,8 +41,9 @@ pub trait EventStore: Send + Sync + 'static {
     /// Results are in request order.
     async fn append_batch(&self, batch: Vec<AppendRequest>) -> Vec<Result<Appended, StoreError>>;
 
-    /// Every event of one aggregate, in order; empty when the stream does not exist.
-    async fn read_stream(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>, StoreError>;
+    /// Every event of one aggregate, in order, and the version to append at; empty
+    /// when the stream does not exist.
+    async fn read_stream(&self, stream: &StreamId) -> Result<StreamEvents, StoreError>;
 
     /// Events matching `filter` from position `from` (inclusive): first the history,
     /// then new events as they are appended, in log order.

@@ -199,6 +199,60 @@ impl RecordedEvent {
     }
 }
 
+/// One aggregate's events, in order, and its version: the position of the last
+/// message stored under the aggregate. The two differ only when something that is
+/// not an event (no envelope) was stored under the aggregate's subject; it is not
+/// an event of the aggregate, but appends must still be checked against it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StreamEvents {
+    pub events: Vec<RecordedEvent>,
+    pub version: Position,
+}
+
+impl StreamEvents {
+    /// The version to append at: "must not exist" when nothing was ever stored.
+    pub fn expected(&self) -> Expected {
+        if self.version == Position::ZERO {
+            Expected::NoStream
+        } else {
+            Expected::Version(self.version)
+        }
+    }
+}
+
+impl From<Vec<RecordedEvent>> for StreamEvents {
+    fn from(events: Vec<RecordedEvent>) -> Self {
+        let version = events.last().map_or(Position::ZERO, |e| e.position);
+        Self { events, version }
+    }
+}
+
+impl std::ops::Deref for StreamEvents {
+    type Target = [RecordedEvent];
+
+    fn deref(&self) -> &[RecordedEvent] {
+        &self.events
+    }
+}
+
+impl IntoIterator for StreamEvents {
+    type Item = RecordedEvent;
+    type IntoIter = std::vec::IntoIter<RecordedEvent>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.events.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a StreamEvents {
+    type Item = &'a RecordedEvent;
+    type IntoIter = std::slice::Iter<'a, RecordedEvent>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.events.iter()
+    }
+}
+
 /// The result of an append: where the last of its events landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Appended {

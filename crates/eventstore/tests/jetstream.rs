@@ -200,3 +200,63 @@ async fn a_multi_event_append_is_all_or_nothing() {
     assert_eq!(again.position, appended.position);
     assert_eq!(store.read_stream(&id).await.expect("read").len(), 3);
 }
+
+/// Something stored under an aggregate's subject without the event envelope (a
+/// reply sent to a forged reply subject, a stray publish) is not an event of the
+/// aggregate: reading the aggregate skips it, appends go on after it, and a
+/// subscription reports it as not an event, naming the subject.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_without_the_envelope_is_never_an_event() {
+    use aftercare_eventstore::{EventData, EventStore, Expected, Filter, Position};
+    use futures::StreamExt;
+    aftercare_testkit::init_tracing();
+    let fixture = jetstream().await;
+    let store = fixture.store().await;
+    let id = conformance::stream("D002", "visit", "forged");
+    let client = async_nats::connect(&fixture.url).await.expect("connect");
+    let js = async_nats::jetstream::new(client);
+    // What the ingest's reply looked like when it was sent to an event subject.
+    let forged = js
+        .publish("aftercare.ev.D002.visit.forged", "\u{8}\u{1}".into())
+        .await
+        .expect("publish")
+        .await
+        .expect("stored");
+
+    let read = store.read_stream(&id).await.expect("read the aggregate");
+    assert!(read.is_empty(), "{:?}", read.events);
+    assert_eq!(read.version, Position(forged.sequence));
+    assert_eq!(
+        read.expected(),
+        Expected::Version(Position(forged.sequence))
+    );
+
+    // The aggregate is not wedged: the next append goes after the stray message.
+    let appended = store
+        .append(
+            &id,
+            read.expected(),
+            vec![EventData::new("aftercare.test.v1.VisitRecorded", "1")],
+        )
+        .await
+        .expect("append after the stray message");
+    let read = store.read_stream(&id).await.expect("read again");
+    assert_eq!(read.len(), 1);
+    assert_eq!(read.version, appended.position);
+
+    let mut events = store
+        .subscribe(&Filter::all(), Position(1))
+        .await
+        .expect("subscribe");
+    match events.next().await.expect("an item") {
+        Err(StoreError::Corrupt { position, reason }) => {
+            assert_eq!(position, Position(forged.sequence));
+            assert!(
+                reason.contains("aftercare.ev.D002.visit.forged")
+                    && reason.contains("no event envelope"),
+                "{reason}"
+            );
+        }
+        other => panic!("the stray message was read as {other:?}"),
+    }
+}

@@ -3,6 +3,8 @@
 //! timestamps in RFC 3339, money as `{"fen": …}` (or `labour_fen`), the kind by
 //! name (`maintenance`, `VISIT_KIND_MAINTENANCE`, `保养`) or number.
 
+use aftercare_eventstore::DealerId;
+use aftercare_proto::edge;
 use serde_json::{Map, Value};
 
 use crate::domain::FieldError;
@@ -121,14 +123,48 @@ impl Reader<'_> {
     }
 }
 
-/// Reads a repair order; any field of the wrong shape is reported, and the
-/// domain's own validation follows for the rest.
-pub fn repair_order(bytes: &[u8]) -> Result<RepairOrder, Vec<FieldError>> {
+/// The JSON object of a record sent on `dealer`'s subject, once every string in
+/// it passed the edge check and the `dealer` it names (if any) is the subject's.
+fn record_object(bytes: &[u8], dealer: &DealerId) -> Result<Map<String, Value>, Vec<FieldError>> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| vec![FieldError::new("body", format!("is not JSON: {e}"))])?;
-    let Value::Object(object) = &value else {
+    let Value::Object(object) = value else {
         return Err(vec![FieldError::new("body", "must be a JSON object")]);
     };
+    let mut errors: Vec<FieldError> = edge::check_json(&Value::Object(object.clone()))
+        .into_iter()
+        .map(|v| FieldError::new(v.field, v.reason))
+        .collect();
+    // A record may name its dealer (as RecordVisitRequest does); the subject's
+    // dealer is the one that counts, so a record naming another is refused.
+    let named = match object.get("dealer") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(d)) => Some(d.clone()),
+        Some(Value::Object(d)) => d.get("value").and_then(Value::as_str).map(str::to_owned),
+        Some(_) => Some(String::new()),
+    };
+    if let Some(named) = named
+        && named != dealer.as_str()
+    {
+        errors.push(FieldError::new(
+            "dealer",
+            format!(
+                "names dealer {:?}, but the record was sent on dealer {dealer}'s subject; send it on aftercare.in.<its dealer>.… with that dealer's credential",
+                named.chars().take(64).collect::<String>()
+            ),
+        ));
+    }
+    if errors.is_empty() {
+        Ok(object)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Reads a repair order sent on `dealer`'s subject; any field of the wrong shape
+/// is reported, and the domain's own validation follows for the rest.
+pub fn repair_order(bytes: &[u8], dealer: &DealerId) -> Result<RepairOrder, Vec<FieldError>> {
+    let object = &record_object(bytes, dealer)?;
     let mut r = Reader {
         object,
         errors: Vec::new(),
@@ -170,12 +206,11 @@ pub fn repair_order(bytes: &[u8]) -> Result<RepairOrder, Vec<FieldError>> {
 }
 
 /// Reads an opened repair order (`aftercare.in.<dealer>.repair-orders`).
-pub fn opened_order(bytes: &[u8]) -> Result<crate::domain::visit::OpenedOrder, Vec<FieldError>> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| vec![FieldError::new("body", format!("is not JSON: {e}"))])?;
-    let Value::Object(object) = &value else {
-        return Err(vec![FieldError::new("body", "must be a JSON object")]);
-    };
+pub fn opened_order(
+    bytes: &[u8],
+    dealer: &DealerId,
+) -> Result<crate::domain::visit::OpenedOrder, Vec<FieldError>> {
+    let object = &record_object(bytes, dealer)?;
     let mut r = Reader {
         object,
         errors: Vec::new(),
@@ -209,8 +244,8 @@ mod tests {
         let camel = r#"{"repairOrder":"RO-1","vin":"LSVAG2186E2100001","openedAt":"2026-09-01T01:00:00Z",
             "closedAt":"2026-08-31T22:00:00Z","mileageKm":"12000","kind":"VISIT_KIND_MAINTENANCE",
             "labour":{"fen":20000},"partsFen":35000,"serviceAdvisor":"李娜","faultCodes":["P0301"]}"#;
-        let a = repair_order(snake.as_bytes()).expect("snake case");
-        let b = repair_order(camel.as_bytes()).expect("camel case");
+        let a = repair_order(snake.as_bytes(), &d001()).expect("snake case");
+        let b = repair_order(camel.as_bytes(), &d001()).expect("camel case");
         assert_eq!(a, b);
         assert_eq!(a.kind, Some(VisitKind::Maintenance));
         assert_eq!(
@@ -221,15 +256,53 @@ mod tests {
 
     #[test]
     fn wrong_shapes_are_named() {
-        let errors =
-            repair_order(br#"{"vin":17,"mileage_km":"far","closed_at":"yesterday","labour":12}"#)
-                .expect_err("bad shapes");
+        let errors = repair_order(
+            br#"{"vin":17,"mileage_km":"far","closed_at":"yesterday","labour":12}"#,
+            &d001(),
+        )
+        .expect_err("bad shapes");
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["vin", "closed_at", "mileage_km", "labour"]);
-        assert_eq!(repair_order(b"[1,2]").expect_err("array")[0].field, "body");
         assert_eq!(
-            repair_order(b"{not json").expect_err("garbage")[0].field,
+            repair_order(b"[1,2]", &d001()).expect_err("array")[0].field,
             "body"
         );
+        assert_eq!(
+            repair_order(b"{not json", &d001()).expect_err("garbage")[0].field,
+            "body"
+        );
+    }
+
+    fn d001() -> DealerId {
+        DealerId::parse("D001").expect("valid")
+    }
+
+    #[test]
+    fn a_record_naming_another_dealer_is_refused_with_both_named() {
+        let body = br#"{"dealer":"D002","repair_order":"RO-1","vin":"LSVAG2186E2100001"}"#;
+        let errors = repair_order(body, &d001()).expect_err("other dealer");
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].field, "dealer");
+        assert!(
+            errors[0].reason.contains("D002") && errors[0].reason.contains("D001"),
+            "{}",
+            errors[0].reason
+        );
+        let nested = br#"{"dealer":{"value":"D002"},"repair_order":"RO-1"}"#;
+        assert_eq!(
+            opened_order(nested, &d001()).expect_err("nested")[0].field,
+            "dealer"
+        );
+        let same = br#"{"dealer":"D001","repair_order":"RO-1","vin":"LSVAG2186E2100001"}"#;
+        assert!(repair_order(same, &d001()).is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused_with_the_field_named() {
+        let body = "{\"repair_order\":\"RO-1\",\"service_advisor\":\"李\\u0000娜\",\"fault_codes\":[\"P0301\",\"P\\u0007\"]}";
+        let errors = repair_order(body.as_bytes(), &d001()).expect_err("control characters");
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["fault_codes[1]", "service_advisor"], "{errors:?}");
+        assert!(errors[1].reason.contains("U+0000"), "{}", errors[1].reason);
     }
 }

@@ -92,10 +92,10 @@ impl Projection for Leads {
                 row.push(match *c {
                     "source" | "status" | "position" | "first_contact_due" | "oem_report_due" => r
                         .try_get::<Option<i64>, _>(*c)?
-                        .map_or(SqlValue::Null, SqlValue::Int),
+                        .map_or(SqlValue::NullInt, SqlValue::Int),
                     c => r
                         .try_get::<Option<String>, _>(c)?
-                        .map_or(SqlValue::Null, SqlValue::Text),
+                        .map_or(SqlValue::NullText, SqlValue::Text),
                 });
             }
             leads.insert(r.try_get("lead_id")?, (row, false));
@@ -106,7 +106,7 @@ impl Projection for Leads {
                 // The first capture wins.
                 LeadEvent::Captured(c) => {
                     let opt_us = |t: Option<jiff::Timestamp>| {
-                        t.map_or(SqlValue::Null, |t| SqlValue::Int(t.as_microsecond()))
+                        t.map_or(SqlValue::NullInt, |t| SqlValue::Int(t.as_microsecond()))
                     };
                     leads.entry(c.lead_id.clone()).or_insert_with(|| {
                         let row = vec![
@@ -120,10 +120,10 @@ impl Projection for Leads {
                             opt_us(c.first_contact_due),
                             c.oem_reference
                                 .clone()
-                                .map_or(SqlValue::Null, SqlValue::Text),
+                                .map_or(SqlValue::NullText, SqlValue::Text),
                             opt_us(c.oem_report_due),
-                            SqlValue::Null,
-                            SqlValue::Null,
+                            SqlValue::NullText,
+                            SqlValue::NullText,
                             position,
                         ];
                         (row, true)

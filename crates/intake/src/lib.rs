@@ -85,9 +85,14 @@ impl Module for IntakeModule {
         Box::pin(async move {
             let client = nats.client().clone();
             let subscriptions = ingest::subscribe(&client, nats.prefix()).await?;
+            if !nats.replies_confined() {
+                tracing::warn!(
+                    "dms ingest replies go out on the service's own connection; set store.reply_url to a NATS user that may publish only to _INBOX.> (deploy/nats/nats.conf)"
+                );
+            }
             Ok(vec![tokio::spawn(ingest::serve(
                 subscriptions,
-                client,
+                nats.reply_client().clone(),
                 store,
                 stop,
             ))])

@@ -113,11 +113,7 @@ impl Projection for Visits {
                 SqlValue::Text(visit.repair_order.clone()),
                 SqlValue::Text(visit.vehicle_id.clone()),
                 SqlValue::Text(visit.vin.clone()),
-                if visit.customer_id.is_empty() {
-                    SqlValue::Null
-                } else {
-                    SqlValue::Text(visit.customer_id.clone())
-                },
+                SqlValue::text_or_null(visit.customer_id.clone()),
                 SqlValue::Int(micros(&visit.opened_at)),
                 SqlValue::Int(closed_at),
                 SqlValue::Int(i64::from(visit.mileage_km)),

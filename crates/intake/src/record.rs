@@ -74,9 +74,7 @@ pub async fn record_visit(
                         already_recorded: true,
                     });
                 }
-                expected = existing
-                    .last()
-                    .map_or(Expected::NoStream, |e| Expected::Version(e.position));
+                expected = existing.expected();
             }
             Err(err) => return Err(err.into()),
         }

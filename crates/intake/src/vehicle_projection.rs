@@ -85,7 +85,7 @@ impl Projection for VehicleFiles {
         {
             let text = |c: &str| -> Result<SqlValue, sqlx::Error> {
                 Ok(r.try_get::<Option<String>, _>(c)?
-                    .map_or(SqlValue::Null, SqlValue::Text))
+                    .map_or(SqlValue::NullText, SqlValue::Text))
             };
             let row = vec![
                 text("vehicle_id")?,
@@ -101,7 +101,7 @@ impl Projection for VehicleFiles {
             ];
             files.insert(r.try_get("vehicle_id")?, (row, false));
         }
-        let opt = |v: Option<String>| v.map_or(SqlValue::Null, SqlValue::Text);
+        let opt = |v: Option<String>| v.map_or(SqlValue::NullText, SqlValue::Text);
         let mut sales = Vec::new();
         for (event, e) in decoded {
             let dealer = event.dealer().to_string();

@@ -7,6 +7,8 @@
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/aftercare_descriptor.bin"));
 
+pub mod edge;
+
 pub mod common {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/aftercare.common.v1.rs"));

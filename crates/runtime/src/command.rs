@@ -3,9 +3,7 @@
 //! there first the whole cycle runs again on the new state, a bounded number of
 //! times, so decisions are always made on the current state.
 
-use aftercare_eventstore::{
-    EventData, EventStore, Expected, Position, RecordedEvent, StoreError, StreamId,
-};
+use aftercare_eventstore::{EventData, EventStore, Position, RecordedEvent, StoreError, StreamId};
 
 /// A pure aggregate: state from events, events from a command. Domain code
 /// implements it without I/O, clock or async.
@@ -54,7 +52,6 @@ pub async fn execute<A: Aggregate>(
 ) -> Result<Executed<A::Event>, CommandError<A::Rejection>> {
     for _ in 0..ATTEMPTS {
         let recorded = store.read_stream(stream).await?;
-        let version = recorded.last().map(|e| e.position);
         let mut state = A::default();
         for event in &recorded {
             let decoded = codec
@@ -71,10 +68,10 @@ pub async fn execute<A: Aggregate>(
         if events.is_empty() {
             return Ok(Executed {
                 events,
-                position: version.unwrap_or_default(),
+                position: recorded.version,
             });
         }
-        let expected = version.map_or(Expected::NoStream, Expected::Version);
+        let expected = recorded.expected();
         let data = events.iter().map(|e| prepare(codec.encode(e))).collect();
         match store.append(stream, expected, data).await {
             Ok(appended) => {

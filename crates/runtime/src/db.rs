@@ -130,13 +130,37 @@ fn create_sqlite_dir(url: &str) {
     }
 }
 
-/// A value for a multi-row insert.
+/// A value for a multi-row insert. A NULL carries its column's type: PostgreSQL
+/// prepares a statement with the types of its first bind, and a cached statement
+/// whose NULL was bound as an integer would later read a text value's bytes as
+/// a number.
 #[derive(Clone, Debug, PartialEq)]
 pub enum SqlValue {
     Int(i64),
     Text(String),
     Bytes(Vec<u8>),
-    Null,
+    NullInt,
+    NullText,
+    NullBytes,
+}
+
+impl SqlValue {
+    pub fn opt_int(value: Option<i64>) -> Self {
+        value.map_or(SqlValue::NullInt, SqlValue::Int)
+    }
+
+    pub fn opt_text(value: Option<String>) -> Self {
+        value.map_or(SqlValue::NullText, SqlValue::Text)
+    }
+
+    /// Text, or NULL when empty (ids that are optional in the events).
+    pub fn text_or_null(value: String) -> Self {
+        if value.is_empty() {
+            SqlValue::NullText
+        } else {
+            SqlValue::Text(value)
+        }
+    }
 }
 
 /// Most bind parameters in one statement: under SQLite's 32,766 and PostgreSQL's 65,535.
@@ -192,7 +216,9 @@ pub async fn insert_rows(
                     SqlValue::Int(v) => query.bind(*v),
                     SqlValue::Text(v) => query.bind(v.as_str()),
                     SqlValue::Bytes(v) => query.bind(v.as_slice()),
-                    SqlValue::Null => query.bind(None::<i64>),
+                    SqlValue::NullInt => query.bind(None::<i64>),
+                    SqlValue::NullText => query.bind(None::<String>),
+                    SqlValue::NullBytes => query.bind(None::<Vec<u8>>),
                 };
             }
         }

@@ -57,6 +57,7 @@ pub fn jetstream_config(config: &StoreConfig) -> JetStreamConfig {
         ack_timeout: config.ack_timeout,
         max_in_flight: config.max_in_flight,
         token: config.token.as_ref().map(|t| t.expose().to_owned()),
+        reply_url: config.reply_url.as_ref().map(|u| u.expose().to_owned()),
     }
 }
 

@@ -8,7 +8,7 @@ use aftercare_eventstore::{
     AppendRequest, DealerId, EmbeddedStore, EventData, EventStore, Expected, Filter,
     JetStreamConfig, JetStreamStore, Position, RecordedEvent, StreamId,
 };
-use aftercare_runtime::db::{Database, Migrations, SqlMigration};
+use aftercare_runtime::db::{Database, Migrations, SqlMigration, SqlValue, insert_rows};
 use aftercare_runtime::projection::{
     ApplyError, AuditTrail, Policy, Projection, RUNTIME_MIGRATIONS, ReactError, Runner,
     RunnerOptions,
@@ -86,6 +86,7 @@ struct Setup {
     _dir: tempfile::TempDir,
     store: Arc<dyn EventStore>,
     db: Database,
+    url: String,
 }
 
 async fn setup(engine: Engine) -> Setup {
@@ -100,7 +101,7 @@ async fn setup(engine: Engine) -> Setup {
         Engine::Sqlite => format!("sqlite://{}/read.db?mode=rwc", dir.path().display()),
         Engine::Postgres => aftercare_testkit::postgres().create_database().url,
     };
-    let db = Database::connect(&Secret::new(url), 5)
+    let db = Database::connect(&Secret::new(url.clone()), 5)
         .await
         .expect("database");
     db.migrate(&RUNTIME_MIGRATIONS)
@@ -111,6 +112,7 @@ async fn setup(engine: Engine) -> Setup {
         _dir: dir,
         store,
         db,
+        url,
     }
 }
 
@@ -312,6 +314,254 @@ async fn poison_event_is_dead_lettered_and_the_projection_goes_on(engine: Engine
     assert_eq!(letters[0].payload.as_ref(), b"poison");
 }
 
+/// Two runners of one projection at once, as two replicas of a service are
+/// during a rolling update, each with its own connection pool: every event is
+/// applied exactly once, row by row, while both keep following the log.
+async fn two_runners_apply_every_event_once(engine: Engine) {
+    let s = setup(engine).await;
+    let head = seed(s.store.as_ref(), 40, 25).await;
+    let second_db = Database::connect(&Secret::new(s.url.clone()), 5)
+        .await
+        .expect("second pool");
+    let start = |db: Database| {
+        let runner = Runner::projection(Arc::new(VisitCounts), s.store.clone(), db, options(7));
+        let handle = runner.handle();
+        (handle, tokio::spawn(runner.run(std::future::pending())))
+    };
+    let (first, first_task) = start(s.db.clone());
+    let (second, second_task) = start(second_db);
+    for handle in [&first, &second] {
+        handle
+            .wait_for(head, Duration::from_secs(120))
+            .await
+            .expect("caught up");
+    }
+    let got = counts(&s.db).await;
+    assert_eq!(got.len(), 40);
+    assert!(
+        got.iter().all(|(_, n)| *n == 25),
+        "an event was applied twice or lost: {got:?}"
+    );
+    // And while both follow the live log.
+    let head = seed(s.store.as_ref(), 40, 5).await;
+    for handle in [&first, &second] {
+        handle
+            .wait_for(head, Duration::from_secs(120))
+            .await
+            .expect("caught up again");
+    }
+    first_task.abort();
+    second_task.abort();
+    let got = counts(&s.db).await;
+    assert!(
+        got.iter().all(|(_, n)| *n == 30),
+        "an event was applied twice or lost: {got:?}"
+    );
+}
+
+/// Keeps each event's payload as text: a payload PostgreSQL refuses as text (a
+/// NUL character) is the event's fault, not the database being down.
+struct Notes;
+
+const NOTES_SQL: &str =
+    "CREATE TABLE IF NOT EXISTS notes (position BIGINT PRIMARY KEY, body TEXT NOT NULL)";
+const NOTES: Migrations = Migrations {
+    postgres: &[SqlMigration {
+        version: 9002,
+        description: "notes",
+        sql: NOTES_SQL,
+    }],
+    sqlite: &[SqlMigration {
+        version: 9002,
+        description: "notes",
+        sql: NOTES_SQL,
+    }],
+};
+
+#[async_trait]
+impl Projection for Notes {
+    fn name(&self) -> &'static str {
+        "notes"
+    }
+
+    fn filter(&self) -> Filter {
+        Filter::aggregate("note")
+    }
+
+    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        sqlx::query("DELETE FROM notes").execute(&mut *tx).await?;
+        Ok(())
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        let rows: Vec<Vec<SqlValue>> = events
+            .iter()
+            .map(|e| {
+                vec![
+                    SqlValue::Int(e.position.0 as i64),
+                    SqlValue::Text(String::from_utf8_lossy(&e.data.payload).into_owned()),
+                ]
+            })
+            .collect();
+        insert_rows(tx, "notes", &["position", "body"], "", &rows).await?;
+        Ok(())
+    }
+}
+
+/// A value the database refuses for that event alone costs that event alone: the
+/// rest of its batch is applied, it is dead-lettered with the database's reason,
+/// and the runner does not wait on it as if the database were down.
+async fn a_value_the_database_refuses_costs_one_event(engine: Engine) {
+    let postgres = matches!(engine, Engine::Postgres);
+    let s = setup(engine).await;
+    s.db.migrate(&NOTES).await.expect("notes table");
+    let note = |id: usize, body: &str| AppendRequest {
+        stream: stream("note", id),
+        expected: Expected::Any,
+        events: vec![EventData::new(
+            "aftercare.test.v1.NoteTaken",
+            body.to_owned(),
+        )],
+    };
+    let batch = (0..20)
+        .map(|i| note(i, if i == 7 { "bad\u{0}value" } else { "fine" }))
+        .collect();
+    for r in s.store.append_batch(batch).await {
+        r.expect("append");
+    }
+    let head = s.store.head().await.expect("head");
+    let runner = Runner::projection(
+        Arc::new(Notes),
+        s.store.clone(),
+        s.db.clone(),
+        RunnerOptions {
+            batch_size: 100,
+            max_attempts: 2,
+            // A runner that took the refusal for an outage would back off for
+            // good; this one must get past it long before the wait below ends.
+            retry_backoff: Duration::from_secs(30),
+        },
+    );
+    let handle = runner.handle();
+    let task = tokio::spawn(runner.run(std::future::pending()));
+    let reached = handle.wait_for(head, Duration::from_secs(60)).await;
+    task.abort();
+    let rows: i64 = sqlx::query("SELECT COUNT(*) FROM notes")
+        .fetch_one(&s.db.pool)
+        .await
+        .expect("count")
+        .get(0);
+    if postgres {
+        reached.expect("went past the refused event");
+        assert_eq!(rows, 19, "every other event of the batch applied");
+        assert_eq!(handle.current().dead_lettered, 1);
+        let letters = s
+            .store
+            .dead_letters(Some("projection-notes"))
+            .await
+            .expect("dead letters");
+        assert_eq!(letters.len(), 1, "{letters:?}");
+        assert_eq!(letters[0].source_position, Some(Position(8)));
+    } else {
+        // SQLite stores the NUL as it is.
+        reached.expect("caught up");
+        assert_eq!(rows, 20);
+    }
+}
+
+/// NULLs and values of every column type through one multi-row statement shape:
+/// a NULL bound once must not change how a later value of that column is read
+/// (PostgreSQL caches the statement with the types of its first bind).
+async fn nulls_and_values_keep_their_column_types(engine: Engine) {
+    let postgres = matches!(engine, Engine::Postgres);
+    let s = setup(engine).await;
+    let blob = if postgres { "BYTEA" } else { "BLOB" };
+    sqlx::query(&format!(
+        "CREATE TABLE typed (id TEXT PRIMARY KEY, owner TEXT, n BIGINT, data {blob})"
+    ))
+    .execute(&s.db.pool)
+    .await
+    .expect("table");
+    let long = "长".repeat(10_000) + "'\"\\%_😀";
+    let rows: Vec<Vec<SqlValue>> = vec![
+        vec![
+            SqlValue::Text("a".into()),
+            SqlValue::NullText,
+            SqlValue::NullInt,
+            SqlValue::NullBytes,
+        ],
+        vec![
+            SqlValue::Text("b".into()),
+            SqlValue::Text("C0000042".into()),
+            SqlValue::Int(i64::MIN),
+            SqlValue::Bytes(vec![0, 1, 255]),
+        ],
+        vec![
+            SqlValue::Text("c".into()),
+            SqlValue::Text(long.clone()),
+            SqlValue::Int(i64::MAX),
+            SqlValue::Bytes(Vec::new()),
+        ],
+    ];
+    // One row per statement, in this order, so the NULL row prepares the
+    // statement that the others reuse; then all at once.
+    let mut conn = s.db.pool.acquire().await.expect("connection");
+    for row in &rows {
+        insert_rows(
+            &mut conn,
+            "typed",
+            &["id", "owner", "n", "data"],
+            "",
+            std::slice::from_ref(row),
+        )
+        .await
+        .expect("insert one");
+    }
+    sqlx::query("DELETE FROM typed")
+        .execute(&mut *conn)
+        .await
+        .expect("empty");
+    insert_rows(&mut conn, "typed", &["id", "owner", "n", "data"], "", &rows)
+        .await
+        .expect("insert all");
+    for row in &rows {
+        insert_rows(
+            &mut conn,
+            "typed",
+            &["id", "owner", "n", "data"],
+            "ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, n = excluded.n, data = excluded.data",
+            std::slice::from_ref(row),
+        )
+        .await
+        .expect("upsert one");
+    }
+    let got: Vec<(String, Option<String>, Option<i64>, Option<Vec<u8>>)> =
+        sqlx::query("SELECT id, owner, n, data FROM typed ORDER BY id")
+            .fetch_all(&mut *conn)
+            .await
+            .expect("rows")
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+            .collect();
+    assert_eq!(
+        got,
+        vec![
+            ("a".to_owned(), None, None, None),
+            (
+                "b".to_owned(),
+                Some("C0000042".to_owned()),
+                Some(i64::MIN),
+                Some(vec![0, 1, 255])
+            ),
+            ("c".to_owned(), Some(long), Some(i64::MAX), Some(Vec::new())),
+        ]
+    );
+}
+
 macro_rules! on_both_engines {
     ($($case:ident),*) => {
         mod sqlite {
@@ -326,6 +576,9 @@ macro_rules! on_both_engines {
 }
 
 on_both_engines!(
+    two_runners_apply_every_event_once,
+    a_value_the_database_refuses_costs_one_event,
+    nulls_and_values_keep_their_column_types,
     crash_between_commit_and_acknowledgement_applies_nothing_twice,
     rebuild_gives_the_same_rows,
     poison_event_is_dead_lettered_and_the_projection_goes_on

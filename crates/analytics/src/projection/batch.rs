@@ -310,18 +310,15 @@ impl Batch {
                 SqlValue::Text(v.history.model.clone()),
                 v.history
                     .purchased
-                    .map_or(SqlValue::Null, |m| SqlValue::Int(i64::from(m.index()))),
-                if v.owner.is_empty() {
-                    SqlValue::Null
-                } else {
-                    SqlValue::Text(v.owner)
-                },
+                    .map_or(SqlValue::NullInt, |m| SqlValue::Int(i64::from(m.index()))),
+                SqlValue::text_or_null(v.owner),
                 SqlValue::Text(v.history.district.clone()),
                 SqlValue::Text(encode_contacts(&v.history.months)),
                 SqlValue::Text(v.announced.map_or("", |(s, _)| s.as_str()).to_owned()),
-                v.announced
-                    .map_or(SqlValue::Null, |(_, m)| SqlValue::Int(i64::from(m.index()))),
-                due.map_or(SqlValue::Null, |m| SqlValue::Int(i64::from(m.index()))),
+                v.announced.map_or(SqlValue::NullInt, |(_, m)| {
+                    SqlValue::Int(i64::from(m.index()))
+                }),
+                due.map_or(SqlValue::NullInt, |m| SqlValue::Int(i64::from(m.index()))),
             ]);
         }
         insert_rows(

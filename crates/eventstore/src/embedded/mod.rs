@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{
     AppendRequest, Appended, DeadLetter, EventData, EventStore, EventStream, Expected, Filter,
-    Position, RecordedEvent, StoreError, StreamId,
+    Position, StoreError, StreamEvents, StreamId,
 };
 use writer::WriteJob;
 
@@ -121,8 +121,11 @@ impl EventStore for EmbeddedStore {
         }
     }
 
-    async fn read_stream(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>, StoreError> {
-        read::stream(&self.reads, stream).await
+    async fn read_stream(&self, stream: &StreamId) -> Result<StreamEvents, StoreError> {
+        // Only the store writes the log file: everything in it is an event.
+        read::stream(&self.reads, stream)
+            .await
+            .map(StreamEvents::from)
     }
 
     async fn subscribe(&self, filter: &Filter, from: Position) -> Result<EventStream, StoreError> {

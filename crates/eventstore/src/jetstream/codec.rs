@@ -169,6 +169,13 @@ fn optional_uuid(
         .transpose()
 }
 
+/// Whether a message carries the event envelope at all. Anything published on an
+/// event subject by something other than the store (a reply sent to a forged
+/// reply subject, a stray publish) lacks it; such a message is never an event.
+pub(super) fn has_envelope(headers: Option<&HeaderMap>) -> bool {
+    headers.is_some_and(|h| h.get(EVENT_TYPE).is_some() || h.get(OCCURRED_AT).is_some())
+}
+
 pub(super) fn decode_event(
     subjects: &Subjects,
     subject: &str,
@@ -182,6 +189,15 @@ pub(super) fn decode_event(
             position,
             reason: format!("subject {subject} is not an event subject"),
         })?;
+    if !has_envelope(headers) {
+        return Err(StoreError::Corrupt {
+            position,
+            reason: format!(
+                "the message on {subject} carries no event envelope \
+                 (no {EVENT_TYPE} header): it is not an event and was not written by aftercare"
+            ),
+        });
+    }
     let empty = HeaderMap::new();
     let headers = headers.unwrap_or(&empty);
     let micros: i64 = parse(

@@ -18,7 +18,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::{
     AppendRequest, Appended, DeadLetter, EventData, EventStore, EventStream, Expected, Filter,
-    Position, RecordedEvent, StoreError, StreamId,
+    Position, StoreError, StreamEvents, StreamId,
 };
 use codec::Subjects;
 pub use setup::StreamSettings;
@@ -41,6 +41,11 @@ pub struct JetStreamConfig {
     pub max_in_flight: usize,
     /// Optional bearer token for the NATS connection.
     pub token: Option<String>,
+    /// The NATS user ingest replies are sent from, `nats://user:password@host:4222`:
+    /// one that may publish to `_INBOX.>` and nowhere else, so a reply subject
+    /// forged by a sender can never put anything on an event, outbound or
+    /// dead-letter subject. The service's own connection when unset.
+    pub reply_url: Option<String>,
 }
 
 impl Default for JetStreamConfig {
@@ -54,6 +59,7 @@ impl Default for JetStreamConfig {
             ack_timeout: Duration::from_secs(5),
             max_in_flight: 1024,
             token: None,
+            reply_url: None,
         }
     }
 }
@@ -61,6 +67,7 @@ impl Default for JetStreamConfig {
 #[derive(Clone)]
 pub struct JetStreamStore {
     client: async_nats::Client,
+    replies: async_nats::Client,
     js: Context,
     events: Stream,
     dead_letters: Stream,
@@ -89,28 +96,48 @@ fn unavailable(what: &str, err: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("{what}: {err}"))
 }
 
+/// One named connection to NATS, with the credentials of `url` (or `token`).
+async fn connect_client(
+    name: &str,
+    url: &str,
+    token: Option<&String>,
+    request_timeout: Duration,
+) -> Result<async_nats::Client, StoreError> {
+    let mut options = async_nats::ConnectOptions::new()
+        .name(name)
+        .connection_timeout(Duration::from_secs(5))
+        .request_timeout(Some(request_timeout))
+        .event_callback(|event| async move {
+            tracing::info!(%event, "nats connection event");
+        });
+    if let Some(token) = token {
+        options = options.token(token.clone());
+    }
+    let (url, credentials) = split_credentials(url);
+    if let Some((user, password)) = credentials {
+        options = options.user_and_password(user, password);
+    }
+    options
+        .connect(url.as_str())
+        .await
+        .map_err(|e| unavailable(&format!("nats at {url}"), e))
+}
+
 impl JetStreamStore {
     /// Connects, then creates or validates the events and dead-letter streams.
     pub async fn connect(config: JetStreamConfig) -> Result<Self, StoreError> {
         crate::model::check_token("prefix", &config.prefix.replace('.', "_"), 64)?;
-        let mut options = async_nats::ConnectOptions::new()
-            .name("aftercare")
-            .connection_timeout(Duration::from_secs(5))
-            .request_timeout(Some(config.ack_timeout))
-            .event_callback(|event| async move {
-                tracing::info!(%event, "nats connection event");
-            });
-        if let Some(token) = &config.token {
-            options = options.token(token.clone());
-        }
-        let (url, credentials) = split_credentials(&config.url);
-        if let Some((user, password)) = credentials {
-            options = options.user_and_password(user, password);
-        }
-        let client = options
-            .connect(url.as_str())
-            .await
-            .map_err(|e| unavailable(&format!("nats at {url}"), e))?;
+        let client = connect_client(
+            "aftercare",
+            &config.url,
+            config.token.as_ref(),
+            config.ack_timeout,
+        )
+        .await?;
+        let replies = match &config.reply_url {
+            Some(url) => connect_client("aftercare-replies", url, None, config.ack_timeout).await?,
+            None => client.clone(),
+        };
         let js = jetstream::ContextBuilder::new()
             .timeout(config.ack_timeout)
             .max_ack_inflight(config.max_in_flight.max(1))
@@ -130,6 +157,7 @@ impl JetStreamStore {
         .await?;
         Ok(Self {
             client,
+            replies,
             js,
             events,
             dead_letters,
@@ -141,6 +169,16 @@ impl JetStreamStore {
     /// The connection, for ingest and outbound publishing by the services.
     pub fn client(&self) -> &async_nats::Client {
         &self.client
+    }
+
+    /// The connection ingest replies go out on (see [`JetStreamConfig::reply_url`]).
+    pub fn reply_client(&self) -> &async_nats::Client {
+        &self.replies
+    }
+
+    /// Whether replies go out on a connection of their own.
+    pub fn replies_confined(&self) -> bool {
+        self.config.reply_url.is_some()
     }
 
     pub fn prefix(&self) -> &str {
@@ -196,9 +234,9 @@ impl EventStore for JetStreamStore {
             .await
     }
 
-    async fn read_stream(&self, stream: &StreamId) -> Result<Vec<RecordedEvent>, StoreError> {
+    async fn read_stream(&self, stream: &StreamId) -> Result<StreamEvents, StoreError> {
         let subject = self.subjects.stream(stream);
-        let mut events = Vec::new();
+        let mut read = StreamEvents::default();
         let mut next = 1;
         loop {
             match self
@@ -209,7 +247,18 @@ impl EventStore for JetStreamStore {
                 Ok(message) => {
                     let position = Position(message.sequence);
                     next = message.sequence + 1;
-                    events.push(codec::decode_event(
+                    // Appends are checked against the subject's last sequence,
+                    // whatever is stored there.
+                    read.version = position;
+                    if !codec::has_envelope(Some(&message.headers)) {
+                        tracing::warn!(
+                            subject = %message.subject,
+                            %position,
+                            "a message without the event envelope is stored under an aggregate; it is not an event and is skipped"
+                        );
+                        continue;
+                    }
+                    read.events.push(codec::decode_event(
                         &self.subjects,
                         &message.subject,
                         position,
@@ -217,7 +266,7 @@ impl EventStore for JetStreamStore {
                         message.payload,
                     )?);
                 }
-                Err(err) if err.kind() == DirectGetErrorKind::NotFound => return Ok(events),
+                Err(err) if err.kind() == DirectGetErrorKind::NotFound => return Ok(read),
                 Err(err) => return Err(unavailable("reading stream", err)),
             }
         }

@@ -61,6 +61,9 @@ pub struct StoreConfig {
     /// JetStream: the NATS server(s).
     pub url: String,
     pub token: Option<Secret>,
+    /// JetStream: the NATS user DMS ingest replies are sent from, one that may
+    /// publish to `_INBOX.>` only (`aftercare-replies` in deploy/nats/nats.conf).
+    pub reply_url: Option<Secret>,
     pub prefix: String,
     pub stream: String,
     pub dead_letter_stream: String,
@@ -82,6 +85,7 @@ impl Default for StoreConfig {
             path: PathBuf::from("events.db"),
             url: js.url,
             token: None,
+            reply_url: None,
             prefix: js.prefix,
             stream: js.events.name,
             dead_letter_stream: js.dead_letter_stream,
@@ -266,6 +270,11 @@ impl Config {
                     "store.url: {:?} must start with nats:// or tls://",
                     store.url
                 ));
+            }
+            if let Some(url) = &store.reply_url
+                && !(url.expose().starts_with("nats://") || url.expose().starts_with("tls://"))
+            {
+                errors.push("store.reply_url: must start with nats:// or tls://".to_owned());
             }
             if !(1..=5).contains(&store.replicas) {
                 errors.push(format!(

@@ -9,7 +9,17 @@ pub struct Checkpoint {
     pub dead_lettered: u64,
 }
 
+/// Reads a runner's checkpoint, creating it at the start of the log when there is
+/// none yet, so that every later move is a conditional update of an existing row.
 pub(super) async fn load(pool: &AnyPool, name: &str) -> Result<Checkpoint, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO projection_checkpoints (name, position, dead_lettered, updated_at) \
+         VALUES ($1, 0, 0, $2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind(name)
+    .bind(jiff::Timestamp::now().as_millisecond())
+    .execute(pool)
+    .await?;
     let row =
         sqlx::query("SELECT position, dead_lettered FROM projection_checkpoints WHERE name = $1")
             .bind(name)
@@ -28,23 +38,29 @@ pub(super) async fn load(pool: &AnyPool, name: &str) -> Result<Checkpoint, sqlx:
     })
 }
 
-pub(super) async fn save(
+/// Moves the checkpoint from `from` to `to`, only if it is still at `from`; `false`
+/// when another runner of the same name moved it first. Run as the first
+/// statement of a transaction, it also takes the row's write lock, so a second
+/// runner waits here until the first commits and then finds the checkpoint moved:
+/// two runners never both apply the same events.
+pub(super) async fn advance(
     conn: &mut AnyConnection,
-    checkpoint: &Checkpoint,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO projection_checkpoints (name, position, dead_lettered, updated_at) \
-         VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (name) DO UPDATE SET position = excluded.position, \
-         dead_lettered = excluded.dead_lettered, updated_at = excluded.updated_at",
+    from: &Checkpoint,
+    to: &Checkpoint,
+) -> Result<bool, sqlx::Error> {
+    let moved = sqlx::query(
+        "UPDATE projection_checkpoints SET position = $1, dead_lettered = $2, updated_at = $3 \
+         WHERE name = $4 AND position = $5 AND dead_lettered = $6",
     )
-    .bind(checkpoint.name.as_str())
-    .bind(checkpoint.position.0 as i64)
-    .bind(checkpoint.dead_lettered as i64)
+    .bind(to.position.0 as i64)
+    .bind(to.dead_lettered as i64)
     .bind(jiff::Timestamp::now().as_millisecond())
+    .bind(to.name.as_str())
+    .bind(from.position.0 as i64)
+    .bind(from.dead_lettered as i64)
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(moved.rows_affected() == 1)
 }
 
 pub(super) async fn delete(conn: &mut AnyConnection, name: &str) -> Result<(), sqlx::Error> {

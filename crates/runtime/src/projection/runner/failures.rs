@@ -3,7 +3,7 @@
 
 use aftercare_eventstore::{DeadLetter, DealerId, Position, RecordedEvent};
 
-use super::{Runner, transient};
+use super::{Flow, Runner, transient};
 use crate::projection::checkpoint::{self, Checkpoint};
 use crate::projection::{ApplyError, Policy, Projection, ReactError};
 
@@ -13,9 +13,9 @@ impl Runner {
         p: &dyn Projection,
         cp: &mut Checkpoint,
         event: RecordedEvent,
-    ) {
+    ) -> Flow {
         if event.position <= cp.position {
-            return;
+            return Flow::Next;
         }
         let position = event.position;
         let events = if self.filter.matches(&event.stream) {
@@ -27,8 +27,9 @@ impl Runner {
         let mut failures = 0;
         loop {
             match self.try_apply(p, cp, &events, position, 0).await {
-                Ok(()) => return,
+                Ok(flow) => return flow,
                 Err(ApplyError::Database(err)) if transient(&err) => {
+                    tracing::warn!(projection = self.name, %position, error = %err, "database unavailable, retrying event");
                     self.pause(&mut failures).await
                 }
                 Err(err) => {
@@ -37,8 +38,7 @@ impl Runner {
                         let event = &events[0];
                         self.dead_letter(Some(event), event.position, err.to_string())
                             .await;
-                        self.commit_checkpoint(cp, position, 1).await;
-                        return;
+                        return self.commit_checkpoint(cp, position, 1).await;
                     }
                     self.pause(&mut failures).await;
                 }
@@ -46,12 +46,13 @@ impl Runner {
         }
     }
 
-    pub(super) async fn react(&self, p: &dyn Policy, cp: &mut Checkpoint, event: &RecordedEvent) {
+    /// Reacts to one event; the number of dead letters it cost (0 or 1).
+    pub(super) async fn react(&self, p: &dyn Policy, event: &RecordedEvent) -> u64 {
         let mut attempts = 0;
         let mut failures = 0;
         loop {
             match p.react(event).await {
-                Ok(()) => return,
+                Ok(()) => return 0,
                 Err(ReactError::Transient(reason)) => {
                     tracing::warn!(policy = self.name, position = %event.position, %reason, "retrying");
                     self.pause(&mut failures).await;
@@ -60,8 +61,7 @@ impl Runner {
                     attempts += 1;
                     if attempts >= self.options.max_attempts {
                         self.dead_letter(Some(event), event.position, reason).await;
-                        cp.dead_lettered += 1;
-                        return;
+                        return 1;
                     }
                     self.pause(&mut failures).await;
                 }
@@ -75,34 +75,43 @@ impl Runner {
         cp: &mut Checkpoint,
         position: Position,
         reason: String,
-    ) {
+    ) -> Flow {
+        if position <= cp.position {
+            return Flow::Next;
+        }
         self.dead_letter(None, position, reason).await;
-        self.commit_checkpoint(cp, position, 1).await;
+        self.commit_checkpoint(cp, position, 1).await
     }
 
+    /// Moves the checkpoint past events applied outside a transaction (a
+    /// policy's commands, a dead letter), conditionally like every move.
     pub(super) async fn commit_checkpoint(
         &self,
         cp: &mut Checkpoint,
         position: Position,
         dead: u64,
-    ) {
+    ) -> Flow {
         let mut failures = 0;
+        let next = Checkpoint {
+            name: cp.name.clone(),
+            position: position.max(cp.position),
+            dead_lettered: cp.dead_lettered + dead,
+        };
         loop {
             let attempt = async {
                 let mut tx = self.db.pool.begin().await?;
-                let next = Checkpoint {
-                    name: cp.name.clone(),
-                    position: position.max(cp.position),
-                    dead_lettered: cp.dead_lettered + dead,
-                };
-                checkpoint::save(&mut tx, &next).await?;
-                tx.commit().await.map(|()| next)
+                if !checkpoint::advance(&mut tx, cp, &next).await? {
+                    tx.rollback().await?;
+                    return Ok(Flow::Reload);
+                }
+                tx.commit().await.map(|()| Flow::Next)
             };
             match attempt.await {
-                Ok(next) => {
+                Ok(Flow::Reload) => return Flow::Reload,
+                Ok(Flow::Next) => {
                     *cp = next;
                     self.publish(cp);
-                    return;
+                    return Flow::Next;
                 }
                 Err(err) => {
                     tracing::warn!(runner = self.name, error = %err, "cannot save checkpoint");

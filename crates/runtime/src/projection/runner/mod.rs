@@ -44,6 +44,24 @@ impl From<&crate::config::ProjectionConfig> for RunnerOptions {
     }
 }
 
+/// What the runner does after a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    /// Go on with the next events.
+    Next,
+    /// Another runner of the same name moved the checkpoint first: reload it and
+    /// go on from there, so nothing is applied twice.
+    Reload,
+}
+
+/// How applying a whole batch went.
+enum Batch {
+    Applied,
+    Superseded,
+    /// An event in it is at fault: apply them one by one to find it.
+    EventFailed,
+}
+
 #[derive(Clone)]
 enum Work {
     Projection(Arc<dyn Projection>),
@@ -79,8 +97,13 @@ fn transient(err: &sqlx::Error) -> bool {
 /// transaction rollback (serialization failure, deadlock), 53 insufficient
 /// resources (too many connections, disk full), 57 operator intervention
 /// (shutdown, cancel). SQLite result codes (numbers): busy and locked, with
-/// their extended codes.
+/// their extended codes. 08P01 (protocol violation, e.g. "insufficient data
+/// left in message") is in class 08 but answers what one statement sent: the
+/// server is up, and retrying the same values fails the same way.
 fn transient_code(code: &str) -> bool {
+    if code == "08P01" {
+        return false;
+    }
     if code.len() == 5 {
         return ["08", "40", "53", "57"]
             .iter()
@@ -253,21 +276,29 @@ impl Runner {
             };
             let mut feed = super::feed::start(subscription, batch_size, target);
             while let Some(item) = feed.recv().await {
-                match item {
+                let flow = match item {
+                    Feed::Events(events) if events.is_empty() => Flow::Next,
                     Feed::Events(events) => {
-                        if !events.is_empty() {
-                            self.process(&mut cp, events).await;
-                            failures = 0;
-                        }
+                        failures = 0;
+                        self.process(&mut cp, events).await
                     }
                     Feed::Broken(StoreError::Corrupt { position, reason }) => {
-                        self.skip_unreadable(&mut cp, position, reason).await;
+                        self.skip_unreadable(&mut cp, position, reason).await
                     }
                     Feed::Broken(err) => {
                         tracing::warn!(runner = self.name, error = %err, "subscription failed, resubscribing");
                         self.pause(&mut failures).await;
                         break;
                     }
+                };
+                if flow == Flow::Reload {
+                    tracing::info!(
+                        runner = self.name,
+                        "another runner moved the checkpoint first; going on from there"
+                    );
+                    cp = self.load_checkpoint().await;
+                    self.publish(&cp);
+                    break;
                 }
                 if target.is_some_and(|t| cp.position >= t) {
                     return self.progress.borrow().to_owned();
@@ -283,34 +314,41 @@ impl Runner {
         });
     }
 
-    async fn process(&self, cp: &mut Checkpoint, events: Vec<RecordedEvent>) {
+    async fn process(&self, cp: &mut Checkpoint, events: Vec<RecordedEvent>) -> Flow {
         match &self.work {
-            Work::Projection(p) => {
-                if !self.apply_batch(p.as_ref(), cp, &events).await {
-                    // Something in the batch fails: find it event by event.
+            Work::Projection(p) => match self.apply_batch(p.as_ref(), cp, &events).await {
+                Batch::Applied => Flow::Next,
+                Batch::Superseded => Flow::Reload,
+                Batch::EventFailed => {
+                    // Something in the batch fails: find it event by event, so
+                    // one bad event costs that event only.
                     for event in events {
-                        self.apply_one(p.as_ref(), cp, event).await;
+                        if self.apply_one(p.as_ref(), cp, event).await == Flow::Reload {
+                            return Flow::Reload;
+                        }
                     }
+                    Flow::Next
                 }
-            }
+            },
             Work::Policy(p) => {
+                let mut dead = 0;
                 for event in events.iter().filter(|e| self.filter.matches(&e.stream)) {
-                    self.react(p.as_ref(), cp, event).await;
+                    dead += self.react(p.as_ref(), event).await;
                 }
                 let last = events.last().map_or(cp.position, |e| e.position);
-                self.commit_checkpoint(cp, last, 0).await;
+                self.commit_checkpoint(cp, last, dead).await
             }
         }
     }
 
-    /// Applies a whole batch in one transaction. `false` when an event in it is at
-    /// fault; transient failures are retried here.
+    /// Applies a whole batch in one transaction; failures of the database are
+    /// retried here.
     async fn apply_batch(
         &self,
         p: &dyn Projection,
         cp: &mut Checkpoint,
         events: &[RecordedEvent],
-    ) -> bool {
+    ) -> Batch {
         // Copy out the matching events only when some do not match.
         let filtered: Option<Vec<RecordedEvent>> =
             if events.iter().all(|e| self.filter.matches(&e.stream)) {
@@ -329,20 +367,22 @@ impl Runner {
         let mut failures = 0;
         loop {
             match self.try_apply(p, cp, matching, last, 0).await {
-                Ok(()) => return true,
+                Ok(Flow::Next) => return Batch::Applied,
+                Ok(Flow::Reload) => return Batch::Superseded,
                 Err(ApplyError::Database(err)) if transient(&err) => {
                     tracing::warn!(projection = self.name, error = %err, "database unavailable, retrying batch");
                     self.pause(&mut failures).await;
                 }
-                Err(_) if events.len() == 1 => return false,
                 Err(err) => {
                     tracing::debug!(projection = self.name, error = %err, "batch failed, applying one by one");
-                    return false;
+                    return Batch::EventFailed;
                 }
             }
         }
     }
 
+    /// One transaction: claim the move of the checkpoint (first, so a second
+    /// runner waits for this one and then finds it moved), apply, commit.
     async fn try_apply(
         &self,
         p: &dyn Projection,
@@ -350,21 +390,24 @@ impl Runner {
         events: &[RecordedEvent],
         up_to: Position,
         dead: u64,
-    ) -> Result<(), ApplyError> {
+    ) -> Result<Flow, ApplyError> {
         let mut tx = self.db.pool.begin().await?;
-        if !events.is_empty() {
-            p.apply(&mut tx, events).await?;
-        }
         let next = Checkpoint {
             name: cp.name.clone(),
             position: up_to,
             dead_lettered: cp.dead_lettered + dead,
         };
-        checkpoint::save(&mut tx, &next).await?;
+        if !checkpoint::advance(&mut tx, cp, &next).await? {
+            tx.rollback().await?;
+            return Ok(Flow::Reload);
+        }
+        if !events.is_empty() {
+            p.apply(&mut tx, events).await?;
+        }
         tx.commit().await?;
         *cp = next;
         self.publish(cp);
-        Ok(())
+        Ok(Flow::Next)
     }
 }
 
@@ -382,7 +425,9 @@ mod tests {
         for code in ["5", "6", "517", "262"] {
             assert!(transient_code(code), "SQLite {code} is the database's");
         }
-        for code in ["23505", "22P02", "42P01", "19", "2067", "1"] {
+        for code in [
+            "23505", "22P02", "42P01", "22021", "08P01", "19", "2067", "1",
+        ] {
             assert!(
                 !transient_code(code),
                 "{code} is the event's or the schema's"
