@@ -248,3 +248,139 @@ async fn a_dms_publishes_visits_over_nats() {
     assert!(reason.contains("vin:"), "{reason}");
     assert!(String::from_utf8_lossy(&letter.payload).contains("NOT-A-VIN"));
 }
+
+/// A DMS credential names a reply subject on another dealer's event, outbound and
+/// dead-letter subjects, and on another dealer's inbox. Run with the production
+/// accounts of deploy/nats: nothing reaches any of them, each request is refused
+/// and kept as a dead letter of the sender's dealer naming the reply subject, and
+/// the sender's own requests keep working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forged_reply_subject_reaches_nothing() {
+    let accounts = aftercare_testkit::deploy_nats_accounts_with(&[
+        ("AFTERCARE_NATS_PASSWORD", "service-secret"),
+        ("AFTERCARE_REPLIES_NATS_PASSWORD", "replies-secret"),
+        ("DMS_D001_NATS_PASSWORD", "dms-secret"),
+        ("OEM_NATS_PASSWORD", "oem-secret"),
+        ("NATS_SYS_PASSWORD", "sys-secret"),
+    ]);
+    let nats = tokio::task::spawn_blocking(move || {
+        NatsServer::start_with_config(SyncMode::Always, &accounts)
+    })
+    .await
+    .expect("nats");
+    let database = aftercare_testkit::postgres().create_database();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = config(dir.path(), nats.port(), &database.url);
+    let mut text = std::fs::read_to_string(&path).expect("config");
+    text = text.replace(
+        "[database]",
+        &format!(
+            "reply_url = \"nats://aftercare-replies:replies-secret@127.0.0.1:{}\"\n\n[database]",
+            nats.port()
+        ),
+    );
+    std::fs::write(&path, text).expect("config");
+    let server = Server::start(
+        dir.path(),
+        &["--config", path.to_str().expect("utf-8")],
+        &[],
+    );
+    let dms =
+        async_nats::ConnectOptions::with_user_and_password("dms-D001".into(), "dms-secret".into())
+            .custom_inbox_prefix("_INBOX.D001")
+            .connect(nats.url())
+            .await
+            .expect("dms connects");
+    let service = async_nats::ConnectOptions::with_user_and_password(
+        "aftercare".into(),
+        "service-secret".into(),
+    )
+    .connect(nats.url())
+    .await
+    .expect("service connects");
+    let js = async_nats::jetstream::new(service);
+
+    // D002's visit for this repair order, and the subjects a forger would aim at.
+    let targets = [
+        "aftercare.ev.D002.visit.0195d1c4-0000-5000-8000-000000000001".to_owned(),
+        "aftercare.out.D002.complaint-feedback".to_owned(),
+        "aftercare.dlq.D002.visits".to_owned(),
+        "_INBOX.D002.stolen.1".to_owned(),
+    ];
+    for (i, target) in targets.iter().enumerate() {
+        dms.publish_with_reply(
+            "aftercare.in.D001.visits",
+            target.clone(),
+            json_order(&format!("RO-F-{i}"), "2026-09-01T05:00:00Z").into(),
+        )
+        .await
+        .expect("publish");
+    }
+    dms.flush().await.expect("flush");
+
+    // Each forged request is refused and kept under the sender's dealer.
+    let dlq = js
+        .get_stream("AFTERCARE_DLQ")
+        .await
+        .expect("dead-letter stream");
+    let consumer = dlq
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            filter_subject: "aftercare.dlq.D001.visits".into(),
+            ..Default::default()
+        })
+        .await
+        .expect("consumer");
+    let mut reasons = Vec::new();
+    let mut messages = consumer.messages().await.expect("messages");
+    while reasons.len() < targets.len() {
+        let message = tokio::time::timeout(
+            Duration::from_secs(30),
+            futures::StreamExt::next(&mut messages),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("only {reasons:?} refused:\n{}", server.output()))
+        .expect("a message")
+        .expect("a dead letter");
+        let reason = message
+            .headers
+            .as_ref()
+            .and_then(|h| h.get("Aftercare-Reason"))
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default();
+        message.ack().await.expect("ack");
+        reasons.push(reason);
+    }
+    for target in &targets {
+        assert!(
+            reasons
+                .iter()
+                .any(|r| r.starts_with("reply:") && r.contains(target.as_str())),
+            "{target} not named in {reasons:?}"
+        );
+    }
+
+    // Nothing landed on another dealer's subjects.
+    for (stream, subject) in [
+        ("AFTERCARE_EVENTS", "aftercare.ev.D002.>"),
+        ("AFTERCARE_OUT", "aftercare.out.D002.>"),
+        ("AFTERCARE_DLQ", "aftercare.dlq.D002.>"),
+    ] {
+        let mut stream = js.get_stream(stream).await.expect("stream");
+        let info = stream.info_with_subjects(subject).await.expect("subjects");
+        let mut subjects = Vec::new();
+        let mut info = info;
+        while let Some(s) = futures::StreamExt::next(&mut info).await {
+            subjects.push(s.expect("subject"));
+        }
+        assert!(subjects.is_empty(), "{subject}: {subjects:?}");
+    }
+    // Refused requests were not recorded; a proper request still works.
+    let reply: serde_json::Value = serde_json::from_slice(
+        &ask(&dms, "D001", json_order("RO-F-OK", "2026-09-01T05:00:00Z"))
+            .await
+            .expect("reply")
+            .payload,
+    )
+    .expect("json reply");
+    assert_eq!(reply["status"], "accepted", "{reply}");
+}

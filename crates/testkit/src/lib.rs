@@ -16,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+mod deploy_accounts;
 mod nats;
 mod postgres;
 mod tracing;
@@ -24,6 +25,7 @@ mod watchdog;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+pub use deploy_accounts::{deploy_nats_accounts, deploy_nats_accounts_with};
 pub use nats::{NatsServer, SyncMode, nats_server_binary};
 pub use postgres::{PostgresCluster, TestDatabase, postgres};
 pub use tracing::init_tracing;

@@ -98,6 +98,7 @@ fn nats_server_check(conf: &Path) -> Command {
         .arg(conf)
         .env("SERVER_NAME", "nats-0")
         .env("AFTERCARE_NATS_PASSWORD", "service-secret")
+        .env("AFTERCARE_REPLIES_NATS_PASSWORD", "replies-secret")
         .env("NATS_SYS_PASSWORD", "sys-secret")
         .env("DMS_D001_NATS_PASSWORD", "dms-secret");
     check

@@ -11,50 +11,9 @@ use aftercare_testkit::nats_server_binary;
 use tempfile::TempDir;
 
 const SERVICE_PASSWORD: &str = "service-secret";
+const REPLIES_PASSWORD: &str = "replies-secret";
 const DMS_PASSWORD: &str = "dms-secret";
 const OEM_PASSWORD: &str = "oem-secret";
-
-/// The `accounts { ... }` block and `system_account` line of the production config,
-/// with the commented `dms-D001` and `oem` examples switched on.
-fn accounts_with_dms_example() -> String {
-    let conf = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../deploy/nats/nats.conf"
-    ))
-    .expect("read deploy/nats/nats.conf");
-    let mut block = Vec::new();
-    let mut depth = 0usize;
-    for line in conf.lines() {
-        let code = line.split('#').next().unwrap_or("");
-        if depth == 0 && !code.trim_start().starts_with("accounts") {
-            if code.trim_start().starts_with("system_account") {
-                block.push(line.to_owned());
-            }
-            continue;
-        }
-        depth = (depth + code.matches('{').count()).saturating_sub(code.matches('}').count());
-        block.push(uncomment_example(line));
-    }
-    block.join("\n") + "\n"
-}
-
-/// `#   user: dms-D001` becomes `    user: dms-D001`; prose comments stay comments.
-fn uncomment_example(line: &str) -> String {
-    let Some(comment) = line.trim_start().strip_prefix('#') else {
-        return line.to_owned();
-    };
-    let body = comment.trim_start();
-    let is_config = body.starts_with('{')
-        || body.starts_with('}')
-        || body.split_once(':').is_some_and(|(key, _)| {
-            !key.is_empty() && key.chars().all(|c| c.is_ascii_lowercase() || c == '_')
-        });
-    if is_config {
-        line.replacen('#', " ", 1)
-    } else {
-        line.to_owned()
-    }
-}
 
 struct Server {
     child: Child,
@@ -69,7 +28,7 @@ impl Server {
         let body = format!(
             "listen: 127.0.0.1:-1\nports_file_dir: {:?}\n{}",
             dir.path(),
-            accounts_with_dms_example()
+            aftercare_testkit::deploy_nats_accounts()
         );
         assert!(
             body.contains("user: dms-D001"),
@@ -81,6 +40,7 @@ impl Server {
             .arg("-c")
             .arg(&config)
             .env("AFTERCARE_NATS_PASSWORD", SERVICE_PASSWORD)
+            .env("AFTERCARE_REPLIES_NATS_PASSWORD", REPLIES_PASSWORD)
             .env("NATS_SYS_PASSWORD", "sys-secret")
             .env("DMS_D001_NATS_PASSWORD", DMS_PASSWORD)
             .env("OEM_NATS_PASSWORD", OEM_PASSWORD)
@@ -290,5 +250,58 @@ fn the_oem_credential_reads_its_dealers_outbound_subjects_and_publishes_nothing(
             .iter()
             .any(|l| l.starts_with("MSG aftercare.out.D001.warnings 1")),
         "{delivered:?}"
+    );
+}
+
+#[test]
+fn the_reply_credential_publishes_to_inboxes_and_nowhere_else() {
+    let server = Server::start();
+    let mut aftercare = Client::connect(&server, "aftercare", SERVICE_PASSWORD);
+    aftercare.send("SUB aftercare.> 1\r\n");
+    assert_eq!(aftercare.round_trip(), Vec::<String>::new());
+    let mut dms = Client::connect(&server, "dms-D001", DMS_PASSWORD);
+    dms.send("SUB _INBOX.D001.> 1\r\n");
+    assert_eq!(dms.round_trip(), Vec::<String>::new());
+
+    let mut replies = Client::connect(&server, "aftercare-replies", REPLIES_PASSWORD);
+    for subject in [
+        "aftercare.ev.D002.visit.0195d1c4-aaaa-5bbb-8ccc-000000000001",
+        "aftercare.out.D002.complaint-feedback",
+        "aftercare.dlq.D002.visits",
+        "aftercare.in.D002.visits",
+        "$JS.API.STREAM.DELETE.AFTERCARE_EVENTS",
+    ] {
+        replies.send(&format!("PUB {subject} 6\r\nforged\r\n"));
+        let refused = replies.round_trip();
+        assert!(
+            violation(&refused, "Publish", subject),
+            "{subject}: {refused:?}"
+        );
+    }
+    replies.send("SUB aftercare.> 2\r\n");
+    let refused = replies.round_trip();
+    assert!(
+        violation(&refused, "Subscription", "aftercare.>"),
+        "{refused:?}"
+    );
+    replies.send("PUB _INBOX.D001.abc.1 5\r\nreply\r\n");
+    assert_eq!(
+        replies.round_trip(),
+        Vec::<String>::new(),
+        "an inbox is allowed"
+    );
+    assert_eq!(
+        dms.round_trip(),
+        ["MSG _INBOX.D001.abc.1 1 5", "reply"],
+        "the DMS got its reply"
+    );
+    // Nothing reached any aftercare subject; and the service user itself may
+    // not publish to an inbox.
+    assert_eq!(aftercare.round_trip(), Vec::<String>::new());
+    aftercare.send("PUB _INBOX.D001.abc.2 5\r\nreply\r\n");
+    let refused = aftercare.round_trip();
+    assert!(
+        violation(&refused, "Publish", "_INBOX.D001.abc.2"),
+        "{refused:?}"
     );
 }
