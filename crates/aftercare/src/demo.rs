@@ -2,7 +2,9 @@
 //! customers in several districts, their cars across several models sold over the
 //! last six years, three years of service visits with advisors in groups, owners
 //! who drift away as their cars age, and leads from the usual sources — so every
-//! report has something to show.
+//! report has something to show. Every create carries a request id derived from
+//! the seed (and visits their repair-order numbers), so running the demo again
+//! with the same seed creates nothing twice.
 
 use aftercare_proto::common::v1::{Date, DealerId, Money};
 use aftercare_proto::intake::v1 as pb;
@@ -146,6 +148,7 @@ pub async fn seed(
                 dealer: d(),
                 profile: Some(profile),
                 consents,
+                client_request_id: format!("demo/{seed}/customer/{c}"),
             })
             .await
             .map_err(status_error)?
@@ -160,25 +163,29 @@ pub async fn seed(
             let sold_at = now - SignedDuration::from_hours(24 * age_days);
             let sold_on = sold_at.to_zoned(jiff::tz::TimeZone::UTC).date();
             let model = dice.pick(&MODELS);
-            api.clone()
-                .record_sale(pb::RecordSaleRequest {
-                    dealer: d(),
-                    vin: vin.clone(),
-                    buyer_customer_id: customer.customer_id.clone(),
-                    sales_consultant: format!("销售{}", 1 + dice.below(6)),
-                    sold_on: Some(Date {
-                        year: i32::from(sold_on.year()),
-                        month: sold_on.month() as u32,
-                        day: sold_on.day() as u32,
-                    }),
-                    price: Some(Money {
-                        fen: 9_000_000 + dice.below(30_000_000) as i64,
-                    }),
-                    referrer_customer_id: String::new(),
-                    model: model.to_owned(),
-                })
-                .await
-                .map_err(status_error)?;
+            let sale = pb::RecordSaleRequest {
+                dealer: d(),
+                vin: vin.clone(),
+                buyer_customer_id: customer.customer_id.clone(),
+                sales_consultant: format!("销售{}", 1 + dice.below(6)),
+                sold_on: Some(Date {
+                    year: i32::from(sold_on.year()),
+                    month: sold_on.month() as u32,
+                    day: sold_on.day() as u32,
+                }),
+                price: Some(Money {
+                    fen: 9_000_000 + dice.below(30_000_000) as i64,
+                }),
+                referrer_customer_id: String::new(),
+                model: model.to_owned(),
+            };
+            // A customer seeded by an earlier run had their cars sold then, on
+            // dates counted back from that day: selling them again would record
+            // a second sale. The dice are drawn all the same, so every later
+            // customer is the same as in that run.
+            if customer.changed {
+                api.clone().record_sale(sale).await.map_err(status_error)?;
+            }
             seeded.sales += 1;
             // Visits every 4–8 months over the last three years; an owner drifts
             // away with a chance that grows with the car's age.
@@ -255,6 +262,7 @@ pub async fn seed(
             model_of_interest: dice.pick(&MODELS).to_owned(),
             oem_reference: String::new(),
             referrer_customer_id: String::new(),
+            client_request_id: format!("demo/{seed}/lead/{i}"),
         }
     });
     let captured: Vec<_> = futures::stream::iter(captures)

@@ -25,6 +25,10 @@ pub enum CustomerCommand {
         /// Channels the customer agreed to be contacted on: phone, sms, wechat.
         #[arg(long = "consent", value_delimiter = ',')]
         consents: Vec<String>,
+        /// An idempotency key: repeating the command with the same key (a retry
+        /// after a timeout) answers with what the first run created.
+        #[arg(long = "request-id", default_value = "")]
+        request_id: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -148,6 +152,10 @@ pub enum LeadCommand {
         oem_reference: String,
         #[arg(long, default_value = "")]
         referrer: String,
+        /// An idempotency key: repeating the command with the same key (a retry
+        /// after a timeout) answers with what the first run created.
+        #[arg(long = "request-id", default_value = "")]
+        request_id: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -229,6 +237,7 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
             phones,
             district,
             consents,
+            request_id,
             client,
         } => {
             let consents = consents
@@ -261,6 +270,7 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
                     dealer: dealer(&d),
                     profile: Some(profile),
                     consents,
+                    client_request_id: request_id,
                 })
                 .await
                 .map_err(status_error)?
@@ -482,6 +492,7 @@ pub async fn lead(command: LeadCommand) -> anyhow::Result<()> {
             model,
             oem_reference,
             referrer,
+            request_id,
             client,
         } => {
             let source = match source.trim() {
@@ -505,6 +516,7 @@ pub async fn lead(command: LeadCommand) -> anyhow::Result<()> {
                     model_of_interest: model,
                     oem_reference,
                     referrer_customer_id: referrer,
+                    client_request_id: request_id,
                 })
                 .await
                 .map_err(status_error)?

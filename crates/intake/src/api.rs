@@ -9,7 +9,9 @@ use aftercare_proto::common::v1 as common;
 use aftercare_proto::intake::v1 as pb;
 use aftercare_runtime::projection::ProgressHandle;
 use aftercare_runtime::system::parse_dealer;
-use aftercare_runtime::{Database, FieldViolation, Principal, Role, ServiceError, telemetry};
+use aftercare_runtime::{
+    Database, FieldViolation, PersonalData, Principal, Role, ServiceError, telemetry,
+};
 use futures::StreamExt;
 use sqlx::Row;
 use tonic::{Request, Response, Status};
@@ -212,17 +214,15 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let body = request.get_ref();
         let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
         principal.authorize_dealer(&dealer)?;
-        let profile = customer_api::profile(body.profile.as_ref(), self.today(&dealer))?;
-        let consents = customer_api::consents(&body.consents)?;
-        let id = uuid::Uuid::now_v7();
-        let stream = customer_api::stream(&dealer, &id.to_string())?;
-        let command = CustomerCommand::Register {
-            customer_id: id.to_string(),
-            profile,
-            consents,
-        };
         Ok(Response::new(
-            customer_api::run(self.store.as_ref(), &stream, command, metadata(&principal)).await?,
+            customer_api::register(
+                self.store.as_ref(),
+                &dealer,
+                self.today(&dealer),
+                body,
+                metadata(&principal),
+            )
+            .await?,
         ))
     }
 
@@ -281,17 +281,14 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
             self.read_timeout,
         )
         .await?;
-        let mut files = customer_api::files(&self.db, &principal, &[id.to_string()]).await?;
+        let personal = PersonalData::for_principal(&principal);
         // Another dealer's customer is simply not found: nothing leaks across dealers.
-        let owned: Option<String> =
-            sqlx::query_scalar("SELECT dealer FROM intake_customers WHERE customer_id = $1")
-                .bind(id.to_string())
-                .fetch_optional(&self.db.pool)
-                .await
-                .map_err(ServiceError::from)?;
-        match (files.pop(), owned) {
-            (Some(file), Some(owner)) if owner == dealer.as_str() => Ok(Response::new(file)),
-            _ => Err(ServiceError::NotFound(format!("customer {id} at dealer {dealer}")).into()),
+        match customer_api::files(&self.db, &dealer, personal, &[id.to_string()])
+            .await?
+            .pop()
+        {
+            Some(file) => Ok(Response::new(file)),
+            None => Err(ServiceError::NotFound(format!("customer {id} at dealer {dealer}")).into()),
         }
     }
 
@@ -324,14 +321,15 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let offset: i64 = if page.page_token.is_empty() {
             0
         } else {
-            page.page_token.parse().map_err(|_| {
+            page.page_token.parse::<u32>().map(i64::from).map_err(|_| {
                 ServiceError::invalid("page.page_token", "is not a token from a previous page")
             })?
         };
         let ids = customer_api::search(&self.db, &dealer, &body.query, size + 1, offset).await?;
         let more = ids.len() as i64 > size;
         let ids: Vec<String> = ids.into_iter().take(size as usize).collect();
-        let customers = customer_api::files(&self.db, &principal, &ids).await?;
+        let personal = PersonalData::for_principal(&principal);
+        let customers = customer_api::files(&self.db, &dealer, personal, &ids).await?;
         Ok(Response::new(pb::SearchCustomersResponse {
             customers,
             page: Some(common::PageResponse {
@@ -406,26 +404,8 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
     ) -> Result<Response<pb::LeadCommandResponse>, Status> {
         let (principal, dealer) = self.lead_writer(&request, request.get_ref().dealer.as_ref())?;
         let body = request.get_ref();
-        if body.customer_id.trim().is_empty() {
-            return Err(ServiceError::invalid(
-                "customer_id",
-                "a converted lead names its customer",
-            )
-            .into());
-        }
-        let command = LeadCommand::Convert {
-            customer_id: body.customer_id.clone(),
-            vehicle_id: body.vehicle_id.clone(),
-        };
         Ok(Response::new(
-            lead_api::command(
-                self.store.as_ref(),
-                &dealer,
-                &body.lead_id,
-                command,
-                metadata(&principal),
-            )
-            .await?,
+            lead_api::convert(self.store.as_ref(), &dealer, body, metadata(&principal)).await?,
         ))
     }
 
@@ -465,7 +445,13 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         )
         .await?;
         Ok(Response::new(
-            lead_api::list(&self.db, &principal, &dealer, body).await?,
+            lead_api::list(
+                &self.db,
+                PersonalData::for_principal(&principal),
+                &dealer,
+                body,
+            )
+            .await?,
         ))
     }
 

@@ -2,11 +2,14 @@
 //! aggregate, reads from the customer read model, personal data masked for roles
 //! that may not see it.
 
-use aftercare_eventstore::{DealerId, Metadata, StreamId};
+use aftercare_eventstore::{DealerId, EventStore, Metadata, Position, StreamId};
 use aftercare_proto::common::v1 as common;
 use aftercare_proto::intake::v1 as pb;
 use aftercare_runtime::command::{CommandError, execute};
-use aftercare_runtime::{Database, FieldViolation, Principal, Role, ServiceError};
+use aftercare_runtime::request_id;
+use aftercare_runtime::{
+    ClientRequestId, Database, FieldViolation, PersonalData, Role, ServiceError,
+};
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -14,7 +17,7 @@ use crate::customer_events::{CustomerCodec, channel_of};
 use crate::domain::customer::{
     Customer, CustomerCommand, CustomerRejection, CustomerType, Profile, ProfileInput,
 };
-use crate::domain::phone::{self, Phone};
+use crate::domain::phone::Phone;
 
 pub const WRITERS: &[Role] = &[Role::CareManager, Role::CallbackAgent, Role::ServiceAdvisor];
 
@@ -33,8 +36,8 @@ pub fn profile(
     let birthday = match &input.birthday {
         None => None,
         Some(d) => Some(
-            jiff::civil::Date::new(d.year as i16, d.month as i8, d.day as i8)
-                .map_err(|e| ServiceError::invalid("profile.birthday", e.to_string()))?,
+            aftercare_proto::calendar::date(d)
+                .map_err(|e| ServiceError::invalid("profile.birthday", e))?,
         ),
     };
     let customer_type = match pb::CustomerType::try_from(input.customer_type) {
@@ -61,7 +64,7 @@ pub fn profile(
 }
 
 pub async fn run(
-    store: &dyn aftercare_eventstore::EventStore,
+    store: &dyn EventStore,
     stream: &StreamId,
     command: CustomerCommand,
     metadata: Metadata,
@@ -70,7 +73,63 @@ pub async fn run(
         e.with_metadata(metadata.clone())
     })
     .await
-    .map_err(|err| match err {
+    .map_err(|err| refusal(err, stream))?;
+    Ok(answer(
+        stream,
+        executed.position,
+        !executed.events.is_empty(),
+    ))
+}
+
+/// Opens a customer file. With a client request id the customer's id is derived
+/// from it, so a retry finds the file its first attempt opened and is answered
+/// with that file and its original position (`changed` false), not a second file.
+pub async fn register(
+    store: &dyn EventStore,
+    dealer: &DealerId,
+    today: jiff::civil::Date,
+    body: &pb::RegisterCustomerRequest,
+    metadata: Metadata,
+) -> Result<pb::CustomerCommandResponse, ServiceError> {
+    let request = ClientRequestId::parse(&body.client_request_id)?;
+    let profile = profile(body.profile.as_ref(), today)?;
+    let consents = consents(&body.consents)?;
+    let id = request
+        .as_ref()
+        .map_or_else(Uuid::now_v7, |r| r.aggregate_id(dealer, "customer"));
+    let stream = stream(dealer, &id.to_string())?;
+    let command = CustomerCommand::Register {
+        customer_id: id.to_string(),
+        profile,
+        consents,
+    };
+    match execute::<Customer>(store, &stream, &CustomerCodec, command, |e| {
+        e.with_metadata(metadata.clone())
+    })
+    .await
+    {
+        Ok(executed) => Ok(answer(&stream, executed.position, true)),
+        // Only a repeated request id derives the id of a file that exists.
+        Err(CommandError::Rejected(CustomerRejection::AlreadyRegistered)) if request.is_some() => {
+            let position = request_id::original_position(store, &stream).await?;
+            Ok(answer(&stream, position, false))
+        }
+        Err(err) => Err(refusal(err, &stream)),
+    }
+}
+
+fn answer(stream: &StreamId, position: Position, changed: bool) -> pb::CustomerCommandResponse {
+    pb::CustomerCommandResponse {
+        customer_id: Uuid::parse_str(stream.id())
+            .map(|u| u.to_string())
+            .unwrap_or_default(),
+        position: Some(common::Position { value: position.0 }),
+        changed,
+    }
+}
+
+fn refusal(err: CommandError<CustomerRejection>, stream: &StreamId) -> ServiceError {
+    match err {
         CommandError::Rejected(CustomerRejection::AlreadyRegistered) => {
             ServiceError::Rejected("the customer is already registered".into())
         }
@@ -80,16 +139,7 @@ pub async fn run(
         CommandError::Contended { .. } => ServiceError::Conflict(err.to_string()),
         CommandError::Corrupt { .. } => ServiceError::Internal(err.to_string()),
         CommandError::Store(err) => ServiceError::from(err),
-    })?;
-    Ok(pb::CustomerCommandResponse {
-        customer_id: Uuid::parse_str(stream.id())
-            .map(|u| u.to_string())
-            .unwrap_or_default(),
-        position: Some(common::Position {
-            value: executed.position.0,
-        }),
-        changed: !executed.events.is_empty(),
-    })
+    }
 }
 
 pub fn consents(
@@ -113,33 +163,32 @@ pub fn consents(
 
 pub use aftercare_runtime::projection::wait_for_consistency as wait;
 
-fn mask_name(name: &str) -> String {
-    let mut chars = name.chars();
-    chars
-        .next()
-        .map(|first| std::iter::once(first).chain(chars.map(|_| '*')).collect())
-        .unwrap_or_default()
-}
-
-/// Customer files by id, in the order given, masked unless the principal may see them.
+/// The customer files of `dealer` with these ids, in the order given, as
+/// `personal` lets the caller see them. An id of another dealer is not found.
 pub async fn files(
     db: &Database,
-    principal: &Principal,
+    dealer: &DealerId,
+    personal: PersonalData,
     ids: &[String],
 ) -> Result<Vec<pb::CustomerFile>, ServiceError> {
-    let masked = !principal.sees_personal_data();
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let Some(row) = sqlx::query("SELECT name, district, customer_type, consents FROM intake_customers WHERE customer_id = $1")
-            .bind(id.as_str())
-            .fetch_optional(&db.pool)
-            .await?
+        let Some(row) = sqlx::query(
+            "SELECT name, district, customer_type, consents FROM intake_customers \
+             WHERE dealer = $1 AND customer_id = $2",
+        )
+        .bind(dealer.as_str())
+        .bind(id.as_str())
+        .fetch_optional(&db.pool)
+        .await?
         else {
             continue;
         };
         let phones = sqlx::query(
-            "SELECT phone, kind FROM intake_customer_phones WHERE customer_id = $1 ORDER BY phone",
+            "SELECT phone, kind FROM intake_customer_phones WHERE dealer = $1 AND customer_id = $2 \
+             ORDER BY phone",
         )
+        .bind(dealer.as_str())
         .bind(id.as_str())
         .fetch_all(&db.pool)
         .await?;
@@ -147,13 +196,12 @@ pub async fn files(
         let consents: String = row.try_get("consents")?;
         out.push(pb::CustomerFile {
             customer_id: id.clone(),
-            name: if masked { mask_name(&name) } else { name },
+            name: personal.name(&name),
             phones: phones
                 .iter()
                 .map(|p| -> Result<pb::Phone, sqlx::Error> {
-                    let number: String = p.try_get("phone")?;
                     Ok(pb::Phone {
-                        number: if masked { phone::mask(&number) } else { number },
+                        number: personal.phone(&p.try_get::<String, _>("phone")?),
                         kind: p.try_get::<i32, _>("kind")?,
                     })
                 })
@@ -173,7 +221,7 @@ pub async fn files(
                     granted: true,
                 })
                 .collect(),
-            masked,
+            masked: personal.is_masked(),
         });
     }
     Ok(out)

@@ -4,12 +4,13 @@ use aftercare_eventstore::{DealerId, EventStore, Metadata, StreamId};
 use aftercare_proto::common::v1 as common;
 use aftercare_proto::intake::v1 as pb;
 use aftercare_runtime::command::{CommandError, execute};
-use aftercare_runtime::{Database, FieldViolation, Principal, ServiceError};
+use aftercare_runtime::{
+    ClientRequestId, Database, FieldViolation, PersonalData, ServiceError, reference, request_id,
+};
 use sqlx::Row;
 use uuid::Uuid;
 
 use crate::domain::lead::{Lead, LeadCommand, LeadInput, LeadRejection, LeadSource};
-use crate::domain::phone;
 use crate::events::timestamp;
 use crate::lead_events::{LeadCodec, source_from};
 
@@ -58,22 +59,26 @@ async fn run(
     })
 }
 
+/// Captures a lead. Its id is derived from the OEM's reference for an OEM lead,
+/// else from the client request id when there is one, so a repeat is answered
+/// with the lead the first capture made (`changed` false) instead of a second one.
 pub async fn capture(
     store: &dyn EventStore,
     dealer: &DealerId,
     body: &pb::CaptureLeadRequest,
     metadata: Metadata,
 ) -> Result<pb::LeadCommandResponse, ServiceError> {
+    let request = ClientRequestId::parse(&body.client_request_id)?;
     let source = source_from(body.source);
-    // An OEM lead is known by the OEM's reference: sending it twice is one lead.
-    let id = match source {
-        Some(LeadSource::Oem) if !body.oem_reference.trim().is_empty() => Uuid::new_v5(
+    let id = match (source, &request) {
+        (Some(LeadSource::Oem), _) if !body.oem_reference.trim().is_empty() => Uuid::new_v5(
             &Uuid::NAMESPACE_OID,
             format!("lead/{dealer}/{}", body.oem_reference.trim()).as_bytes(),
         ),
+        (_, Some(request)) => request.aggregate_id(dealer, "lead"),
         _ => Uuid::now_v7(),
     };
-    let input = LeadInput {
+    let mut input = LeadInput {
         source,
         name: body.name.clone(),
         phone: body.phone.clone(),
@@ -81,32 +86,68 @@ pub async fn capture(
         oem_reference: body.oem_reference.clone(),
         referrer: body.referrer_customer_id.clone(),
     };
-    let captured = input
-        .validate(id.to_string(), jiff::Timestamp::now())
-        .map_err(|errors| {
-            ServiceError::Invalid(
-                errors
-                    .into_iter()
-                    .map(|e| FieldViolation::new(e.field, e.reason))
-                    .collect(),
-            )
-        })?;
+    let invalid = |errors: Vec<crate::domain::FieldError>| {
+        ServiceError::Invalid(
+            errors
+                .into_iter()
+                .map(|e| FieldViolation::new(e.field, e.reason))
+                .collect(),
+        )
+    };
+    let now = jiff::Timestamp::now();
+    input.validate(id.to_string(), now).map_err(invalid)?;
+    if let Some(referrer) = reference::require_optional(
+        store,
+        dealer,
+        "customer",
+        "referrer_customer_id",
+        &input.referrer,
+    )
+    .await?
+    {
+        input.referrer = referrer.to_string();
+    }
+    let captured = input.validate(id.to_string(), now).map_err(invalid)?;
     let stream = stream(dealer, id)?;
+    let derived = source == Some(LeadSource::Oem) || request.is_some();
     match run(store, &stream, id, LeadCommand::Capture(captured), metadata).await {
-        Err(ServiceError::Rejected(_)) if source == Some(LeadSource::Oem) => {
-            let position = store
-                .read_stream(&stream)
-                .await?
-                .last()
-                .map_or(0, |e| e.position.0);
+        Err(ServiceError::Rejected(_)) if derived => {
+            let position = request_id::original_position(store, &stream).await?;
             Ok(pb::LeadCommandResponse {
                 lead_id: id.to_string(),
-                position: Some(common::Position { value: position }),
+                position: Some(common::Position { value: position.0 }),
                 changed: false,
             })
         }
         other => other,
     }
+}
+
+/// Converts a lead into the customer (and vehicle) it became, both of the
+/// lead's dealer.
+pub async fn convert(
+    store: &dyn EventStore,
+    dealer: &DealerId,
+    body: &pb::ConvertLeadRequest,
+    metadata: Metadata,
+) -> Result<pb::LeadCommandResponse, ServiceError> {
+    let id = lead_id(&body.lead_id)?;
+    if body.customer_id.trim().is_empty() {
+        return Err(ServiceError::invalid(
+            "customer_id",
+            "a converted lead names its customer",
+        ));
+    }
+    let customer =
+        reference::require(store, dealer, "customer", "customer_id", &body.customer_id).await?;
+    let vehicle =
+        reference::require_optional(store, dealer, "vehicle", "vehicle_id", &body.vehicle_id)
+            .await?;
+    let command = LeadCommand::Convert {
+        customer_id: customer.to_string(),
+        vehicle_id: vehicle.map(|v| v.to_string()).unwrap_or_default(),
+    };
+    run(store, &stream(dealer, id)?, id, command, metadata).await
 }
 
 pub async fn command(
@@ -122,7 +163,7 @@ pub async fn command(
 
 pub async fn list(
     db: &Database,
-    principal: &Principal,
+    personal: PersonalData,
     dealer: &DealerId,
     body: &pb::ListLeadsRequest,
 ) -> Result<pb::ListLeadsResponse, ServiceError> {
@@ -135,7 +176,7 @@ pub async fn list(
     let offset: i64 = if page.page_token.is_empty() {
         0
     } else {
-        page.page_token.parse().map_err(|_| {
+        page.page_token.parse::<u32>().map(i64::from).map_err(|_| {
             ServiceError::invalid("page.page_token", "is not a token from a previous page")
         })?
     };
@@ -152,7 +193,6 @@ pub async fn list(
     .bind(offset)
     .fetch_all(&db.pool)
     .await?;
-    let masked = !principal.sees_personal_data();
     let at = |micros: Option<i64>| {
         micros
             .and_then(|m| jiff::Timestamp::from_microsecond(m).ok())
@@ -160,13 +200,12 @@ pub async fn list(
     };
     let mut leads = Vec::new();
     for r in rows.iter().take(size as usize) {
-        let phone: String = r.try_get("phone")?;
         leads.push(pb::LeadSummary {
             lead_id: r.try_get("lead_id")?,
             source: r.try_get("source")?,
             status: r.try_get("status")?,
-            name: r.try_get("name")?,
-            phone: if masked { phone::mask(&phone) } else { phone },
+            name: personal.name(&r.try_get::<String, _>("name")?),
+            phone: personal.phone(&r.try_get::<String, _>("phone")?),
             model_of_interest: r.try_get("model_of_interest")?,
             first_contact_due_at: at(r.try_get("first_contact_due")?),
             oem_reference: r

@@ -4,7 +4,7 @@ use aftercare_eventstore::{DealerId, EventStore, Metadata, StreamId};
 use aftercare_proto::common::v1 as common;
 use aftercare_proto::intake::v1 as pb;
 use aftercare_runtime::command::{CommandError, execute};
-use aftercare_runtime::{FieldViolation, ServiceError};
+use aftercare_runtime::{FieldViolation, ServiceError, reference};
 
 use crate::domain::vehicle::{SaleInput, Vehicle, VehicleCommand, VehicleRejection};
 use crate::domain::visit::vehicle_id;
@@ -21,7 +21,7 @@ pub async fn record(
     body: &pb::RecordSaleRequest,
     metadata: Metadata,
 ) -> Result<pb::RecordSaleResponse, ServiceError> {
-    let input = SaleInput {
+    let mut input = SaleInput {
         vin: body.vin.clone(),
         buyer: body.buyer_customer_id.clone(),
         consultant: body.sales_consultant.clone(),
@@ -31,14 +31,22 @@ pub async fn record(
         referrer: body.referrer_customer_id.clone(),
         model: body.model.clone(),
     };
-    let (vin, sale) = input.validate(today).map_err(|errors| {
+    let invalid = |errors: Vec<crate::domain::FieldError>| {
         ServiceError::Invalid(
             errors
                 .into_iter()
                 .map(|e| FieldViolation::new(e.field, e.reason))
                 .collect(),
         )
-    })?;
+    };
+    // Every malformed field first, then the buyer and the referrer, who must be
+    // customers of this dealer; their ids are kept in one canonical form.
+    input.validate(today).map_err(invalid)?;
+    input.buyer = customer(store, dealer, "buyer_customer_id", &input.buyer).await?;
+    if !input.referrer.trim().is_empty() {
+        input.referrer = customer(store, dealer, "referrer_customer_id", &input.referrer).await?;
+    }
+    let (vin, sale) = input.validate(today).map_err(invalid)?;
     let id = vehicle_id(dealer.as_str(), &vin);
     let stream = vehicle_stream(dealer, id)?;
     let sale_id = sale.sale_id.clone();
@@ -72,8 +80,7 @@ pub async fn transfer(
 ) -> Result<pb::RecordSaleResponse, ServiceError> {
     let vin = crate::domain::vin::Vin::parse(&body.vin)
         .map_err(|e| ServiceError::invalid("vin", e.to_string()))?;
-    let to = body.to_customer_id.trim().to_owned();
-    if to.is_empty() {
+    if body.to_customer_id.trim().is_empty() {
         return Err(ServiceError::invalid("to_customer_id", "is required"));
     }
     let on = date_from(body.transferred_on.as_ref())
@@ -85,6 +92,7 @@ pub async fn transfer(
             format!("{on} is in the future"),
         ));
     }
+    let to = customer(store, dealer, "to_customer_id", &body.to_customer_id).await?;
     let id = vehicle_id(dealer.as_str(), &vin);
     let stream = vehicle_stream(dealer, id)?;
     let executed = execute::<Vehicle>(
@@ -104,6 +112,19 @@ pub async fn transfer(
         }),
         already_recorded: false,
     })
+}
+
+/// The customer `id` names in `field`, which must be one of `dealer`'s: the
+/// id in its canonical form.
+async fn customer(
+    store: &dyn EventStore,
+    dealer: &DealerId,
+    field: &str,
+    id: &str,
+) -> Result<String, ServiceError> {
+    reference::require(store, dealer, "customer", field, id)
+        .await
+        .map(|id| id.to_string())
 }
 
 /// A vehicle command's failure, as the one mapping both calls use.
@@ -149,6 +170,10 @@ pub async fn register(
     let Some(vin) = vin.filter(|_| violations.is_empty()) else {
         return Err(ServiceError::Invalid(violations));
     };
+    let owner = match body.owner_customer_id.trim() {
+        "" => None,
+        owner => Some(customer(store, dealer, "owner_customer_id", owner).await?),
+    };
     let id = vehicle_id(dealer.as_str(), &vin);
     let stream = vehicle_stream(dealer, id)?;
     let command = VehicleCommand::Register {
@@ -156,7 +181,7 @@ pub async fn register(
         vin,
         plate,
         model: body.model.trim().to_owned(),
-        owner: Some(body.owner_customer_id.trim().to_owned()).filter(|o| !o.is_empty()),
+        owner,
         purchase_date,
         insurance_expiry,
     };

@@ -88,26 +88,6 @@ impl Phone {
     pub fn kind(&self) -> PhoneKind {
         self.kind
     }
-
-    /// For roles that may not see personal data: `138****1234`, `021-****5678`.
-    pub fn masked(&self) -> String {
-        mask(&self.number)
-    }
-}
-
-/// Masks the middle of a stored phone number, keeping the prefix and the last four.
-pub fn mask(number: &str) -> String {
-    let chars: Vec<char> = number.chars().collect();
-    let keep_front = match number.find('-') {
-        Some(dash) => dash + 1,
-        None => 3.min(chars.len()),
-    };
-    let keep_back = 4.min(chars.len().saturating_sub(keep_front));
-    let hidden = chars.len() - keep_front - keep_back;
-    let mut out: String = chars[..keep_front].iter().collect();
-    out.push_str(&"*".repeat(hidden));
-    out.extend(&chars[chars.len() - keep_back..]);
-    out
 }
 
 impl fmt::Display for Phone {
@@ -190,12 +170,5 @@ mod tests {
                 .contains("'x'")
         );
         assert!(Phone::parse("  ").expect_err("empty").contains("empty"));
-    }
-
-    #[test]
-    fn masks_the_middle() {
-        assert_eq!(mask("13812341234"), "138****1234");
-        assert_eq!(mask("021-62345678"), "021-****5678");
-        assert_eq!(mask("0755-2345678"), "0755-***5678");
     }
 }
