@@ -51,6 +51,10 @@ pub enum ComplaintCommand {
         product_liability: bool,
         #[arg(long, default_value = "")]
         receiver: String,
+        /// An idempotency key: repeating the command with the same key (a retry
+        /// after a timeout) answers with what the first run created.
+        #[arg(long = "request-id", default_value = "")]
+        request_id: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -204,6 +208,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
             vin,
             product_liability,
             receiver,
+            request_id,
             ..
         } => {
             let channel = match channel {
@@ -225,6 +230,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
                 description,
                 product_liability,
                 receiver,
+                client_request_id: request_id,
             })
             .await
         }

@@ -11,18 +11,18 @@ use aftercare_runtime::command::{CommandError, execute};
 use aftercare_runtime::config::DealersConfig;
 use aftercare_runtime::privacy::{PrivacyError, Vault};
 use aftercare_runtime::projection::{ProgressHandle, wait_for_consistency};
-use aftercare_runtime::{Database, Principal, Role, ServiceError, telemetry};
+use aftercare_runtime::request_id;
+use aftercare_runtime::{Database, PersonalData, Principal, Role, ServiceError, telemetry};
 use jiff::Timestamp;
 use sqlx::Row;
 use tonic::{Request, Response, Status};
 use uuid::Uuid;
 
-use crate::domain::ticket::{Command, EscalationReason, Filing, Rejection, Terms, Ticket};
-use crate::domain::{Grade, Satisfaction};
-use crate::events::{TicketCodec, channel_from, satisfaction_from, stream};
-use crate::projection::{COLUMNS, TicketRow};
+use crate::domain::Satisfaction;
+use crate::domain::ticket::{Command, EscalationReason, Rejection, Terms, Ticket};
+use crate::events::{TicketCodec, satisfaction_from, stream};
 
-const FILERS: &[Role] = &[
+pub(crate) const FILERS: &[Role] = &[
     Role::CareManager,
     Role::Manager,
     Role::ServiceAdvisor,
@@ -31,25 +31,13 @@ const FILERS: &[Role] = &[
 ];
 const HANDLERS: &[Role] = &[Role::CareManager, Role::Manager, Role::ServiceAdvisor];
 const CLOSERS: &[Role] = &[Role::CareManager, Role::Manager, Role::CallbackAgent];
-const READERS: &[Role] = &[
+pub(crate) const READERS: &[Role] = &[
     Role::CareManager,
     Role::Manager,
     Role::ServiceAdvisor,
     Role::Viewer,
     Role::Oem,
 ];
-
-const NAMESPACE: Uuid = Uuid::from_u128(0x6a1c_1f0e_4d1b_4c55_9a62_3b0c_9c2e_c0a1);
-
-/// An OEM ticket number names one ticket at a dealer, for ever.
-pub fn oem_ticket_id(dealer: &str, oem_ticket: &str) -> String {
-    Uuid::new_v5(
-        &NAMESPACE,
-        format!("complaint/{dealer}/oem/{}", oem_ticket.trim()).as_bytes(),
-    )
-    .simple()
-    .to_string()
-}
 
 pub struct ComplaintApi {
     pub store: Arc<dyn EventStore>,
@@ -81,7 +69,7 @@ fn rejection(r: Rejection, ticket: &str) -> ServiceError {
 }
 
 impl ComplaintApi {
-    async fn seal(&self, subject: &str, text: &str) -> Result<String, ServiceError> {
+    pub(crate) async fn seal(&self, subject: &str, text: &str) -> Result<String, ServiceError> {
         self.vault.seal(subject, text).await.map_err(|e| match e {
             PrivacyError::Erased(_) => ServiceError::Rejected(
                 "the complaint's records are past their retention and erased".to_owned(),
@@ -91,7 +79,7 @@ impl ComplaintApi {
         })
     }
 
-    fn terms(&self, dealer: &DealerId) -> Terms {
+    pub(crate) fn terms(&self, dealer: &DealerId) -> Terms {
         let rules = self.dealers.rules(dealer.as_str());
         Terms {
             rules: rules.complaint.clone(),
@@ -99,7 +87,7 @@ impl ComplaintApi {
         }
     }
 
-    async fn run(
+    pub(crate) async fn run(
         &self,
         dealer: &DealerId,
         ticket: &str,
@@ -129,15 +117,12 @@ impl ComplaintApi {
                 already_filed: false,
             }),
             Err(CommandError::Rejected(Rejection::AlreadyFiled)) => {
-                let last = self
-                    .store
-                    .read_stream(&stream)
-                    .await?
-                    .last()
-                    .map_or(0, |e| e.position.0);
+                // A repeated OEM ticket number or client request id: the
+                // ticket the first request filed, where it was filed.
+                let filed = request_id::original_position(self.store.as_ref(), &stream).await?;
                 Ok(pb::ComplaintCommandResponse {
                     ticket_id: ticket.to_owned(),
-                    position: Some(Position { value: last }),
+                    position: Some(Position { value: filed.0 }),
                     changed: false,
                     already_filed: true,
                 })
@@ -147,180 +132,6 @@ impl ComplaintApi {
             Err(e @ CommandError::Contended { .. }) => Err(ServiceError::Conflict(e.to_string())),
             Err(e @ CommandError::Corrupt { .. }) => Err(ServiceError::Internal(e.to_string())),
         }
-    }
-
-    async fn file(
-        &self,
-        principal: &Principal,
-        body: &pb::FileComplaintRequest,
-    ) -> Result<pb::ComplaintCommandResponse, ServiceError> {
-        let dealer = dealer(principal, &body.dealer, FILERS)?;
-        let channel = channel_from(body.channel)
-            .ok_or_else(|| ServiceError::invalid("channel", "is required: walk-in, phone, callback, oem-hotline, consumer-association, media or group-hq"))?;
-        let grade = match body.grade {
-            0 => None,
-            g => Some(
-                Grade::new(g)
-                    .ok_or_else(|| ServiceError::invalid("grade", format!("{g} is not 1-5")))?,
-            ),
-        };
-        let oem_ticket = Some(body.oem_ticket.trim().to_owned()).filter(|t| !t.is_empty());
-        let ticket = match &oem_ticket {
-            Some(number) => oem_ticket_id(dealer.as_str(), number),
-            None => Uuid::now_v7().simple().to_string(),
-        };
-        let receiver = match body.receiver.trim() {
-            "" => principal.name.clone(),
-            r => r.to_owned(),
-        };
-        // Personal data is sealed for the ticket before it reaches the log.
-        let subject = crate::events::subject(&ticket);
-        let filing = Filing {
-            ticket_id: ticket.clone(),
-            channel,
-            oem_ticket,
-            grade,
-            customer_id: self.seal(&subject, body.customer_id.trim()).await?,
-            vin: self.seal(&subject, &body.vin.trim().to_uppercase()).await?,
-            description: self.seal(&subject, body.description.trim()).await?,
-            product_liability: body.product_liability,
-            receiver,
-        };
-        let command = Command::File {
-            filing,
-            at: Timestamp::now(),
-            terms: self.terms(&dealer),
-        };
-        self.run(&dealer, &ticket, command, principal).await
-    }
-
-    async fn read(
-        &self,
-        dealer: &DealerId,
-        ticket: &str,
-        timeline: bool,
-    ) -> Result<pb::ComplaintTicket, ServiceError> {
-        let row = sqlx::query(&format!(
-            "SELECT {} FROM complaint_tickets WHERE ticket_id = $1 AND dealer = $2",
-            COLUMNS.join(", ")
-        ))
-        .bind(ticket)
-        .bind(dealer.as_str())
-        .fetch_optional(&self.db.pool)
-        .await?
-        // Another dealer's ticket is simply not found.
-        .ok_or_else(|| ServiceError::NotFound(format!("complaint {ticket} at dealer {dealer}")))?;
-        let mut out = ticket_message(TicketRow::read(&row)?, Timestamp::now());
-        if timeline {
-            let rows = sqlx::query(
-                "SELECT at, kind, by_whom, detail FROM complaint_timeline WHERE ticket_id = $1 ORDER BY position",
-            )
-            .bind(ticket)
-            .fetch_all(&self.db.pool)
-            .await?;
-            for r in rows {
-                out.timeline.push(pb::TimelineEntry {
-                    at: micros(Some(r.try_get("at")?)),
-                    kind: r.try_get("kind")?,
-                    by: r.try_get("by_whom")?,
-                    detail: r.try_get("detail")?,
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    async fn list(
-        &self,
-        principal: &Principal,
-        body: &pb::ListComplaintsRequest,
-    ) -> Result<pb::ListComplaintsResponse, ServiceError> {
-        let dealer = dealer(principal, &body.dealer, READERS)?;
-        wait_for_consistency(
-            self.tickets.as_ref(),
-            body.consistency.as_ref(),
-            self.read_timeout,
-        )
-        .await?;
-        let now = Timestamp::now().as_microsecond();
-        let mut sql = format!(
-            "SELECT {} FROM complaint_tickets WHERE dealer = $1",
-            COLUMNS.join(", ")
-        );
-        let mut n = 1;
-        let mut texts = Vec::new();
-        if !body.status.is_empty() {
-            if !["open", "in-progress", "resolved", "closed"].contains(&body.status.as_str()) {
-                return Err(ServiceError::invalid(
-                    "status",
-                    "must be open, in-progress, resolved or closed",
-                ));
-            }
-            n += 1;
-            sql.push_str(&format!(" AND status = ${n}"));
-            texts.push(body.status.clone());
-        }
-        if !body.owner.is_empty() {
-            n += 1;
-            sql.push_str(&format!(" AND owner = ${n}"));
-            texts.push(body.owner.clone());
-        }
-        if body.grade != 0 {
-            let grade = Grade::new(body.grade).ok_or_else(|| {
-                ServiceError::invalid("grade", format!("{} is not 1-5", body.grade))
-            })?;
-            sql.push_str(&format!(" AND grade = {}", grade.value()));
-        }
-        if body.overdue_only {
-            sql.push_str(&format!(" AND (respond_by < {now} OR resolve_by < {now})"));
-        }
-        sql.push_str(" ORDER BY filed_at DESC LIMIT 500");
-        let mut query = sqlx::query(&sql).bind(dealer.as_str());
-        for t in &texts {
-            query = query.bind(t.as_str());
-        }
-        let rows = query.fetch_all(&self.db.pool).await?;
-        let now = Timestamp::now();
-        Ok(pb::ListComplaintsResponse {
-            tickets: rows
-                .iter()
-                .map(|r| TicketRow::read(r).map(|t| ticket_message(t, now)))
-                .collect::<Result<_, _>>()?,
-        })
-    }
-}
-
-fn micros(value: Option<i64>) -> Option<prost_types::Timestamp> {
-    value
-        .and_then(|v| Timestamp::from_microsecond(v).ok())
-        .map(aftercare_intake::events::timestamp)
-}
-
-fn ticket_message(t: TicketRow, now: Timestamp) -> pb::ComplaintTicket {
-    let now = now.as_microsecond();
-    let overdue = [t.respond_by, t.resolve_by]
-        .iter()
-        .flatten()
-        .any(|d| *d < now);
-    pb::ComplaintTicket {
-        ticket_id: t.ticket_id,
-        dealer: t.dealer,
-        channel: t.channel as i32,
-        oem_ticket: t.oem_ticket,
-        grade: t.grade as u32,
-        handler: t.handler,
-        owner: t.owner,
-        assignee: t.assignee,
-        status: t.status,
-        customer_id: t.customer_id,
-        vin: t.vin,
-        description: t.description,
-        product_liability: t.product_liability,
-        filed_at: micros(Some(t.filed_at)),
-        respond_by: micros(t.respond_by),
-        resolve_by: micros(t.resolve_by),
-        overdue,
-        timeline: Vec::new(),
     }
 }
 
@@ -456,12 +267,19 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
             .await
             .map_err(ServiceError::from)?;
         let (store, vault) = (self.store.clone(), self.vault.clone());
+        let personal = PersonalData::for_principal(&principal);
         let stream = events.filter_map(move |event| {
             let (store, vault) = (store.clone(), vault.clone());
             async move {
                 match event {
                     Ok(event) => {
-                        match crate::feedback::feedback_form(store.as_ref(), &vault, &event).await {
+                        let form = crate::feedback::feedback_form(
+                            store.as_ref(),
+                            &vault,
+                            &event,
+                            personal,
+                        );
+                        match form.await {
                             Ok(form) => form.map(Ok),
                             Err(e) => Some(Err(Status::unavailable(e.to_string()))),
                         }
@@ -619,7 +437,8 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
             self.read_timeout,
         )
         .await?;
-        Ok(Response::new(self.read(&dealer, &ticket, true).await?))
+        let personal = PersonalData::for_principal(&principal);
+        Ok(Response::new(self.read(&dealer, &ticket, personal).await?))
     }
 
     async fn sweep_deadlines(
@@ -668,6 +487,7 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
         let principal = Principal::of(&request)?;
         let body = request.get_ref();
         let dealer = dealer(&principal, &body.dealer, READERS)?;
+        let personal = PersonalData::for_principal(&principal);
         wait_for_consistency(
             self.warnings.as_ref(),
             body.consistency.as_ref(),
@@ -690,7 +510,7 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
                     warning_id: r.try_get("warning_id")?,
                     cause: r.try_get("cause")?,
                     kind: r.try_get::<i64, _>("kind")? as i32,
-                    vin: r.try_get("vin")?,
+                    vin: personal.vin(&r.try_get::<String, _>("vin")?),
                     vehicle_id: r.try_get("vehicle_id")?,
                     visit_id: r.try_get("visit_id")?,
                     repair_order: r.try_get("repair_order")?,
@@ -698,7 +518,7 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
                     ticket_id: r.try_get("ticket_id")?,
                     grade: r.try_get::<i64, _>("grade")? as u32,
                     detail: r.try_get("detail")?,
-                    raised_at: micros(Some(r.try_get("raised_at")?)),
+                    raised_at: crate::tickets::micros(Some(r.try_get("raised_at")?)),
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use aftercare_eventstore::{EventStore, Filter, JetStreamStore, RecordedEvent};
 use aftercare_proto::common::v1::Position;
 use aftercare_proto::complaint::v1 as pb;
+use aftercare_runtime::PersonalData;
 use aftercare_runtime::command::Aggregate;
 use aftercare_runtime::privacy::Vault;
 use aftercare_runtime::projection::{Policy, ReactError};
@@ -50,7 +51,9 @@ impl Policy for OemFeedback {
     }
 
     async fn react(&self, event: &RecordedEvent) -> Result<(), ReactError> {
-        let Some(feedback) = feedback_form(self.store.as_ref(), &self.vault, event).await? else {
+        // The OEM issued the complaint: its feedback carries the customer's words.
+        let form = feedback_form(self.store.as_ref(), &self.vault, event, PersonalData::Shown);
+        let Some(feedback) = form.await? else {
             return Ok(());
         };
         self.nats
@@ -66,11 +69,13 @@ impl Policy for OemFeedback {
 }
 
 /// The feedback form of one change, none when the complaint was not issued by
-/// the OEM: the ticket as it stood after the change (grade, handler, status).
+/// the OEM: the ticket as it stood after the change (grade, handler, status),
+/// its personal data as `personal` lets the reader see it.
 pub async fn feedback_form(
     store: &dyn EventStore,
     vault: &Vault,
     event: &RecordedEvent,
+    personal: PersonalData,
 ) -> Result<Option<pb::ComplaintFeedback>, ReactError> {
     let history = store
         .read_stream(&event.stream)
@@ -106,7 +111,7 @@ pub async fn feedback_form(
         grade: ticket.grade.map_or(0, |g| g.value()),
         handler: ticket.handler.clone(),
         status: ticket.status.map_or("", |s| s.as_str()).to_owned(),
-        detail: detail(&this, &|text| keys.open(&subject, text)),
+        detail: detail(&this, &|text| personal.text(&keys.open(&subject, text))),
         at: Some(aftercare_intake::events::timestamp(event.data.occurred_at)),
         position: Some(Position {
             value: event.position.0,

@@ -1,0 +1,164 @@
+//! Reading tickets from the read model, always under the caller's dealer, with
+//! the personal data (VIN, description, resolution) shown as the caller's role
+//! allows.
+
+use aftercare_eventstore::DealerId;
+use aftercare_proto::complaint::v1 as pb;
+use aftercare_runtime::projection::wait_for_consistency;
+use aftercare_runtime::{PersonalData, Principal, ServiceError};
+use jiff::Timestamp;
+use sqlx::Row;
+
+use crate::api::{ComplaintApi, READERS};
+use crate::domain::Grade;
+use crate::projection::{COLUMNS, TicketRow};
+
+impl ComplaintApi {
+    pub(crate) async fn read(
+        &self,
+        dealer: &DealerId,
+        ticket: &str,
+        personal: PersonalData,
+    ) -> Result<pb::ComplaintTicket, ServiceError> {
+        let row = sqlx::query(&format!(
+            "SELECT {} FROM complaint_tickets WHERE ticket_id = $1 AND dealer = $2",
+            COLUMNS.join(", ")
+        ))
+        .bind(ticket)
+        .bind(dealer.as_str())
+        .fetch_optional(&self.db.pool)
+        .await?
+        // Another dealer's ticket is simply not found.
+        .ok_or_else(|| ServiceError::NotFound(format!("complaint {ticket} at dealer {dealer}")))?;
+        let mut out = ticket_message(TicketRow::read(&row)?, Timestamp::now(), personal);
+        let rows = sqlx::query(
+            "SELECT l.at, l.kind, l.by_whom, l.detail FROM complaint_timeline l \
+             JOIN complaint_tickets t ON t.ticket_id = l.ticket_id \
+             WHERE l.ticket_id = $1 AND t.dealer = $2 ORDER BY l.position",
+        )
+        .bind(ticket)
+        .bind(dealer.as_str())
+        .fetch_all(&self.db.pool)
+        .await?;
+        for r in rows {
+            let kind: String = r.try_get("kind")?;
+            let detail: String = r.try_get("detail")?;
+            out.timeline.push(pb::TimelineEntry {
+                at: micros(Some(r.try_get("at")?)),
+                detail: timeline_detail(&kind, detail, personal),
+                kind,
+                by: r.try_get("by_whom")?,
+            });
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn list(
+        &self,
+        principal: &Principal,
+        body: &pb::ListComplaintsRequest,
+    ) -> Result<pb::ListComplaintsResponse, ServiceError> {
+        let dealer = principal.dealer_for("dealer", &body.dealer, READERS)?;
+        wait_for_consistency(
+            self.tickets.as_ref(),
+            body.consistency.as_ref(),
+            self.read_timeout,
+        )
+        .await?;
+        let now = Timestamp::now().as_microsecond();
+        let mut sql = format!(
+            "SELECT {} FROM complaint_tickets WHERE dealer = $1",
+            COLUMNS.join(", ")
+        );
+        let mut n = 1;
+        let mut texts = Vec::new();
+        if !body.status.is_empty() {
+            if !["open", "in-progress", "resolved", "closed"].contains(&body.status.as_str()) {
+                return Err(ServiceError::invalid(
+                    "status",
+                    "must be open, in-progress, resolved or closed",
+                ));
+            }
+            n += 1;
+            sql.push_str(&format!(" AND status = ${n}"));
+            texts.push(body.status.clone());
+        }
+        if !body.owner.is_empty() {
+            n += 1;
+            sql.push_str(&format!(" AND owner = ${n}"));
+            texts.push(body.owner.clone());
+        }
+        if body.grade != 0 {
+            let grade = Grade::new(body.grade).ok_or_else(|| {
+                ServiceError::invalid("grade", format!("{} is not 1-5", body.grade))
+            })?;
+            sql.push_str(&format!(" AND grade = {}", grade.value()));
+        }
+        if body.overdue_only {
+            sql.push_str(&format!(" AND (respond_by < {now} OR resolve_by < {now})"));
+        }
+        sql.push_str(" ORDER BY filed_at DESC LIMIT 500");
+        let mut query = sqlx::query(&sql).bind(dealer.as_str());
+        for t in &texts {
+            query = query.bind(t.as_str());
+        }
+        let rows = query.fetch_all(&self.db.pool).await?;
+        let now = Timestamp::now();
+        let personal = PersonalData::for_principal(principal);
+        Ok(pb::ListComplaintsResponse {
+            tickets: rows
+                .iter()
+                .map(|r| TicketRow::read(r).map(|t| ticket_message(t, now, personal)))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+pub(crate) fn micros(value: Option<i64>) -> Option<prost_types::Timestamp> {
+    value
+        .and_then(|v| Timestamp::from_microsecond(v).ok())
+        .map(aftercare_intake::events::timestamp)
+}
+
+fn ticket_message(t: TicketRow, now: Timestamp, personal: PersonalData) -> pb::ComplaintTicket {
+    let now = now.as_microsecond();
+    let overdue = [t.respond_by, t.resolve_by]
+        .iter()
+        .flatten()
+        .any(|d| *d < now);
+    pb::ComplaintTicket {
+        ticket_id: t.ticket_id,
+        dealer: t.dealer,
+        channel: t.channel as i32,
+        oem_ticket: t.oem_ticket,
+        grade: t.grade as u32,
+        handler: t.handler,
+        owner: t.owner,
+        assignee: t.assignee,
+        status: t.status,
+        customer_id: t.customer_id,
+        vin: personal.vin(&t.vin),
+        description: personal.text(&t.description),
+        product_liability: t.product_liability,
+        filed_at: micros(Some(t.filed_at)),
+        respond_by: micros(t.respond_by),
+        resolve_by: micros(t.resolve_by),
+        overdue,
+        timeline: Vec::new(),
+    }
+}
+
+/// A timeline entry's detail as the caller may see it. Only a resolution is the
+/// customer's text; the projection writes it as `<resolution> (compensation N
+/// fen)`, and the amount stays visible.
+fn timeline_detail(kind: &str, detail: String, personal: PersonalData) -> String {
+    if kind != "resolved" || !personal.is_masked() {
+        return detail;
+    }
+    match detail.rsplit_once(" (compensation ") {
+        Some((resolution, amount)) => {
+            format!("{} (compensation {amount}", personal.text(resolution))
+        }
+        None => personal.text(&detail),
+    }
+}

@@ -1,0 +1,8 @@
+//! The complaint gRPC service, called as the server calls it, on SQLite and on
+//! PostgreSQL read models: what each role sees of a complaint, retried filings,
+//! and which dealer's customers a complaint may name.
+
+mod app;
+mod masking;
+mod retries;
+mod scope;
