@@ -25,11 +25,13 @@ fn hotline(oem_ticket: &str) -> pb::FileComplaintRequest {
         channel: pb::Channel::OemHotline as i32,
         oem_ticket: oem_ticket.into(),
         grade: 0,
-        customer_id: "c-1".into(),
+        // The OEM does not know the dealer's customer files: it names none.
+        customer_id: String::new(),
         vin: "LSVAG2186E2100001".into(),
         description: "车辆维修后异响依旧，要求厂家介入".into(),
         product_liability: false,
         receiver: "400热线 李敏".into(),
+        client_request_id: String::new(),
     }
 }
 

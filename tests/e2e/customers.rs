@@ -53,6 +53,7 @@ async fn the_customer_file_over_grpc() {
                     channel: pb::ContactChannel::Phone as i32,
                     granted: true,
                 }],
+                client_request_id: String::new(),
             },
             MANAGER,
         ))
@@ -183,6 +184,7 @@ async fn the_customer_file_over_grpc() {
                 dealer: dealer("D001"),
                 profile: profile(&["12345"]),
                 consents: vec![],
+                client_request_id: String::new(),
             },
             MANAGER,
         ))
@@ -212,6 +214,7 @@ async fn the_customer_file_over_grpc() {
                 dealer: dealer("D001"),
                 profile: profile(&["13812341234"]),
                 consents: vec![],
+                client_request_id: String::new(),
             },
             VIEWER,
         ))

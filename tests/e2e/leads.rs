@@ -35,6 +35,7 @@ async fn leads_from_capture_to_outcome() {
         model_of_interest: "Equinox".into(),
         oem_reference: reference.into(),
         referrer_customer_id: String::new(),
+        client_request_id: String::new(),
     };
     let oem = client
         .capture_lead(authorized(capture(pb::LeadSource::Oem, "OEM-88"), OEM))
@@ -128,12 +129,28 @@ async fn leads_from_capture_to_outcome() {
         .await
         .expect("lost")
         .into_inner();
+    let customer = client
+        .register_customer(authorized(
+            pb::RegisterCustomerRequest {
+                dealer: dealer(),
+                profile: Some(pb::CustomerInput {
+                    name: "周杰".into(),
+                    phones: vec!["13912345678".into()],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            AGENT,
+        ))
+        .await
+        .expect("customer")
+        .into_inner();
     let closed = client
         .convert_lead(authorized(
             pb::ConvertLeadRequest {
                 dealer: dealer(),
                 lead_id: web.lead_id.clone(),
-                customer_id: "c-1".into(),
+                customer_id: customer.customer_id,
                 vehicle_id: String::new(),
             },
             AGENT,

@@ -16,12 +16,40 @@ async fn a_sale_opens_the_vehicle_file() {
     let stack = jetstream_stack(&token("manager", MANAGER, "care-manager", "dealer:D001")).await;
     let server = &stack.server;
     let mut client = IntakeServiceClient::new(server.channel().await);
+    // A sale names the dealer's own customers: the buyer and who referred them.
+    let open_file = |name: &str, phone: &str| {
+        let request = authorized(
+            pb::RegisterCustomerRequest {
+                dealer: Some(DealerId {
+                    value: "D001".into(),
+                }),
+                profile: Some(pb::CustomerInput {
+                    name: name.into(),
+                    phones: vec![phone.into()],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            MANAGER,
+        );
+        let mut client = client.clone();
+        async move {
+            client
+                .register_customer(request)
+                .await
+                .expect("customer")
+                .into_inner()
+                .customer_id
+        }
+    };
+    let buyer = open_file("赵敏", "13600001111").await;
+    let friend = open_file("孙杰", "13600002222").await;
     let sale = pb::RecordSaleRequest {
         dealer: Some(DealerId {
             value: "D001".into(),
         }),
         vin: "1M8GDM9AXKP042788".into(),
-        buyer_customer_id: "c-buyer".into(),
+        buyer_customer_id: buyer.clone(),
         sales_consultant: "赵磊".into(),
         sold_on: Some(aftercare_proto::common::v1::Date {
             year: 2026,
@@ -29,7 +57,7 @@ async fn a_sale_opens_the_vehicle_file() {
             day: 15,
         }),
         price: Some(Money { fen: 15_980_000 }),
-        referrer_customer_id: "c-friend".into(),
+        referrer_customer_id: friend.clone(),
         model: "Cruze".into(),
     };
     let first = client
@@ -47,7 +75,7 @@ async fn a_sale_opens_the_vehicle_file() {
     assert_eq!(again.sale_id, first.sale_id);
 
     let mut bad = sale.clone();
-    bad.referrer_customer_id = "c-buyer".into();
+    bad.referrer_customer_id = buyer.clone();
     let err = client
         .record_sale(authorized(bad, MANAGER))
         .await
@@ -75,10 +103,10 @@ async fn a_sale_opens_the_vehicle_file() {
         .await
         .expect("history")
         .into_inner();
-    assert_eq!(history.owner_customer_id, "c-buyer");
+    assert_eq!(history.owner_customer_id, buyer);
     assert_eq!(history.model, "Cruze");
     assert_eq!(history.sales.len(), 1, "the repeated sale is recorded once");
-    assert_eq!(history.sales[0].referrer_customer_id, "c-friend");
+    assert_eq!(history.sales[0].referrer_customer_id, friend);
     assert_eq!(history.sales[0].price.map(|m| m.fen), Some(15_980_000));
     assert!(history.visits.is_empty());
     assert_eq!(history.vehicle_id, first.vehicle_id);
@@ -96,7 +124,7 @@ async fn a_sale_opens_the_vehicle_file() {
                     phones: vec!["13700001111".into()],
                     ..Default::default()
                 }),
-                consents: vec![],
+                ..Default::default()
             },
             MANAGER,
         ))
