@@ -365,7 +365,7 @@ async fn a_forged_reply_subject_reaches_nothing() {
         ("AFTERCARE_OUT", "aftercare.out.D002.>"),
         ("AFTERCARE_DLQ", "aftercare.dlq.D002.>"),
     ] {
-        let mut stream = js.get_stream(stream).await.expect("stream");
+        let stream = js.get_stream(stream).await.expect("stream");
         let info = stream.info_with_subjects(subject).await.expect("subjects");
         let mut subjects = Vec::new();
         let mut info = info;

@@ -114,6 +114,46 @@ async fn embedded_default_runs_with_a_private_admin_token() {
     assert_eq!(json["principal"], "local-admin");
     assert!(dir.path().join("data/events.db").exists());
 
+    // Everything in the data folder is its owner's alone, the WAL files too,
+    // and the keys of sealed personal data are in a file of their own.
+    let data = dir.path().join("data");
+    let mode_of =
+        |p: &std::path::Path| std::fs::metadata(p).expect("metadata").permissions().mode() & 0o777;
+    assert_eq!(mode_of(&data), 0o700);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&data).expect("data folder") {
+        let path = entry.expect("entry").path();
+        files.push((
+            path.file_name()
+                .expect("name")
+                .to_string_lossy()
+                .into_owned(),
+            mode_of(&path),
+        ));
+    }
+    files.sort();
+    assert!(files.iter().all(|(_, mode)| *mode == 0o600), "{files:?}");
+    for name in [
+        "events.db",
+        "events.db-wal",
+        "aftercare.db",
+        "aftercare.db-wal",
+        "keys.db",
+    ] {
+        assert!(
+            files.iter().any(|(f, _)| f == name),
+            "{name} missing: {files:?}"
+        );
+    }
+
+    // A second server on the same folder is refused, and says who holds it.
+    let (ok, _, stderr) = cli(dir.path(), &["serve", "--listen", "127.0.0.1:0"], &[]);
+    assert!(!ok, "a second server started on the same data folder");
+    assert!(
+        stderr.contains("is in use by another aftercare process (process "),
+        "{stderr}"
+    );
+
     assert!(server.terminate().success(), "a clean exit on SIGTERM");
 }
 

@@ -13,12 +13,18 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 pub async fn run(config: Config, projection: &str, show_progress: bool) -> anyhow::Result<u64> {
     let config = Arc::new(config);
-    let (opened, db) = crate::serve::backends(&config).await?;
+    let crate::serve::Backends {
+        opened,
+        db,
+        vault,
+        _lock,
+    } = crate::serve::backends(&config).await?;
     let ctx = ModuleContext {
         config: config.clone(),
         store: opened.store.clone(),
         nats: opened.nats.clone(),
         db: db.clone(),
+        vault,
         auth: Authenticator::new(TokenTable::default()),
     };
     let modules = crate::modules::all();

@@ -6,7 +6,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use aftercare_runtime::auth::{DealerScope, Principal, Role};
+use aftercare_runtime::config::StoreBackend;
+use aftercare_runtime::data_dir::{self, DataDirLock};
 use aftercare_runtime::module::{Module, ModuleContext};
+use aftercare_runtime::privacy::{self, Vault};
 use aftercare_runtime::projection::{RUNTIME_MIGRATIONS, Runner, RunnerOptions};
 use aftercare_runtime::{Authenticator, Config, Database, TokenTable, store};
 use anyhow::Context;
@@ -37,7 +40,12 @@ pub async fn run(
     on_started: impl FnOnce(&Started),
 ) -> anyhow::Result<()> {
     let config = Arc::new(config);
-    let (opened, db) = backends(&config).await?;
+    let Backends {
+        opened,
+        db,
+        vault,
+        _lock,
+    } = backends(&config).await?;
     for module in &modules {
         if let Some(migrations) = module.migrations() {
             db.migrate(&migrations)
@@ -51,6 +59,7 @@ pub async fn run(
         store: opened.store.clone(),
         nats: opened.nats.clone(),
         db: db.clone(),
+        vault,
         auth: Authenticator::new(tokens),
     };
 
@@ -116,19 +125,50 @@ pub async fn run(
     served.context("serving grpc")
 }
 
-/// The event store and the read-model database of a configuration, with the
-/// runtime's own tables migrated: what `serve` and `rebuild` both start from.
-pub async fn backends(config: &Config) -> anyhow::Result<(store::OpenedStore, Database)> {
+/// What `serve` and `rebuild` both start from: the event store, the read-model
+/// database with the runtime's own tables migrated, the key vault, and the
+/// data folder held for this process when anything lives in it.
+pub struct Backends {
+    pub opened: store::OpenedStore,
+    pub db: Database,
+    pub vault: Vault,
+    pub _lock: Option<DataDirLock>,
+}
+
+pub async fn backends(config: &Config) -> anyhow::Result<Backends> {
+    let uses_data_dir = config.store.backend == StoreBackend::Embedded
+        || config.database.url.is_none()
+        || config.database.keys_url.is_none();
+    let lock = if uses_data_dir {
+        Some(data_dir::lock(&config.server.data_dir)?)
+    } else {
+        None
+    };
     let opened = store::open(&config.store)
         .await
         .context("opening the event store")?;
-    let db = Database::connect(&config.database_url(), config.database.max_connections)
+    let url = config.database_url();
+    let db = Database::connect(&url, config.database.max_connections)
         .await
         .context("connecting to the read-model database")?;
     db.migrate(&RUNTIME_MIGRATIONS)
         .await
         .context("migrating runtime tables")?;
-    Ok((opened, db))
+    let keys_url = match &config.database.keys_url {
+        Some(url) => url.clone(),
+        None => privacy::default_keys_url(&db, &url, &config.server.data_dir)
+            .await
+            .context("preparing the key vault")?,
+    };
+    let vault = privacy::open_vault(&db, &keys_url)
+        .await
+        .context("opening the key vault")?;
+    Ok(Backends {
+        opened,
+        db,
+        vault,
+        _lock: lock,
+    })
 }
 
 fn tokens(config: &Config) -> anyhow::Result<(TokenTable, AuthNotice)> {

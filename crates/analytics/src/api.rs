@@ -12,7 +12,6 @@ use aftercare_proto::common::v1 as common;
 use aftercare_runtime::config::{DealerRules, DealersConfig};
 use aftercare_runtime::projection::{ProgressHandle, wait_for_consistency};
 use aftercare_runtime::{Database, Principal, Role, ServiceError};
-use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
 use tonic::{Request, Response, Status};
 
@@ -44,13 +43,9 @@ pub struct AnalyticsApi {
 
 fn month(field: &str, value: Option<&common::YearMonth>) -> Result<Month, ServiceError> {
     let m = value.ok_or_else(|| ServiceError::invalid(field, "is required"))?;
-    if !(1..=12).contains(&m.month) || !(1900..=9999).contains(&m.year) {
-        return Err(ServiceError::invalid(
-            field,
-            format!("{}-{} is not a calendar month", m.year, m.month),
-        ));
-    }
-    Ok(Month::new(m.year as i16, m.month as i8))
+    let (year, month) =
+        aftercare_proto::calendar::year_month(m).map_err(|e| ServiceError::invalid(field, e))?;
+    Ok(Month::new(year, month))
 }
 
 fn year_month(m: Month) -> common::YearMonth {
@@ -280,8 +275,9 @@ impl AnalyticsApi {
         let today = Timestamp::now().to_zoned(rules.time_zone.clone()).date();
         let as_of = match &body.as_of {
             None => today,
-            Some(d) => Date::new(d.year as i16, d.month as i8, d.day as i8)
-                .map_err(|e| ServiceError::invalid("as_of", e.to_string()))?,
+            Some(d) => {
+                aftercare_proto::calendar::date(d).map_err(|e| ServiceError::invalid("as_of", e))?
+            }
         };
         if as_of > today {
             return Err(ServiceError::invalid(

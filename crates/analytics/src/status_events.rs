@@ -79,8 +79,8 @@ pub fn decode(recorded: &RecordedEvent) -> Result<StatusChanged, String> {
     let to = segment_from(e.to).ok_or("VehicleChurnStatusChanged without a segment")?;
     let as_of = e
         .as_of
-        .filter(|m| (1..=12).contains(&m.month))
-        .map(|m| Month::new(m.year as i16, m.month as i8))
+        .and_then(|m| aftercare_proto::calendar::year_month(&m).ok())
+        .map(|(year, month)| Month::new(year, month))
         .ok_or("VehicleChurnStatusChanged without its month")?;
     let last_visit = e
         .last_visit_closed_at

@@ -33,9 +33,11 @@ impl Module for ComplaintModule {
         Some(projection::MIGRATIONS)
     }
 
-    fn projections(&self, _ctx: &ModuleContext) -> Vec<Arc<dyn Projection>> {
+    fn projections(&self, ctx: &ModuleContext) -> Vec<Arc<dyn Projection>> {
         vec![
-            Arc::new(projection::Tickets),
+            Arc::new(projection::Tickets {
+                vault: ctx.vault.clone(),
+            }),
             Arc::new(workshop::Workshop),
             Arc::new(warnings::Warnings),
         ]
@@ -50,7 +52,7 @@ impl Module for ComplaintModule {
             Arc::new(feedback::OemFeedback {
                 store: ctx.store.clone(),
                 nats: nats.clone(),
-                vault: aftercare_runtime::privacy::Vault::new(ctx.db.clone()),
+                vault: ctx.vault.clone(),
             }),
             Arc::new(warning_feed::WarningFeed { nats }),
         ]
@@ -61,6 +63,7 @@ impl Module for ComplaintModule {
         let task = tokio::spawn(sweep::run(
             ctx.store.clone(),
             ctx.db.clone(),
+            ctx.vault.clone(),
             Arc::new(ctx.config.dealers.clone()),
             stop,
         ));
@@ -71,7 +74,7 @@ impl Module for ComplaintModule {
         let api = api::ComplaintApi {
             store: ctx.store.clone(),
             db: ctx.db.clone(),
-            vault: aftercare_runtime::privacy::Vault::new(ctx.db.clone()),
+            vault: ctx.vault.clone(),
             tickets: progress
                 .iter()
                 .find(|p| p.name() == projection::NAME)

@@ -236,7 +236,9 @@ impl TicketRow {
 
 /// The tickets read model; personal data is opened with the subjects' keys as
 /// it is written.
-pub struct Tickets;
+pub struct Tickets {
+    pub vault: Vault,
+}
 
 #[async_trait]
 impl Projection for Tickets {
@@ -259,7 +261,7 @@ impl Projection for Tickets {
     ) -> Result<(), ApplyError> {
         let ids: Vec<String> = batch.iter().map(|e| e.stream.id().to_owned()).collect();
         let subjects: Vec<String> = ids.iter().map(|id| crate::events::subject(id)).collect();
-        let keys = Vault::keyring_on(tx, &subjects).await?;
+        let keys = self.vault.keyring(&subjects).await?;
         let mut tickets: HashMap<String, TicketRow> = HashMap::new();
         for row in fetch_in(
             tx,

@@ -161,10 +161,10 @@ async fn retention(
 pub async fn run(
     store: Arc<dyn EventStore>,
     db: Database,
+    vault: Vault,
     dealers: Arc<DealersConfig>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let vault = Vault::new(db.clone());
     loop {
         match sweep(store.as_ref(), &db, &vault, &dealers, Timestamp::now()).await {
             Ok(s) if s.escalated > 0 => {

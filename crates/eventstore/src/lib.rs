@@ -59,8 +59,23 @@ pub trait EventStore: Send + Sync + 'static {
     async fn dead_letters(&self, kind: Option<&str>) -> Result<Vec<DeadLetter>, StoreError>;
 }
 
+/// The largest event payload either backend takes: well inside NATS's default
+/// 1 MiB message with its headers. A command that would record more is refused
+/// as invalid input (a client error), never reported as the log being down.
+pub const MAX_EVENT_BYTES: usize = 512 * 1024;
+
 /// Event type names are protobuf full names: letters, digits, `_` and `.`.
 pub(crate) fn check_event(event: &EventData) -> Result<(), StoreError> {
+    if event.payload.len() > MAX_EVENT_BYTES {
+        return Err(StoreError::InvalidInput {
+            field: "event",
+            reason: format!(
+                "{} would be {} bytes; the log takes at most {MAX_EVENT_BYTES} per event",
+                event.event_type,
+                event.payload.len()
+            ),
+        });
+    }
     let t = &event.event_type;
     if t.is_empty()
         || t.len() > 200

@@ -159,7 +159,8 @@ async fn the_client_reconnects_after_a_broker_restart() {
 }
 
 /// The events of one append are stored together or not at all: when the second of
-/// three cannot be sent (larger than the server accepts), the first is not kept.
+/// three cannot be stored (larger than the log takes), the first is not kept, and
+/// the refusal is the caller's error, not the log being down.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_multi_event_append_is_all_or_nothing() {
     use aftercare_eventstore::{EventData, EventStore, Expected};
@@ -176,8 +177,11 @@ async fn a_multi_event_append_is_all_or_nothing() {
     let err = store
         .append(&id, Expected::NoStream, events)
         .await
-        .expect_err("a message over max_payload");
-    assert!(err.is_unavailable(), "{err:?}");
+        .expect_err("an event over the size limit");
+    assert!(
+        matches!(&err, StoreError::InvalidInput { field: "event", reason } if reason.contains("ComplaintNoteAdded")),
+        "{err:?}"
+    );
     // The abandoned batch leaves nothing behind, and the stream can still be created.
     assert!(store.read_stream(&id).await.expect("read").is_empty());
     let three = vec![

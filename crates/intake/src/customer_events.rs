@@ -75,7 +75,7 @@ fn profile_from(profile: Option<pb::CustomerProfile>) -> Result<Profile, String>
         .map_err(|e| format!("stored phone: {e}"))?;
     let birthday = profile
         .birthday
-        .map(|d| jiff::civil::Date::new(d.year as i16, d.month as i8, d.day as i8))
+        .map(|d| aftercare_proto::calendar::date(&d))
         .transpose()
         .map_err(|e| format!("stored birthday: {e}"))?;
     let customer_type = match pb::CustomerType::try_from(profile.customer_type) {

@@ -25,11 +25,8 @@ pub fn date_to(d: jiff::civil::Date) -> Date {
 }
 
 pub fn date_from(d: Option<&Date>) -> Result<Option<jiff::civil::Date>, String> {
-    d.map(|d| {
-        jiff::civil::Date::new(d.year as i16, d.month as i8, d.day as i8)
-            .map_err(|e| format!("date: {e}"))
-    })
-    .transpose()
+    d.map(|d| aftercare_proto::calendar::date(d).map_err(|e| format!("date: {e}")))
+        .transpose()
 }
 
 fn vin(text: &str) -> Result<Vin, String> {

@@ -243,6 +243,28 @@ fn walk(schema: &Schema, type_name: &str, mut buf: &[u8], path: &str, out: &mut 
                     reason: "is not valid UTF-8".to_owned(),
                 }),
             },
+            FieldKind::Message(nested) if nested == "google.protobuf.Timestamp" => {
+                if let Err(reason) = prost_types::Timestamp::decode(payload)
+                    .map_err(|e| e.to_string())
+                    .and_then(|t| crate::calendar::instant(&t))
+                {
+                    out.push(Violation {
+                        field: label,
+                        reason,
+                    });
+                }
+            }
+            FieldKind::Message(nested) if nested == "aftercare.common.v1.Date" => {
+                if let Err(reason) = crate::common::v1::Date::decode(payload)
+                    .map_err(|e| e.to_string())
+                    .and_then(|d| crate::calendar::date(&d))
+                {
+                    out.push(Violation {
+                        field: label,
+                        reason,
+                    });
+                }
+            }
             FieldKind::Message(nested) => walk(schema, nested, payload, &label, out),
             FieldKind::Other => {}
         }
@@ -515,5 +537,53 @@ mod tests {
                 .requests
                 .contains("aftercare.intake.v1.RecordVisitResponse")
         );
+    }
+}
+
+#[cfg(test)]
+mod calendar_tests {
+    use super::*;
+    use crate::intake::v1 as intake;
+
+    #[test]
+    fn times_and_dates_out_of_range_are_named() {
+        let request = intake::RecordVisitRequest {
+            dealer: None,
+            repair_order: Some(intake::RepairOrder {
+                opened_at: Some(prost_types::Timestamp {
+                    seconds: -62_135_596_800,
+                    nanos: 0,
+                }),
+                closed_at: Some(prost_types::Timestamp {
+                    seconds: 253_402_300_800,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            }),
+        };
+        let got = check_message(
+            "aftercare.intake.v1.RecordVisitRequest",
+            &request.encode_to_vec(),
+        );
+        let fields: Vec<_> = got.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            ["repair_order.opened_at", "repair_order.closed_at"],
+            "{got:?}"
+        );
+        let sale = intake::RecordSaleRequest {
+            sold_on: Some(crate::common::v1::Date {
+                year: 2026,
+                month: 257,
+                day: 1,
+            }),
+            ..Default::default()
+        };
+        let got = check_message(
+            "aftercare.intake.v1.RecordSaleRequest",
+            &sale.encode_to_vec(),
+        );
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].field, "sold_on");
     }
 }

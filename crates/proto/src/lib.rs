@@ -7,6 +7,7 @@
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/aftercare_descriptor.bin"));
 
+pub mod calendar;
 pub mod edge;
 
 pub mod common {

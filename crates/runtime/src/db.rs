@@ -95,7 +95,7 @@ impl Database {
             pool
         };
         if backend == Backend::Sqlite {
-            create_sqlite_dir(url);
+            create_sqlite_file(url);
         }
         let pool = pool.connect_with(options).await?;
         Ok(Self { pool, backend })
@@ -117,16 +117,16 @@ impl Database {
     }
 }
 
-fn create_sqlite_dir(url: &str) {
+/// Creates the database file private (0600, its folder 0700) before SQLite
+/// opens it; SQLite gives its WAL files the same mode. A failure here is left
+/// for the connection to report.
+fn create_sqlite_file(url: &str) {
     let path = url
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
     let path = path.split('?').next().unwrap_or_default();
-    if let Some(dir) = std::path::Path::new(path)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
-        let _ = std::fs::create_dir_all(dir);
+    if !path.is_empty() && path != ":memory:" {
+        let _ = crate::data_dir::ensure_private_file(std::path::Path::new(path));
     }
 }
 

@@ -81,18 +81,42 @@ impl ServiceError {
 impl From<ServiceError> for Status {
     fn from(err: ServiceError) -> Status {
         let code = err.code();
-        if code == Code::Internal {
-            tracing::error!(error = %err, "internal error");
-        }
-        match &err {
+        match err {
+            // The details (SQL, file names, the database's words) go to the log
+            // under a reference; the caller gets the reference only.
+            ServiceError::Internal(reason) => {
+                let reference = uuid::Uuid::now_v7();
+                tracing::error!(%reference, error = %reason, "internal error");
+                Status::new(
+                    code,
+                    format!(
+                        "internal error; the server log has the details under reference {reference}"
+                    ),
+                )
+            }
+            // However many fields are bad, the answer stays small: the first
+            // few and how many more.
             ServiceError::Invalid(violations) => {
+                let violations: Vec<FieldViolation> = aftercare_proto::edge::summarize(
+                    violations
+                        .into_iter()
+                        .map(|v| aftercare_proto::edge::Violation {
+                            field: v.field,
+                            reason: v.reason,
+                        })
+                        .collect(),
+                )
+                .into_iter()
+                .map(|v| FieldViolation::new(v.field, v.reason))
+                .collect();
                 let mut details = ErrorDetails::new();
-                for v in violations {
+                for v in &violations {
                     details.add_bad_request_violation(v.field.clone(), v.reason.clone());
                 }
-                Status::with_error_details(code, err.to_string(), details)
+                let message = ServiceError::Invalid(violations).to_string();
+                Status::with_error_details(code, message, details)
             }
-            _ => Status::new(code, err.to_string()),
+            other => Status::new(code, other.to_string()),
         }
     }
 }
@@ -143,6 +167,34 @@ mod tests {
             .collect();
         assert_eq!(fields, ["vin", "mileage"]);
         assert!(status.message().contains("vin: check digit is 7, not X"));
+    }
+
+    #[test]
+    fn internal_details_stay_in_the_log_and_violations_are_capped() {
+        let status = Status::from(ServiceError::Internal(
+            "database: error returned from database: OFFSET must not be negative".into(),
+        ));
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("OFFSET"), "{}", status.message());
+        assert!(
+            status.message().contains("reference"),
+            "{}",
+            status.message()
+        );
+
+        let many = (0..5_000)
+            .map(|i| FieldViolation::new(format!("fault_codes[{i}]"), "is not a fault code"))
+            .collect();
+        let status = Status::from(ServiceError::Invalid(many));
+        let details = status.get_error_details();
+        let bad = details.bad_request().expect("bad request details");
+        assert_eq!(bad.field_violations.len(), 21);
+        assert!(
+            status.message().contains("and 4980 more"),
+            "{}",
+            status.message()
+        );
+        assert!(status.message().len() < 4_000);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod command;
 pub mod config;
+pub mod data_dir;
 pub mod db;
 pub mod error;
 pub mod grpc;

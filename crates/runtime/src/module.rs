@@ -24,6 +24,8 @@ pub struct ModuleContext {
     /// The NATS connection when running on JetStream (ingest, outbound subjects).
     pub nats: Option<JetStreamStore>,
     pub db: Database,
+    /// The keys of sealed personal data, apart from the read models.
+    pub vault: crate::privacy::Vault,
     pub auth: Authenticator,
 }
 

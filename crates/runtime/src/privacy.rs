@@ -4,6 +4,11 @@
 //! subject's key makes its personal data unreadable in every event that carries
 //! it and in every replay, without rewriting the log: retention of complaint
 //! records and erasure of a customer are the same operation.
+//!
+//! The keys live apart from the read models: in a SQLite file of their own
+//! (`keys.db` in the data folder) or a PostgreSQL schema of their own
+//! (`aftercare_keys`), so a read-model rebuild never touches them and a
+//! reporting user with rights on the read models cannot read them.
 
 use std::collections::HashMap;
 
@@ -11,7 +16,99 @@ use ring::aead::{Aad, CHACHA20_POLY1305, LessSafeKey, NONCE_LEN, Nonce, UnboundK
 use ring::rand::{SecureRandom, SystemRandom};
 use sqlx::Row;
 
-use crate::db::{Database, fetch_in};
+use crate::Secret;
+use crate::db::{Backend, Database, Migrations, SqlMigration, fetch_in};
+
+/// The PostgreSQL schema of the keys, when they share a database with the read models.
+pub const KEYS_SCHEMA: &str = "aftercare_keys";
+
+const KEYS_SQL: &[SqlMigration] = &[SqlMigration {
+    version: 1,
+    description: "privacy keys",
+    sql: include_str!("../migrations/0003_privacy_keys.sql"),
+}];
+
+/// The vault's own table.
+pub const KEY_MIGRATIONS: Migrations = Migrations {
+    postgres: KEYS_SQL,
+    sqlite: KEYS_SQL,
+};
+
+/// Where the vault lives when `database.keys_url` is not set: beside a SQLite
+/// read-model file, or in the [`KEYS_SCHEMA`] of the read models' PostgreSQL
+/// database (the schema is created here).
+pub async fn default_keys_url(
+    read_models: &Database,
+    read_models_url: &Secret,
+    data_dir: &std::path::Path,
+) -> Result<Secret, sqlx::Error> {
+    Ok(match read_models.backend {
+        Backend::Sqlite => Secret::new(format!(
+            "sqlite://{}?mode=rwc",
+            data_dir.join("keys.db").display()
+        )),
+        Backend::Postgres => {
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS {KEYS_SCHEMA}"))
+                .execute(&read_models.pool)
+                .await?;
+            let url = read_models_url.expose();
+            let joiner = if url.contains('?') { '&' } else { '?' };
+            Secret::new(format!(
+                "{url}{joiner}options=-c%20search_path%3D{KEYS_SCHEMA}"
+            ))
+        }
+    })
+}
+
+/// Opens the vault at `keys_url`, and moves in the keys an older version kept
+/// in the read-model database (then drops that table).
+pub async fn open_vault(read_models: &Database, keys_url: &Secret) -> Result<Vault, sqlx::Error> {
+    let keys = Database::connect(keys_url, 4).await?;
+    keys.migrate(&KEY_MIGRATIONS)
+        .await
+        .map_err(|e| sqlx::Error::Configuration(Box::new(e)))?;
+    adopt_old_keys(read_models, &keys).await?;
+    Ok(Vault::new(keys))
+}
+
+async fn adopt_old_keys(read_models: &Database, keys: &Database) -> Result<(), sqlx::Error> {
+    let old: Vec<(String, String, Option<i64>)> =
+        match sqlx::query("SELECT subject, key, erased_at FROM privacy_keys")
+            .fetch_all(&read_models.pool)
+            .await
+        {
+            Ok(rows) => rows
+                .iter()
+                .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+                .collect::<Result<_, sqlx::Error>>()?,
+            // No such table: nothing to move.
+            Err(sqlx::Error::Database(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+    let mut tx = keys.pool.begin().await?;
+    for (subject, key, erased_at) in &old {
+        sqlx::query(
+            "INSERT INTO privacy_keys (subject, key, erased_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (subject) DO NOTHING",
+        )
+        .bind(subject)
+        .bind(key)
+        .bind(*erased_at)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    sqlx::query("DROP TABLE privacy_keys")
+        .execute(&read_models.pool)
+        .await?;
+    if !old.is_empty() {
+        tracing::info!(
+            keys = old.len(),
+            "privacy keys moved out of the read-model database"
+        );
+    }
+    Ok(())
+}
 
 /// What an erased subject's personal data reads as.
 pub const ERASED: &str = "[erased]";

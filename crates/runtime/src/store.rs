@@ -20,6 +20,9 @@ pub struct OpenedStore {
 pub async fn open(config: &StoreConfig) -> Result<OpenedStore, StoreError> {
     match config.backend {
         StoreBackend::Embedded => {
+            crate::data_dir::ensure_private_file(&config.path).map_err(|e| {
+                StoreError::Unavailable(format!("event log {}: {e}", config.path.display()))
+            })?;
             let store = EmbeddedStore::open(&config.path).await?;
             Ok(OpenedStore {
                 store: Arc::new(store),

@@ -40,6 +40,12 @@ pub enum TelemetryError {
     AlreadyInstalled,
 }
 
+/// The NATS client logs whole messages (names, phones, VINs) below INFO; those
+/// events are never recorded, whatever `RUST_LOG` or `telemetry.filter` say.
+fn prints_payloads(target: &str, level: tracing::Level) -> bool {
+    target.starts_with("async_nats") && level > tracing::Level::INFO
+}
+
 /// Installs the global subscriber. Call once, from `main`.
 pub fn init(config: &TelemetryConfig) -> Result<Telemetry, TelemetryError> {
     let filter = match std::env::var("RUST_LOG") {
@@ -73,6 +79,9 @@ pub fn init(config: &TelemetryConfig) -> Result<Telemetry, TelemetryError> {
     });
     tracing_subscriber::registry()
         .with(filter)
+        .with(tracing_subscriber::filter::filter_fn(|meta| {
+            !prints_payloads(meta.target(), *meta.level())
+        }))
         .with(fmt)
         .with(otel)
         .try_init()
@@ -141,4 +150,20 @@ pub fn current_traceparent() -> Option<String> {
     let mut carrier = Traceparent(None);
     TraceContextPropagator::new().inject_context(&context, &mut carrier);
     carrier.0
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::Level;
+
+    #[test]
+    fn the_nats_client_never_logs_below_info() {
+        for level in [Level::DEBUG, Level::TRACE] {
+            assert!(super::prints_payloads("async_nats", level));
+            assert!(super::prints_payloads("async_nats::connector", level));
+        }
+        assert!(!super::prints_payloads("async_nats", Level::INFO));
+        assert!(!super::prints_payloads("async_nats", Level::WARN));
+        assert!(!super::prints_payloads("aftercare_intake", Level::TRACE));
+    }
 }

@@ -62,7 +62,9 @@ pub async fn spawn_app(backend: Backend) -> App {
         .await
         .expect("migrate");
     let runner = Runner::projection(
-        Arc::new(aftercare_complaint::projection::Tickets),
+        Arc::new(aftercare_complaint::projection::Tickets {
+            vault: Vault::new(db.clone()),
+        }),
         store.clone(),
         db.clone(),
         RunnerOptions::default(),

@@ -67,6 +67,13 @@ pub struct ValidVisit {
 /// Clocks of DMS servers drift; a visit closed this far in the future is still
 /// accepted as "now".
 const CLOCK_SKEW: SignedDuration = SignedDuration::from_mins(10);
+/// No DMS keeps repair orders older than this (1990-01-01T00:00:00Z): an earlier
+/// time is a typing or conversion mistake, not history.
+const EARLIEST: Timestamp = Timestamp::constant(631_152_000, 0);
+
+fn too_early(at: Timestamp) -> String {
+    format!("{at} is before 1990: not a plausible repair-order time")
+}
 const MAX_MILEAGE_KM: i64 = 2_000_000;
 
 fn code_like(text: &str, max: usize) -> bool {
@@ -95,11 +102,13 @@ impl RepairOrder {
         match self.opened_at {
             None => bad("opened_at", "is required".to_owned()),
             Some(at) if at > latest => bad("opened_at", format!("{at} is in the future")),
+            Some(at) if at < EARLIEST => bad("opened_at", too_early(at)),
             _ => {}
         }
         match self.closed_at {
             None => bad("closed_at", "is required".to_owned()),
             Some(at) if at > latest => bad("closed_at", format!("{at} is in the future")),
+            Some(at) if at < EARLIEST => bad("closed_at", too_early(at)),
             Some(at) if self.opened_at.is_some_and(|o| at < o) => {
                 bad("closed_at", "is before opened_at".to_owned())
             }
@@ -251,6 +260,23 @@ mod tests {
     }
 
     #[test]
+    fn a_visit_before_1990_is_refused() {
+        let ancient = RepairOrder {
+            opened_at: Some("0001-01-01T00:00:00Z".parse().expect("timestamp")),
+            closed_at: Some("1989-12-31T23:59:59Z".parse().expect("timestamp")),
+            ..order()
+        };
+        let errors = ancient.validate(now()).expect_err("too early");
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["opened_at", "closed_at"]);
+        assert!(
+            errors[0].reason.contains("before 1990"),
+            "{}",
+            errors[0].reason
+        );
+    }
+
+    #[test]
     fn the_future_is_refused_beyond_clock_skew() {
         let soon = RepairOrder {
             closed_at: Some(now() + SignedDuration::from_mins(5)),
@@ -343,6 +369,7 @@ impl OpenedOrder {
                 "opened_at",
                 format!("{at} is in the future"),
             )),
+            Some(at) if at < EARLIEST => errors.push(FieldError::new("opened_at", too_early(at))),
             _ => {}
         }
         if let (Some(promised), Some(opened)) = (self.promised_at, self.opened_at)

@@ -105,6 +105,9 @@ pub struct DatabaseConfig {
     /// `postgres://…` in production; `sqlite://…`, or none for `<data_dir>/aftercare.db`.
     pub url: Option<Secret>,
     pub max_connections: u32,
+    /// The key vault of sealed personal data: none for `keys.db` in the data
+    /// folder (SQLite) or the `aftercare_keys` schema of `url` (PostgreSQL).
+    pub keys_url: Option<Secret>,
 }
 
 impl Default for DatabaseConfig {
@@ -112,6 +115,7 @@ impl Default for DatabaseConfig {
         Self {
             url: None,
             max_connections: 10,
+            keys_url: None,
         }
     }
 }
