@@ -117,6 +117,26 @@ async fn churn_rates_from_visits_sent_by_a_dms() {
 
     // A January 2025 sale at D001 that never came for service.
     let mut intake = IntakeServiceClient::new(server.channel().await);
+    // The buyer is one of D001's own customers.
+    let buyer = intake
+        .register_customer(authorized(
+            aftercare_proto::intake::v1::RegisterCustomerRequest {
+                dealer: Some(DealerId {
+                    value: "D001".into(),
+                }),
+                profile: Some(aftercare_proto::intake::v1::CustomerInput {
+                    name: "钱多多".into(),
+                    phones: vec!["13600009999".into()],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            D001,
+        ))
+        .await
+        .expect("customer")
+        .into_inner()
+        .customer_id;
     let sale = intake
         .record_sale(authorized(
             RecordSaleRequest {
@@ -124,7 +144,7 @@ async fn churn_rates_from_visits_sent_by_a_dms() {
                     value: "D001".into(),
                 }),
                 vin: vin(9),
-                buyer_customer_id: "c-9".into(),
+                buyer_customer_id: buyer,
                 sales_consultant: "赵磊".into(),
                 sold_on: Some(aftercare_proto::common::v1::Date {
                     year: 2025,

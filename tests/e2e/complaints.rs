@@ -221,12 +221,7 @@ async fn the_oem_call_center_files_and_follows_a_hotline_complaint() {
         "mileage_km": 30000, "kind": "repair", "labour_fen": 0, "parts_fen": 0,
         "service_advisor": "王芳", "advisor_group": "A组",
     });
-    let reply = oem_feed
-        .request("aftercare.in.D001.visits", visit.to_string().into())
-        .await
-        .expect("dms reply");
-    let reply: serde_json::Value = serde_json::from_slice(&reply.payload).expect("json");
-    assert_eq!(reply["status"], "accepted", "{reply}");
+    let visit_position = crate::harness::dms_send(&oem_feed, "D001", "visits", &visit).await;
     let zoned = closed.to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").expect("zone"));
     let rate = api
         .complaint_rate(authorized(
@@ -238,7 +233,7 @@ async fn the_oem_call_center_files_and_follows_a_hotline_complaint() {
                 }),
                 consistency: Some(Consistency {
                     min_position: Some(Position {
-                        value: reply["position"].as_u64().expect("position"),
+                        value: visit_position,
                     }),
                 }),
             },

@@ -200,25 +200,44 @@ pub fn vin(series: u32, serial: u32) -> String {
 }
 
 /// Sends one JSON record to `aftercare.in.<dealer>.<kind>` as a DMS does, and
-/// returns the position of the accepted record.
+/// returns the position of the accepted record. The answer comes only to the
+/// dealer's own inbox prefix, `_INBOX.<dealer>.`, so the request names a reply
+/// subject there, as a DMS connected with that custom inbox prefix would.
 pub async fn dms_send(
     client: &async_nats::Client,
     dealer: &str,
     kind: &str,
     body: &serde_json::Value,
 ) -> u64 {
-    let reply = client
-        .send_request(
+    use futures::StreamExt;
+    let inbox = format!("_INBOX.{dealer}.{}", uuid_like());
+    let mut replies = client.subscribe(inbox.clone()).await.expect("subscribe");
+    client
+        .publish_with_reply(
             format!("aftercare.in.{dealer}.{kind}"),
-            async_nats::Request::new()
-                .payload(body.to_string().into())
-                .timeout(Some(Duration::from_secs(5))),
+            inbox,
+            body.to_string().into(),
         )
         .await
-        .expect("reply");
+        .expect("publish");
+    let reply = tokio::time::timeout(Duration::from_secs(5), replies.next())
+        .await
+        .expect("a reply in time")
+        .expect("a reply");
     let reply: serde_json::Value = serde_json::from_slice(&reply.payload).expect("json");
     assert_eq!(reply["status"], "accepted", "{reply}");
     reply["position"].as_u64().expect("position")
+}
+
+/// A token unique to this process and call, for inbox subjects.
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Runs a CLI command against `url` with `--output json`: its JSON on success,
