@@ -12,7 +12,7 @@ use aftercare_eventstore::{DealerId, EmbeddedStore, EventStore, StreamId};
 use aftercare_intake::customer_events::CustomerCodec;
 use aftercare_intake::domain::customer::{Customer, CustomerCommand, CustomerType, ProfileInput};
 use aftercare_runtime::command::execute;
-use aftercare_runtime::privacy::Vault;
+use aftercare_runtime::privacy;
 use aftercare_runtime::projection::{RUNTIME_MIGRATIONS, Runner, RunnerOptions};
 use aftercare_runtime::{Database, DealerScope, Principal, Role, Secret};
 
@@ -54,16 +54,20 @@ pub async fn spawn_app(backend: Backend) -> App {
             (database.url.clone(), Some(database))
         }
     };
-    let db = Database::connect(&Secret::new(url), 5)
-        .await
-        .expect("database");
+    let url = Secret::new(url);
+    let db = Database::connect(&url, 5).await.expect("database");
     db.migrate(&RUNTIME_MIGRATIONS).await.expect("migrate");
     db.migrate(&aftercare_complaint::projection::MIGRATIONS)
         .await
         .expect("migrate");
+    // The keys live apart from the read models, as the server keeps them.
+    let keys = privacy::default_keys_url(&db, &url, dir.path())
+        .await
+        .expect("keys url");
+    let vault = privacy::open_vault(&db, &keys).await.expect("vault");
     let runner = Runner::projection(
         Arc::new(aftercare_complaint::projection::Tickets {
-            vault: Vault::new(db.clone()),
+            vault: vault.clone(),
         }),
         store.clone(),
         db.clone(),
@@ -75,7 +79,7 @@ pub async fn spawn_app(backend: Backend) -> App {
         store: store.clone(),
         db: db.clone(),
         tickets: Some(tickets),
-        vault: Vault::new(db.clone()),
+        vault,
         warnings: None,
         workshop: None,
         dealers: Arc::new(Default::default()),
