@@ -364,3 +364,76 @@ fn bad_configuration_is_reported_whole() {
         assert!(stderr.contains(key), "{key} missing from:\n{stderr}");
     }
 }
+
+/// A dealer's care manager sees the read models' progress through that dealer's
+/// own events: its last event as the head, and lags that do not move with
+/// another dealer's activity. An operator scoped to every dealer sees the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dealer_sees_its_own_progress_only() {
+    use crate::harness::{dms_send, jetstream_stack, token};
+    const ADMIN: &str = "status-admin-token-0001";
+    const D001_MANAGER: &str = "status-d001-manager-01";
+    let stack = jetstream_stack(&format!(
+        "{}{}",
+        token("admin", ADMIN, "admin", "all"),
+        token("d001", D001_MANAGER, "care-manager", "dealer:D001")
+    ))
+    .await;
+    let dms = async_nats::connect(stack.nats.url()).await.expect("dms");
+    let visit = |ro: &str| {
+        serde_json::json!({
+            "repair_order": ro, "vin": "LSVAG2186E2100001",
+            "opened_at": "2026-09-01T01:00:00Z", "closed_at": "2026-09-01T05:00:00Z",
+            "mileage_km": 30100, "kind": "repair", "labour_fen": 45000, "parts_fen": 0,
+            "service_advisor": "陈静", "advisor_group": "C组"
+        })
+    };
+    let own = dms_send(&dms, "D001", "visits", &visit("RO-S-1")).await;
+    let mut last = 0;
+    for i in 0..3 {
+        last = dms_send(&dms, "D002", "visits", &visit(&format!("RO-S-{i}"))).await;
+    }
+    assert!(last > own);
+    let client = SystemServiceClient::new(stack.server.channel().await);
+    let status = |token: &'static str| {
+        let mut client = client.clone();
+        async move {
+            client
+                .projection_status(authorized(pb::ProjectionStatusRequest {}, token))
+                .await
+                .expect("status")
+                .into_inner()
+        }
+    };
+    // Once every projection has applied the whole log (the operator's view)...
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let all = status(ADMIN).await;
+        assert!(all.head.expect("head").value >= last, "{all:?}");
+        if all.projections.iter().all(|p| p.lag == 0) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never caught up: {all:?}"
+        );
+        tokio::task::yield_now().await;
+    }
+    // ...the dealer sees its own last event as the head, every projection at
+    // it, and nothing of the three later events of D002.
+    let mine = status(D001_MANAGER).await;
+    assert_eq!(
+        mine.head.expect("head").value,
+        own,
+        "the dealer's own last event"
+    );
+    assert!(!mine.projections.is_empty());
+    for p in &mine.projections {
+        assert_eq!(
+            p.checkpoint.as_ref().expect("checkpoint").value,
+            own,
+            "{p:?}"
+        );
+        assert_eq!(p.lag, 0, "{p:?}");
+    }
+}

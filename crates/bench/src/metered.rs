@@ -102,6 +102,14 @@ impl EventStore for MeteredStore {
         self.inner.append_batch(batch).await
     }
 
+    async fn dealer_progress(
+        &self,
+        dealers: &[aftercare_eventstore::DealerId],
+        after: Position,
+    ) -> Result<aftercare_eventstore::DealerProgress, StoreError> {
+        self.inner.dealer_progress(dealers, after).await
+    }
+
     async fn read_stream(&self, stream: &StreamId) -> Result<StreamEvents, StoreError> {
         self.inner.read_stream(stream).await
     }

@@ -19,8 +19,8 @@ pub use embedded::EmbeddedStore;
 pub use error::StoreError;
 pub use jetstream::{JetStreamConfig, JetStreamStore, StreamSettings};
 pub use model::{
-    AppendRequest, Appended, DeadLetter, DealerId, EventData, Expected, Filter, Metadata, Position,
-    RecordedEvent, StreamEvents, StreamId, StreamPattern,
+    AppendRequest, Appended, DeadLetter, DealerId, DealerProgress, EventData, Expected, Filter,
+    Metadata, Position, RecordedEvent, StreamEvents, StreamId, StreamPattern,
 };
 
 /// Events in log order; an error ends the subscription.
@@ -51,6 +51,14 @@ pub trait EventStore: Send + Sync + 'static {
 
     /// The position of the last event in the log (`Position::ZERO` when empty).
     async fn head(&self) -> Result<Position, StoreError>;
+
+    /// The last event of `dealers` and how many of their events come after
+    /// `after`: a dealer's own view of the log's progress.
+    async fn dealer_progress(
+        &self,
+        dealers: &[DealerId],
+        after: Position,
+    ) -> Result<DealerProgress, StoreError>;
 
     /// Keeps an input or event that could not be processed, with the reason.
     async fn dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError>;

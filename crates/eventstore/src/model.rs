@@ -253,6 +253,16 @@ impl<'a> IntoIterator for &'a StreamEvents {
     }
 }
 
+/// How far the log has come for some dealers: what a dealer may see of the log's
+/// progress without learning anything about other dealers' activity.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DealerProgress {
+    /// The position of the dealers' last event (`Position::ZERO` when none).
+    pub last: Position,
+    /// How many of their events come after the position asked about.
+    pub after: u64,
+}
+
 /// The result of an append: where the last of its events landed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Appended {

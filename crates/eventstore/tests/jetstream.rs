@@ -44,6 +44,15 @@ impl Fixture for JetStreamFixture {
             .expect("connect to jetstream")
     }
 
+    async fn bulk_store(&self) -> JetStreamStore {
+        JetStreamStore::connect(JetStreamConfig {
+            ack_timeout: Duration::from_secs(30),
+            ..config(&self.url)
+        })
+        .await
+        .expect("connect to jetstream")
+    }
+
     async fn restart(&mut self) {
         self.server.get_mut().expect("server lock").restart();
     }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use aftercare_eventstore::{DealerId, EventStore};
+use aftercare_eventstore::{DealerId, EventStore, Position};
 use aftercare_proto::common::v1 as common;
 use aftercare_proto::system::v1 as pb;
 use tonic::{Request, Response, Status};
@@ -56,6 +56,58 @@ pub fn parse_dealer(
     })
 }
 
+impl SystemApi {
+    /// Each projection's progress through the events of `dealers` only: where
+    /// their last event is, how many of their events a projection has still to
+    /// apply, and the dead letters among their events. Nothing in it moves with
+    /// another dealer's activity.
+    async fn own_progress(
+        &self,
+        dealers: &[DealerId],
+    ) -> Result<pb::ProjectionStatusResponse, ServiceError> {
+        let own = self.store.dealer_progress(dealers, Position::ZERO).await?;
+        let saved = read_checkpoints(&self.db.pool).await?;
+        let letters = self.store.dead_letters(None).await?;
+        let mut names: Vec<String> = saved.iter().map(|cp| cp.name.clone()).collect();
+        for runner in &self.runners {
+            if !names.iter().any(|n| n == runner.name()) {
+                names.push(runner.name().to_owned());
+            }
+        }
+        let mut projections = Vec::with_capacity(names.len());
+        for name in names {
+            let saved = saved
+                .iter()
+                .find(|cp| cp.name == name)
+                .map(|cp| cp.position);
+            let live = self
+                .runners
+                .iter()
+                .find(|r| r.name() == name)
+                .map(|r| r.current().position);
+            let position = saved.into_iter().chain(live).max().unwrap_or_default();
+            let behind = self.store.dealer_progress(dealers, position).await?;
+            let kind = format!("projection-{name}");
+            let dead = letters
+                .iter()
+                .filter(|l| l.kind == kind && dealers.contains(&l.dealer))
+                .count() as u64;
+            projections.push(pb::ProjectionProgress {
+                name,
+                checkpoint: Some(common::Position {
+                    value: position.min(own.last).0,
+                }),
+                lag: behind.after,
+                dead_lettered: dead,
+            });
+        }
+        Ok(pb::ProjectionStatusResponse {
+            head: Some(common::Position { value: own.last.0 }),
+            projections,
+        })
+    }
+}
+
 #[tonic::async_trait]
 impl pb::system_service_server::SystemService for SystemApi {
     async fn who_am_i(
@@ -92,7 +144,16 @@ impl pb::system_service_server::SystemService for SystemApi {
         &self,
         request: Request<pb::ProjectionStatusRequest>,
     ) -> Result<Response<pb::ProjectionStatusResponse>, Status> {
-        Principal::of(&request)?.require_role(&[Role::Admin, Role::CareManager])?;
+        let principal = Principal::of(&request)?;
+        principal.require_role(&[Role::Admin, Role::CareManager])?;
+        let dealers: Vec<DealerId> = match &principal.scope {
+            DealerScope::All => Vec::new(),
+            DealerScope::Dealer(d) => vec![d.clone()],
+            DealerScope::Group { dealers, .. } => dealers.iter().cloned().collect(),
+        };
+        if !dealers.is_empty() {
+            return Ok(Response::new(self.own_progress(&dealers).await?));
+        }
         let head = self.store.head().await.map_err(ServiceError::from)?;
         let saved = read_checkpoints(&self.db.pool)
             .await

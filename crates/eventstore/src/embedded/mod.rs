@@ -143,6 +143,14 @@ impl EventStore for EmbeddedStore {
         read::head(&mut conn).await
     }
 
+    async fn dealer_progress(
+        &self,
+        dealers: &[crate::DealerId],
+        after: Position,
+    ) -> Result<crate::DealerProgress, StoreError> {
+        read::dealer_progress(&self.reads, dealers, after).await
+    }
+
     async fn dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError> {
         crate::model::check_token("kind", &letter.kind, 128)?;
         self.submit(|reply| WriteJob::DeadLetter(letter, reply))

@@ -34,6 +34,27 @@ pub(super) fn head(conn: &mut SqliteConnection) -> BoxFuture<'_, Result<Position
     })
 }
 
+pub(super) async fn dealer_progress(
+    pool: &SqlitePool,
+    dealers: &[DealerId],
+    after: Position,
+) -> Result<crate::DealerProgress, StoreError> {
+    let mut progress = crate::DealerProgress::default();
+    for dealer in dealers {
+        let row =
+            sqlx::query("SELECT max(position), sum(position > ?2) FROM events WHERE dealer = ?1")
+                .bind(dealer.as_str())
+                .bind(after.0 as i64)
+                .fetch_one(pool)
+                .await?;
+        let last: Option<i64> = row.try_get(0)?;
+        let later: Option<i64> = row.try_get(1)?;
+        progress.last = progress.last.max(Position(last.unwrap_or(0) as u64));
+        progress.after += later.unwrap_or(0) as u64;
+    }
+    Ok(progress)
+}
+
 pub(super) async fn stream(
     pool: &SqlitePool,
     stream: &StreamId,

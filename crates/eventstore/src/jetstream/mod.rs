@@ -322,6 +322,77 @@ impl EventStore for JetStreamStore {
         Ok(Position(info.state.last_sequence))
     }
 
+    async fn dealer_progress(
+        &self,
+        dealers: &[crate::DealerId],
+        after: Position,
+    ) -> Result<crate::DealerProgress, StoreError> {
+        if dealers.is_empty() {
+            return Ok(crate::DealerProgress::default());
+        }
+        let filter_subjects: Vec<String> = dealers
+            .iter()
+            .map(|d| format!("{}.ev.{d}.>", self.config.prefix))
+            .collect();
+        // The last of the dealers' events: a consumer that starts there.
+        let last = self
+            .events
+            .create_consumer(pull::Config {
+                filter_subjects: filter_subjects.clone(),
+                deliver_policy: DeliverPolicy::Last,
+                ack_policy: jetstream::consumer::AckPolicy::None,
+                inactive_threshold: Duration::from_secs(30),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| unavailable("creating progress consumer", e))?;
+        let mut last = last;
+        let pending = last
+            .info()
+            .await
+            .map_err(|e| unavailable("progress consumer info", e))?
+            .num_pending;
+        let last = if pending == 0 {
+            Position::ZERO
+        } else {
+            let message = last
+                .messages()
+                .await
+                .map_err(|e| unavailable("progress consumer", e))?
+                .next()
+                .await
+                .ok_or_else(|| unavailable("progress consumer", "ended"))?
+                .map_err(|e| unavailable("progress consumer", e))?;
+            Position(
+                message
+                    .info()
+                    .map_err(|e| unavailable("message info", e))?
+                    .stream_sequence,
+            )
+        };
+        // How many come after `after`: the pending count of a consumer that
+        // starts just past it.
+        let mut counter = self
+            .events
+            .create_consumer(pull::Config {
+                filter_subjects,
+                deliver_policy: DeliverPolicy::ByStartSequence {
+                    start_sequence: after.0 + 1,
+                },
+                ack_policy: jetstream::consumer::AckPolicy::None,
+                inactive_threshold: Duration::from_secs(30),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| unavailable("creating progress consumer", e))?;
+        let after = counter
+            .info()
+            .await
+            .map_err(|e| unavailable("progress consumer info", e))?
+            .num_pending;
+        Ok(crate::DealerProgress { last, after })
+    }
+
     async fn dead_letter(&self, letter: DeadLetter) -> Result<(), StoreError> {
         crate::model::check_token("kind", &letter.kind, 128)?;
         let subject = self.subjects.dead_letter(&letter.dealer, &letter.kind);

@@ -1,6 +1,8 @@
 use std::time::Duration;
 
-use aftercare_eventstore::{DeadLetter, EventStore, Expected, Position, StoreError};
+use aftercare_eventstore::{
+    DeadLetter, DealerProgress, EventStore, Expected, Position, StoreError,
+};
 use bytes::Bytes;
 
 use super::{Fixture, dealer, event, stream};
@@ -349,5 +351,61 @@ pub async fn multi_event_append_checks_once_and_keeps_order(
         payloads,
         ["1", "2", "3", "4", "5"],
         "nothing of the refused append, the rest in order"
+    );
+}
+
+/// A dealer's view of the log's progress counts its own events only: where its
+/// last event is and how many of its events follow a position.
+pub async fn dealer_progress_counts_own_events_only(
+    fixture: impl std::future::Future<Output = impl Fixture>,
+) {
+    let fixture = fixture.await;
+    let store = fixture.store().await;
+    let none = store
+        .dealer_progress(&[dealer("D001")], Position::ZERO)
+        .await
+        .expect("progress of an empty log");
+    assert_eq!(none, DealerProgress::default());
+    let mut positions = Vec::new();
+    for (i, who) in ["D001", "D002", "D002", "D001", "D002", "D003"]
+        .iter()
+        .enumerate()
+    {
+        let appended = store
+            .append(
+                &stream(who, "visit", i),
+                Expected::NoStream,
+                vec![event("VisitRecorded", format!("{i}"))],
+            )
+            .await
+            .expect("append");
+        positions.push(appended.position);
+    }
+    let d001 = store
+        .dealer_progress(&[dealer("D001")], Position::ZERO)
+        .await
+        .expect("progress");
+    assert_eq!(
+        d001,
+        DealerProgress {
+            last: positions[3],
+            after: 2
+        }
+    );
+    let d001 = store
+        .dealer_progress(&[dealer("D001")], positions[0])
+        .await
+        .expect("progress");
+    assert_eq!(d001.after, 1);
+    let group = store
+        .dealer_progress(&[dealer("D001"), dealer("D002")], positions[1])
+        .await
+        .expect("progress");
+    assert_eq!(
+        group,
+        DealerProgress {
+            last: positions[4],
+            after: 3
+        }
     );
 }

@@ -26,6 +26,11 @@ pub trait Fixture: Send + Sync {
     type Store: EventStore + Clone;
     /// A store on this fixture's data (a new connection each call).
     async fn store(&self) -> Self::Store;
+    /// A store for bulk loads: the same, but patient with acknowledgements that
+    /// queue up behind a hundred thousand fsynced writes on a busy machine.
+    async fn bulk_store(&self) -> Self::Store {
+        self.store().await
+    }
     /// Stops the backend and starts it again on the same data.
     async fn restart(&mut self);
     /// Makes the backend unreachable for the stores already handed out.
@@ -78,7 +83,7 @@ macro_rules! conformance_suite {
             subscribe_from_start_sees_history_then_live, subscribe_from_position_starts_there,
             filters_by_dealer_and_aggregate, hundred_thousand_events_replay_in_order,
             restart_keeps_everything, backend_down_fails_the_append, dead_letters_keep_reasons,
-            multi_event_append_checks_once_and_keeps_order);
+            multi_event_append_checks_once_and_keeps_order, dealer_progress_counts_own_events_only);
     };
     (@cases $fixture:expr; $($case:ident),*) => {
         $(

@@ -165,7 +165,7 @@ pub async fn hundred_thousand_events_replay_in_order(
     fixture: impl std::future::Future<Output = impl Fixture>,
 ) {
     let fixture = fixture.await;
-    let store = fixture.store().await;
+    let store = fixture.bulk_store().await;
     for round in 0..PER_AGGREGATE {
         let batch = (0..AGGREGATES)
             .map(|a| AppendRequest {
