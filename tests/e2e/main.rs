@@ -9,6 +9,7 @@ mod harness;
 mod import;
 mod ingest;
 mod leads;
+mod restart;
 mod retries;
 mod sales;
 mod serve;
