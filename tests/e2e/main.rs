@@ -5,6 +5,7 @@ mod churn;
 mod cli;
 mod complaints;
 mod customers;
+mod edge;
 mod harness;
 mod import;
 mod ingest;

@@ -46,8 +46,14 @@ pub fn year_month(m: &common::YearMonth) -> Result<(i16, i8), String> {
 
 /// An instant from a protobuf `Timestamp`, or why it is not one.
 pub fn instant(t: &prost_types::Timestamp) -> Result<jiff::Timestamp, String> {
-    let at = jiff::Timestamp::new(t.seconds, t.nanos)
-        .map_err(|_| format!("{}s {}ns is not a point in time", t.seconds, t.nanos))?;
+    let at = jiff::Timestamp::new(t.seconds, t.nanos).map_err(|_| {
+        format!(
+            "{} seconds since 1970 is out of range: the year must be between {} and {}",
+            t.seconds,
+            YEARS.start(),
+            YEARS.end()
+        )
+    })?;
     let year = i32::from(at.to_zoned(jiff::tz::TimeZone::UTC).year());
     if YEARS.contains(&year) {
         Ok(at)
