@@ -539,14 +539,14 @@ async fn nulls_and_values_keep_their_column_types(engine: Engine) {
         .await
         .expect("upsert one");
     }
-    let got: Vec<(String, Option<String>, Option<i64>, Option<Vec<u8>>)> =
-        sqlx::query("SELECT id, owner, n, data FROM typed ORDER BY id")
-            .fetch_all(&mut *conn)
-            .await
-            .expect("rows")
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
-            .collect();
+    type Typed = (String, Option<String>, Option<i64>, Option<Vec<u8>>);
+    let got: Vec<Typed> = sqlx::query("SELECT id, owner, n, data FROM typed ORDER BY id")
+        .fetch_all(&mut *conn)
+        .await
+        .expect("rows")
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
     assert_eq!(
         got,
         vec![
