@@ -359,11 +359,20 @@ async fn files_and_leads_change_from_the_command_line() {
         "--purchase-date",
         "2024-05-01",
     ];
-    assert_eq!(json(&vehicle).expect("registered")["changed"], true);
-    let again = json(&vehicle).expect_err("registered once");
+    let registered = json(&vehicle).expect("registered");
+    assert_eq!(registered["changed"], true);
+    // The same registration again (a retry) is the first result; another one
+    // for the same VIN is refused.
+    let again = json(&vehicle).expect("a retry is answered");
+    assert_eq!(again["changed"], false);
+    assert_eq!(again["id"], registered["id"]);
+    let mut other = vehicle.to_vec();
+    let model = other.iter().position(|a| *a == "Cruze").expect("model");
+    other[model] = "Malibu";
+    let refused = json(&other).expect_err("registered once");
     assert!(
-        again.contains("failed precondition") && again.contains("already on file"),
-        "{again}"
+        refused.contains("failed precondition") && refused.contains("already on file"),
+        "{refused}"
     );
     let future = json(&[
         "vehicle",

@@ -215,11 +215,20 @@ async fn a_sale_opens_the_vehicle_file() {
         .await
         .expect("registered")
         .into_inner();
+    // The same registration again (the plate as stored) is the first result;
+    // another plate for the same VIN is refused.
     let twice = client
         .register_vehicle(register("沪A12345"))
         .await
+        .expect("a retry is answered")
+        .into_inner();
+    assert!(twice.already_recorded);
+    assert_eq!(twice.vehicle_id, registered.vehicle_id);
+    let other = client
+        .register_vehicle(register("沪B54321"))
+        .await
         .expect_err("already on file");
-    assert_eq!(twice.code(), Code::FailedPrecondition);
+    assert_eq!(other.code(), Code::FailedPrecondition);
     let by_plate = client
         .search_customers(authorized(
             pb::SearchCustomersRequest {

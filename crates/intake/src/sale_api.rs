@@ -196,7 +196,7 @@ pub async fn register(
         position: Some(common::Position {
             value: executed.position.0,
         }),
-        already_recorded: false,
+        already_recorded: executed.events.is_empty(),
     })
 }
 

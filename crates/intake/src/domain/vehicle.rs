@@ -231,7 +231,16 @@ impl Aggregate for Vehicle {
                 insurance_expiry,
             } => {
                 if self.id.is_some() {
-                    return Err(VehicleRejection::AlreadyRegistered);
+                    // The same registration again (a client retrying after a
+                    // lost answer) changes nothing and is answered as recorded;
+                    // a different one is refused.
+                    let same = self.owner == owner
+                        && self.details == (plate.clone(), model.clone(), insurance_expiry);
+                    return if same {
+                        Ok(Vec::new())
+                    } else {
+                        Err(VehicleRejection::AlreadyRegistered)
+                    };
                 }
                 Ok(vec![VehicleEvent::Registered {
                     vehicle_id,
@@ -400,7 +409,33 @@ mod tests {
             .when(register.clone())
             .expect("registered");
         assert_eq!(
-            given::<Vehicle>(&registered).when(register),
+            given::<Vehicle>(&registered).when(register.clone()),
+            Ok(Vec::new()),
+            "the same registration again changes nothing"
+        );
+        let VehicleCommand::Register {
+            vehicle_id,
+            vin,
+            plate,
+            model,
+            purchase_date,
+            insurance_expiry,
+            ..
+        } = register.clone()
+        else {
+            unreachable!("a registration")
+        };
+        let other_owner = VehicleCommand::Register {
+            vehicle_id,
+            vin,
+            plate,
+            model,
+            owner: Some("c-other".into()),
+            purchase_date,
+            insurance_expiry,
+        };
+        assert_eq!(
+            given::<Vehicle>(&registered).when(other_owner),
             Err(VehicleRejection::AlreadyRegistered)
         );
         let sold = given::<Vehicle>(&registered)

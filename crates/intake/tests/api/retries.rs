@@ -146,3 +146,40 @@ async fn a_malformed_request_id_is_named() {
         assert!(status.message().contains("client_request_id"), "{status:?}");
     }
 }
+
+/// A vehicle's id comes from its VIN: the same registration sent again is the
+/// first result, a different one for the same VIN is refused.
+#[tokio::test]
+async fn a_retried_vehicle_registration_is_the_first_result() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let manager = principal(Role::CareManager, "D001");
+    let vehicle = |model: &str| pb::RegisterVehicleRequest {
+        dealer: dealer("D001"),
+        vin: "LSVAG2186E2100001".into(),
+        plate: "沪A·12345".into(),
+        model: model.into(),
+        ..Default::default()
+    };
+    let first = app
+        .api
+        .register_vehicle(request(vehicle("Malibu"), &manager))
+        .await
+        .expect("registered")
+        .into_inner();
+    assert!(!first.already_recorded);
+    let again = app
+        .api
+        .register_vehicle(request(vehicle("Malibu"), &manager))
+        .await
+        .expect("the retry is answered")
+        .into_inner();
+    assert!(again.already_recorded);
+    assert_eq!(again.vehicle_id, first.vehicle_id);
+    assert_eq!(again.position, first.position);
+    let other = app
+        .api
+        .register_vehicle(request(vehicle("Cruze"), &manager))
+        .await
+        .expect_err("a different registration of a VIN on file");
+    assert_eq!(other.code(), Code::FailedPrecondition, "{other:?}");
+}
