@@ -215,9 +215,10 @@ pub async fn list(
             customer_id: r
                 .try_get::<Option<String>, _>("customer_id")?
                 .unwrap_or_default(),
-            lost_reason: r
-                .try_get::<Option<String>, _>("lost_reason")?
-                .unwrap_or_default(),
+            lost_reason: personal.text(
+                &r.try_get::<Option<String>, _>("lost_reason")?
+                    .unwrap_or_default(),
+            ),
         });
     }
     Ok(pb::ListLeadsResponse {

@@ -1,5 +1,6 @@
 //! Every role against every personal field intake shows: customer names and
-//! phones (GetCustomer, SearchCustomers) and lead names and phones (ListLeads).
+//! phones (GetCustomer, SearchCustomers) and lead names, phones and lost reasons
+//! (ListLeads).
 //! Roles with the right to personal data see it as recorded; the others see
 //! the masks, and never the data.
 
@@ -91,6 +92,12 @@ async fn shown_to(app: &App, role: Role, customer: &str, at: u64) -> Shown {
             "186****1111",
             lead.phone.clone(),
         ),
+        (
+            "ListLeads lost reason",
+            "王先生 bought elsewhere",
+            "(hidden: 20 characters)",
+            lead.lost_reason.clone(),
+        ),
     ]
 }
 
@@ -112,7 +119,20 @@ async fn each_role_sees_personal_data_as_it_may(backend: Backend) {
         .await
         .expect("captured")
         .into_inner();
-    let at = lead.position.map_or(0, |p| p.value);
+    let lost = app
+        .api
+        .lose_lead(request(
+            pb::LoseLeadRequest {
+                dealer: dealer("D001"),
+                lead_id: lead.lead_id.clone(),
+                reason: "王先生 bought elsewhere".into(),
+            },
+            &principal(Role::CareManager, "D001"),
+        ))
+        .await
+        .expect("lost")
+        .into_inner();
+    let at = lost.position.map_or(0, |p| p.value);
     let mut leaks = Vec::new();
     for (role, masked) in ROLES {
         for (field, recorded, mask, shown) in shown_to(&app, role, &customer, at).await {
