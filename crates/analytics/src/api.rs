@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aftercare_eventstore::DealerId;
-use aftercare_intake::domain::vin::Vin;
+use aftercare_kernel::Vin;
 use aftercare_proto::analytics::v1 as pb;
 use aftercare_proto::common::v1 as common;
 use aftercare_runtime::config::{DealerRules, DealersConfig};
@@ -318,7 +318,7 @@ impl AnalyticsApi {
             segment: segment_to(status.segment) as i32,
             last_visit_closed_at: last
                 .and_then(|v| Timestamp::from_microsecond(v.closed_at).ok())
-                .map(aftercare_intake::events::timestamp),
+                .map(aftercare_proto::calendar::timestamp),
             service_advisor: last.map(|v| v.advisor.clone()).unwrap_or_default(),
             advisor_group: last.map(|v| v.group.clone()).unwrap_or_default(),
             months_since_last_visit: status.months_since_last_visit.unwrap_or(0),

@@ -2,12 +2,11 @@
 //! district or a vehicle's attributes and contacts.
 
 use aftercare_eventstore::RecordedEvent;
-use aftercare_intake::customer_events::{CUSTOMER_REGISTERED, CUSTOMER_UPDATED};
-use aftercare_intake::events::VISIT_RECORDED;
-use aftercare_intake::vehicle_events::{
-    OWNERSHIP_TRANSFERRED, VEHICLE_REGISTERED, VEHICLE_SOLD, VEHICLE_UPDATED,
-};
 use aftercare_proto::common::v1::Date;
+use aftercare_proto::event_types::intake::{
+    CUSTOMER_REGISTERED, CUSTOMER_UPDATED, VEHICLE_OWNERSHIP_TRANSFERRED as OWNERSHIP_TRANSFERRED,
+    VEHICLE_REGISTERED, VEHICLE_SOLD, VEHICLE_UPDATED, VISIT_RECORDED,
+};
 use aftercare_proto::intake::v1 as pb;
 use aftercare_runtime::config::DealersConfig;
 use prost::Message;
@@ -140,7 +139,7 @@ pub fn change(event: &RecordedEvent, dealers: &DealersConfig) -> Result<Option<C
             let closed = e
                 .closed_at
                 .as_ref()
-                .and_then(aftercare_intake::events::instant)
+                .and_then(aftercare_proto::calendar::read_instant)
                 .ok_or_else(|| format!("visit {} has no valid closed_at", e.visit_id))?;
             let zone = &dealers.rules(event.dealer().as_str()).time_zone;
             Change::Visit {

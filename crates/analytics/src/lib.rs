@@ -65,6 +65,6 @@ impl Module for AnalyticsModule {
     }
 
     fn service_names(&self) -> Vec<&'static str> {
-        vec!["aftercare.analytics.v1.AnalyticsService"]
+        vec![<AnalyticsServiceServer<api::AnalyticsApi> as tonic::server::NamedService>::NAME]
     }
 }

@@ -118,9 +118,9 @@ impl Projection for ChurnCounters {
     }
 
     fn filter(&self) -> Filter {
-        Filter::aggregate("visit")
-            .or_aggregate("vehicle")
-            .or_aggregate("customer")
+        Filter::aggregate(aftercare_proto::aggregates::VISIT)
+            .or_aggregate(aftercare_proto::aggregates::VEHICLE)
+            .or_aggregate(aftercare_proto::aggregates::CUSTOMER)
             .or_aggregate(crate::status_events::AGGREGATE)
     }
 

@@ -11,10 +11,10 @@ use crate::domain::history::VisitMark;
 use crate::domain::status::{Observation, StatusChanged};
 use crate::domain::{Month, Segment};
 
-pub const VEHICLE_CHURN_STATUS_CHANGED: &str = "aftercare.analytics.v1.VehicleChurnStatusChanged";
+pub use aftercare_proto::event_types::analytics::VEHICLE_CHURN_STATUS_CHANGED;
 
 /// Aggregate type of a vehicle's announced churn status.
-pub const AGGREGATE: &str = "vehicle-churn";
+pub use aftercare_proto::aggregates::VEHICLE_CHURN as AGGREGATE;
 
 pub fn stream(dealer: &DealerId, vehicle_id: &str) -> Result<StreamId, StoreError> {
     StreamId::new(dealer.clone(), AGGREGATE, vehicle_id)
@@ -60,7 +60,7 @@ impl EventCodec<StatusChanged> for StatusCodec {
             }),
             last_visit_closed_at: last
                 .and_then(|v| Timestamp::from_microsecond(v.closed_at).ok())
-                .map(aftercare_intake::events::timestamp),
+                .map(aftercare_proto::calendar::timestamp),
             service_advisor: last.map(|v| v.advisor.clone()).unwrap_or_default(),
             advisor_group: last.map(|v| v.group.clone()).unwrap_or_default(),
             months_since_last_visit: o.months_since_last_visit.unwrap_or(0),
@@ -85,7 +85,7 @@ pub fn decode(recorded: &RecordedEvent) -> Result<StatusChanged, String> {
     let last_visit = e
         .last_visit_closed_at
         .as_ref()
-        .and_then(aftercare_intake::events::instant)
+        .and_then(aftercare_proto::calendar::read_instant)
         .map(|t| VisitMark {
             closed_at: t.as_microsecond(),
             group: e.advisor_group.clone(),

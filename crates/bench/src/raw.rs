@@ -91,7 +91,10 @@ impl Shape {
                 headers.insert("Nats-Msg-Id", uuid::Uuid::now_v7().to_string().as_str());
                 // As the store writes them: schema version 1 and the dealer (in
                 // the subject) are left out.
-                headers.insert("Aftercare-Event-Type", "aftercare.intake.v1.VisitRecorded");
+                headers.insert(
+                    "Aftercare-Event-Type",
+                    aftercare_proto::event_types::intake::VISIT_RECORDED,
+                );
                 headers.insert(
                     "Aftercare-Occurred-At",
                     jiff::Timestamp::now().as_microsecond().to_string().as_str(),

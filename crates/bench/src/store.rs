@@ -21,7 +21,7 @@ use crate::PAYLOAD_BYTES;
 use crate::cpu::{Sample, Stopwatch};
 use crate::metered::{Meter, RebuildProfile};
 
-const EVENT_TYPE: &str = "aftercare.intake.v1.VisitRecorded";
+const EVENT_TYPE: &str = aftercare_proto::event_types::intake::VISIT_RECORDED;
 
 /// One 200-byte event per request, each to a new visit of dealer D001 with
 /// `Expected::NoStream`, sent through the bulk path `batch` requests at a time.

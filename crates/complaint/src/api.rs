@@ -458,8 +458,8 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
         }
         let as_of = match &body.as_of {
             None => Timestamp::now(),
-            Some(t) => aftercare_intake::events::instant(t)
-                .ok_or_else(|| ServiceError::invalid("as_of", "is not a valid instant"))?,
+            Some(t) => aftercare_proto::calendar::instant(t)
+                .map_err(|e| ServiceError::invalid("as_of", e))?,
         };
         let swept = crate::sweep::sweep(
             self.store.as_ref(),

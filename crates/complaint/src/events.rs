@@ -1,7 +1,7 @@
 //! Ticket events to and from protobuf, and the stream a ticket lives on.
 
 use aftercare_eventstore::{DealerId, EventData, RecordedEvent, StoreError, StreamId};
-use aftercare_intake::events::{instant, timestamp};
+use aftercare_proto::calendar::{read_instant as instant, timestamp};
 use aftercare_proto::common::v1::Money;
 use aftercare_proto::complaint::v1 as pb;
 use aftercare_runtime::command::EventCodec;
@@ -11,15 +11,13 @@ use prost::Message;
 use crate::domain::ticket::{EscalationReason, Event};
 use crate::domain::{Channel, Grade, Satisfaction};
 
-pub const FILED: &str = "aftercare.complaint.v1.ComplaintFiled";
-pub const ACKNOWLEDGED: &str = "aftercare.complaint.v1.ComplaintAcknowledged";
-pub const ASSIGNED: &str = "aftercare.complaint.v1.ComplaintAssigned";
-pub const ESCALATED: &str = "aftercare.complaint.v1.ComplaintEscalated";
-pub const RESOLVED: &str = "aftercare.complaint.v1.ComplaintResolved";
-pub const CLOSED: &str = "aftercare.complaint.v1.ComplaintClosed";
-pub const REOPENED: &str = "aftercare.complaint.v1.ComplaintReopened";
+pub use aftercare_proto::event_types::complaint::{
+    COMPLAINT_ACKNOWLEDGED as ACKNOWLEDGED, COMPLAINT_ASSIGNED as ASSIGNED,
+    COMPLAINT_CLOSED as CLOSED, COMPLAINT_ESCALATED as ESCALATED, COMPLAINT_FILED as FILED,
+    COMPLAINT_REOPENED as REOPENED, COMPLAINT_RESOLVED as RESOLVED,
+};
 
-pub const AGGREGATE: &str = "complaint";
+pub use aftercare_proto::aggregates::COMPLAINT as AGGREGATE;
 
 /// The data subject a ticket's personal data (customer, VIN, description,
 /// resolution) is sealed for: erasing it is the ticket's retention.

@@ -112,7 +112,7 @@ pub async fn feedback_form(
         handler: ticket.handler.clone(),
         status: ticket.status.map_or("", |s| s.as_str()).to_owned(),
         detail: detail(&this, &|text| personal.text(&keys.open(&subject, text))),
-        at: Some(aftercare_intake::events::timestamp(event.data.occurred_at)),
+        at: Some(aftercare_proto::calendar::timestamp(event.data.occurred_at)),
         position: Some(Position {
             value: event.position.0,
         }),

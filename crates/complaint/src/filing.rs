@@ -48,7 +48,7 @@ impl ComplaintApi {
         let customer = reference::require_optional(
             self.store.as_ref(),
             &dealer,
-            "customer",
+            aftercare_proto::aggregates::CUSTOMER,
             "customer_id",
             &body.customer_id,
         )

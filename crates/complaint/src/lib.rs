@@ -97,6 +97,6 @@ impl Module for ComplaintModule {
     }
 
     fn service_names(&self) -> Vec<&'static str> {
-        vec!["aftercare.complaint.v1.ComplaintService"]
+        vec![<ComplaintServiceServer<api::ComplaintApi> as tonic::server::NamedService>::NAME]
     }
 }

@@ -117,7 +117,7 @@ impl ComplaintApi {
 pub(crate) fn micros(value: Option<i64>) -> Option<prost_types::Timestamp> {
     value
         .and_then(|v| Timestamp::from_microsecond(v).ok())
-        .map(aftercare_intake::events::timestamp)
+        .map(aftercare_proto::calendar::timestamp)
 }
 
 fn ticket_message(t: TicketRow, now: Timestamp, personal: PersonalData) -> pb::ComplaintTicket {

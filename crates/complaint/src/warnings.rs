@@ -10,7 +10,7 @@ use aftercare_eventstore::{
     DealerId, EventData, EventStore, Expected, Filter, Metadata, Position, RecordedEvent,
     StoreError, StreamId,
 };
-use aftercare_intake::events::timestamp;
+use aftercare_proto::calendar::timestamp;
 use aftercare_proto::complaint::v1 as pb;
 use aftercare_runtime::config::DealersConfig;
 use aftercare_runtime::db::{SqlValue, fetch_in, insert_rows};
@@ -22,8 +22,8 @@ use prost::Message;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
-pub const RAISED: &str = "aftercare.complaint.v1.EarlyWarningRaised";
-pub const AGGREGATE: &str = "warning";
+pub use aftercare_proto::aggregates::WARNING as AGGREGATE;
+pub use aftercare_proto::event_types::complaint::EARLY_WARNING_RAISED as RAISED;
 pub const NAME: &str = "complaint_warnings";
 
 const NAMESPACE: Uuid = Uuid::from_u128(0x2f0b_7d4e_91a3_4b6c_8e15_77c2_d4a9_1e30);

@@ -2,7 +2,8 @@
 //! (opened, promised, closed) and the fault codes of closed visits.
 
 use aftercare_eventstore::{Filter, RecordedEvent};
-use aftercare_intake::events::{REPAIR_ORDER_OPENED, VISIT_RECORDED, instant};
+use aftercare_proto::calendar::read_instant as instant;
+use aftercare_proto::event_types::intake::{REPAIR_ORDER_OPENED, VISIT_RECORDED};
 use aftercare_proto::intake::v1 as intake;
 use aftercare_runtime::db::{SqlValue, insert_rows};
 use aftercare_runtime::projection::{ApplyError, Projection};
@@ -26,7 +27,7 @@ impl Projection for Workshop {
     }
 
     fn filter(&self) -> Filter {
-        Filter::aggregate("visit")
+        Filter::aggregate(aftercare_proto::aggregates::VISIT)
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {

@@ -24,7 +24,12 @@ pub const WRITERS: &[Role] = &[Role::CareManager, Role::CallbackAgent, Role::Ser
 pub fn stream(dealer: &DealerId, id: &str) -> Result<StreamId, ServiceError> {
     let id = Uuid::parse_str(id)
         .map_err(|_| ServiceError::invalid("customer_id", "is not a customer id"))?;
-    StreamId::new(dealer.clone(), "customer", id.simple().to_string()).map_err(ServiceError::from)
+    StreamId::new(
+        dealer.clone(),
+        aftercare_proto::aggregates::CUSTOMER,
+        id.simple().to_string(),
+    )
+    .map_err(ServiceError::from)
 }
 
 /// The profile of a request, checked against `today` at the dealer.
@@ -94,9 +99,9 @@ pub async fn register(
     let request = ClientRequestId::parse(&body.client_request_id)?;
     let profile = profile(body.profile.as_ref(), today)?;
     let consents = consents(&body.consents)?;
-    let id = request
-        .as_ref()
-        .map_or_else(Uuid::now_v7, |r| r.aggregate_id(dealer, "customer"));
+    let id = request.as_ref().map_or_else(Uuid::now_v7, |r| {
+        r.aggregate_id(dealer, aftercare_proto::aggregates::CUSTOMER)
+    });
     let stream = stream(dealer, &id.to_string())?;
     let command = CustomerCommand::Register {
         customer_id: id.to_string(),

@@ -9,9 +9,9 @@ use prost::Message;
 use crate::domain::customer::{Channel, CustomerEvent, CustomerType, Profile};
 use crate::domain::phone::{Phone, PhoneKind};
 
-pub const CUSTOMER_REGISTERED: &str = "aftercare.intake.v1.CustomerRegistered";
-pub const CUSTOMER_UPDATED: &str = "aftercare.intake.v1.CustomerUpdated";
-pub const CONSENT_CHANGED: &str = "aftercare.intake.v1.ContactConsentChanged";
+pub use aftercare_proto::event_types::intake::{
+    CONTACT_CONSENT_CHANGED as CONSENT_CHANGED, CUSTOMER_REGISTERED, CUSTOMER_UPDATED,
+};
 
 pub struct CustomerCodec;
 

@@ -84,7 +84,7 @@ impl Projection for Customers {
     }
 
     fn filter(&self) -> Filter {
-        Filter::aggregate("customer")
+        Filter::aggregate(aftercare_proto::aggregates::CUSTOMER)
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {

@@ -7,19 +7,9 @@ use prost::Message;
 
 use crate::domain::visit::{ValidVisit, VisitKind};
 
-pub const VISIT_RECORDED: &str = "aftercare.intake.v1.VisitRecorded";
-pub const REPAIR_ORDER_OPENED: &str = "aftercare.intake.v1.RepairOrderOpened";
+pub use aftercare_proto::event_types::intake::{REPAIR_ORDER_OPENED, VISIT_RECORDED};
 
-pub fn timestamp(at: jiff::Timestamp) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.as_second(),
-        nanos: at.subsec_nanosecond(),
-    }
-}
-
-pub fn instant(at: &prost_types::Timestamp) -> Option<jiff::Timestamp> {
-    jiff::Timestamp::new(at.seconds, at.nanos).ok()
-}
+pub use aftercare_proto::calendar::{read_instant as instant, timestamp};
 
 impl From<VisitKind> for pb::VisitKind {
     fn from(kind: VisitKind) -> Self {

@@ -15,7 +15,12 @@ use crate::events::timestamp;
 use crate::lead_events::{LeadCodec, source_from};
 
 fn stream(dealer: &DealerId, id: Uuid) -> Result<StreamId, ServiceError> {
-    StreamId::new(dealer.clone(), "lead", id.simple().to_string()).map_err(ServiceError::from)
+    StreamId::new(
+        dealer.clone(),
+        aftercare_proto::aggregates::LEAD,
+        id.simple().to_string(),
+    )
+    .map_err(ServiceError::from)
 }
 
 fn lead_id(text: &str) -> Result<Uuid, ServiceError> {
@@ -75,7 +80,7 @@ pub async fn capture(
             &Uuid::NAMESPACE_OID,
             format!("lead/{dealer}/{}", body.oem_reference.trim()).as_bytes(),
         ),
-        (_, Some(request)) => request.aggregate_id(dealer, "lead"),
+        (_, Some(request)) => request.aggregate_id(dealer, aftercare_proto::aggregates::LEAD),
         _ => Uuid::now_v7(),
     };
     let mut input = LeadInput {
@@ -138,11 +143,22 @@ pub async fn convert(
             "a converted lead names its customer",
         ));
     }
-    let customer =
-        reference::require(store, dealer, "customer", "customer_id", &body.customer_id).await?;
-    let vehicle =
-        reference::require_optional(store, dealer, "vehicle", "vehicle_id", &body.vehicle_id)
-            .await?;
+    let customer = reference::require(
+        store,
+        dealer,
+        aftercare_proto::aggregates::CUSTOMER,
+        "customer_id",
+        &body.customer_id,
+    )
+    .await?;
+    let vehicle = reference::require_optional(
+        store,
+        dealer,
+        aftercare_proto::aggregates::VEHICLE,
+        "vehicle_id",
+        &body.vehicle_id,
+    )
+    .await?;
     let command = LeadCommand::Convert {
         customer_id: customer.to_string(),
         vehicle_id: vehicle.map(|v| v.to_string()).unwrap_or_default(),

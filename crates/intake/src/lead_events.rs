@@ -9,10 +9,9 @@ use crate::domain::lead::{Captured, LeadEvent, LeadSource};
 use crate::domain::phone::Phone;
 use crate::events::{instant, timestamp};
 
-pub const LEAD_CAPTURED: &str = "aftercare.intake.v1.LeadCaptured";
-pub const LEAD_VERIFIED: &str = "aftercare.intake.v1.LeadVerified";
-pub const LEAD_CONVERTED: &str = "aftercare.intake.v1.LeadConverted";
-pub const LEAD_LOST: &str = "aftercare.intake.v1.LeadLost";
+pub use aftercare_proto::event_types::intake::{
+    LEAD_CAPTURED, LEAD_CONVERTED, LEAD_LOST, LEAD_VERIFIED,
+};
 
 pub struct LeadCodec;
 

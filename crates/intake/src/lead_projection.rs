@@ -41,7 +41,7 @@ impl Projection for Leads {
     }
 
     fn filter(&self) -> Filter {
-        Filter::aggregate("lead")
+        Filter::aggregate(aftercare_proto::aggregates::LEAD)
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {

@@ -100,6 +100,6 @@ impl Module for IntakeModule {
     }
 
     fn service_names(&self) -> Vec<&'static str> {
-        vec!["aftercare.intake.v1.IntakeService"]
+        vec![<IntakeServiceServer<api::IntakeApi> as tonic::server::NamedService>::NAME]
     }
 }

@@ -75,7 +75,7 @@ impl Projection for Visits {
     }
 
     fn filter(&self) -> Filter {
-        Filter::aggregate("visit")
+        Filter::aggregate(aftercare_proto::aggregates::VISIT)
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {

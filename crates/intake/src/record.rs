@@ -28,7 +28,11 @@ pub enum RecordError {
 }
 
 pub fn visit_stream(dealer: &DealerId, visit_id: Uuid) -> Result<StreamId, StoreError> {
-    StreamId::new(dealer.clone(), "visit", visit_id.simple().to_string())
+    StreamId::new(
+        dealer.clone(),
+        aftercare_proto::aggregates::VISIT,
+        visit_id.simple().to_string(),
+    )
 }
 
 pub async fn record_visit(

@@ -11,7 +11,12 @@ use crate::domain::visit::vehicle_id;
 use crate::vehicle_events::{VehicleCodec, date_from};
 
 pub fn vehicle_stream(dealer: &DealerId, id: uuid::Uuid) -> Result<StreamId, ServiceError> {
-    StreamId::new(dealer.clone(), "vehicle", id.simple().to_string()).map_err(ServiceError::from)
+    StreamId::new(
+        dealer.clone(),
+        aftercare_proto::aggregates::VEHICLE,
+        id.simple().to_string(),
+    )
+    .map_err(ServiceError::from)
 }
 
 pub async fn record(
@@ -122,9 +127,15 @@ async fn customer(
     field: &str,
     id: &str,
 ) -> Result<String, ServiceError> {
-    reference::require(store, dealer, "customer", field, id)
-        .await
-        .map(|id| id.to_string())
+    reference::require(
+        store,
+        dealer,
+        aftercare_proto::aggregates::CUSTOMER,
+        field,
+        id,
+    )
+    .await
+    .map(|id| id.to_string())
 }
 
 /// A vehicle command's failure, as the one mapping both calls use.

@@ -9,10 +9,10 @@ use prost::Message;
 use crate::domain::vehicle::{Sale, VehicleEvent};
 use crate::domain::vin::Vin;
 
-pub const VEHICLE_REGISTERED: &str = "aftercare.intake.v1.VehicleRegistered";
-pub const VEHICLE_SOLD: &str = "aftercare.intake.v1.VehicleSold";
-pub const OWNERSHIP_TRANSFERRED: &str = "aftercare.intake.v1.VehicleOwnershipTransferred";
-pub const VEHICLE_UPDATED: &str = "aftercare.intake.v1.VehicleUpdated";
+pub use aftercare_proto::event_types::intake::{
+    VEHICLE_OWNERSHIP_TRANSFERRED as OWNERSHIP_TRANSFERRED, VEHICLE_REGISTERED, VEHICLE_SOLD,
+    VEHICLE_UPDATED,
+};
 
 pub struct VehicleCodec;
 

@@ -37,7 +37,7 @@ impl Projection for VehicleFiles {
     }
 
     fn filter(&self) -> Filter {
-        Filter::aggregate("vehicle")
+        Filter::aggregate(aftercare_proto::aggregates::VEHICLE)
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {

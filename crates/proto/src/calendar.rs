@@ -66,6 +66,12 @@ pub fn instant(t: &prost_types::Timestamp) -> Result<jiff::Timestamp, String> {
     }
 }
 
+/// [`instant`] for a time read back from a stored event, where a bad value is
+/// reported by the caller as the event's fault: `None` when it is not one.
+pub fn read_instant(t: &prost_types::Timestamp) -> Option<jiff::Timestamp> {
+    instant(t).ok()
+}
+
 pub fn timestamp(at: jiff::Timestamp) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: at.as_second(),

@@ -8,6 +8,24 @@ pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/aftercare_descriptor.bin"));
 
 pub mod calendar;
+
+/// Event type names, generated from the `events.proto` of every context: the
+/// one spelling of each, equal to the message's `prost::Name::full_name()`.
+pub mod event_types {
+    include!(concat!(env!("OUT_DIR"), "/event_types.rs"));
+}
+
+/// The aggregate of each stream, as it appears in subjects
+/// (`aftercare.ev.<dealer>.<aggregate>.<id>`) and in filters.
+pub mod aggregates {
+    pub const CUSTOMER: &str = "customer";
+    pub const VEHICLE: &str = "vehicle";
+    pub const VISIT: &str = "visit";
+    pub const LEAD: &str = "lead";
+    pub const COMPLAINT: &str = "complaint";
+    pub const WARNING: &str = "warning";
+    pub const VEHICLE_CHURN: &str = "vehicle-churn";
+}
 pub mod edge;
 
 pub mod common {
@@ -37,5 +55,31 @@ pub mod analytics {
 pub mod complaint {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/aftercare.complaint.v1.rs"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use prost::Name;
+
+    #[test]
+    fn event_type_names_are_the_messages_full_names() {
+        use crate::event_types::{analytics, complaint, intake};
+        assert_eq!(
+            intake::VISIT_RECORDED,
+            crate::intake::v1::VisitRecorded::full_name()
+        );
+        assert_eq!(
+            intake::VEHICLE_OWNERSHIP_TRANSFERRED,
+            crate::intake::v1::VehicleOwnershipTransferred::full_name()
+        );
+        assert_eq!(
+            complaint::EARLY_WARNING_RAISED,
+            crate::complaint::v1::EarlyWarningRaised::full_name()
+        );
+        assert_eq!(
+            analytics::VEHICLE_CHURN_STATUS_CHANGED,
+            crate::analytics::v1::VehicleChurnStatusChanged::full_name()
+        );
     }
 }

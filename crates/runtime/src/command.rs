@@ -5,15 +5,7 @@
 
 use aftercare_eventstore::{EventData, EventStore, Position, RecordedEvent, StoreError, StreamId};
 
-/// A pure aggregate: state from events, events from a command. Domain code
-/// implements it without I/O, clock or async.
-pub trait Aggregate: Default {
-    type Command: Clone;
-    type Event: Clone + std::fmt::Debug + PartialEq;
-    type Rejection: std::fmt::Debug + PartialEq;
-    fn decide(&self, command: Self::Command) -> Result<Vec<Self::Event>, Self::Rejection>;
-    fn evolve(self, event: &Self::Event) -> Self;
-}
+pub use aftercare_kernel::aggregate::{Aggregate, Given, Then, given, replay};
 
 /// Events to and from their stored form (protobuf payload and type name).
 pub trait EventCodec<E> {
@@ -85,27 +77,4 @@ pub async fn execute<A: Aggregate>(
         }
     }
     Err(CommandError::Contended { attempts: ATTEMPTS })
-}
-
-/// Given / when / then over a pure aggregate, for domain tests:
-/// `given(&events).when(command)` is the events decided, or the rejection.
-pub fn given<A: Aggregate>(events: &[A::Event]) -> Given<A> {
-    Given {
-        state: replay(events),
-    }
-}
-
-/// The state after `events`, replayed from the start.
-pub fn replay<A: Aggregate>(events: &[A::Event]) -> A {
-    events.iter().fold(A::default(), A::evolve)
-}
-
-pub struct Given<A: Aggregate> {
-    state: A,
-}
-
-impl<A: Aggregate> Given<A> {
-    pub fn when(self, command: A::Command) -> Result<Vec<A::Event>, A::Rejection> {
-        self.state.decide(command)
-    }
 }

@@ -7,84 +7,7 @@ pub mod report;
 pub mod scorecard;
 pub mod status;
 
-use std::fmt;
-use std::str::FromStr;
-
-use jiff::Timestamp;
-use jiff::civil::Date;
-use jiff::tz::TimeZone;
-
-/// A calendar month, counted from year 0 so that subtracting two gives the
-/// number of calendar months between them (what "6 months without a visit" means).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Month(i32);
-
-impl Month {
-    pub fn new(year: i16, month: i8) -> Self {
-        Month(i32::from(year) * 12 + i32::from(month) - 1)
-    }
-
-    pub fn of_date(date: Date) -> Self {
-        Month::new(date.year(), date.month())
-    }
-
-    /// The month an instant falls in at the dealer: a visit closed at 23:30 on the
-    /// 31st in Shanghai is in that month even though it is the 31st 15:30 UTC.
-    pub fn of_instant(at: Timestamp, zone: &TimeZone) -> Self {
-        Month::of_date(at.to_zoned(zone.clone()).date())
-    }
-
-    pub fn from_index(index: i32) -> Self {
-        Month(index)
-    }
-
-    pub fn index(self) -> i32 {
-        self.0
-    }
-
-    pub fn year(self) -> i32 {
-        self.0.div_euclid(12)
-    }
-
-    /// 1–12.
-    pub fn month(self) -> i32 {
-        self.0.rem_euclid(12) + 1
-    }
-
-    pub fn minus(self, months: u32) -> Self {
-        Month(self.0 - months as i32)
-    }
-
-    pub fn plus(self, months: u32) -> Self {
-        Month(self.0 + months as i32)
-    }
-
-    /// Whole calendar months from `earlier` to `self`.
-    pub fn since(self, earlier: Month) -> i32 {
-        self.0 - earlier.0
-    }
-}
-
-impl fmt::Display for Month {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}", self.year(), self.month())
-    }
-}
-
-impl FromStr for Month {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("{text:?} is not a month like 2026-09");
-        let (year, month) = text.split_once('-').ok_or_else(bad)?;
-        let year: i16 = year.parse().map_err(|_| bad())?;
-        let month: i8 = month.parse().map_err(|_| bad())?;
-        if year.to_string().len() != 4 || !(1..=12).contains(&month) {
-            return Err(bad());
-        }
-        Ok(Month::new(year, month))
-    }
-}
+pub use aftercare_kernel::Month;
 
 /// Where a vehicle stands by the calendar months since its last visit.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -157,6 +80,9 @@ impl Default for Thresholds {
 
 #[cfg(test)]
 mod tests {
+    use jiff::Timestamp;
+    use jiff::tz::TimeZone;
+
     use super::*;
 
     #[test]

@@ -2,20 +2,12 @@
 //! the third calendar day there, whatever the server's clock says.
 
 use jiff::tz::TimeZone;
-use jiff::{SignedDuration, Timestamp, ToSpan};
+use jiff::{SignedDuration, Timestamp};
 
 use super::Grade;
 use aftercare_runtime::config::ComplaintRules;
 
-/// The end of the local day `days` calendar days after `from`'s local day.
-pub fn end_of_day_after(from: Timestamp, days: u32, zone: &TimeZone) -> Timestamp {
-    let local = from.to_zoned(zone.clone()).date();
-    local
-        .checked_add((i64::from(days) + 1).days())
-        .and_then(|d| d.to_zoned(zone.clone()))
-        .map(|z| z.timestamp() - SignedDuration::from_micros(1))
-        .unwrap_or(from)
-}
+pub use aftercare_kernel::end_of_day_after;
 
 /// A dealer's deadlines for a ticket of `grade`, from `from`.
 pub fn resolve_by(

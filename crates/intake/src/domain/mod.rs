@@ -5,11 +5,10 @@
 pub mod customer;
 pub mod given;
 pub mod lead;
-pub mod phone;
-pub mod plate;
 pub mod vehicle;
-pub mod vin;
 pub mod visit;
+
+pub use aftercare_kernel::{phone, plate, vin};
 
 /// One rejected field: which, and why, in words a DMS integrator can act on.
 #[derive(Clone, Debug, PartialEq, Eq)]
