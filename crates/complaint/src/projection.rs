@@ -101,7 +101,7 @@ impl TicketRow {
         })
     }
 
-    fn values(self) -> Vec<SqlValue> {
+    pub fn values(self) -> Vec<SqlValue> {
         let opt = |v: Option<i64>| v.map_or(SqlValue::NullInt, SqlValue::Int);
         vec![
             SqlValue::Text(self.ticket_id),
@@ -232,6 +232,13 @@ impl TicketRow {
             }
         }
     }
+}
+
+/// [`crate::domain::deadline::missed_deadline`] as a condition on
+/// `complaint_tickets`, at `now` (microseconds): the rows it selects are the
+/// tickets the rule calls overdue (a test compares the two on random tickets).
+pub fn overdue_condition(now_micros: i64) -> String {
+    format!("((status = 'open' AND respond_by < {now_micros}) OR resolve_by < {now_micros})")
 }
 
 /// The tickets read model; personal data is opened with the subjects' keys as

@@ -14,6 +14,8 @@ use aftercare_runtime::{Database, ServiceError};
 use jiff::Timestamp;
 use sqlx::Row;
 
+use crate::domain::Status;
+use crate::domain::deadline::missed_deadline;
 use crate::domain::ticket::{Command, EscalationReason, Rejection, Terms, Ticket};
 use crate::events::{TicketCodec, stream};
 
@@ -41,11 +43,11 @@ pub async fn sweep(
     dealers: &DealersConfig,
     now: Timestamp,
 ) -> Result<Swept, ServiceError> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(&format!(
         "SELECT ticket_id, dealer, status, respond_by, resolve_by FROM complaint_tickets \
-         WHERE respond_by < $1 OR resolve_by < $1 ORDER BY ticket_id",
-    )
-    .bind(now.as_microsecond())
+         WHERE {} ORDER BY ticket_id",
+        crate::projection::overdue_condition(now.as_microsecond())
+    ))
     .fetch_all(&db.pool)
     .await?;
     let mut swept = Swept::default();
@@ -53,15 +55,14 @@ pub async fn sweep(
         let ticket: String = row.try_get("ticket_id")?;
         let dealer = DealerId::parse(row.try_get::<String, _>("dealer")?)?;
         let status: String = row.try_get("status")?;
-        let respond_by: Option<i64> = row.try_get("respond_by")?;
-        let resolve_by: Option<i64> = row.try_get("resolve_by")?;
-        // The earliest deadline passed: the response while unanswered, else resolution.
-        let passed = [respond_by.filter(|_| status == "open"), resolve_by]
-            .into_iter()
-            .flatten()
-            .filter(|d| *d < now.as_microsecond())
-            .min();
-        let Some(deadline) = passed.and_then(|d| Timestamp::from_microsecond(d).ok()) else {
+        let at = |column: &str| -> Result<Option<Timestamp>, sqlx::Error> {
+            Ok(row
+                .try_get::<Option<i64>, _>(column)?
+                .and_then(|us| Timestamp::from_microsecond(us).ok()))
+        };
+        let Some(deadline) = Status::parse(&status).and_then(|status| {
+            missed_deadline(status, at("respond_by").ok()?, at("resolve_by").ok()?, now)
+        }) else {
             continue;
         };
         swept.examined += 1;

@@ -10,7 +10,8 @@ use jiff::Timestamp;
 use sqlx::Row;
 
 use crate::api::{ComplaintApi, READERS};
-use crate::domain::Grade;
+use crate::domain::deadline::missed_deadline;
+use crate::domain::{Grade, Status};
 use crate::projection::{COLUMNS, TicketRow};
 
 impl ComplaintApi {
@@ -95,7 +96,10 @@ impl ComplaintApi {
             sql.push_str(&format!(" AND grade = {}", grade.value()));
         }
         if body.overdue_only {
-            sql.push_str(&format!(" AND (respond_by < {now} OR resolve_by < {now})"));
+            sql.push_str(&format!(
+                " AND {}",
+                crate::projection::overdue_condition(now)
+            ));
         }
         sql.push_str(" ORDER BY filed_at DESC LIMIT 500");
         let mut query = sqlx::query(&sql).bind(dealer.as_str());
@@ -121,11 +125,10 @@ pub(crate) fn micros(value: Option<i64>) -> Option<prost_types::Timestamp> {
 }
 
 fn ticket_message(t: TicketRow, now: Timestamp, personal: PersonalData) -> pb::ComplaintTicket {
-    let now = now.as_microsecond();
-    let overdue = [t.respond_by, t.resolve_by]
-        .iter()
-        .flatten()
-        .any(|d| *d < now);
+    let at = |us: Option<i64>| us.and_then(|us| Timestamp::from_microsecond(us).ok());
+    let overdue = Status::parse(&t.status)
+        .and_then(|status| missed_deadline(status, at(t.respond_by), at(t.resolve_by), now))
+        .is_some();
     pb::ComplaintTicket {
         ticket_id: t.ticket_id,
         dealer: t.dealer,

@@ -4,7 +4,7 @@
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
-use super::Grade;
+use super::{Grade, Status};
 use aftercare_runtime::config::ComplaintRules;
 
 pub use aftercare_kernel::end_of_day_after;
@@ -22,6 +22,25 @@ pub fn resolve_by(
         days = days.max(rules.product_liability_days);
     }
     end_of_day_after(from, days, zone)
+}
+
+/// The deadline a ticket has missed at `now`, if any (the earliest): the
+/// response deadline counts only while the ticket is unanswered (open) — an
+/// escalation that sets a new response deadline on a ticket already in
+/// progress does not make it overdue — and the resolution deadline always.
+/// The one rule the sweep, `GetComplaint` and `ListComplaints --overdue` use
+/// (the list's SQL is checked against it).
+pub fn missed_deadline(
+    status: Status,
+    respond_by: Option<Timestamp>,
+    resolve_by: Option<Timestamp>,
+    now: Timestamp,
+) -> Option<Timestamp> {
+    [respond_by.filter(|_| status == Status::Open), resolve_by]
+        .into_iter()
+        .flatten()
+        .filter(|deadline| *deadline < now)
+        .min()
 }
 
 pub fn respond_by(rules: &ComplaintRules, from: Timestamp) -> Timestamp {

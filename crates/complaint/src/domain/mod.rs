@@ -101,4 +101,15 @@ impl Status {
             Status::Closed => "closed",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        [
+            Status::Open,
+            Status::InProgress,
+            Status::Resolved,
+            Status::Closed,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
 }

@@ -4,5 +4,6 @@
 
 mod app;
 mod masking;
+mod overdue;
 mod retries;
 mod scope;
