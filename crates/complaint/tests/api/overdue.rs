@@ -169,7 +169,7 @@ async fn the_sql_condition_is_the_rule(backend: Backend) {
     let mut rows = Vec::new();
     let mut expected = Vec::new();
     for i in 0..400 {
-        let mut deadline = |random: &mut Lcg| match random.next(3) {
+        let deadline = |random: &mut Lcg| match random.next(3) {
             0 => None,
             _ => Some(now.as_microsecond() + random.next(4_000_000) as i64 - 2_000_000),
         };
