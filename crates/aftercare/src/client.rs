@@ -158,17 +158,18 @@ pub async fn status(args: &ClientArgs) -> anyhow::Result<()> {
         }
         Output::Table => {
             println!("event log head: {head}");
-            println!(
-                "{:<28} {:>12} {:>10} {:>14}",
-                "PROJECTION", "CHECKPOINT", "LAG", "DEAD LETTERS"
-            );
+            let mut table =
+                crate::table::Table::new(&["PROJECTION", ">CHECKPOINT", ">LAG", ">DEAD LETTERS"]);
             for p in &status.projections {
                 let checkpoint = p.checkpoint.as_ref().map_or(0, |c| c.value);
-                println!(
-                    "{:<28} {:>12} {:>10} {:>14}",
-                    p.name, checkpoint, p.lag, p.dead_lettered
-                );
+                table.row(vec![
+                    p.name.clone(),
+                    checkpoint.to_string(),
+                    p.lag.to_string(),
+                    p.dead_lettered.to_string(),
+                ]);
             }
+            table.print();
         }
     }
     Ok(())

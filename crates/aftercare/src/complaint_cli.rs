@@ -340,22 +340,27 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
                     json!(list.tickets.iter().map(ticket_json).collect::<Vec<_>>())
                 ),
                 Output::Table => {
-                    println!(
-                        "{:<33} {:>5} {:<12} {:<18} {:<12} {:<8} RESOLVE BY",
-                        "TICKET", "GRADE", "STATUS", "HANDLER", "OWNER", "OVERDUE"
-                    );
+                    let mut table = crate::table::Table::new(&[
+                        "TICKET",
+                        ">GRADE",
+                        "STATUS",
+                        "HANDLER",
+                        "OWNER",
+                        "OVERDUE",
+                        "RESOLVE BY",
+                    ]);
                     for t in &list.tickets {
-                        println!(
-                            "{:<33} {:>5} {:<12} {:<18} {:<12} {:<8} {}",
-                            t.ticket_id,
-                            t.grade,
-                            t.status,
-                            t.handler,
-                            t.owner,
-                            if t.overdue { "yes" } else { "" },
-                            time(t.resolve_by.as_ref())
-                        );
+                        table.row(vec![
+                            t.ticket_id.clone(),
+                            t.grade.to_string(),
+                            t.status.clone(),
+                            t.handler.clone(),
+                            t.owner.clone(),
+                            if t.overdue { "yes" } else { "" }.to_owned(),
+                            time(t.resolve_by.as_ref()).to_string(),
+                        ]);
                     }
+                    table.print();
                 }
             }
             return Ok(());
@@ -382,15 +387,17 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
                         println!("OEM ticket {}", t.oem_ticket);
                     }
                     println!("{}", t.description);
+                    let mut table =
+                        crate::table::Table::new(&["AT", "WHAT", "BY", "DETAIL"]).indented(2);
                     for e in &t.timeline {
-                        println!(
-                            "  {}  {:<12} {:<12} {}",
-                            time(e.at.as_ref()),
-                            e.kind,
-                            e.by,
-                            e.detail
-                        );
+                        table.row(vec![
+                            time(e.at.as_ref()).to_string(),
+                            e.kind.clone(),
+                            e.by.clone(),
+                            e.detail.clone(),
+                        ]);
                     }
+                    table.print();
                 }
             }
             return Ok(());

@@ -210,20 +210,17 @@ fn print_customers(files: &[pb::CustomerFile], output: Output) {
             println!("{}", json!(list));
         }
         Output::Table => {
-            println!(
-                "{:<38} {:<12} {:<30} DISTRICT",
-                "CUSTOMER", "NAME", "PHONES"
-            );
+            let mut table = crate::table::Table::new(&["CUSTOMER", "NAME", "PHONES", "DISTRICT"]);
             for c in files {
                 let phones: Vec<_> = c.phones.iter().map(|p| p.number.as_str()).collect();
-                println!(
-                    "{:<38} {:<12} {:<30} {}",
-                    c.customer_id,
-                    c.name,
+                table.row(vec![
+                    c.customer_id.clone(),
+                    c.name.clone(),
                     phones.join(" "),
-                    c.district
-                );
+                    c.district.clone(),
+                ]);
             }
+            table.print();
         }
     }
 }
@@ -413,19 +410,17 @@ pub async fn vehicle(command: VehicleCommand) -> anyhow::Result<()> {
                     s.price.map_or(0, |m| m.fen)
                 );
             }
-            println!(
-                "  {:<20} {:<22} {:>9} ADVISOR",
-                "REPAIR ORDER", "CLOSED", "KM"
-            );
+            let mut table =
+                crate::table::Table::new(&["REPAIR ORDER", "CLOSED", ">KM", "ADVISOR"]).indented(2);
             for v in &history.visits {
-                println!(
-                    "  {:<20} {:<22} {:>9} {}",
-                    v.repair_order,
-                    when(&v.closed_at),
-                    v.mileage_km,
-                    v.service_advisor
-                );
+                table.row(vec![
+                    v.repair_order.clone(),
+                    when(&v.closed_at).to_string(),
+                    v.mileage_km.to_string(),
+                    v.service_advisor.clone(),
+                ]);
             }
+            table.print();
         }
     }
     Ok(())
@@ -567,20 +562,17 @@ pub async fn lead(command: LeadCommand) -> anyhow::Result<()> {
             )
         ),
         Output::Table => {
-            println!(
-                "{:<38} {:<10} {:<10} {:<14} MODEL",
-                "LEAD", "STATUS", "NAME", "PHONE"
-            );
+            let mut table = crate::table::Table::new(&["LEAD", "STATUS", "NAME", "PHONE", "MODEL"]);
             for l in &leads.leads {
-                println!(
-                    "{:<38} {:<10} {:<10} {:<14} {}",
-                    l.lead_id,
-                    name(l.status),
-                    l.name,
-                    l.phone,
-                    l.model_of_interest
-                );
+                table.row(vec![
+                    l.lead_id.clone(),
+                    name(l.status).to_string(),
+                    l.name.clone(),
+                    l.phone.clone(),
+                    l.model_of_interest.clone(),
+                ]);
             }
+            table.print();
         }
     }
     Ok(())

@@ -13,3 +13,4 @@ pub mod modules;
 pub mod rebuild;
 pub mod report_cli;
 pub mod serve;
+pub mod table;

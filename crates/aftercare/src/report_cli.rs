@@ -208,30 +208,29 @@ fn print_churn(answer: &pb::ChurnReportResponse, output: Output) {
                     c.threshold_months
                 );
             }
-            println!("{:<24} {:>9} {:>9} {:>7}", "", "BASE", "CHURNED", "RATE");
+            let mut table = crate::table::Table::new(&["", ">BASE", ">CHURNED", ">RATE"]);
             for l in &answer.lines {
                 let value = if l.value.is_empty() {
                     "(unknown)"
                 } else {
                     &l.value
                 };
-                println!(
-                    "{:<24} {:>9} {:>9} {:>7}",
-                    value,
-                    l.base,
-                    l.churned,
-                    percent(l)
-                );
+                table.row(vec![
+                    value.to_owned(),
+                    l.base.to_string(),
+                    l.churned.to_string(),
+                    percent(l).to_string(),
+                ]);
             }
             if let Some(t) = &answer.total {
-                println!(
-                    "{:<24} {:>9} {:>9} {:>7}",
-                    "TOTAL",
-                    t.base,
-                    t.churned,
-                    percent(t)
-                );
+                table.row(vec![
+                    "TOTAL".to_owned(),
+                    t.base.to_string(),
+                    t.churned.to_string(),
+                    percent(t).to_string(),
+                ]);
             }
+            table.print();
             let text: Vec<String> = segments.iter().map(|(s, n)| format!("{s} {n}")).collect();
             println!("segments at month end: {}", text.join(", "));
         }
@@ -262,25 +261,22 @@ fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
                 dealer.churned,
                 dealer.base
             );
-            println!(
-                "{:<24} {:>9} {:>9} {:>7} {:>10}",
-                "", "BASE", "CHURNED", "RATE", "YUAN"
-            );
+            let mut table = crate::table::Table::new(&["", ">BASE", ">CHURNED", ">RATE", ">YUAN"]);
             let rows = answer
                 .advisor_groups
                 .iter()
                 .chain(answer.service_manager.iter());
             for s in rows {
                 let l = s.line.clone().unwrap_or_default();
-                println!(
-                    "{:<24} {:>9} {:>9} {:>7} {:>10}",
-                    s.who,
-                    l.base,
-                    l.churned,
-                    percent(&l),
-                    yuan(s.amount.as_ref().map_or(0, |m| m.fen))
-                );
+                table.row(vec![
+                    s.who.clone(),
+                    l.base.to_string(),
+                    l.churned.to_string(),
+                    percent(&l).to_string(),
+                    yuan(s.amount.as_ref().map_or(0, |m| m.fen)).to_string(),
+                ]);
             }
+            table.print();
         }
     }
 }
