@@ -87,7 +87,11 @@ enum ImportCommand {
 }
 
 fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
-    Ok(Config::load(path, std::env::vars())?)
+    Ok(Config::load_checked(
+        path,
+        std::env::vars(),
+        aftercare::modules::check_config,
+    )?)
 }
 
 fn main() -> std::process::ExitCode {

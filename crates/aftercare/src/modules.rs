@@ -1,5 +1,6 @@
 //! The services this binary can run. Each service crate adds its module here.
 
+use aftercare_runtime::Config;
 use aftercare_runtime::module::{Module, SystemModule};
 
 /// Every module, in start order.
@@ -10,6 +11,19 @@ pub fn all() -> Vec<Box<dyn Module>> {
         Box::new(aftercare_complaint::ComplaintModule),
         Box::new(aftercare_analytics::AnalyticsModule),
     ]
+}
+
+/// Every module's part of the configuration, checked whichever modules this
+/// process runs, so a configuration is valid or not for the whole deployment;
+/// and every key of the dealer tables must belong to some module.
+pub fn check_config(config: &Config, errors: &mut Vec<String>) {
+    let modules = all();
+    let mut keys: Vec<&str> = Vec::new();
+    for module in &modules {
+        module.check_config(config, errors);
+        keys.extend(module.dealer_keys());
+    }
+    config.dealers.check_keys(&keys, errors);
 }
 
 /// The modules named by `--service`; all when none is named. The system module

@@ -9,12 +9,13 @@ use aftercare_eventstore::DealerId;
 use aftercare_kernel::Vin;
 use aftercare_proto::analytics::v1 as pb;
 use aftercare_proto::common::v1 as common;
-use aftercare_runtime::config::{DealerRules, DealersConfig};
+use aftercare_runtime::config::Dealer;
 use aftercare_runtime::projection::{ProgressHandle, wait_for_consistency};
 use aftercare_runtime::{Database, Principal, Role, ServiceError};
 use jiff::{Timestamp, ToSpan};
 use tonic::{Request, Response, Status};
 
+use crate::config::{ChurnDealers, ChurnRules};
 use crate::domain::history::{Dimension, Rule};
 use crate::domain::report::{ChurnLine, LastSeen, segment_counts};
 use crate::domain::scorecard::{self, Score, Verdict};
@@ -37,7 +38,7 @@ const STATUS_READERS: &[Role] = &[
 pub struct AnalyticsApi {
     pub db: Database,
     pub churn: Option<ProgressHandle>,
-    pub dealers: Arc<DealersConfig>,
+    pub dealers: Arc<ChurnDealers>,
     pub read_timeout: Duration,
 }
 
@@ -60,7 +61,7 @@ fn not_after_today(
     field: &str,
     asked: Month,
     dealer: &DealerId,
-    rules: &DealerRules,
+    rules: &Dealer<ChurnRules>,
 ) -> Result<(), ServiceError> {
     let now = Month::of_instant(Timestamp::now(), &rules.time_zone);
     if asked > now {

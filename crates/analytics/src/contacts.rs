@@ -1,6 +1,7 @@
 //! Intake's events as churn reads them: what each one changes about a customer's
 //! district or a vehicle's attributes and contacts.
 
+use crate::config::ChurnDealers;
 use aftercare_eventstore::RecordedEvent;
 use aftercare_proto::common::v1::Date;
 use aftercare_proto::event_types::intake::{
@@ -8,7 +9,6 @@ use aftercare_proto::event_types::intake::{
     VEHICLE_REGISTERED, VEHICLE_SOLD, VEHICLE_UPDATED, VISIT_RECORDED,
 };
 use aftercare_proto::intake::v1 as pb;
-use aftercare_runtime::config::DealersConfig;
 use prost::Message;
 
 use crate::domain::history::VisitMark;
@@ -80,7 +80,7 @@ fn month_of(date: Option<&Date>) -> Option<Month> {
 
 /// The change an event makes, none for events churn does not read. An event
 /// that cannot be decoded is an error (the projection dead-letters it).
-pub fn change(event: &RecordedEvent, dealers: &DealersConfig) -> Result<Option<Change>, String> {
+pub fn change(event: &RecordedEvent, dealers: &ChurnDealers) -> Result<Option<Change>, String> {
     let change = match event.data.event_type.as_str() {
         CUSTOMER_REGISTERED => {
             let e: pb::CustomerRegistered = decode(event)?;

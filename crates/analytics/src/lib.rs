@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod config;
 pub mod contacts;
 pub mod domain;
 pub mod projection;
@@ -22,6 +23,12 @@ use tonic::service::RoutesBuilder;
 
 pub struct AnalyticsModule;
 
+/// The churn rules of every dealer. The configuration was checked when it was
+/// loaded ([`Module::check_config`]), so reading it again finds nothing wrong.
+fn dealers(ctx: &ModuleContext) -> config::ChurnDealers {
+    ctx.config.dealers.section(&mut Vec::new())
+}
+
 impl Module for AnalyticsModule {
     fn name(&self) -> &'static str {
         "analytics"
@@ -33,7 +40,7 @@ impl Module for AnalyticsModule {
 
     fn projections(&self, ctx: &ModuleContext) -> Vec<Arc<dyn Projection>> {
         vec![Arc::new(projection::ChurnCounters {
-            dealers: Arc::new(ctx.config.dealers.clone()),
+            dealers: Arc::new(dealers(ctx)),
         })]
     }
 
@@ -44,7 +51,7 @@ impl Module for AnalyticsModule {
                 .iter()
                 .find(|p| p.name() == projection::NAME)
                 .cloned(),
-            dealers: Arc::new(ctx.config.dealers.clone()),
+            dealers: Arc::new(dealers(ctx)),
             read_timeout: ctx.config.projections.read_your_writes_timeout,
         };
         routes.add_service(AnalyticsServiceServer::with_interceptor(
@@ -58,10 +65,18 @@ impl Module for AnalyticsModule {
         let task = tokio::spawn(sweep::run(
             ctx.store.clone(),
             ctx.db.clone(),
-            Arc::new(ctx.config.dealers.clone()),
+            Arc::new(dealers(ctx)),
             stop,
         ));
         Box::pin(async move { Ok(vec![task]) })
+    }
+
+    fn dealer_keys(&self) -> &'static [&'static str] {
+        <config::ChurnRules as aftercare_runtime::config::DealerSection>::KEYS
+    }
+
+    fn check_config(&self, config: &aftercare_runtime::Config, errors: &mut Vec<String>) {
+        config.dealers.section::<config::ChurnRules>(errors);
     }
 
     fn service_names(&self) -> Vec<&'static str> {

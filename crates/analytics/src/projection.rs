@@ -10,8 +10,8 @@ mod counter_rows;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
+use crate::config::ChurnDealers;
 use aftercare_eventstore::{Filter, RecordedEvent};
-use aftercare_runtime::config::DealersConfig;
 use aftercare_runtime::db::{Migrations, SqlMigration};
 use aftercare_runtime::projection::{ApplyError, Projection};
 use async_trait::async_trait;
@@ -64,7 +64,7 @@ async fn replaying(tx: &mut AnyConnection) -> Result<bool, sqlx::Error> {
 }
 
 pub struct ChurnCounters {
-    pub dealers: Arc<DealersConfig>,
+    pub dealers: Arc<ChurnDealers>,
 }
 
 pub fn encode_contacts(months: &BTreeMap<Month, MonthContacts>) -> String {

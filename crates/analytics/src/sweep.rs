@@ -6,9 +6,9 @@
 
 use std::time::Duration;
 
+use crate::config::ChurnDealers;
 use aftercare_eventstore::{DealerId, EventStore, Position};
 use aftercare_runtime::command::{CommandError, execute};
-use aftercare_runtime::config::DealersConfig;
 use aftercare_runtime::{Database, ServiceError};
 use jiff::Timestamp;
 use jiff::tz::{TimeZone, offset};
@@ -38,7 +38,7 @@ pub struct Swept {
 pub async fn sweep(
     store: &dyn EventStore,
     db: &Database,
-    dealers: &DealersConfig,
+    dealers: &ChurnDealers,
     now: Timestamp,
 ) -> Result<Swept, ServiceError> {
     // No dealer's month is later than the month at UTC+14; each row is then
@@ -107,7 +107,7 @@ pub async fn sweep(
 pub async fn run(
     store: std::sync::Arc<dyn EventStore>,
     db: Database,
-    dealers: std::sync::Arc<DealersConfig>,
+    dealers: std::sync::Arc<ChurnDealers>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use aftercare_analytics::config::ChurnDealers;
 use aftercare_analytics::domain::Month;
 use aftercare_analytics::domain::history::{Dimension, Rule};
 use aftercare_analytics::projection::{ChurnCounters, MIGRATIONS};
@@ -18,7 +19,6 @@ use aftercare_intake::record::record_visit;
 use aftercare_intake::vehicle_events::VEHICLE_SOLD;
 use aftercare_proto::common::v1 as common;
 use aftercare_proto::intake::v1 as pb;
-use aftercare_runtime::config::DealersConfig;
 use aftercare_runtime::projection::{RUNTIME_MIGRATIONS, Runner, RunnerOptions};
 use aftercare_runtime::{Database, Secret};
 use jiff::Timestamp;
@@ -158,7 +158,7 @@ impl Fixture {
     fn runner(&self) -> Runner {
         Runner::projection(
             Arc::new(ChurnCounters {
-                dealers: Arc::new(DealersConfig::default()),
+                dealers: Arc::new(ChurnDealers::default()),
             }),
             self.store.clone(),
             self.db.clone(),
@@ -305,7 +305,7 @@ async fn the_churn_sweep_announces_each_change_once() {
         dir.path().display()
     ))
     .await;
-    let dealers = DealersConfig::default();
+    let dealers = ChurnDealers::default();
     let at = |t: &str| t.parse::<Timestamp>().expect("instant");
     f.visit("RO-1", VIN_2, "c2", "2025-01-05T02:00:00Z", "B组")
         .await;

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aftercare_analytics::api::AnalyticsApi;
+use aftercare_analytics::config::ChurnDealers;
 use aftercare_analytics::domain::Month;
 use aftercare_analytics::domain::history::{Counters, VehicleHistory, VisitMark};
 use aftercare_analytics::projection::{ChurnCounters, MIGRATIONS, write_counters};
@@ -22,7 +23,6 @@ use aftercare_proto::analytics::v1 as pb;
 use aftercare_proto::analytics::v1::analytics_service_server::AnalyticsService;
 use aftercare_proto::common::v1 as common;
 use aftercare_proto::intake::v1 as intake;
-use aftercare_runtime::config::DealersConfig;
 use aftercare_runtime::projection::{Runner, RunnerOptions};
 use aftercare_runtime::{Database, DealerScope, Principal, Role};
 use anyhow::{Context as _, ensure};
@@ -220,7 +220,7 @@ pub async fn latency(
     let api = AnalyticsApi {
         db: db.clone(),
         churn: None,
-        dealers: Arc::new(DealersConfig::default()),
+        dealers: Arc::new(ChurnDealers::default()),
         read_timeout: Duration::from_secs(5),
     };
     let principal = principal(scope);
@@ -372,7 +372,7 @@ pub async fn rebuild(
     let meter = Meter::default();
     let runner = Runner::projection(
         meter.projection(Arc::new(ChurnCounters {
-            dealers: Arc::new(DealersConfig::default()),
+            dealers: Arc::new(ChurnDealers::default()),
         })),
         meter.store(store),
         db.clone(),

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::ComplaintDealers;
 use aftercare_eventstore::{DealerId, EventStore, Metadata};
 use aftercare_proto::common::v1::Position;
 use aftercare_proto::complaint::v1 as pb;
 use aftercare_runtime::command::{CommandError, execute};
-use aftercare_runtime::config::DealersConfig;
 use aftercare_runtime::privacy::{PrivacyError, Vault};
 use aftercare_runtime::projection::{ProgressHandle, wait_for_consistency};
 use aftercare_runtime::request_id;
@@ -46,7 +46,7 @@ pub struct ComplaintApi {
     pub vault: Vault,
     pub warnings: Option<ProgressHandle>,
     pub workshop: Option<ProgressHandle>,
-    pub dealers: Arc<DealersConfig>,
+    pub dealers: Arc<ComplaintDealers>,
     pub read_timeout: Duration,
 }
 
@@ -82,7 +82,7 @@ impl ComplaintApi {
     pub(crate) fn terms(&self, dealer: &DealerId) -> Terms {
         let rules = self.dealers.rules(dealer.as_str());
         Terms {
-            rules: rules.complaint.clone(),
+            rules: rules.rules.complaint.clone(),
             zone: rules.time_zone.clone(),
         }
     }
@@ -205,7 +205,7 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
         )
         .await
         .map_err(ServiceError::from)? as u64;
-        let target_bp = u64::from(rules.complaint.target_rate_basis_points);
+        let target_bp = u64::from(rules.rules.complaint.target_rate_basis_points);
         Ok(Response::new(pb::ComplaintRateResponse {
             complaints,
             visits,
@@ -218,7 +218,7 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
             met: crate::domain::warning::rate_met(
                 complaints,
                 visits,
-                rules.complaint.target_rate_basis_points,
+                rules.rules.complaint.target_rate_basis_points,
             ),
         }))
     }

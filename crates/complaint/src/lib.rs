@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod config;
 pub mod domain;
 pub mod events;
 pub mod feedback;
@@ -23,6 +24,12 @@ use aftercare_runtime::projection::{Policy, ProgressHandle, Projection};
 use tonic::service::RoutesBuilder;
 
 pub struct ComplaintModule;
+
+/// The complaint rules of every dealer. The configuration was checked when it
+/// was loaded ([`Module::check_config`]), so reading it again finds nothing wrong.
+fn dealers(ctx: &ModuleContext) -> config::ComplaintDealers {
+    ctx.config.dealers.section(&mut Vec::new())
+}
 
 impl Module for ComplaintModule {
     fn name(&self) -> &'static str {
@@ -64,7 +71,7 @@ impl Module for ComplaintModule {
             ctx.store.clone(),
             ctx.db.clone(),
             ctx.vault.clone(),
-            Arc::new(ctx.config.dealers.clone()),
+            Arc::new(dealers(ctx)),
             stop,
         ));
         Box::pin(async move { Ok(vec![task]) })
@@ -87,13 +94,21 @@ impl Module for ComplaintModule {
                 .iter()
                 .find(|p| p.name() == workshop::NAME)
                 .cloned(),
-            dealers: Arc::new(ctx.config.dealers.clone()),
+            dealers: Arc::new(dealers(ctx)),
             read_timeout: ctx.config.projections.read_your_writes_timeout,
         };
         routes.add_service(ComplaintServiceServer::with_interceptor(
             api,
             ctx.auth.clone(),
         ));
+    }
+
+    fn dealer_keys(&self) -> &'static [&'static str] {
+        <config::ComplaintSection as aftercare_runtime::config::DealerSection>::KEYS
+    }
+
+    fn check_config(&self, config: &aftercare_runtime::Config, errors: &mut Vec<String>) {
+        config.dealers.section::<config::ComplaintSection>(errors);
     }
 
     fn service_names(&self) -> Vec<&'static str> {

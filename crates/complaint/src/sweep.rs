@@ -6,9 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::ComplaintDealers;
 use aftercare_eventstore::{DealerId, EventStore, Metadata, Position};
 use aftercare_runtime::command::{CommandError, execute};
-use aftercare_runtime::config::DealersConfig;
 use aftercare_runtime::privacy::Vault;
 use aftercare_runtime::{Database, ServiceError};
 use jiff::Timestamp;
@@ -40,7 +40,7 @@ pub async fn sweep(
     store: &dyn EventStore,
     db: &Database,
     vault: &Vault,
-    dealers: &DealersConfig,
+    dealers: &ComplaintDealers,
     now: Timestamp,
 ) -> Result<Swept, ServiceError> {
     let rows = sqlx::query(&format!(
@@ -68,7 +68,7 @@ pub async fn sweep(
         swept.examined += 1;
         let rules = dealers.rules(dealer.as_str());
         let terms = Terms {
-            rules: rules.complaint.clone(),
+            rules: rules.rules.complaint.clone(),
             zone: rules.time_zone.clone(),
         };
         let command = Command::Escalate {
@@ -117,7 +117,7 @@ pub async fn sweep(
 async fn retention(
     db: &Database,
     vault: &Vault,
-    dealers: &DealersConfig,
+    dealers: &ComplaintDealers,
     now: Timestamp,
 ) -> Result<u32, ServiceError> {
     let rows = sqlx::query(
@@ -129,7 +129,7 @@ async fn retention(
     for row in rows {
         let dealer: String = row.try_get("dealer")?;
         let rules = dealers.rules(&dealer);
-        let years = jiff::Span::new().years(i64::from(rules.complaint.retention_years));
+        let years = jiff::Span::new().years(i64::from(rules.rules.complaint.retention_years));
         let cutoff = now
             .to_zoned(rules.time_zone.clone())
             .checked_sub(years)
@@ -163,7 +163,7 @@ pub async fn run(
     store: Arc<dyn EventStore>,
     db: Database,
     vault: Vault,
-    dealers: Arc<DealersConfig>,
+    dealers: Arc<ComplaintDealers>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {

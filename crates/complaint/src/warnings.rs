@@ -6,13 +6,13 @@
 
 use std::collections::{BTreeMap, HashSet};
 
+use crate::config::ComplaintDealers;
 use aftercare_eventstore::{
     DealerId, EventData, EventStore, Expected, Filter, Metadata, Position, RecordedEvent,
     StoreError, StreamId,
 };
 use aftercare_proto::calendar::timestamp;
 use aftercare_proto::complaint::v1 as pb;
-use aftercare_runtime::config::DealersConfig;
 use aftercare_runtime::db::{SqlValue, fetch_in, insert_rows};
 use aftercare_runtime::projection::{ApplyError, Projection};
 use aftercare_runtime::{Database, ServiceError};
@@ -43,7 +43,7 @@ fn days(n: u32) -> SignedDuration {
 pub async fn sweep(
     store: &dyn EventStore,
     db: &Database,
-    dealers: &DealersConfig,
+    dealers: &ComplaintDealers,
     now: Timestamp,
 ) -> Result<(u32, Position), ServiceError> {
     let mut candidates = Vec::new();
@@ -96,7 +96,7 @@ pub async fn sweep(
 
 async fn stays_and_repairs(
     db: &Database,
-    dealers: &DealersConfig,
+    dealers: &ComplaintDealers,
     now: Timestamp,
     out: &mut Vec<Candidate>,
 ) -> Result<(), ServiceError> {
@@ -108,7 +108,7 @@ async fn stays_and_repairs(
     .await?;
     for row in rows {
         let dealer: String = row.try_get("dealer")?;
-        let rules = &dealers.rules(&dealer).complaint;
+        let rules = &dealers.rules(&dealer).rules.complaint;
         let opened = Timestamp::from_microsecond(row.try_get("opened_at")?)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let promised: Option<i64> = row.try_get("promised_at")?;
@@ -154,12 +154,12 @@ async fn stays_and_repairs(
 
 async fn repeat_faults(
     db: &Database,
-    dealers: &DealersConfig,
+    dealers: &ComplaintDealers,
     now: Timestamp,
     out: &mut Vec<Candidate>,
 ) -> Result<(), ServiceError> {
     // Only a fault that came back recently is news; older history is not swept.
-    let longest = dealers.longest_repeat_fault_window_days();
+    let longest = crate::config::longest_repeat_fault_window_days(dealers);
     let since = now - days(2 * longest);
     let rows = sqlx::query(
         "SELECT visit_id, code, dealer, vehicle_id, vin, repair_order, closed_at FROM complaint_faults \
@@ -175,7 +175,7 @@ async fn repeat_faults(
     }
     for ((vehicle, code), visits) in by_fault {
         let dealer: String = visits[0].try_get("dealer")?;
-        let rules = &dealers.rules(&dealer).complaint;
+        let rules = &dealers.rules(&dealer).rules.complaint;
         let n = rules.repeat_fault_visits as usize;
         let closed: Vec<Timestamp> = visits
             .iter()

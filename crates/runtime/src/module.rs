@@ -49,6 +49,13 @@ pub trait Module: Send + Sync {
     fn start(&self, _ctx: &ModuleContext, _stop: tokio::sync::watch::Receiver<bool>) -> Background {
         Box::pin(async { Ok(Vec::new()) })
     }
+    /// The keys of the dealer tables this module's configuration section owns.
+    fn dealer_keys(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Checks this module's part of the configuration, adding every bad value
+    /// to `errors`; run when the configuration is loaded, for every module.
+    fn check_config(&self, _config: &Config, _errors: &mut Vec<String>) {}
     /// Fully qualified gRPC service names, reported serving by the health service.
     fn service_names(&self) -> Vec<&'static str>;
 }

@@ -3,7 +3,7 @@
 //! last announcement. Deciding against the aggregate's own events makes a repeated
 //! sweep, a restart or a replay announce nothing twice.
 
-use aftercare_runtime::command::Aggregate;
+use aftercare_kernel::Aggregate;
 
 use super::history::VisitMark;
 use super::{Month, Segment, Thresholds};

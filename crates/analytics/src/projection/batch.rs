@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use aftercare_runtime::config::DealersConfig;
+use crate::config::ChurnDealers;
 use aftercare_runtime::db::{SqlValue, fetch_in, insert_rows};
 use sqlx::{AnyConnection, Row};
 
@@ -254,7 +254,7 @@ impl Batch {
     pub(super) async fn write(
         self,
         tx: &mut AnyConnection,
-        dealers: &DealersConfig,
+        dealers: &ChurnDealers,
         counting: bool,
     ) -> Result<(), sqlx::Error> {
         let customer_rows: Vec<Vec<SqlValue>> = self

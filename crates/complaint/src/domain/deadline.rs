@@ -4,8 +4,8 @@
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 
+use super::rules::ComplaintRules;
 use super::{Grade, Status};
-use aftercare_runtime::config::ComplaintRules;
 
 pub use aftercare_kernel::end_of_day_after;
 

@@ -3,6 +3,7 @@
 //! handlers and deadlines; escalation raises the grade and hands the ticket on.
 
 pub mod deadline;
+pub mod rules;
 pub mod ticket;
 pub mod warning;
 

@@ -2,8 +2,8 @@
 //! grade, escalated up (never down), resolved, closed with the customer's
 //! satisfaction, reopened. Every refusal says why.
 
-use aftercare_runtime::command::Aggregate;
-use aftercare_runtime::config::ComplaintRules;
+use super::rules::ComplaintRules;
+use aftercare_kernel::Aggregate;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 

@@ -2,7 +2,7 @@
 //! due at a moment, and whether a month's rate meets the target. The sweep
 //! finds the facts in the read models and asks these.
 
-use aftercare_runtime::config::ComplaintRules;
+use super::rules::ComplaintRules;
 use jiff::{SignedDuration, Timestamp};
 
 fn days(n: u32) -> SignedDuration {

@@ -3,7 +3,9 @@
 //! sets a new response deadline on a ticket already in progress; and the SQL
 //! the list and the sweep filter with selects exactly what the rule says.
 
+use aftercare_complaint::config::ComplaintDealers;
 use aftercare_complaint::domain::deadline::missed_deadline;
+use aftercare_complaint::domain::rules::ComplaintRules;
 use aftercare_complaint::domain::ticket::{Command, EscalationReason, Filing, Terms, Ticket};
 use aftercare_complaint::domain::{Channel, Grade, Status};
 use aftercare_complaint::events::{TicketCodec, stream};
@@ -13,7 +15,6 @@ use aftercare_proto::complaint::v1 as pb;
 use aftercare_proto::complaint::v1::complaint_service_server::ComplaintService;
 use aftercare_runtime::Role;
 use aftercare_runtime::command::execute;
-use aftercare_runtime::config::{ComplaintRules, DealersConfig};
 use aftercare_runtime::db::insert_rows;
 use jiff::{SignedDuration, Timestamp};
 use sqlx::Row;
@@ -130,7 +131,7 @@ async fn an_escalated_ticket_in_progress_is_judged_alike(backend: Backend) {
         app.store.as_ref(),
         &app.db,
         &app.api.vault,
-        &DealersConfig::default(),
+        &ComplaintDealers::default(),
         now,
     )
     .await

@@ -1,6 +1,6 @@
 //! Given / when / then over a pure aggregate, from the runtime.
 
-pub use aftercare_runtime::command::{Aggregate, replay};
+pub use aftercare_kernel::{Aggregate, replay};
 
 #[cfg(test)]
-pub use aftercare_runtime::command::given;
+pub use aftercare_kernel::given;

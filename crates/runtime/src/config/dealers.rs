@@ -9,117 +9,77 @@
 //! [dealers.D042]
 //! churn_months = 8   # this dealer calls a vehicle churned after 8 months
 //! ```
+//!
+//! The runtime reads one key of its own, the dealer's `time_zone`: every service
+//! counts days and months at the dealer. Every other key belongs to a service,
+//! which declares its section (a [`DealerSection`]: its rules type, the keys it
+//! owns, how its values are checked) and reads it with
+//! [`DealersConfig::section`]. A key no section claims is an error.
 
 use std::collections::BTreeMap;
 
 use jiff::tz::TimeZone;
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
-/// The rules one dealer works by.
+/// A service's part of every dealer's table.
+pub trait DealerSection:
+    DeserializeOwned + Default + Clone + std::fmt::Debug + PartialEq + Send + Sync + 'static
+{
+    /// The keys of a `[dealers.<id>]` table this section owns; the section is
+    /// read from a table of just these keys, so its type names them as fields.
+    const KEYS: &'static [&'static str];
+
+    /// Adds every bad value to `errors`, each naming its key under `key`
+    /// (`dealers.D042`).
+    fn check(&self, key: &str, errors: &mut Vec<String>);
+}
+
+/// One dealer's rules of a section, with the dealer's clock.
 #[derive(Clone, Debug, PartialEq)]
-pub struct DealerRules {
+pub struct Dealer<T> {
     /// Calendar days and months (visit months, deadlines) are the dealer's.
     pub time_zone: TimeZone,
     pub time_zone_name: String,
-    /// A vehicle is at risk (wavering, 摇摆) from this many months without a visit.
-    pub at_risk_months: u32,
-    /// … and churned (流失) from this many.
-    pub churn_months: u32,
-    /// Vehicles younger than this are in warranty, for the churn breakdown.
-    pub warranty_months: u32,
-    /// The monthly churn incentive, in fen.
-    pub incentive: Incentive,
-    pub complaint: ComplaintRules,
+    pub rules: T,
 }
 
-/// How a dealer handles complaints: who handles each grade and how long each
-/// grade has.
-#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ComplaintRules {
-    /// Hours from filing to the first response (acknowledgement).
-    pub response_hours: u32,
-    /// Calendar days to resolve, by grade 1–5, counted to the end of the day at
-    /// the dealer.
-    pub resolve_days: [u32; 5],
-    /// Product-liability complaints, whatever their grade.
-    pub product_liability_days: u32,
-    /// Who handles each grade 1–5: front desk, department manager, director,
-    /// general manager (grades 4 and 5).
-    pub handlers: [String; 5],
-    /// Early warning: a car in the workshop this many days with no promised
-    /// completion time.
-    pub stay_days: u32,
-    /// Early warning: a repair open this many days.
-    pub repair_days: u32,
-    /// Early warning: the same fault code on this many visits of one vehicle…
-    pub repeat_fault_visits: u32,
-    /// …within this many days.
-    pub repeat_fault_window_days: u32,
-    /// The monthly complaint-rate target (complaints / service visits), in basis
-    /// points: 110 is 1.10%.
-    pub target_rate_basis_points: u32,
-    /// Complaint records are kept this many years after filing, then removed from
-    /// the read models and their personal data erased.
-    pub retention_years: u32,
-}
+/// A dealer's rules read as the section's own (`dealer.churn_months`), beside
+/// its clock (`dealer.time_zone`).
+impl<T> std::ops::Deref for Dealer<T> {
+    type Target = T;
 
-impl Default for ComplaintRules {
-    fn default() -> Self {
-        Self {
-            response_hours: 24,
-            // Escalated complaints in 3 days; major and crisis complaints in 5.
-            resolve_days: [1, 2, 3, 5, 5],
-            product_liability_days: 5,
-            handlers: [
-                "front-desk".to_owned(),
-                "department-manager".to_owned(),
-                "director".to_owned(),
-                "general-manager".to_owned(),
-                "general-manager".to_owned(),
-            ],
-            stay_days: 7,
-            repair_days: 21,
-            repeat_fault_visits: 3,
-            repeat_fault_window_days: 180,
-            target_rate_basis_points: 110,
-            retention_years: 3,
-        }
+    fn deref(&self) -> &T {
+        &self.rules
     }
 }
 
-/// A dealer's trial incentive scheme for churn, amounts in fen.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Incentive {
-    /// An advisor group below the dealer's rate earns this, above it loses it.
-    pub advisor_group_fen: i64,
-    /// A callback agent, judged on the average of the groups they call.
-    pub callback_agent_fen: i64,
-    /// The service manager, against the average of the previous three months.
-    pub service_manager_fen: i64,
+/// The rules of a section for every dealer: the default and the overrides.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dealers<T> {
+    default: Dealer<T>,
+    by_dealer: BTreeMap<String, Dealer<T>>,
 }
 
-impl Default for Incentive {
-    fn default() -> Self {
-        Self {
-            advisor_group_fen: 20_000,
-            callback_agent_fen: 10_000,
-            service_manager_fen: 20_000,
-        }
+impl<T> Dealers<T> {
+    pub fn rules(&self, dealer: &str) -> &Dealer<T> {
+        self.by_dealer.get(dealer).unwrap_or(&self.default)
+    }
+
+    /// The default and every dealer with rules of its own.
+    pub fn all(&self) -> impl Iterator<Item = &Dealer<T>> {
+        std::iter::once(&self.default).chain(self.by_dealer.values())
     }
 }
 
-impl Default for DealerRules {
+impl<T: Default> Default for Dealers<T> {
     fn default() -> Self {
         Self {
-            time_zone: china_standard_time(),
-            time_zone_name: "Asia/Shanghai".to_owned(),
-            at_risk_months: 6,
-            churn_months: 12,
-            warranty_months: 36,
-            incentive: Incentive::default(),
-            complaint: ComplaintRules::default(),
+            default: Dealer {
+                time_zone: china_standard_time(),
+                time_zone_name: "Asia/Shanghai".to_owned(),
+                rules: T::default(),
+            },
+            by_dealer: BTreeMap::new(),
         }
     }
 }
@@ -129,127 +89,156 @@ fn china_standard_time() -> TimeZone {
     TimeZone::get("Asia/Shanghai").unwrap_or_else(|_| TimeZone::fixed(jiff::tz::offset(8)))
 }
 
-/// The rules of every dealer: the defaults and each dealer's overrides.
+/// The `[dealers]` tables: each dealer's time zone, and the tables as written
+/// for the services' sections.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DealersConfig {
-    default: DealerRules,
-    by_dealer: BTreeMap<String, DealerRules>,
+    zones: Dealers<()>,
+    /// `default` and each dealer's table, without `time_zone`.
+    tables: BTreeMap<String, toml::Table>,
 }
 
+const DEFAULT: &str = "default";
+
 impl DealersConfig {
-    pub fn rules(&self, dealer: &str) -> &DealerRules {
-        self.by_dealer.get(dealer).unwrap_or(&self.default)
+    /// A dealer's clock.
+    pub fn rules(&self, dealer: &str) -> &Dealer<()> {
+        self.zones.rules(dealer)
     }
 
-    /// The longest repeat-fault window of any dealer, for queries over all of them.
-    pub fn longest_repeat_fault_window_days(&self) -> u32 {
-        self.by_dealer
-            .values()
-            .chain(std::iter::once(&self.default))
-            .map(|r| r.complaint.repeat_fault_window_days)
-            .max()
-            .unwrap_or(0)
+    /// A service's section for every dealer: the default table over the
+    /// section's own defaults, and each dealer's table over that, value by
+    /// value. Every bad value is added to `errors`, naming its key.
+    pub fn section<T: DealerSection>(&self, errors: &mut Vec<String>) -> Dealers<T> {
+        let empty = toml::Table::new();
+        let own = |table: &toml::Table| -> toml::Table {
+            table
+                .iter()
+                .filter(|(k, _)| T::KEYS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect()
+        };
+        let base = own(self.tables.get(DEFAULT).unwrap_or(&empty));
+        let read = |table: toml::Table, key: &str, errors: &mut Vec<String>| -> T {
+            match toml::Value::Table(table).try_into::<T>() {
+                Ok(rules) => {
+                    rules.check(key, errors);
+                    rules
+                }
+                Err(e) => {
+                    errors.push(format!("{key}: {}", e.message().trim()));
+                    T::default()
+                }
+            }
+        };
+        let default = Dealer {
+            time_zone: self.zones.default.time_zone.clone(),
+            time_zone_name: self.zones.default.time_zone_name.clone(),
+            rules: read(base.clone(), "dealers.default", errors),
+        };
+        let by_dealer = self
+            .zones
+            .by_dealer
+            .iter()
+            .map(|(dealer, zone)| {
+                let mut merged = base.clone();
+                merge(&mut merged, own(self.tables.get(dealer).unwrap_or(&empty)));
+                let rules = read(merged, &format!("dealers.{dealer}"), errors);
+                (
+                    dealer.clone(),
+                    Dealer {
+                        time_zone: zone.time_zone.clone(),
+                        time_zone_name: zone.time_zone_name.clone(),
+                        rules,
+                    },
+                )
+            })
+            .collect();
+        Dealers { default, by_dealer }
+    }
+
+    /// Adds an error for every key of a dealer's table that none of `known`
+    /// (the keys of every service's section) claims.
+    pub fn check_keys(&self, known: &[&str], errors: &mut Vec<String>) {
+        for (dealer, table) in &self.tables {
+            for key in table.keys() {
+                if !known.contains(&key.as_str()) {
+                    errors.push(format!("dealers.{dealer}.{key}: unknown key"));
+                }
+            }
+        }
     }
 
     /// Reads the `[dealers]` table, adding each bad value to `errors` by its key.
     pub(super) fn from_table(table: Option<toml::Value>, errors: &mut Vec<String>) -> Self {
-        let mut tables: BTreeMap<String, RulesTable> = match table {
+        let mut tables: BTreeMap<String, toml::Table> = match table {
             None => BTreeMap::new(),
             Some(value) => value.try_into().unwrap_or_else(|e: toml::de::Error| {
                 errors.push(format!("dealers: {}", e.message().trim()));
                 BTreeMap::new()
             }),
         };
-        let default = tables.remove("default").unwrap_or_default().over(
-            &DealerRules::default(),
-            "dealers.default",
-            errors,
-        );
-        let by_dealer = tables
-            .into_iter()
-            .filter_map(|(dealer, table)| {
+        let mut zones = Dealers::<()>::default();
+        if let Some(table) = tables.get_mut(DEFAULT) {
+            zones.default = zone_of(table, "dealers.default", &zones.default, errors);
+        }
+        let default = zones.default.clone();
+        let mut kept = BTreeMap::new();
+        for (dealer, mut table) in tables {
+            if dealer != DEFAULT {
                 if aftercare_eventstore::DealerId::parse(dealer.as_str()).is_err() {
                     errors.push(format!(
                         "dealers.{dealer}: not a dealer id (letters, digits, '-' and '_', at most 64)"
                     ));
-                    return None;
+                    continue;
                 }
-                let rules = table.over(&default, &format!("dealers.{dealer}"), errors);
-                Some((dealer, rules))
-            })
-            .collect();
-        Self { default, by_dealer }
+                let zone = zone_of(&mut table, &format!("dealers.{dealer}"), &default, errors);
+                zones.by_dealer.insert(dealer.clone(), zone);
+            }
+            kept.insert(dealer, table);
+        }
+        Self {
+            zones,
+            tables: kept,
+        }
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-struct RulesTable {
-    time_zone: Option<String>,
-    at_risk_months: Option<u32>,
-    churn_months: Option<u32>,
-    warranty_months: Option<u32>,
-    incentive: Option<Incentive>,
-    complaint: Option<ComplaintRules>,
+/// The time zone a dealer's table sets (taken out of it), or `base`'s.
+fn zone_of(
+    table: &mut toml::Table,
+    key: &str,
+    base: &Dealer<()>,
+    errors: &mut Vec<String>,
+) -> Dealer<()> {
+    let mut zone = base.clone();
+    match table.remove("time_zone") {
+        None => {}
+        Some(toml::Value::String(name)) => match TimeZone::get(&name) {
+            Ok(tz) => {
+                zone.time_zone = tz;
+                zone.time_zone_name = name;
+            }
+            Err(_) => errors.push(format!(
+                "{key}.time_zone: {name:?} is not an IANA time zone (e.g. \"Asia/Shanghai\")"
+            )),
+        },
+        Some(other) => errors.push(format!(
+            "{key}.time_zone: must be a string like \"Asia/Shanghai\", not {}",
+            other.type_str()
+        )),
+    }
+    zone
 }
 
-impl RulesTable {
-    fn over(self, base: &DealerRules, key: &str, errors: &mut Vec<String>) -> DealerRules {
-        let mut rules = base.clone();
-        if let Some(name) = self.time_zone {
-            match TimeZone::get(&name) {
-                Ok(zone) => {
-                    rules.time_zone = zone;
-                    rules.time_zone_name = name;
-                }
-                Err(_) => errors.push(format!(
-                    "{key}.time_zone: {name:?} is not an IANA time zone (e.g. \"Asia/Shanghai\")"
-                )),
+/// `over`'s values replace `base`'s, table by table.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(value)) => merge(inner, value),
+            (_, value) => {
+                base.insert(key, value);
             }
         }
-        rules.at_risk_months = self.at_risk_months.unwrap_or(rules.at_risk_months);
-        rules.churn_months = self.churn_months.unwrap_or(rules.churn_months);
-        rules.warranty_months = self.warranty_months.unwrap_or(rules.warranty_months);
-        rules.incentive = self.incentive.unwrap_or(rules.incentive);
-        if let Some(complaint) = self.complaint {
-            rules.complaint = complaint;
-        }
-        if rules.complaint.response_hours == 0 {
-            errors.push(format!(
-                "{key}.complaint.response_hours: must be at least 1"
-            ));
-        }
-        if rules.complaint.resolve_days.contains(&0) || rules.complaint.product_liability_days == 0
-        {
-            errors.push(format!("{key}.complaint: resolve days must be at least 1"));
-        }
-        if rules.complaint.repeat_fault_visits < 2 {
-            errors.push(format!(
-                "{key}.complaint.repeat_fault_visits: must be at least 2"
-            ));
-        }
-        if rules.complaint.handlers.iter().any(|h| h.trim().is_empty()) {
-            errors.push(format!(
-                "{key}.complaint.handlers: every grade needs a handler"
-            ));
-        }
-        if rules.at_risk_months == 0 {
-            errors.push(format!("{key}.at_risk_months: must be at least 1"));
-        }
-        if !(1..=23).contains(&rules.churn_months) {
-            errors.push(format!(
-                "{key}.churn_months: {} must be between 1 and 23 (24 months on is drifting)",
-                rules.churn_months
-            ));
-        } else if rules.at_risk_months >= rules.churn_months {
-            errors.push(format!(
-                "{key}.at_risk_months: {} must be less than churn_months ({})",
-                rules.at_risk_months, rules.churn_months
-            ));
-        }
-        if rules.warranty_months == 0 {
-            errors.push(format!("{key}.warranty_months: must be at least 1"));
-        }
-        rules
     }
 }

@@ -223,9 +223,21 @@ pub struct ConfigErrors(pub Vec<String>);
 
 impl Config {
     /// Reads `path` (when given) and applies the `AFTERCARE__…` variables of `env`.
+    /// Dealer tables are checked for the time zone only; see [`Config::load_checked`].
     pub fn load(
         path: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigErrors> {
+        Config::load_checked(path, env, |_, _| {})
+    }
+
+    /// [`Config::load`], with `services` checking their own parts (the sections
+    /// of the dealer tables) in the same pass, so every bad value is reported
+    /// at once, whoever owns it.
+    pub fn load_checked(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        services: impl FnOnce(&Config, &mut Vec<String>),
     ) -> Result<Config, ConfigErrors> {
         let mut errors = Vec::new();
         let mut table = match path {
@@ -256,6 +268,7 @@ impl Config {
             errors.push(format!("{unknown}: unknown section"));
         }
         config.validate(&mut errors);
+        services(&config, &mut errors);
         if config.store.path.is_relative() {
             config.store.path = config.server.data_dir.join(&config.store.path);
         }
@@ -348,7 +361,7 @@ fn section<T: DeserializeOwned + Default>(
 mod dealers;
 mod env;
 
-pub use dealers::{ComplaintRules, DealerRules, DealersConfig, Incentive};
+pub use dealers::{Dealer, DealerSection, Dealers, DealersConfig};
 use env::apply_env;
 pub(crate) use env::duration;
 

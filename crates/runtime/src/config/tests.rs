@@ -184,42 +184,63 @@ fn the_shipped_kubernetes_configuration_loads() {
     assert!(!config.server.listen.ip().is_loopback());
 }
 
-#[test]
-fn dealer_rules_default_and_override_single_values() {
-    let file = write(
-        "[dealers.default]\nchurn_months = 12\nat_risk_months = 6\n\
-         [dealers.D042]\nchurn_months = 8\n\
-         [dealers.D077]\ntime_zone = \"Asia/Urumqi\"\n[dealers.D077.incentive]\nadvisor_group_fen = 30000\n",
-    );
-    let config = Config::load(
-        Some(file.path()),
-        env(&[("AFTERCARE__DEALERS__DEFAULT__WARRANTY_MONTHS", "48")]),
-    )
-    .expect("valid");
-    let d042 = config.dealers.rules("D042");
-    assert_eq!((d042.at_risk_months, d042.churn_months), (6, 8));
-    assert_eq!(d042.warranty_months, 48, "the default from the environment");
-    assert_eq!(d042.time_zone_name, "Asia/Shanghai");
-    let d077 = config.dealers.rules("D077");
-    assert_eq!(d077.time_zone_name, "Asia/Urumqi");
-    assert_eq!(d077.incentive.advisor_group_fen, 30_000);
-    assert_eq!(d077.incentive.service_manager_fen, 20_000);
-    assert_eq!(config.dealers.rules("D999").churn_months, 12);
+/// A section of the dealer tables as a service declares one.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Reminders {
+    birthday_days: u32,
+}
+
+impl super::DealerSection for Reminders {
+    const KEYS: &'static [&'static str] = &["birthday_days"];
+
+    fn check(&self, key: &str, errors: &mut Vec<String>) {
+        if self.birthday_days > 30 {
+            errors.push(format!("{key}.birthday_days: at most 30"));
+        }
+    }
 }
 
 #[test]
-fn bad_dealer_rules_name_the_dealer_and_the_key() {
+fn each_dealer_has_its_clock_and_a_service_its_section() {
     let file = write(
-        "[dealers.D042]\ntime_zone = \"Mars/Olympus\"\nchurn_months = 30\n\
-         [dealers.D043]\nat_risk_months = 9\nchurn_months = 8\n\
-         [dealers.\"bad dealer\"]\nchurn_months = 8\n",
+        "[dealers.default]\nbirthday_days = 3\n\
+         [dealers.D042]\nbirthday_days = 7\n\
+         [dealers.D077]\ntime_zone = \"Asia/Urumqi\"\n",
     );
-    let err = Config::load(Some(file.path()), env(&[])).expect_err("invalid");
+    let config = Config::load(Some(file.path()), env(&[])).expect("valid");
+    assert_eq!(config.dealers.rules("D042").time_zone_name, "Asia/Shanghai");
+    assert_eq!(config.dealers.rules("D077").time_zone_name, "Asia/Urumqi");
+    let mut errors = Vec::new();
+    let reminders: super::Dealers<Reminders> = config.dealers.section(&mut errors);
+    assert!(errors.is_empty(), "{errors:?}");
+    assert_eq!(reminders.rules("D042").birthday_days, 7);
+    assert_eq!(reminders.rules("D077").birthday_days, 3, "the default");
+    assert_eq!(reminders.rules("D077").time_zone_name, "Asia/Urumqi");
+    assert_eq!(reminders.rules("D999").birthday_days, 3);
+}
+
+#[test]
+fn bad_dealer_values_and_unknown_keys_are_named_with_everything_else() {
+    let file = write(
+        "[projections]\nbatch_size = 0\n\
+         [dealers.D042]\ntime_zone = \"Mars/Olympus\"\nbirthday_days = 40\n\
+         [dealers.D043]\nbirthday_day = 8\n\
+         [dealers.\"bad dealer\"]\nbirthday_days = 8\n",
+    );
+    let err = Config::load_checked(Some(file.path()), env(&[]), |config, errors| {
+        config.dealers.section::<Reminders>(errors);
+        config
+            .dealers
+            .check_keys(<Reminders as super::DealerSection>::KEYS, errors);
+    })
+    .expect_err("invalid");
     let text = err.to_string();
     for fragment in [
+        "projections.batch_size",
         "dealers.D042.time_zone: \"Mars/Olympus\"",
-        "dealers.D042.churn_months: 30",
-        "dealers.D043.at_risk_months: 9 must be less than churn_months (8)",
+        "dealers.D042.birthday_days: at most 30",
+        "dealers.D043.birthday_day: unknown key",
         "dealers.bad dealer: not a dealer id",
     ] {
         assert!(text.contains(fragment), "missing {fragment:?} in:\n{text}");

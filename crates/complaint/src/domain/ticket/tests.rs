@@ -1,4 +1,4 @@
-use aftercare_runtime::command::{given, replay};
+use aftercare_kernel::{given, replay};
 
 use super::*;
 
