@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::config::ChurnDealers;
 use aftercare_eventstore::{DealerId, EventStore, Position};
-use aftercare_runtime::command::{CommandError, execute};
+use aftercare_runtime::command::execute;
 use aftercare_runtime::{Database, ServiceError};
 use jiff::Timestamp;
 use jiff::tz::{TimeZone, offset};
@@ -90,10 +90,9 @@ pub async fn sweep(
                 e.occurred_at(now)
             })
             .await
-            .map_err(|e| match e {
-                CommandError::Store(e) => ServiceError::from(e),
-                CommandError::Contended { .. } => ServiceError::Conflict(e.to_string()),
-                other => ServiceError::Internal(other.to_string()),
+            .map_err(|e| {
+                // A status observation is never refused.
+                e.into_service_error(|r| ServiceError::Internal(format!("{r:?}")))
             })?;
             if !executed.events.is_empty() {
                 swept.announced += executed.events.len();

@@ -127,10 +127,7 @@ impl ComplaintApi {
                     already_filed: true,
                 })
             }
-            Err(CommandError::Rejected(r)) => Err(rejection(r, ticket)),
-            Err(CommandError::Store(e)) => Err(e.into()),
-            Err(e @ CommandError::Contended { .. }) => Err(ServiceError::Conflict(e.to_string())),
-            Err(e @ CommandError::Corrupt { .. }) => Err(ServiceError::Internal(e.to_string())),
+            Err(e) => Err(e.into_service_error(|r| rejection(r, ticket))),
         }
     }
 }

@@ -8,7 +8,6 @@ use aftercare_eventstore::{EventStore, Metadata};
 use aftercare_proto::common::v1 as common;
 use aftercare_proto::intake::v1 as pb;
 use aftercare_runtime::projection::ProgressHandle;
-use aftercare_runtime::system::parse_dealer;
 use aftercare_runtime::{
     Database, FieldViolation, PersonalData, Principal, Role, ServiceError, telemetry,
 };
@@ -60,8 +59,7 @@ impl IntakeApi {
         let principal = Principal::of(request)
             .map_err(|s| ServiceError::PermissionDenied(s.message().to_owned()))?;
         principal.require_role(&[Role::CareManager, Role::CallbackAgent])?;
-        let dealer = parse_dealer("dealer", dealer)?;
-        principal.authorize_dealer(&dealer)?;
+        let dealer = principal.dealer("dealer", dealer)?;
         Ok((principal, dealer))
     }
 }
@@ -98,8 +96,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let principal = Principal::of(&request)?;
         principal.require_role(&[Role::Dms, Role::ServiceAdvisor, Role::CareManager])?;
         let body = request.get_ref();
-        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
-        principal.authorize_dealer(&dealer)?;
+        let dealer = principal.dealer("dealer", body.dealer.as_ref())?;
         let order = body
             .repair_order
             .as_ref()
@@ -123,8 +120,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let principal = Principal::of(&request)?;
         principal.require_role(&[Role::Dms, Role::ServiceAdvisor, Role::CareManager])?;
         let body = request.get_ref();
-        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
-        principal.authorize_dealer(&dealer)?;
+        let dealer = principal.dealer("dealer", body.dealer.as_ref())?;
         let order = body
             .repair_order
             .as_ref()
@@ -157,8 +153,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
                 let (principal, meta) = (principal.clone(), meta.clone());
                 async move {
                     let row = row?;
-                    let dealer = parse_dealer("dealer", row.dealer.as_ref())?;
-                    principal.authorize_dealer(&dealer)?;
+                    let dealer = principal.dealer("dealer", row.dealer.as_ref())?;
                     let order = row.repair_order.unwrap_or_default();
                     let outcome = record_visit(
                         self.store.as_ref(),
@@ -212,8 +207,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let principal = Principal::of(&request)?;
         principal.require_role(customer_api::WRITERS)?;
         let body = request.get_ref();
-        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
-        principal.authorize_dealer(&dealer)?;
+        let dealer = principal.dealer("dealer", body.dealer.as_ref())?;
         Ok(Response::new(
             customer_api::register(
                 self.store.as_ref(),
@@ -233,8 +227,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let principal = Principal::of(&request)?;
         principal.require_role(customer_api::WRITERS)?;
         let body = request.get_ref();
-        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
-        principal.authorize_dealer(&dealer)?;
+        let dealer = principal.dealer("dealer", body.dealer.as_ref())?;
         let stream = customer_api::stream(&dealer, &body.customer_id)?;
         let command = CustomerCommand::Update {
             profile: customer_api::profile(body.profile.as_ref(), self.today(&dealer))?,
@@ -251,8 +244,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let principal = Principal::of(&request)?;
         principal.require_role(customer_api::WRITERS)?;
         let body = request.get_ref();
-        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
-        principal.authorize_dealer(&dealer)?;
+        let dealer = principal.dealer("dealer", body.dealer.as_ref())?;
         let stream = customer_api::stream(&dealer, &body.customer_id)?;
         let consent = body
             .consent
@@ -271,8 +263,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
     ) -> Result<Response<pb::CustomerFile>, Status> {
         let principal = Principal::of(&request)?;
         let body = request.get_ref();
-        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
-        principal.authorize_dealer(&dealer)?;
+        let dealer = principal.dealer("dealer", body.dealer.as_ref())?;
         let id = uuid::Uuid::parse_str(&body.customer_id)
             .map_err(|_| ServiceError::invalid("customer_id", "is not a customer id"))?;
         customer_api::wait(
@@ -298,8 +289,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
     ) -> Result<Response<pb::SearchCustomersResponse>, Status> {
         let principal = Principal::of(&request)?;
         let body = request.get_ref();
-        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
-        principal.authorize_dealer(&dealer)?;
+        let dealer = principal.dealer("dealer", body.dealer.as_ref())?;
         customer_api::wait(
             self.customers.as_ref(),
             body.consistency.as_ref(),
@@ -349,8 +339,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let principal = Principal::of(&request)?;
         principal.require_role(&[Role::CareManager, Role::Manager])?;
         let body = request.get_ref();
-        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
-        principal.authorize_dealer(&dealer)?;
+        let dealer = principal.dealer("dealer", body.dealer.as_ref())?;
         Ok(Response::new(
             crate::sale_api::record(
                 self.store.as_ref(),
@@ -369,8 +358,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
     ) -> Result<Response<pb::LeadCommandResponse>, Status> {
         let principal = Principal::of(&request)?;
         principal.require_role(&[Role::CareManager, Role::CallbackAgent, Role::Oem])?;
-        let dealer = parse_dealer("dealer", request.get_ref().dealer.as_ref())?;
-        principal.authorize_dealer(&dealer)?;
+        let dealer = principal.dealer("dealer", request.get_ref().dealer.as_ref())?;
         Ok(Response::new(
             lead_api::capture(
                 self.store.as_ref(),
@@ -436,8 +424,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
     ) -> Result<Response<pb::ListLeadsResponse>, Status> {
         let principal = Principal::of(&request)?;
         let body = request.get_ref();
-        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
-        principal.authorize_dealer(&dealer)?;
+        let dealer = principal.dealer("dealer", body.dealer.as_ref())?;
         customer_api::wait(
             self.leads.as_ref(),
             body.consistency.as_ref(),
@@ -462,8 +449,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let principal = Principal::of(&request)?;
         principal.require_role(&[Role::CareManager, Role::ServiceAdvisor])?;
         let body = request.get_ref();
-        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
-        principal.authorize_dealer(&dealer)?;
+        let dealer = principal.dealer("dealer", body.dealer.as_ref())?;
         Ok(Response::new(
             crate::sale_api::register(
                 self.store.as_ref(),
@@ -483,8 +469,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let principal = Principal::of(&request)?;
         principal.require_role(&[Role::CareManager, Role::ServiceAdvisor])?;
         let body = request.get_ref();
-        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
-        principal.authorize_dealer(&dealer)?;
+        let dealer = principal.dealer("dealer", body.dealer.as_ref())?;
         Ok(Response::new(
             crate::sale_api::update(self.store.as_ref(), &dealer, body, metadata(&principal))
                 .await?,
@@ -498,8 +483,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let principal = Principal::of(&request)?;
         principal.require_role(&[Role::CareManager, Role::ServiceAdvisor])?;
         let body = request.get_ref();
-        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
-        principal.authorize_dealer(&dealer)?;
+        let dealer = principal.dealer("dealer", body.dealer.as_ref())?;
         Ok(Response::new(
             crate::sale_api::transfer(
                 self.store.as_ref(),
@@ -518,8 +502,7 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
     ) -> Result<Response<pb::GetVehicleHistoryResponse>, Status> {
         let principal = Principal::of(&request)?;
         let body = request.get_ref();
-        let dealer = parse_dealer("dealer", body.dealer.as_ref())?;
-        principal.authorize_dealer(&dealer)?;
+        let dealer = principal.dealer("dealer", body.dealer.as_ref())?;
         let vin = Vin::parse(&body.vin).map_err(|e| ServiceError::invalid("vin", e.to_string()))?;
         customer_api::wait(
             self.visits.as_ref(),

@@ -134,17 +134,14 @@ fn answer(stream: &StreamId, position: Position, changed: bool) -> pb::CustomerC
 }
 
 fn refusal(err: CommandError<CustomerRejection>, stream: &StreamId) -> ServiceError {
-    match err {
-        CommandError::Rejected(CustomerRejection::AlreadyRegistered) => {
+    err.into_service_error(|r| match r {
+        CustomerRejection::AlreadyRegistered => {
             ServiceError::Rejected("the customer is already registered".into())
         }
-        CommandError::Rejected(CustomerRejection::NotRegistered) => {
+        CustomerRejection::NotRegistered => {
             ServiceError::NotFound(format!("customer {}", stream.id()))
         }
-        CommandError::Contended { .. } => ServiceError::Conflict(err.to_string()),
-        CommandError::Corrupt { .. } => ServiceError::Internal(err.to_string()),
-        CommandError::Store(err) => ServiceError::from(err),
-    }
+    })
 }
 
 pub fn consents(

@@ -3,7 +3,7 @@
 use aftercare_eventstore::{DealerId, EventStore, Metadata, StreamId};
 use aftercare_proto::common::v1 as common;
 use aftercare_proto::intake::v1 as pb;
-use aftercare_runtime::command::{CommandError, execute};
+use aftercare_runtime::command::execute;
 use aftercare_runtime::{
     ClientRequestId, Database, FieldViolation, PersonalData, ServiceError, reference, request_id,
 };
@@ -38,22 +38,17 @@ async fn run(
         e.with_metadata(metadata.clone())
     })
     .await
-    .map_err(|err| match err {
-        CommandError::Rejected(LeadRejection::NotCaptured) => {
-            ServiceError::NotFound(format!("lead {id}"))
-        }
-        CommandError::Rejected(LeadRejection::AlreadyCaptured) => {
-            ServiceError::Rejected("the lead exists".into())
-        }
-        CommandError::Rejected(LeadRejection::Closed(status)) => {
-            ServiceError::Rejected(format!("the lead is closed ({status:?})"))
-        }
-        CommandError::Rejected(LeadRejection::ReasonRequired) => {
-            ServiceError::invalid("reason", "a lost lead needs the reason it was lost")
-        }
-        CommandError::Contended { .. } => ServiceError::Conflict(err.to_string()),
-        CommandError::Corrupt { .. } => ServiceError::Internal(err.to_string()),
-        CommandError::Store(err) => ServiceError::from(err),
+    .map_err(|err| {
+        err.into_service_error(|r| match r {
+            LeadRejection::NotCaptured => ServiceError::NotFound(format!("lead {id}")),
+            LeadRejection::AlreadyCaptured => ServiceError::Rejected("the lead exists".into()),
+            LeadRejection::Closed(status) => {
+                ServiceError::Rejected(format!("the lead is already {}", status.word()))
+            }
+            LeadRejection::ReasonRequired => {
+                ServiceError::invalid("reason", "a lost lead needs the reason it was lost")
+            }
+        })
     })?;
     Ok(pb::LeadCommandResponse {
         lead_id: id.to_string(),

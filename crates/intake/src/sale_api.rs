@@ -140,20 +140,15 @@ async fn customer(
 
 /// A vehicle command's failure, as the one mapping both calls use.
 fn vehicle_error(err: CommandError<VehicleRejection>, id: uuid::Uuid) -> ServiceError {
-    match err {
-        CommandError::Rejected(VehicleRejection::NotRegistered) => {
-            ServiceError::NotFound(format!("vehicle {id}"))
-        }
-        CommandError::Rejected(VehicleRejection::AlreadyRegistered) => {
+    err.into_service_error(|r| match r {
+        VehicleRejection::NotRegistered => ServiceError::NotFound(format!("vehicle {id}")),
+        VehicleRejection::AlreadyRegistered => {
             ServiceError::Rejected(format!("vehicle {id} is already on file"))
         }
-        CommandError::Rejected(VehicleRejection::SameOwner) => {
+        VehicleRejection::SameOwner => {
             ServiceError::Rejected("the customer already owns this vehicle".into())
         }
-        CommandError::Contended { .. } => ServiceError::Conflict(err.to_string()),
-        CommandError::Corrupt { .. } => ServiceError::Internal(err.to_string()),
-        CommandError::Store(err) => ServiceError::from(err),
-    }
+    })
 }
 
 pub async fn register(

@@ -111,12 +111,18 @@ impl Principal {
     pub fn dealer_for(
         &self,
         field: &str,
-        value: &str,
+        value: impl DealerField,
         roles: &[Role],
     ) -> Result<DealerId, ServiceError> {
         self.require_role(roles)?;
-        let dealer =
-            DealerId::parse(value).map_err(|e| ServiceError::invalid(field, e.to_string()))?;
+        self.dealer(field, value)
+    }
+
+    /// The dealer a request names in `field`, once it is known to be in the
+    /// principal's scope: the one place a request's dealer is read.
+    pub fn dealer(&self, field: &str, value: impl DealerField) -> Result<DealerId, ServiceError> {
+        let dealer = DealerId::parse(value.dealer_text())
+            .map_err(|e| ServiceError::invalid(field, e.to_string()))?;
         self.authorize_dealer(&dealer)?;
         Ok(dealer)
     }
@@ -284,6 +290,36 @@ impl tonic::service::Interceptor for Authenticator {
         tracing::Span::current().record("principal", principal.name.as_str());
         request.extensions_mut().insert(principal);
         Ok(request)
+    }
+}
+
+/// A request's dealer field, whichever way its proto spells it (a string, or
+/// `common.v1.DealerId`).
+pub trait DealerField {
+    fn dealer_text(&self) -> &str;
+}
+
+impl DealerField for &str {
+    fn dealer_text(&self) -> &str {
+        self
+    }
+}
+
+impl DealerField for &String {
+    fn dealer_text(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl DealerField for Option<&aftercare_proto::common::v1::DealerId> {
+    fn dealer_text(&self) -> &str {
+        self.map(|d| d.value.as_str()).unwrap_or_default()
+    }
+}
+
+impl DealerField for &Option<aftercare_proto::common::v1::DealerId> {
+    fn dealer_text(&self) -> &str {
+        self.as_ref().map(|d| d.value.as_str()).unwrap_or_default()
     }
 }
 

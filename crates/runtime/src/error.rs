@@ -121,6 +121,22 @@ impl From<ServiceError> for Status {
     }
 }
 
+impl<R: std::fmt::Debug> crate::command::CommandError<R> {
+    /// The one mapping of a failed command: the domain's rejection in the
+    /// service's words (`rejected`), everything else by the table above —
+    /// writers that kept winning are `Aborted`, an unreadable stored event is
+    /// internal, the store's failures are its own.
+    pub fn into_service_error(self, rejected: impl FnOnce(R) -> ServiceError) -> ServiceError {
+        use crate::command::CommandError;
+        match self {
+            CommandError::Rejected(r) => rejected(r),
+            CommandError::Store(e) => e.into(),
+            other @ CommandError::Contended { .. } => ServiceError::Conflict(other.to_string()),
+            other @ CommandError::Corrupt { .. } => ServiceError::Internal(other.to_string()),
+        }
+    }
+}
+
 impl From<StoreError> for ServiceError {
     fn from(err: StoreError) -> Self {
         match err {

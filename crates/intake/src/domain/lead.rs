@@ -132,6 +132,19 @@ pub enum LeadStatus {
     Lost,
 }
 
+impl LeadStatus {
+    /// The status as a word in a sentence ("the lead is already converted").
+    pub fn word(self) -> &'static str {
+        match self {
+            LeadStatus::None => "not captured",
+            LeadStatus::New => "new",
+            LeadStatus::Verified => "verified",
+            LeadStatus::Converted => "converted",
+            LeadStatus::Lost => "lost",
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LeadRejection {
     AlreadyCaptured,
