@@ -174,3 +174,44 @@ pub async fn status(args: &ClientArgs) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// A request's dealer, from a `--dealer` flag.
+pub(crate) fn dealer(id: &str) -> Option<aftercare_proto::common::v1::DealerId> {
+    Some(aftercare_proto::common::v1::DealerId {
+        value: id.to_owned(),
+    })
+}
+
+pub(crate) fn date(d: Option<jiff::civil::Date>) -> Option<aftercare_proto::common::v1::Date> {
+    d.map(|d| aftercare_proto::common::v1::Date {
+        year: i32::from(d.year()),
+        month: d.month() as u32,
+        day: d.day() as u32,
+    })
+}
+
+pub(crate) fn position(p: Option<aftercare_proto::common::v1::Position>) -> u64 {
+    p.map_or(0, |p| p.value)
+}
+
+/// What a change did, as a line or as JSON.
+pub(crate) fn report(output: Output, what: &str, id: &str, changed: bool, at: u64) {
+    match output {
+        Output::Json => println!(
+            "{}",
+            serde_json::json!({ "id": id, "changed": changed, "position": at })
+        ),
+        Output::Table if changed => println!("{what} {id} (position {at})"),
+        Output::Table => println!("{what} {id}: nothing to change"),
+    }
+}
+
+pub(crate) fn timestamp(text: &str, flag: &str) -> anyhow::Result<prost_types::Timestamp> {
+    let at: jiff::Timestamp = text
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--{flag} {text:?}: {e}"))?;
+    Ok(prost_types::Timestamp {
+        seconds: at.as_second(),
+        nanos: at.subsec_nanosecond(),
+    })
+}

@@ -5,12 +5,14 @@
 pub mod admin_token;
 pub mod client;
 pub mod complaint_cli;
+pub mod customer_cli;
 pub mod demo;
-pub mod file_cli;
 pub mod import;
-pub mod intake_cli;
+pub mod lead_cli;
 pub mod modules;
 pub mod rebuild;
 pub mod report_cli;
 pub mod serve;
 pub mod table;
+pub mod vehicle_cli;
+pub mod visit_cli;

@@ -35,16 +35,16 @@ enum Command {
     Rebuild { projection: String },
     /// Customer files: register, update, consent, show, search.
     #[command(subcommand)]
-    Customer(aftercare::intake_cli::CustomerCommand),
+    Customer(aftercare::customer_cli::CustomerCommand),
     /// Vehicle files: register, update, transfer, history, churn status.
     #[command(subcommand)]
-    Vehicle(aftercare::intake_cli::VehicleCommand),
+    Vehicle(aftercare::vehicle_cli::VehicleCommand),
     /// Service visits: record one repair order.
     #[command(subcommand)]
-    Visit(aftercare::intake_cli::VisitCommand),
+    Visit(aftercare::visit_cli::VisitCommand),
     /// Leads: capture, verify, convert, lose, list.
     #[command(subcommand)]
-    Lead(aftercare::intake_cli::LeadCommand),
+    Lead(aftercare::lead_cli::LeadCommand),
     /// Complaints: file, ack, assign, escalate, resolve, close, reopen, list, show.
     #[command(subcommand)]
     Complaint(aftercare::complaint_cli::ComplaintCommand),
@@ -157,10 +157,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             aftercare::import::print(&summary, client.output);
             Ok(())
         }
-        Command::Customer(c) => aftercare::intake_cli::customer(c).await,
-        Command::Vehicle(c) => aftercare::intake_cli::vehicle(c).await,
-        Command::Visit(c) => aftercare::intake_cli::visit(c).await,
-        Command::Lead(c) => aftercare::intake_cli::lead(c).await,
+        Command::Customer(c) => aftercare::customer_cli::customer(c).await,
+        Command::Vehicle(c) => aftercare::vehicle_cli::vehicle(c).await,
+        Command::Visit(c) => aftercare::visit_cli::visit(c).await,
+        Command::Lead(c) => aftercare::lead_cli::lead(c).await,
         Command::Report(c) => aftercare::report_cli::report(c).await,
         Command::Complaint(c) => aftercare::complaint_cli::complaint(c).await,
         Command::Demo {

@@ -515,7 +515,9 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
                     ticket_id: r.try_get("ticket_id")?,
                     grade: r.try_get::<i64, _>("grade")? as u32,
                     detail: r.try_get("detail")?,
-                    raised_at: crate::tickets::micros(Some(r.try_get("raised_at")?)),
+                    raised_at: aftercare_proto::calendar::timestamp_from_micros(
+                        r.try_get("raised_at")?,
+                    ),
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

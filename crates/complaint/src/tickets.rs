@@ -118,10 +118,8 @@ impl ComplaintApi {
     }
 }
 
-pub(crate) fn micros(value: Option<i64>) -> Option<prost_types::Timestamp> {
-    value
-        .and_then(|v| Timestamp::from_microsecond(v).ok())
-        .map(aftercare_proto::calendar::timestamp)
+fn micros(value: Option<i64>) -> Option<prost_types::Timestamp> {
+    value.and_then(aftercare_proto::calendar::timestamp_from_micros)
 }
 
 fn ticket_message(t: TicketRow, now: Timestamp, personal: PersonalData) -> pb::ComplaintTicket {

@@ -72,6 +72,13 @@ pub fn read_instant(t: &prost_types::Timestamp) -> Option<jiff::Timestamp> {
     instant(t).ok()
 }
 
+/// A time kept in a read model as microseconds since 1970, as protobuf.
+pub fn timestamp_from_micros(micros: i64) -> Option<prost_types::Timestamp> {
+    jiff::Timestamp::from_microsecond(micros)
+        .ok()
+        .map(timestamp)
+}
+
 pub fn timestamp(at: jiff::Timestamp) -> prost_types::Timestamp {
     prost_types::Timestamp {
         seconds: at.as_second(),
