@@ -9,10 +9,13 @@ pub mod events;
 pub mod feedback;
 pub mod filing;
 pub mod projection;
+pub mod rate;
 pub mod sweep;
 pub mod tickets;
 pub mod warning_feed;
+pub mod warning_list;
 pub mod warnings;
+pub mod watch;
 pub mod workshop;
 
 use std::sync::Arc;

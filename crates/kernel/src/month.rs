@@ -53,6 +53,16 @@ impl Month {
         Month(self.0 + months as i32)
     }
 
+    /// When the month starts and the next one starts, at the dealer: the
+    /// half-open interval of instants "in" the month there.
+    pub fn bounds_at(self, zone: &TimeZone) -> Option<(Timestamp, Timestamp)> {
+        let first = Date::new(i16::try_from(self.year()).ok()?, self.month() as i8, 1).ok()?;
+        let next = first.checked_add(jiff::Span::new().months(1)).ok()?;
+        let start = first.to_zoned(zone.clone()).ok()?.timestamp();
+        let end = next.to_zoned(zone.clone()).ok()?.timestamp();
+        Some((start, end))
+    }
+
     /// Whole calendar months from `earlier` to `self`.
     pub fn since(self, earlier: Month) -> i32 {
         self.0 - earlier.0
@@ -101,5 +111,8 @@ mod tests {
             .parse::<Timestamp>()
             .expect("instant");
         assert_eq!(Month::of_instant(after, &shanghai), Month::new(2025, 2));
+        let (start, end) = Month::new(2025, 12).bounds_at(&shanghai).expect("bounds");
+        assert_eq!(start.to_string(), "2025-11-30T16:00:00Z");
+        assert_eq!(end.to_string(), "2025-12-31T16:00:00Z");
     }
 }

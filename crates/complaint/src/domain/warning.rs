@@ -51,6 +51,31 @@ pub fn rate_met(complaints: u64, visits: u64, target_basis_points: u32) -> bool 
     u128::from(complaints) * 10_000 <= u128::from(target_basis_points) * u128::from(visits)
 }
 
+/// A month's complaint rate (complaints per service visit) against the target.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ComplaintRate {
+    pub complaints: u64,
+    pub visits: u64,
+    /// 0 when there were no visits.
+    pub rate: f64,
+    pub target: f64,
+    pub met: bool,
+}
+
+pub fn complaint_rate(complaints: u64, visits: u64, target_basis_points: u32) -> ComplaintRate {
+    ComplaintRate {
+        complaints,
+        visits,
+        rate: if visits == 0 {
+            0.0
+        } else {
+            complaints as f64 / visits as f64
+        },
+        target: f64::from(target_basis_points) / 10_000.0,
+        met: rate_met(complaints, visits, target_basis_points),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +147,8 @@ mod tests {
         assert!(!rate_met(12, 1000, 110));
         assert!(!rate_met(1, 0, 110), "complaints without visits");
         assert!(rate_met(0, 0, 110));
+        let rate = complaint_rate(11, 1000, 110);
+        assert_eq!((rate.rate, rate.target, rate.met), (0.011, 0.011, true));
+        assert_eq!(complaint_rate(0, 0, 110).rate, 0.0);
     }
 }
