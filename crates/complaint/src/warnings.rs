@@ -6,7 +6,6 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use crate::config::ComplaintDealers;
 use aftercare_eventstore::{
     DealerId, EventData, EventStore, Expected, Filter, Metadata, Position, RecordedEvent,
     StoreError, StreamId,
@@ -21,6 +20,10 @@ use jiff::{SignedDuration, Timestamp};
 use prost::Message;
 use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
+
+use crate::config::ComplaintDealers;
+use crate::domain::Grade;
+use crate::domain::warning::reopening_warns;
 
 pub use aftercare_proto::aggregates::WARNING as AGGREGATE;
 pub use aftercare_proto::event_types::complaint::EARLY_WARNING_RAISED as RAISED;
@@ -214,7 +217,7 @@ async fn reopened(db: &Database, out: &mut Vec<Candidate>) -> Result<(), Service
     let rows = sqlx::query(
         "SELECT t.ticket_id, t.dealer, t.vin, t.grade, l.position FROM complaint_timeline l \
          JOIN complaint_tickets t ON t.ticket_id = l.ticket_id \
-         WHERE l.kind = 'reopened' AND t.grade >= 3",
+         WHERE l.kind = 'reopened'",
     )
     .fetch_all(&db.pool)
     .await?;
@@ -222,6 +225,13 @@ async fn reopened(db: &Database, out: &mut Vec<Candidate>) -> Result<(), Service
         let ticket: String = row.try_get("ticket_id")?;
         let position: i64 = row.try_get("position")?;
         let grade: i64 = row.try_get("grade")?;
+        let warns = u32::try_from(grade)
+            .ok()
+            .and_then(Grade::new)
+            .is_some_and(reopening_warns);
+        if !warns {
+            continue;
+        }
         out.push(Candidate {
             dealer: DealerId::parse(row.try_get::<String, _>("dealer")?)?,
             cause: format!("reopened/{ticket}/{position}"),

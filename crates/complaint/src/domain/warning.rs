@@ -2,6 +2,7 @@
 //! due at a moment, and whether a month's rate meets the target. The sweep
 //! finds the facts in the read models and asks these.
 
+use super::Grade;
 use super::rules::ComplaintRules;
 use jiff::{SignedDuration, Timestamp};
 
@@ -43,6 +44,13 @@ pub fn repeat_faults(
     (n - 1..closed.len())
         .filter(|&i| closed[i] >= recent_since && closed[i] - window <= closed[i + 1 - n])
         .collect()
+}
+
+/// Whether reopening a complaint of `grade` raises an early warning: a
+/// customer unhappy with the handling of a real complaint (grade 3, 投诉) or
+/// worse is likely to escalate.
+pub fn reopening_warns(grade: Grade) -> bool {
+    grade.value() >= 3
 }
 
 /// Whether `complaints / visits` is at or below the target (basis points),
@@ -147,6 +155,10 @@ mod tests {
         assert!(!rate_met(12, 1000, 110));
         assert!(!rate_met(1, 0, 110), "complaints without visits");
         assert!(rate_met(0, 0, 110));
+        let warns: Vec<bool> = (1..=5)
+            .map(|g| reopening_warns(Grade::new(g).expect("grade")))
+            .collect();
+        assert_eq!(warns, [false, false, true, true, true]);
         let rate = complaint_rate(11, 1000, 110);
         assert_eq!((rate.rate, rate.target, rate.met), (0.011, 0.011, true));
         assert_eq!(complaint_rate(0, 0, 110).rate, 0.0);
