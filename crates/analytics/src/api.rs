@@ -12,7 +12,7 @@ use aftercare_proto::common::v1 as common;
 use aftercare_runtime::config::Dealer;
 use aftercare_runtime::projection::{ProgressHandle, wait_for_consistency};
 use aftercare_runtime::{Database, Principal, Role, ServiceError};
-use jiff::{Timestamp, ToSpan};
+use jiff::Timestamp;
 use tonic::{Request, Response, Status};
 
 use crate::config::{ChurnDealers, ChurnRules};
@@ -191,13 +191,7 @@ impl AnalyticsApi {
         let mut segments: BTreeMap<Segment, i64> = BTreeMap::new();
         for c in &cohorts {
             let rules = self.dealers.rules(&c.dealer);
-            let thresholds = Thresholds {
-                at_risk: rules
-                    .at_risk_months
-                    .min(c.threshold_months.saturating_sub(1))
-                    .max(1),
-                churn: c.threshold_months,
-            };
+            let thresholds = Thresholds::for_churn(rules.at_risk_months, c.threshold_months);
             let counts = segment_counts(
                 asked,
                 thresholds,
@@ -296,14 +290,11 @@ impl AnalyticsApi {
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("vehicle {vin} at dealer {dealer}")))?;
         let (vehicle_id, history) = vehicle_history(&row).map_err(ServiceError::Internal)?;
-        // The end of the day asked about, at the dealer.
-        let until = as_of
-            .checked_add(1.day())
-            .and_then(|next| next.to_zoned(rules.time_zone.clone()))
-            .map_err(|e| ServiceError::invalid("as_of", e.to_string()))?
-            .timestamp()
-            .as_microsecond()
-            - 1;
+        let until = aftercare_kernel::end_of_day(as_of, &rules.time_zone)
+            .ok_or_else(|| {
+                ServiceError::invalid("as_of", format!("{as_of} has no end at the dealer"))
+            })?
+            .as_microsecond();
         let thresholds = Thresholds {
             at_risk: rules.at_risk_months,
             churn: rules.churn_months,

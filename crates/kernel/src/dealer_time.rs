@@ -14,6 +14,12 @@ pub fn end_of_day_after(from: Timestamp, days: u32, zone: &TimeZone) -> Timestam
         .unwrap_or(from)
 }
 
+/// The last instant (microsecond) of `day` at the dealer.
+pub fn end_of_day(day: jiff::civil::Date, zone: &TimeZone) -> Option<Timestamp> {
+    let next = day.checked_add(1.days()).ok()?;
+    Some(next.to_zoned(zone.clone()).ok()?.timestamp() - SignedDuration::from_micros(1))
+}
+
 /// The calendar day `at` falls on at the dealer.
 pub fn day_at(at: Timestamp, zone: &TimeZone) -> jiff::civil::Date {
     at.to_zoned(zone.clone()).date()
@@ -34,6 +40,10 @@ mod tests {
         assert_eq!(
             end_of_day_after(late, 1, &shanghai).to_string(),
             "2026-12-02T15:59:59.999999Z"
+        );
+        assert_eq!(
+            end_of_day(jiff::civil::date(2026, 12, 2), &shanghai).map(|t| t.to_string()),
+            Some("2026-12-02T15:59:59.999999Z".to_owned())
         );
     }
 }

@@ -14,7 +14,7 @@ pub mod plate;
 pub mod vin;
 
 pub use aggregate::{Aggregate, Given, Then, given, replay};
-pub use dealer_time::{day_at, end_of_day_after};
+pub use dealer_time::{day_at, end_of_day, end_of_day_after};
 pub use month::Month;
 pub use phone::Phone;
 pub use vin::Vin;

@@ -78,6 +78,18 @@ impl Default for Thresholds {
     }
 }
 
+impl Thresholds {
+    /// The thresholds of a report asked for with another churn threshold than
+    /// the dealer's: the dealer's at-risk threshold, kept below the churn one
+    /// (at most one month less) and at least one month.
+    pub fn for_churn(dealer_at_risk: u32, churn: u32) -> Thresholds {
+        Thresholds {
+            at_risk: dealer_at_risk.min(churn.saturating_sub(1)).max(1),
+            churn,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use jiff::Timestamp;
@@ -131,6 +143,13 @@ mod tests {
             assert_eq!(Segment::after(months, sgm), segment, "{months} months");
         }
         // The dealer that calls a vehicle churned after 8 months.
+        assert_eq!(Thresholds::for_churn(6, 12).at_risk, 6);
+        assert_eq!(
+            Thresholds::for_churn(6, 4).at_risk,
+            3,
+            "kept below the churn threshold"
+        );
+        assert_eq!(Thresholds::for_churn(6, 1).at_risk, 1, "at least one month");
         let eight = Thresholds {
             at_risk: 6,
             churn: 8,
