@@ -12,22 +12,11 @@ use aftercare_analytics::domain::report::{
 };
 use aftercare_analytics::projection::{MIGRATIONS, write_counters};
 use aftercare_eventstore::DealerId;
+use aftercare_kernel::random::Xorshift;
 use aftercare_runtime::projection::RUNTIME_MIGRATIONS;
 use aftercare_runtime::{Database, Secret};
 
 const WARRANTY: u32 = 36;
-
-/// A small deterministic generator, so a failure can be replayed by its seed.
-struct Xorshift(u64);
-
-impl Xorshift {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 fn start() -> Month {
     Month::new(2022, 1)
@@ -117,7 +106,7 @@ async fn the_sql_report_is_the_pure_report(url: String) {
         .await
         .expect("runtime tables");
     db.migrate(&MIGRATIONS).await.expect("analytics tables");
-    let mut rng = Xorshift(0x9E37_79B9_7F4A_7C15);
+    let mut rng = Xorshift::new(1);
     let dealers = ["D001", "D002", "D003"];
     let mut counters: HashMap<String, Counters> = HashMap::new();
     for dealer in dealers {

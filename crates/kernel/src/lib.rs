@@ -11,6 +11,7 @@ pub mod masking;
 pub mod month;
 pub mod phone;
 pub mod plate;
+pub mod random;
 pub mod vin;
 
 pub use aggregate::{Aggregate, Given, Then, given, replay};

@@ -10,6 +10,7 @@ use aftercare_complaint::domain::ticket::{Command, EscalationReason, Filing, Ter
 use aftercare_complaint::domain::{Channel, Grade, Status};
 use aftercare_complaint::events::{TicketCodec, stream};
 use aftercare_complaint::projection::{COLUMNS, TicketRow, overdue_condition};
+use aftercare_kernel::random::Xorshift;
 use aftercare_proto::common::v1::{Consistency, Position};
 use aftercare_proto::complaint::v1 as pb;
 use aftercare_proto::complaint::v1::complaint_service_server::ComplaintService;
@@ -144,19 +145,6 @@ async fn an_escalated_ticket_in_progress_is_judged_alike(backend: Backend) {
     assert_eq!(swept.escalated, 0, "the sweep escalated it");
 }
 
-/// A small deterministic generator, so a failure can be replayed.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self, below: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6_364_136_223_846_793_005)
-            .wrapping_add(1_442_695_040_888_963_407);
-        (self.0 >> 33) % below
-    }
-}
-
 async fn the_sql_condition_is_the_rule(backend: Backend) {
     let app = spawn_app(backend).await;
     let now = Timestamp::from_second(1_800_000_000).expect("instant");
@@ -166,15 +154,15 @@ async fn the_sql_condition_is_the_rule(backend: Backend) {
         Status::Resolved,
         Status::Closed,
     ];
-    let mut random = Lcg(42);
+    let mut random = Xorshift::new(42);
     let mut rows = Vec::new();
     let mut expected = Vec::new();
     for i in 0..400 {
-        let deadline = |random: &mut Lcg| match random.next(3) {
+        let deadline = |random: &mut Xorshift| match random.below(3) {
             0 => None,
-            _ => Some(now.as_microsecond() + random.next(4_000_000) as i64 - 2_000_000),
+            _ => Some(now.as_microsecond() + random.below(4_000_000) as i64 - 2_000_000),
         };
-        let status = statuses[random.next(4) as usize];
+        let status = statuses[random.below(4) as usize];
         let (respond_by, resolve_by) = (deadline(&mut random), deadline(&mut random));
         let ticket_id = format!("t{i:04}");
         let at = |us: Option<i64>| us.map(|us| Timestamp::from_microsecond(us).expect("instant"));

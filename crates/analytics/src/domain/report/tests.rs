@@ -272,17 +272,7 @@ fn segments_at_the_end_of_a_month_count_calendar_months_since_the_last_visit() {
     assert_eq!(october.values().sum::<i64>(), 7);
 }
 
-/// A tiny deterministic generator, so the property below needs no dependency.
-struct Xorshift(u64);
-
-impl Xorshift {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+use aftercare_kernel::random::Xorshift;
 
 enum Contact {
     Visit(usize, Month, VisitMark),
@@ -294,7 +284,7 @@ enum Contact {
 #[test]
 fn incremental_counters_equal_a_recount_whatever_the_arrival_order() {
     for seed in 1..=20u64 {
-        let mut rng = Xorshift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = Xorshift::new(seed);
         let vehicles = 12;
         let mut contacts = Vec::new();
         for v in 0..vehicles {

@@ -278,24 +278,14 @@ fn a_closed_ticket_reopens_with_a_new_deadline_at_its_grade() {
     assert_eq!(*resolve_by, at("2026-09-25T15:59:59.999999Z"));
 }
 
-/// A tiny deterministic generator, so the property below needs no dependency.
-struct Xorshift(u64);
-
-impl Xorshift {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
+use aftercare_kernel::random::Xorshift;
 
 /// No sequence of commands reaches an illegal state, and the grade only goes up,
 /// one step per escalation.
 #[test]
 fn no_sequence_of_commands_breaks_the_lifecycle() {
     for seed in 1..=300u64 {
-        let mut rng = Xorshift(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let mut rng = Xorshift::new(seed);
         let mut state = Ticket::default();
         let mut clock = at("2026-09-07T02:00:00Z");
         let mut grade = 0;
