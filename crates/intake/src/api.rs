@@ -11,7 +11,6 @@ use aftercare_runtime::projection::ProgressHandle;
 use aftercare_runtime::{
     Database, FieldViolation, PersonalData, Principal, Role, ServiceError, telemetry,
 };
-use futures::StreamExt;
 use sqlx::Row;
 use tonic::{Request, Response, Status};
 
@@ -22,9 +21,6 @@ use crate::domain::visit::vehicle_id;
 use crate::events;
 use crate::record::{RecordError, open_repair_order, record_visit};
 use crate::{customer_api, lead_api};
-
-/// Rows of a bulk upload recorded at once.
-const BULK_IN_FLIGHT: usize = 256;
 
 pub struct IntakeApi {
     pub store: Arc<dyn EventStore>,
@@ -144,59 +140,9 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let principal = Principal::of(&request)?;
         principal.require_role(&[Role::Dms, Role::ServiceAdvisor, Role::CareManager])?;
         let meta = metadata(&principal);
-        let now = jiff::Timestamp::now();
-        let rows = request.into_inner();
-        // Many rows in flight at once, so the appends are pipelined; each row is
-        // decided exactly as RecordVisit would.
-        let outcomes = rows
-            .map(|row| {
-                let (principal, meta) = (principal.clone(), meta.clone());
-                async move {
-                    let row = row?;
-                    let dealer = principal.dealer("dealer", row.dealer.as_ref())?;
-                    let order = row.repair_order.unwrap_or_default();
-                    let outcome = record_visit(
-                        self.store.as_ref(),
-                        &dealer,
-                        &events::repair_order(&order),
-                        now,
-                        meta,
-                    )
-                    .await;
-                    Ok::<_, Status>((row.line, order.repair_order, outcome))
-                }
-            })
-            .buffer_unordered(BULK_IN_FLIGHT);
-        futures::pin_mut!(outcomes);
-        let mut summary = pb::RecordVisitsResponse::default();
-        let mut last = 0;
-        while let Some(outcome) = outcomes.next().await {
-            let (line, repair_order, outcome) = outcome?;
-            match outcome {
-                Ok(recorded) => {
-                    last = last.max(recorded.position.0);
-                    if recorded.already_recorded {
-                        summary.already_recorded += 1;
-                    } else {
-                        summary.accepted += 1;
-                    }
-                }
-                Err(RecordError::Invalid(errors)) => summary.rejected.push(pb::RejectedRow {
-                    line,
-                    repair_order,
-                    errors: errors
-                        .into_iter()
-                        .map(|e| pb::IngestFieldError {
-                            field: e.field,
-                            reason: e.reason,
-                        })
-                        .collect(),
-                }),
-                Err(RecordError::Store(err)) => return Err(ServiceError::from(err).into()),
-            }
-        }
-        summary.rejected.sort_by_key(|r| r.line);
-        summary.position = Some(common::Position { value: last });
+        let summary =
+            crate::bulk::record_visits(self.store.as_ref(), &principal, meta, request.into_inner())
+                .await?;
         Ok(Response::new(summary))
     }
 
@@ -302,33 +248,16 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
             self.read_timeout,
         )
         .await?;
-        let page = body.page.clone().unwrap_or_default();
-        let size = i64::from(if page.page_size == 0 {
-            20
-        } else {
-            page.page_size.min(100)
-        });
-        let offset: i64 = if page.page_token.is_empty() {
-            0
-        } else {
-            page.page_token.parse::<u32>().map(i64::from).map_err(|_| {
-                ServiceError::invalid("page.page_token", "is not a token from a previous page")
-            })?
-        };
-        let ids = customer_api::search(&self.db, &dealer, &body.query, size + 1, offset).await?;
-        let more = ids.len() as i64 > size;
-        let ids: Vec<String> = ids.into_iter().take(size as usize).collect();
+        let page = aftercare_runtime::paging::Page::of(body.page.as_ref(), 20, 100)?;
+        let ids =
+            customer_api::search(&self.db, &dealer, &body.query, page.fetch(), page.offset).await?;
+        let found = ids.len();
+        let ids: Vec<String> = ids.into_iter().take(page.size as usize).collect();
         let personal = PersonalData::for_principal(&principal);
         let customers = customer_api::files(&self.db, &dealer, personal, &ids).await?;
         Ok(Response::new(pb::SearchCustomersResponse {
             customers,
-            page: Some(common::PageResponse {
-                next_page_token: if more {
-                    (offset + size).to_string()
-                } else {
-                    String::new()
-                },
-            }),
+            page: Some(page.response(found)),
         }))
     }
 

@@ -178,19 +178,7 @@ pub async fn list(
     dealer: &DealerId,
     body: &pb::ListLeadsRequest,
 ) -> Result<pb::ListLeadsResponse, ServiceError> {
-    let page = body.page.clone().unwrap_or_default();
-    let size = i64::from(if page.page_size == 0 {
-        50
-    } else {
-        page.page_size.min(200)
-    });
-    let offset: i64 = if page.page_token.is_empty() {
-        0
-    } else {
-        page.page_token.parse::<u32>().map(i64::from).map_err(|_| {
-            ServiceError::invalid("page.page_token", "is not a token from a previous page")
-        })?
-    };
+    let page = aftercare_runtime::paging::Page::of(body.page.as_ref(), 50, 200)?;
     let rows = sqlx::query(
         "SELECT lead_id, source, status, name, phone, model_of_interest, first_contact_due, oem_reference, \
          oem_report_due, customer_id, lost_reason FROM intake_leads \
@@ -200,8 +188,8 @@ pub async fn list(
     .bind(dealer.as_str())
     .bind(body.status)
     .bind(body.source)
-    .bind(size + 1)
-    .bind(offset)
+    .bind(page.fetch())
+    .bind(page.offset)
     .fetch_all(&db.pool)
     .await?;
     let at = |micros: Option<i64>| {
@@ -210,7 +198,7 @@ pub async fn list(
             .map(timestamp)
     };
     let mut leads = Vec::new();
-    for r in rows.iter().take(size as usize) {
+    for r in rows.iter().take(page.size as usize) {
         leads.push(pb::LeadSummary {
             lead_id: r.try_get("lead_id")?,
             source: r.try_get("source")?,
@@ -234,12 +222,6 @@ pub async fn list(
     }
     Ok(pb::ListLeadsResponse {
         leads,
-        page: Some(common::PageResponse {
-            next_page_token: if rows.len() as i64 > size {
-                (offset + size).to_string()
-            } else {
-                String::new()
-            },
-        }),
+        page: Some(page.response(rows.len())),
     })
 }

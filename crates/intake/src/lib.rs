@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod bulk;
 pub mod calendar;
 pub mod customer_api;
 pub mod customer_events;

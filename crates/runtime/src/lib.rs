@@ -11,6 +11,7 @@ pub mod error;
 pub mod grpc;
 pub mod masking;
 pub mod module;
+pub mod paging;
 pub mod privacy;
 pub mod projection;
 pub mod reference;
