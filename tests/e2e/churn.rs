@@ -52,7 +52,10 @@ fn request(
     at: u64,
 ) -> pb::ChurnReportRequest {
     pb::ChurnReportRequest {
-        dealers: dealers.iter().map(|d| (*d).to_owned()).collect(),
+        dealers: dealers
+            .iter()
+            .filter_map(|d| crate::harness::dealer(d))
+            .collect(),
         month: month(2026, 1),
         rule: rule as i32,
         threshold_months: 0,
@@ -220,7 +223,7 @@ async fn churn_rates_from_visits_sent_by_a_dms() {
     let scorecard = analytics
         .churn_scorecard(authorized(
             pb::ChurnScorecardRequest {
-                dealer: "D001".into(),
+                dealer: crate::harness::dealer("D001"),
                 month: month(2026, 1),
                 rule: pb::ChurnRule::A as i32,
                 consistency: Some(Consistency {
@@ -313,7 +316,7 @@ async fn churn_rates_from_visits_sent_by_a_dms() {
     let status = analytics
         .vehicle_churn_status(authorized(
             pb::VehicleChurnStatusRequest {
-                dealer: "D001".into(),
+                dealer: crate::harness::dealer("D001"),
                 vin: vin(3),
                 as_of: Some(aftercare_proto::common::v1::Date {
                     year: 2026,

@@ -21,7 +21,7 @@ const D002: &str = "d002-manager-token-000001";
 
 fn hotline(oem_ticket: &str) -> pb::FileComplaintRequest {
     pb::FileComplaintRequest {
-        dealer: "D001".into(),
+        dealer: crate::harness::dealer("D001"),
         channel: pb::Channel::OemHotline as i32,
         oem_ticket: oem_ticket.into(),
         grade: 0,
@@ -71,7 +71,7 @@ async fn the_oem_call_center_files_and_follows_a_hotline_complaint() {
     assert_eq!(again.ticket_id, filed.ticket_id);
 
     let get = |at: u64| pb::GetComplaintRequest {
-        dealer: "D001".into(),
+        dealer: crate::harness::dealer("D001"),
         ticket_id: filed.ticket_id.clone(),
         consistency: Some(Consistency {
             min_position: Some(Position { value: at }),
@@ -147,7 +147,7 @@ async fn the_oem_call_center_files_and_follows_a_hotline_complaint() {
     // marks the end, since feedback is published in log order.
     api.acknowledge_complaint(authorized(
         pb::TicketRequest {
-            dealer: "D001".into(),
+            dealer: crate::harness::dealer("D001"),
             ticket_id: filed.ticket_id.clone(),
         },
         ADMIN,
@@ -226,7 +226,7 @@ async fn the_oem_call_center_files_and_follows_a_hotline_complaint() {
     let rate = api
         .complaint_rate(authorized(
             pb::ComplaintRateRequest {
-                dealer: "D001".into(),
+                dealer: crate::harness::dealer("D001"),
                 month: Some(aftercare_proto::common::v1::YearMonth {
                     year: i32::from(zoned.year()),
                     month: zoned.month() as u32,
@@ -249,7 +249,7 @@ async fn the_oem_call_center_files_and_follows_a_hotline_complaint() {
     let other = api
         .file_complaint(authorized(
             pb::FileComplaintRequest {
-                dealer: "D002".into(),
+                dealer: crate::harness::dealer("D002"),
                 channel: pb::Channel::WalkIn as i32,
                 oem_ticket: String::new(),
                 ..hotline("")
@@ -262,7 +262,7 @@ async fn the_oem_call_center_files_and_follows_a_hotline_complaint() {
     let hidden = api
         .get_complaint(authorized(
             pb::GetComplaintRequest {
-                dealer: "D002".into(),
+                dealer: crate::harness::dealer("D002"),
                 ticket_id: other.ticket_id.clone(),
                 consistency: None,
             },
@@ -274,7 +274,7 @@ async fn the_oem_call_center_files_and_follows_a_hotline_complaint() {
     let through_own = api
         .get_complaint(authorized(
             pb::GetComplaintRequest {
-                dealer: "D001".into(),
+                dealer: crate::harness::dealer("D001"),
                 ticket_id: other.ticket_id,
                 consistency: other.position.map(|p| Consistency {
                     min_position: Some(p),

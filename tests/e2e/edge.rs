@@ -153,7 +153,7 @@ async fn bad_values_are_invalid_arguments_naming_the_field() {
         complaints
             .file_complaint(authorized(
                 complaint::FileComplaintRequest {
-                    dealer: "D001".into(),
+                    dealer: crate::harness::dealer("D001"),
                     channel: complaint::Channel::WalkIn as i32,
                     description: "等".repeat(700_000),
                     ..Default::default()

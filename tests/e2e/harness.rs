@@ -183,6 +183,11 @@ pub async fn jetstream_stack(extra: &str) -> JetStreamStack {
     }
 }
 
+/// A request's dealer field.
+pub fn dealer(id: &str) -> Option<aftercare_proto::common::v1::DealerId> {
+    Some(aftercare_proto::common::v1::DealerId { value: id.into() })
+}
+
 /// A `[[auth.tokens]]` entry.
 pub fn token(name: &str, token: &str, role: &str, scope: &str) -> String {
     format!(

@@ -73,7 +73,7 @@ async fn early_warnings_fire_once_per_cause() {
     let filed = api
         .file_complaint(authorized(
             pb::FileComplaintRequest {
-                dealer: "D001".into(),
+                dealer: crate::harness::dealer("D001"),
                 channel: pb::Channel::WalkIn as i32,
                 grade: 3,
                 description: "wants compensation for a second repair".into(),
@@ -87,7 +87,7 @@ async fn early_warnings_fire_once_per_cause() {
         .into_inner();
     api.resolve_complaint(authorized(
         pb::ResolveComplaintRequest {
-            dealer: "D001".into(),
+            dealer: crate::harness::dealer("D001"),
             ticket_id: filed.ticket_id.clone(),
             resolution: "repaired again at no cost".into(),
             compensation: None,
@@ -99,7 +99,7 @@ async fn early_warnings_fire_once_per_cause() {
     let reopened = api
         .reopen_complaint(authorized(
             pb::ReopenComplaintRequest {
-                dealer: "D001".into(),
+                dealer: crate::harness::dealer("D001"),
                 ticket_id: filed.ticket_id.clone(),
                 reason: "the fault is back".into(),
             },
@@ -135,7 +135,7 @@ async fn early_warnings_fire_once_per_cause() {
     let listed = api
         .list_warnings(authorized(
             pb::ListWarningsRequest {
-                dealer: "D001".into(),
+                dealer: crate::harness::dealer("D001"),
                 consistency: Some(Consistency {
                     min_position: Some(Position { value: at }),
                 }),

@@ -221,7 +221,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
                 ChannelArg::GroupHq => pb::Channel::GroupHq,
             };
             api.file_complaint(pb::FileComplaintRequest {
-                dealer,
+                dealer: crate::client::dealer(&dealer),
                 channel: channel as i32,
                 oem_ticket,
                 grade: grade.unwrap_or(0),
@@ -236,7 +236,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
         }
         Ack { dealer, ticket, .. } => {
             api.acknowledge_complaint(pb::TicketRequest {
-                dealer,
+                dealer: crate::client::dealer(&dealer),
                 ticket_id: ticket,
             })
             .await
@@ -245,7 +245,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
             dealer, ticket, to, ..
         } => {
             api.assign_complaint(pb::AssignComplaintRequest {
-                dealer,
+                dealer: crate::client::dealer(&dealer),
                 ticket_id: ticket,
                 to,
             })
@@ -259,7 +259,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
             ..
         } => {
             api.escalate_complaint(pb::EscalateComplaintRequest {
-                dealer,
+                dealer: crate::client::dealer(&dealer),
                 ticket_id: ticket,
                 reason,
                 complained_again: again,
@@ -274,7 +274,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
             ..
         } => {
             api.resolve_complaint(pb::ResolveComplaintRequest {
-                dealer,
+                dealer: crate::client::dealer(&dealer),
                 ticket_id: ticket,
                 resolution,
                 compensation: Some(Money {
@@ -295,7 +295,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
                 SatisfactionArg::Dissatisfied => pb::Satisfaction::Dissatisfied,
             };
             api.close_complaint(pb::CloseComplaintRequest {
-                dealer,
+                dealer: crate::client::dealer(&dealer),
                 ticket_id: ticket,
                 satisfaction: satisfaction as i32,
             })
@@ -308,7 +308,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
             ..
         } => {
             api.reopen_complaint(pb::ReopenComplaintRequest {
-                dealer,
+                dealer: crate::client::dealer(&dealer),
                 ticket_id: ticket,
                 reason,
             })
@@ -324,7 +324,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
         } => {
             let list = api
                 .list_complaints(pb::ListComplaintsRequest {
-                    dealer,
+                    dealer: crate::client::dealer(&dealer),
                     status,
                     grade: grade.unwrap_or(0),
                     owner,
@@ -368,7 +368,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
         Show { dealer, ticket, .. } => {
             let t = api
                 .get_complaint(pb::GetComplaintRequest {
-                    dealer,
+                    dealer: crate::client::dealer(&dealer),
                     ticket_id: ticket,
                     consistency: None,
                 })

@@ -121,7 +121,10 @@ pub async fn report(command: ReportCommand) -> anyhow::Result<()> {
             let mut api = AnalyticsServiceClient::new(client.channel().await?);
             let answer = api
                 .churn_report(pb::ChurnReportRequest {
-                    dealers,
+                    dealers: dealers
+                        .iter()
+                        .filter_map(|d| crate::client::dealer(d))
+                        .collect(),
                     month: Some(year_month(&month)?),
                     rule: rule(r) as i32,
                     threshold_months: threshold.unwrap_or(0),
@@ -142,7 +145,7 @@ pub async fn report(command: ReportCommand) -> anyhow::Result<()> {
             let mut api = AnalyticsServiceClient::new(client.channel().await?);
             let answer = api
                 .churn_scorecard(pb::ChurnScorecardRequest {
-                    dealer,
+                    dealer: crate::client::dealer(&dealer),
                     month: Some(year_month(&month)?),
                     rule: rule(r) as i32,
                     consistency: None,
@@ -290,7 +293,7 @@ pub async fn vehicle_status(
     let mut api = AnalyticsServiceClient::new(client.channel().await?);
     let answer = api
         .vehicle_churn_status(pb::VehicleChurnStatusRequest {
-            dealer,
+            dealer: crate::client::dealer(&dealer),
             vin: vin.clone(),
             as_of: as_of.map(|d| aftercare_proto::common::v1::Date {
                 year: i32::from(d.year()),

@@ -16,17 +16,14 @@ use crate::domain::report::{BaseCount, ChurnLine, ChurnedCount, LastSeen, churn_
 pub async fn dealers(
     db: &Database,
     principal: &Principal,
-    asked: &[String],
+    asked: &[aftercare_proto::common::v1::DealerId],
 ) -> Result<Vec<DealerId>, ServiceError> {
     if !asked.is_empty() {
-        let mut dealers = Vec::new();
-        for (i, value) in asked.iter().enumerate() {
-            let dealer = DealerId::parse(value.as_str())
-                .map_err(|e| ServiceError::invalid(format!("dealers[{i}]"), e.to_string()))?;
-            principal.authorize_dealer(&dealer)?;
-            dealers.push(dealer);
-        }
-        return Ok(dealers);
+        return asked
+            .iter()
+            .enumerate()
+            .map(|(i, value)| principal.dealer(&format!("dealers[{i}]"), Some(value)))
+            .collect();
     }
     Ok(match &principal.scope {
         DealerScope::Dealer(d) => vec![d.clone()],

@@ -229,7 +229,10 @@ pub async fn latency(
     for i in 0..queries {
         let month = last.minus((i % 24) as u32);
         let mut request = tonic::Request::new(pb::ChurnReportRequest {
-            dealers: dealers.clone(),
+            dealers: dealers
+                .iter()
+                .map(|d| common::DealerId { value: d.clone() })
+                .collect(),
             month: Some(common::YearMonth {
                 year: month.year(),
                 month: month.month() as u32,

@@ -83,3 +83,44 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod dealer_fields {
+    use prost::Message;
+
+    /// Every request of every service takes its dealer the same way: a field
+    /// `dealer` (or `dealers`) of type `aftercare.common.v1.DealerId`.
+    #[test]
+    fn every_request_takes_the_dealer_as_a_dealer_id() {
+        let set = prost_types::FileDescriptorSet::decode(crate::FILE_DESCRIPTOR_SET)
+            .expect("descriptor set");
+        let requests: Vec<String> = set
+            .file
+            .iter()
+            .flat_map(|f| &f.service)
+            .flat_map(|s| &s.method)
+            .map(|m| m.input_type().trim_start_matches('.').to_owned())
+            .collect();
+        let mut checked = 0;
+        for file in &set.file {
+            for message in &file.message_type {
+                let name = format!("{}.{}", file.package(), message.name());
+                if !requests.contains(&name) {
+                    continue;
+                }
+                for field in &message.field {
+                    if matches!(field.name(), "dealer" | "dealers") {
+                        assert_eq!(
+                            field.type_name(),
+                            ".aftercare.common.v1.DealerId",
+                            "{name}.{}",
+                            field.name()
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert!(checked > 20, "only {checked} dealer fields found");
+    }
+}

@@ -311,6 +311,12 @@ impl DealerField for &String {
     }
 }
 
+impl DealerField for &aftercare_proto::common::v1::DealerId {
+    fn dealer_text(&self) -> &str {
+        self.value.as_str()
+    }
+}
+
 impl DealerField for Option<&aftercare_proto::common::v1::DealerId> {
     fn dealer_text(&self) -> &str {
         self.map(|d| d.value.as_str()).unwrap_or_default()

@@ -95,6 +95,11 @@ pub async fn spawn_app(backend: Backend) -> App {
     }
 }
 
+/// A request's dealer field.
+pub fn dealer_field(id: &str) -> Option<aftercare_proto::common::v1::DealerId> {
+    Some(aftercare_proto::common::v1::DealerId { value: id.into() })
+}
+
 pub fn dealer_id(id: &str) -> DealerId {
     DealerId::parse(id).expect("valid dealer")
 }

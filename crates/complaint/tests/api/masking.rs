@@ -52,7 +52,7 @@ async fn shown_to(
         .api
         .get_complaint(request(
             pb::GetComplaintRequest {
-                dealer: "D001".into(),
+                dealer: crate::app::dealer_field("D001"),
                 ticket_id: ticket.into(),
                 consistency,
             },
@@ -65,7 +65,7 @@ async fn shown_to(
         .api
         .list_complaints(request(
             pb::ListComplaintsRequest {
-                dealer: "D001".into(),
+                dealer: crate::app::dealer_field("D001"),
                 consistency,
                 ..Default::default()
             },
@@ -92,7 +92,7 @@ async fn shown_to(
         .api
         .list_warnings(request(
             pb::ListWarningsRequest {
-                dealer: "D001".into(),
+                dealer: crate::app::dealer_field("D001"),
                 consistency: None,
             },
             &who,
@@ -162,7 +162,7 @@ async fn each_role_sees_a_complaint_as_it_may(backend: Backend) {
         .api
         .file_complaint(request(
             pb::FileComplaintRequest {
-                dealer: "D001".into(),
+                dealer: crate::app::dealer_field("D001"),
                 channel: pb::Channel::OemHotline as i32,
                 oem_ticket: "OEM-20261126-01".into(),
                 customer_id,
@@ -179,7 +179,7 @@ async fn each_role_sees_a_complaint_as_it_may(backend: Backend) {
         .api
         .resolve_complaint(request(
             pb::ResolveComplaintRequest {
-                dealer: "D001".into(),
+                dealer: crate::app::dealer_field("D001"),
                 ticket_id: filed.ticket_id.clone(),
                 resolution: RESOLUTION.into(),
                 compensation: Some(Money { fen: 50_000 }),

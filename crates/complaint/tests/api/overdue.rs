@@ -105,7 +105,7 @@ async fn an_escalated_ticket_in_progress_is_judged_alike(backend: Backend) {
         .api
         .get_complaint(request(
             pb::GetComplaintRequest {
-                dealer: "D001".into(),
+                dealer: crate::app::dealer_field("D001"),
                 ticket_id: ticket.into(),
                 consistency,
             },
@@ -118,7 +118,7 @@ async fn an_escalated_ticket_in_progress_is_judged_alike(backend: Backend) {
         .api
         .list_complaints(request(
             pb::ListComplaintsRequest {
-                dealer: "D001".into(),
+                dealer: crate::app::dealer_field("D001"),
                 overdue_only: true,
                 consistency,
                 ..Default::default()

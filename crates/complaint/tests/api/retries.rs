@@ -11,7 +11,7 @@ use crate::app::{App, Backend, principal, request, spawn_app};
 
 fn walk_in(request_id: &str, description: &str) -> pb::FileComplaintRequest {
     pb::FileComplaintRequest {
-        dealer: "D001".into(),
+        dealer: crate::app::dealer_field("D001"),
         channel: pb::Channel::WalkIn as i32,
         vin: "LSVAG2186E2100001".into(),
         description: description.into(),
@@ -52,7 +52,7 @@ async fn a_retried_filing_files_once(backend: Backend) {
         .api
         .list_complaints(request(
             pb::ListComplaintsRequest {
-                dealer: "D001".into(),
+                dealer: crate::app::dealer_field("D001"),
                 consistency: Some(Consistency {
                     min_position: Some(Position {
                         value: plain_again.position.map_or(0, |p| p.value),

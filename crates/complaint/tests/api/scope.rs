@@ -28,7 +28,7 @@ async fn a_complaint_names_only_its_dealers_customers() {
     let filing = |customer: &str| {
         request(
             pb::FileComplaintRequest {
-                dealer: "D001".into(),
+                dealer: crate::app::dealer_field("D001"),
                 channel: pb::Channel::WalkIn as i32,
                 customer_id: customer.into(),
                 description: "保养后异响".into(),
