@@ -183,11 +183,7 @@ pub(crate) fn dealer(id: &str) -> Option<aftercare_proto::common::v1::DealerId> 
 }
 
 pub(crate) fn date(d: Option<jiff::civil::Date>) -> Option<aftercare_proto::common::v1::Date> {
-    d.map(|d| aftercare_proto::common::v1::Date {
-        year: i32::from(d.year()),
-        month: d.month() as u32,
-        day: d.day() as u32,
-    })
+    d.map(aftercare_proto::calendar::to_date)
 }
 
 pub(crate) fn position(p: Option<aftercare_proto::common::v1::Position>) -> u64 {
@@ -210,8 +206,5 @@ pub(crate) fn timestamp(text: &str, flag: &str) -> anyhow::Result<prost_types::T
     let at: jiff::Timestamp = text
         .parse()
         .map_err(|e| anyhow::anyhow!("--{flag} {text:?}: {e}"))?;
-    Ok(prost_types::Timestamp {
-        seconds: at.as_second(),
-        nanos: at.subsec_nanosecond(),
-    })
+    Ok(aftercare_proto::calendar::timestamp(at))
 }

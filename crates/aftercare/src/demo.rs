@@ -6,7 +6,7 @@
 //! the seed (and visits their repair-order numbers), so running the demo again
 //! with the same seed creates nothing twice.
 
-use aftercare_proto::common::v1::{Date, DealerId, Money};
+use aftercare_proto::common::v1::{DealerId, Money};
 use aftercare_proto::intake::v1 as pb;
 use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use futures::StreamExt;
@@ -70,10 +70,7 @@ fn vin(serial: u64) -> String {
 }
 
 fn proto_time(at: Timestamp) -> prost_types::Timestamp {
-    prost_types::Timestamp {
-        seconds: at.as_second(),
-        nanos: 0,
-    }
+    aftercare_proto::calendar::timestamp(at)
 }
 
 pub struct Seeded {
@@ -168,11 +165,7 @@ pub async fn seed(
                 vin: vin.clone(),
                 buyer_customer_id: customer.customer_id.clone(),
                 sales_consultant: format!("销售{}", 1 + dice.below(6)),
-                sold_on: Some(Date {
-                    year: i32::from(sold_on.year()),
-                    month: sold_on.month() as u32,
-                    day: sold_on.day() as u32,
-                }),
+                sold_on: Some(aftercare_proto::calendar::to_date(sold_on)),
                 price: Some(Money {
                     fen: 9_000_000 + dice.below(30_000_000) as i64,
                 }),

@@ -295,11 +295,7 @@ pub async fn vehicle_status(
         .vehicle_churn_status(pb::VehicleChurnStatusRequest {
             dealer: crate::client::dealer(&dealer),
             vin: vin.clone(),
-            as_of: as_of.map(|d| aftercare_proto::common::v1::Date {
-                year: i32::from(d.year()),
-                month: d.month() as u32,
-                day: d.day() as u32,
-            }),
+            as_of: as_of.map(aftercare_proto::calendar::to_date),
             consistency: None,
         })
         .await

@@ -314,11 +314,7 @@ impl AnalyticsApi {
             service_advisor: last.map(|v| v.advisor.clone()).unwrap_or_default(),
             advisor_group: last.map(|v| v.group.clone()).unwrap_or_default(),
             months_since_last_visit: status.months_since_last_visit.unwrap_or(0),
-            as_of: Some(common::Date {
-                year: i32::from(as_of.year()),
-                month: as_of.month() as u32,
-                day: as_of.day() as u32,
-            }),
+            as_of: Some(aftercare_proto::calendar::to_date(as_of)),
         })
     }
 }

@@ -16,13 +16,7 @@ pub use aftercare_proto::event_types::intake::{
 
 pub struct VehicleCodec;
 
-pub fn date_to(d: jiff::civil::Date) -> Date {
-    Date {
-        year: i32::from(d.year()),
-        month: d.month() as u32,
-        day: d.day() as u32,
-    }
-}
+pub use aftercare_proto::calendar::to_date as date_to;
 
 pub fn date_from(d: Option<&Date>) -> Result<Option<jiff::civil::Date>, String> {
     d.map(|d| aftercare_proto::calendar::date(d).map_err(|e| format!("date: {e}")))
