@@ -210,23 +210,9 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let principal = Principal::of(&request)?;
         let body = request.get_ref();
         let dealer = principal.dealer("dealer", body.dealer.as_ref())?;
-        let id = uuid::Uuid::parse_str(&body.customer_id)
-            .map_err(|_| ServiceError::invalid("customer_id", "is not a customer id"))?;
-        customer_api::wait(
-            self.customers.as_ref(),
-            body.consistency.as_ref(),
-            self.read_timeout,
-        )
-        .await?;
-        let personal = PersonalData::for_principal(&principal);
-        // Another dealer's customer is simply not found: nothing leaks across dealers.
-        match customer_api::files(&self.db, &dealer, personal, &[id.to_string()])
-            .await?
-            .pop()
-        {
-            Some(file) => Ok(Response::new(file)),
-            None => Err(ServiceError::NotFound(format!("customer {id} at dealer {dealer}")).into()),
-        }
+        Ok(Response::new(
+            crate::customer_queries::get(self, &principal, &dealer, body).await?,
+        ))
     }
 
     async fn search_customers(
@@ -236,29 +222,9 @@ impl pb::intake_service_server::IntakeService for IntakeApi {
         let principal = Principal::of(&request)?;
         let body = request.get_ref();
         let dealer = principal.dealer("dealer", body.dealer.as_ref())?;
-        customer_api::wait(
-            self.customers.as_ref(),
-            body.consistency.as_ref(),
-            self.read_timeout,
-        )
-        .await?;
-        customer_api::wait(
-            self.vehicles.as_ref(),
-            body.consistency.as_ref(),
-            self.read_timeout,
-        )
-        .await?;
-        let page = aftercare_runtime::paging::Page::of(body.page.as_ref(), 20, 100)?;
-        let ids =
-            customer_api::search(&self.db, &dealer, &body.query, page.fetch(), page.offset).await?;
-        let found = ids.len();
-        let ids: Vec<String> = ids.into_iter().take(page.size as usize).collect();
-        let personal = PersonalData::for_principal(&principal);
-        let customers = customer_api::files(&self.db, &dealer, personal, &ids).await?;
-        Ok(Response::new(pb::SearchCustomersResponse {
-            customers,
-            page: Some(page.response(found)),
-        }))
+        Ok(Response::new(
+            crate::customer_queries::search(self, &principal, &dealer, body).await?,
+        ))
     }
 
     async fn record_sale(

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod customer_api;
 pub mod customer_events;
 pub mod customer_projection;
+pub mod customer_queries;
 pub mod domain;
 pub mod events;
 pub mod ingest;
