@@ -41,3 +41,65 @@ pub fn select(names: &[String]) -> Result<Vec<Box<dyn Module>>, String> {
         .filter(|m| names.is_empty() || m.name() == "system" || names.iter().any(|n| n == m.name()))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANIFESTS: &str = include_str!("../../../deploy/k8s/aftercare.yaml");
+    const SECRETS: &str = include_str!("../../../deploy/k8s/secrets.example.yaml");
+
+    /// Every `serve --service X` of the Kubernetes manifests names a module this
+    /// binary has.
+    #[test]
+    fn every_deployment_runs_a_service_the_binary_has() {
+        let available: Vec<&str> = all().iter().map(|m| m.name()).collect();
+        let named: Vec<&str> = MANIFESTS
+            .split("\"--service\", \"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert!(named.len() >= 3, "{named:?}");
+        for service in named {
+            assert!(
+                available.contains(&service),
+                "{service} is not one of {available:?}"
+            );
+        }
+    }
+
+    /// The example `tokens.toml` of the Secret loads once its placeholder is
+    /// replaced by a token, and refuses the placeholder itself.
+    #[test]
+    fn the_example_tokens_file_loads() {
+        let block: String = SECRETS
+            .split("tokens.toml: |\n")
+            .nth(1)
+            .expect("a tokens.toml block")
+            .lines()
+            .take_while(|l| l.starts_with("    ") || l.is_empty())
+            .map(|l| format!("{}\n", l.trim_start()))
+            .collect();
+        let load = |text: &str| {
+            let file = tempfile::NamedTempFile::new().expect("temp file");
+            std::fs::write(file.path(), text).expect("write");
+            Config::load_checked(
+                None,
+                [(
+                    "AFTERCARE__AUTH__TOKENS_FILE".to_owned(),
+                    file.path().display().to_string(),
+                )],
+                check_config,
+            )
+        };
+        let config = load(&block.replace("CHANGE-ME", "3f9c1d2e8b7a6f5e4d3c2b1a0f9e8d7c"))
+            .unwrap_or_else(|e| panic!("{e}\n{block}"));
+        let table = aftercare_runtime::TokenTable::from_config(&config.auth).expect("tokens");
+        let principal = table
+            .lookup("3f9c1d2e8b7a6f5e4d3c2b1a0f9e8d7c")
+            .expect("the example's principal");
+        assert!(principal.has_role(aftercare_runtime::Role::ServiceAdvisor));
+        let refused = load(&block).expect_err("the placeholder is not a token");
+        assert!(refused.to_string().contains("token"), "{refused}");
+    }
+}
