@@ -563,3 +563,24 @@ async fn a_complaint_from_filing_to_closing_on_the_command_line() {
     .expect_err("bad status");
     assert!(bad.contains("status"), "{bad}");
 }
+
+/// `aftercare status | head -n 1`: the reader goes away before the CLI writes;
+/// the CLI ends quietly with the status of a closed pipe, no panic message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_pipe_ends_the_cli_quietly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = crate::harness::Server::start(dir.path(), &[], &[]);
+    let mut child = std::process::Command::new(crate::harness::BINARY)
+        .current_dir(dir.path())
+        .args(["status", "--server", &server.url()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn the CLI");
+    // The reader is gone before the CLI has its answer to print.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}

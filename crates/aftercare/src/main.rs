@@ -94,7 +94,30 @@ fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
     )?)
 }
 
+/// Exit status of a command whose reader went away (`… | head -n 1`): what a
+/// shell reports for a Unix tool ended by SIGPIPE, 128 + 13.
+const CLOSED_PIPE: i32 = 141;
+
+/// Printing to a closed pipe ends the command quietly, as other Unix tools do,
+/// instead of with a panic message: `println!` panics on a write error.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(CLOSED_PIPE);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> std::process::ExitCode {
+    quiet_on_closed_pipe();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(err) => {
