@@ -5,7 +5,7 @@ use aftercare_proto::common::v1::{Consistency, DealerId, Position};
 use aftercare_proto::intake::v1 as pb;
 use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 
-use crate::harness::{Server, authorized, cli};
+use crate::harness::{Server, authorized};
 
 const FILE: &str = "\
 repair_order,vin,customer_id,opened_at,closed_at,mileage_km,kind,labour_fen,parts_fen,service_advisor,advisor_group,fault_codes
@@ -38,8 +38,24 @@ async fn a_csv_backfill_is_safe_to_run_again() {
         "json",
     ];
 
-    let (ok, stdout, stderr) = cli(dir.path(), &args, &[]);
-    assert!(ok, "{stderr}");
+    // Rows were rejected: the summary is printed and the exit status says so,
+    // for a nightly job to notice.
+    let run = || {
+        let out = std::process::Command::new(crate::harness::BINARY)
+            .current_dir(dir.path())
+            .args(args)
+            .env_remove("AFTERCARE_TOKEN")
+            .output()
+            .expect("run aftercare");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run();
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("2 rows were rejected"), "{stderr}");
     let first = summary(&stdout);
     assert_eq!(
         (
@@ -64,8 +80,8 @@ async fn a_csv_backfill_is_safe_to_run_again() {
     );
 
     // The same file again records nothing new.
-    let (ok, stdout, stderr) = cli(dir.path(), &args, &[]);
-    assert!(ok, "{stderr}");
+    let (code, stdout, stderr) = run();
+    assert_eq!(code, Some(3), "{stderr}");
     let second = summary(&stdout);
     assert_eq!(
         (

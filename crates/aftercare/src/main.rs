@@ -94,6 +94,14 @@ fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
     )?)
 }
 
+/// Exit status of an import that recorded what it could but rejected rows, so
+/// that a nightly job notices (the summary and the rejects file say which).
+const ROWS_REJECTED: u8 = 3;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0} rows were rejected; they are listed, with the reasons, in the rejects file")]
+struct RowsRejected(usize);
+
 /// Exit status of a command whose reader went away (`… | head -n 1`): what a
 /// shell reports for a Unix tool ended by SIGPIPE, 128 + 13.
 const CLOSED_PIPE: i32 = 141;
@@ -131,6 +139,9 @@ fn main() -> std::process::ExitCode {
             // The chain of causes, without a backtrace: these are messages for
             // the person at the terminal.
             eprintln!("error: {err:#}");
+            if err.downcast_ref::<RowsRejected>().is_some() {
+                return std::process::ExitCode::from(ROWS_REJECTED);
+            }
             std::process::ExitCode::FAILURE
         }
     }
@@ -178,7 +189,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => {
             let summary = aftercare::import::visits(&client, &dealer, &file, true).await?;
             aftercare::import::print(&summary, client.output);
-            Ok(())
+            match summary.rejected.len() {
+                0 => Ok(()),
+                n => Err(RowsRejected(n).into()),
+            }
         }
         Command::Customer(c) => aftercare::customer_cli::customer(c).await,
         Command::Vehicle(c) => aftercare::vehicle_cli::vehicle(c).await,
