@@ -33,6 +33,21 @@ pub enum Role {
 }
 
 impl Role {
+    pub const ALL: [Role; 8] = [
+        Role::Admin,
+        Role::CareManager,
+        Role::CallbackAgent,
+        Role::ServiceAdvisor,
+        Role::Manager,
+        Role::Oem,
+        Role::Dms,
+        Role::Viewer,
+    ];
+
+    pub fn parse(name: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Admin => "admin",
@@ -157,8 +172,44 @@ impl Principal {
 pub struct TokenConfig {
     pub name: String,
     pub token: Secret,
-    pub roles: Vec<Role>,
+    /// Role names (`care-manager`, …), read here so that a wrong one is named
+    /// by its key.
+    pub roles: Vec<String>,
     pub scope: String,
+}
+
+/// Why a configured token is not one, if it is not: too short, a placeholder
+/// copied from an example, or too few different characters to be guessed hard.
+fn weak_token(token: &str) -> Option<String> {
+    if token.chars().count() < 16 {
+        return Some("must be at least 16 characters".to_owned());
+    }
+    let lower = token.to_ascii_lowercase();
+    let placeholder = token.contains('…')
+        || [
+            "change-me",
+            "changeme",
+            "example",
+            "placeholder",
+            "your-token",
+            "xxxx",
+        ]
+        .iter()
+        .any(|p| lower.contains(p));
+    if placeholder {
+        return Some(
+            "looks like a placeholder from an example; generate a token, e.g. `openssl rand -hex 32`"
+                .to_owned(),
+        );
+    }
+    let distinct: std::collections::BTreeSet<char> = token.chars().collect();
+    if distinct.len() < 8 {
+        return Some(format!(
+            "has only {} different characters; generate a token, e.g. `openssl rand -hex 32`",
+            distinct.len()
+        ));
+    }
+    None
 }
 
 /// The tokens a server accepts.
@@ -173,18 +224,28 @@ impl TokenTable {
         let mut entries = Vec::new();
         for (i, token) in config.tokens.iter().enumerate() {
             let at = format!("auth.tokens[{i}] ({})", token.name);
-            if token.token.expose().len() < 16 {
-                errors.push(format!("{at}.token: must be at least 16 characters"));
+            if let Some(reason) = weak_token(token.token.expose()) {
+                errors.push(format!("{at}.token: {reason}"));
             }
             if token.roles.is_empty() {
                 errors.push(format!("{at}.roles: must name at least one role"));
+            }
+            let mut roles = Vec::new();
+            for (j, name) in token.roles.iter().enumerate() {
+                match Role::parse(name) {
+                    Some(role) => roles.push(role),
+                    None => errors.push(format!(
+                        "{at}.roles[{j}]: {name:?} is not a role; roles: {}",
+                        Role::ALL.map(Role::as_str).join(", ")
+                    )),
+                }
             }
             match parse_scope(&token.scope, &config.groups) {
                 Ok(scope) => entries.push((
                     token.token.clone(),
                     Arc::new(Principal {
                         name: token.name.clone(),
-                        roles: token.roles.iter().copied().collect(),
+                        roles: roles.into_iter().collect(),
                         scope,
                     }),
                 )),
@@ -338,7 +399,7 @@ mod tests {
             tokens: vec![TokenConfig {
                 name: "north-manager".into(),
                 token: Secret::new("0123456789abcdef0123"),
-                roles: vec![Role::CareManager],
+                roles: vec!["care-manager".to_owned()],
                 scope: scope.into(),
             }],
             groups: BTreeMap::from([(
@@ -380,6 +441,39 @@ mod tests {
                 "{scope}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn placeholder_and_weak_tokens_are_refused() {
+        for (token, fragment) in [
+            ("…at least 16 characters…", "placeholder"),
+            ("CHANGE-ME-CHANGE-ME-1234", "placeholder"),
+            ("aaaaaaaaaaaaaaaaaaaa", "different characters"),
+            ("short", "at least 16"),
+        ] {
+            let mut auth = config("all");
+            auth.tokens[0].token = Secret::new(token);
+            let err = TokenTable::from_config(&auth).expect_err(token);
+            assert!(
+                err.0
+                    .iter()
+                    .any(|e| e.contains(".token") && e.contains(fragment)),
+                "{token}: {err}"
+            );
+        }
+        assert!(weak_token("3f9c1d2e8b7a6f5e4d3c2b1a0f9e8d7c").is_none());
+    }
+
+    #[test]
+    fn an_unknown_role_is_named_by_its_key() {
+        let mut auth = config("all");
+        auth.tokens[0].roles = vec!["care-manager".into(), "root".into()];
+        let err = TokenTable::from_config(&auth).expect_err("root");
+        assert!(
+            err.0.iter().any(|e| e.contains("auth.tokens[0] (")
+                && e.contains(".roles[1]: \"root\" is not a role")),
+            "{err}"
+        );
     }
 
     #[test]
