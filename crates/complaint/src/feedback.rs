@@ -26,6 +26,7 @@ pub struct OemFeedback {
     pub store: Arc<dyn EventStore>,
     pub nats: JetStreamStore,
     pub vault: Vault,
+    pub dealers: Arc<crate::config::ComplaintDealers>,
 }
 
 fn change(event: &Event) -> &'static str {
@@ -52,7 +53,14 @@ impl Policy for OemFeedback {
 
     async fn react(&self, event: &RecordedEvent) -> Result<(), ReactError> {
         // The OEM issued the complaint: its feedback carries the customer's words.
-        let form = feedback_form(self.store.as_ref(), &self.vault, event, PersonalData::Shown);
+        let zone = &self.dealers.rules(event.dealer().as_str()).time_zone;
+        let form = feedback_form(
+            self.store.as_ref(),
+            &self.vault,
+            event,
+            zone,
+            PersonalData::Shown,
+        );
         let Some(feedback) = form.await? else {
             return Ok(());
         };
@@ -75,6 +83,7 @@ pub async fn feedback_form(
     store: &dyn EventStore,
     vault: &Vault,
     event: &RecordedEvent,
+    zone: &jiff::tz::TimeZone,
     personal: PersonalData,
 ) -> Result<Option<pb::ComplaintFeedback>, ReactError> {
     let history = store
@@ -111,7 +120,9 @@ pub async fn feedback_form(
         grade: ticket.grade.map_or(0, |g| g.value()),
         handler: ticket.handler.clone(),
         status: ticket.status.map_or("", |s| s.as_str()).to_owned(),
-        detail: detail(&this, &|text| personal.text(&keys.open(&subject, text))),
+        detail: detail(&this, zone, &|text| {
+            personal.text(&keys.open(&subject, text))
+        }),
         at: Some(aftercare_proto::calendar::timestamp(event.data.occurred_at)),
         position: Some(Position {
             value: event.position.0,
@@ -120,19 +131,21 @@ pub async fn feedback_form(
 }
 
 /// What changed, with the personal data opened by `open`.
-fn detail(event: &Event, open: &dyn Fn(&str) -> String) -> String {
+fn detail(event: &Event, zone: &jiff::tz::TimeZone, open: &dyn Fn(&str) -> String) -> String {
     match event {
         Event::Filed { description, .. } => open(description),
         Event::Assigned { to, .. } => to.clone(),
-        Event::Escalated { reason, .. } => format!("{reason:?}"),
+        Event::Escalated { reason, .. } => reason.sentence(zone, open),
         Event::Resolved {
             resolution,
             compensation_fen,
             ..
-        } => {
-            format!("{} (compensation {compensation_fen} fen)", open(resolution))
-        }
-        Event::Closed { satisfaction, .. } => format!("{satisfaction:?}").to_lowercase(),
+        } => format!(
+            "{} (compensation {} yuan)",
+            open(resolution),
+            aftercare_kernel::money::yuan(*compensation_fen)
+        ),
+        Event::Closed { satisfaction, .. } => satisfaction.word().to_owned(),
         Event::Reopened { reason, .. } => reason.clone(),
         Event::Acknowledged { .. } => String::new(),
     }

@@ -63,6 +63,7 @@ impl Module for ComplaintModule {
                 store: ctx.store.clone(),
                 nats: nats.clone(),
                 vault: ctx.vault.clone(),
+                dealers: Arc::new(dealers(ctx)),
             }),
             Arc::new(warning_feed::WarningFeed { nats }),
         ]

@@ -51,17 +51,20 @@ impl ComplaintApi {
         }
         let from = aftercare_eventstore::Position(body.from_position.max(1));
         let events = self.store.subscribe(&filter, from).await?;
-        let (store, vault) = (self.store.clone(), self.vault.clone());
+        let (store, vault, dealers) =
+            (self.store.clone(), self.vault.clone(), self.dealers.clone());
         let personal = PersonalData::for_principal(principal);
         let stream = events.filter_map(move |event| {
-            let (store, vault) = (store.clone(), vault.clone());
+            let (store, vault, dealers) = (store.clone(), vault.clone(), dealers.clone());
             async move {
                 match event {
                     Ok(event) => {
+                        let zone = dealers.rules(event.dealer().as_str()).time_zone.clone();
                         let form = crate::feedback::feedback_form(
                             store.as_ref(),
                             &vault,
                             &event,
+                            &zone,
                             personal,
                         );
                         match form.await {

@@ -8,6 +8,7 @@
 pub mod aggregate;
 pub mod dealer_time;
 pub mod masking;
+pub mod money;
 pub mod month;
 pub mod phone;
 pub mod plate;

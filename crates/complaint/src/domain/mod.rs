@@ -83,6 +83,16 @@ pub enum Satisfaction {
     Dissatisfied,
 }
 
+impl Satisfaction {
+    pub fn word(self) -> &'static str {
+        match self {
+            Satisfaction::Satisfied => "satisfied",
+            Satisfaction::Neutral => "neutral",
+            Satisfaction::Dissatisfied => "dissatisfied",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Status {
     /// Filed, no response yet.
