@@ -138,12 +138,18 @@ fn expected(field: &str, sees: Sees) -> String {
             DESCRIPTION
         }
         .to_owned(),
-        _ => format!(
-            "{} (compensation 50000 fen)",
+        // The timeline as the read model keeps it; the OEM's form in yuan.
+        f => format!(
+            "{} (compensation {})",
             if masked {
                 "(hidden: 13 characters)"
             } else {
                 RESOLUTION
+            },
+            if f.starts_with("WatchComplaints") {
+                "500.00 yuan"
+            } else {
+                "50000 fen"
             }
         ),
     }
