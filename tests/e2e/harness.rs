@@ -257,3 +257,11 @@ pub fn cli_json(dir: &Path, url: &str, args: &[&str]) -> Result<serde_json::Valu
         Err(stderr)
     }
 }
+
+/// Runs a CLI command whose arguments already name the server and the output;
+/// its JSON, or a panic with its stderr.
+pub fn cli_json_args(dir: &Path, args: &[&str]) -> serde_json::Value {
+    let (ok, stdout, stderr) = cli(dir, args, &[]);
+    assert!(ok, "{args:?}: {stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+}

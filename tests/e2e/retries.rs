@@ -37,6 +37,29 @@ async fn the_demo_run_twice_creates_nothing_twice() {
         "the second run appended events:\n{}",
         server.output()
     );
+
+    // The demo ends with commands to paste; the vehicle history it names reads
+    // back with as many visits as it says.
+    let history = first
+        .lines()
+        .find(|l| l.trim_start().starts_with("aftercare vehicle history"))
+        .unwrap_or_else(|| panic!("no history command in:\n{first}"));
+    let (command, comment) = history.split_once('#').expect("a comment");
+    let visits: usize = comment
+        .trim()
+        .trim_end_matches(" visits")
+        .parse()
+        .unwrap_or_else(|_| panic!("{comment}"));
+    assert!(visits >= 2, "{history}");
+    let mut args: Vec<&str> = command.split_whitespace().skip(1).collect();
+    args.extend(["--server", &url, "--output", "json"]);
+    let shown = crate::harness::cli_json_args(dir.path(), &args);
+    let listed = shown["visits"].as_array().map_or(0, Vec::len);
+    assert_eq!(listed, visits, "{shown}");
+    assert!(
+        first.contains("aftercare customer search --dealer D001 "),
+        "{first}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

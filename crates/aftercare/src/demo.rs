@@ -78,6 +78,10 @@ pub struct Seeded {
     pub sales: u64,
     pub visits: u64,
     pub leads: u64,
+    /// The vehicle with the most visits, and how many: a history worth reading.
+    pub busiest_vin: (String, u64),
+    /// The phone of a customer with two cars, to search by.
+    pub two_car_phone: Option<String>,
 }
 
 type Api = IntakeServiceClient<InterceptedService<Channel, BearerToken>>;
@@ -110,6 +114,8 @@ pub async fn seed(
         sales: 0,
         visits: 0,
         leads: 0,
+        busiest_vin: (String::new(), 0),
+        two_car_phone: None,
     };
     let mut visits = Vec::new();
     let mut serial = 0;
@@ -122,7 +128,7 @@ pub async fn seed(
         );
         let profile = pb::CustomerInput {
             name,
-            phones: vec![phone],
+            phones: vec![phone.clone()],
             district: dice.pick(&DISTRICTS).to_owned(),
             customer_type: pb::CustomerType::Private as i32,
             birthday: None,
@@ -153,6 +159,9 @@ pub async fn seed(
         seeded.customers += 1;
         // One car, some owners two (the second bought later).
         let cars = if dice.chance(0.12) { 2 } else { 1 };
+        if cars == 2 && seeded.two_car_phone.is_none() {
+            seeded.two_car_phone = Some(phone.clone());
+        }
         for _ in 0..cars {
             serial += 1;
             let vin = vin(serial + seed * 1_000_000);
@@ -186,7 +195,9 @@ pub async fn seed(
             let mut at = sold_at.max(three_years_ago)
                 + SignedDuration::from_hours(24 * (120 + dice.below(120) as i64));
             let mut mileage = 3_000 + dice.below(5_000) as i64;
+            let mut visits_of_car = 0;
             while at < now - SignedDuration::from_hours(24) {
+                visits_of_car += 1;
                 let years = (at.as_second() - sold_at.as_second()) as f64 / (365.0 * 86_400.0);
                 if dice.chance(0.06 + 0.05 * years) {
                     break;
@@ -220,6 +231,9 @@ pub async fn seed(
                 });
                 mileage += 4_000 + dice.below(6_000) as i64;
                 at += SignedDuration::from_hours(24 * (120 + dice.below(120) as i64));
+            }
+            if visits_of_car > seeded.busiest_vin.1 {
+                seeded.busiest_vin = (vin.clone(), visits_of_car);
             }
         }
         bar.inc(1);

@@ -214,6 +214,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "dealer {dealer}: {} customers, {} sales, {} service visits, {} leads",
                 seeded.customers, seeded.sales, seeded.visits, seeded.leads
             );
+            println!("\nto look around:");
+            let (vin, visits) = &seeded.busiest_vin;
+            println!("  aftercare vehicle history --dealer {dealer} {vin}    # {visits} visits");
+            if let Some(phone) = &seeded.two_car_phone {
+                println!("  aftercare customer search --dealer {dealer} {phone}    # two cars");
+            }
+            let last_month = jiff::Timestamp::now()
+                .to_zoned(
+                    jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC),
+                )
+                .date()
+                .first_of_month()
+                .yesterday()
+                .map(|d| d.strftime("%Y-%m").to_string())
+                .unwrap_or_default();
+            println!("  aftercare report churn --dealer {dealer} --month {last_month} --by model");
+            println!(
+                "  aftercare complaint file --dealer {dealer} --channel walk-in --vin {vin} --description \"waited three hours\""
+            );
             Ok(())
         }
         Command::Whoami(args) => client::whoami(&args).await,
