@@ -218,6 +218,9 @@ async fn the_demo_seeds_a_dealer_through_the_real_commands() {
     assert!(ok, "{stderr}");
     // "dealer D001: 40 customers, N sales, M service visits, L leads"
     let numbers: Vec<u64> = stdout
+        .lines()
+        .next()
+        .unwrap_or_default()
         .split(|c: char| !c.is_ascii_digit())
         .filter_map(|t| t.parse().ok())
         .collect();
