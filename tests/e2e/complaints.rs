@@ -37,8 +37,9 @@ fn hotline(oem_ticket: &str) -> pb::FileComplaintRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_oem_call_center_files_and_follows_a_hotline_complaint() {
+    // The test moves time forward with the sweep's as_of.
     let stack = jetstream_stack(&format!(
-        "{}{}{}",
+        "[server]\nallow_future_sweeps = true\n{}{}{}",
         token("oem", OEM, "oem", "dealer:D001"),
         token("admin", ADMIN, "admin", "all"),
         token("d002", D002, "care-manager", "dealer:D002"),

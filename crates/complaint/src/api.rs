@@ -47,6 +47,8 @@ pub struct ComplaintApi {
     pub workshop: Option<ProgressHandle>,
     pub dealers: Arc<ComplaintDealers>,
     pub read_timeout: Duration,
+    /// `server.allow_future_sweeps`: a future `as_of` for tests only.
+    pub allow_future_sweeps: bool,
 }
 
 fn ticket_id(value: &str) -> Result<String, ServiceError> {
@@ -328,11 +330,21 @@ impl pb::complaint_service_server::ComplaintService for ComplaintApi {
             )
             .await?;
         }
+        let now = Timestamp::now();
         let as_of = match &body.as_of {
-            None => Timestamp::now(),
+            None => now,
             Some(t) => aftercare_proto::calendar::instant(t)
                 .map_err(|e| ServiceError::invalid("as_of", e))?,
         };
+        if as_of > now + jiff::SignedDuration::from_mins(10) && !self.allow_future_sweeps {
+            return Err(ServiceError::invalid(
+                "as_of",
+                format!(
+                    "{as_of} is in the future: the sweep judges deadlines as of now or earlier (server.allow_future_sweeps is for tests)"
+                ),
+            )
+            .into());
+        }
         let swept = crate::sweep::sweep(
             self.store.as_ref(),
             &self.db,

@@ -100,6 +100,7 @@ impl Module for ComplaintModule {
                 .cloned(),
             dealers: Arc::new(dealers(ctx)),
             read_timeout: ctx.config.projections.read_your_writes_timeout,
+            allow_future_sweeps: ctx.config.server.allow_future_sweeps,
         };
         routes.add_service(ComplaintServiceServer::with_interceptor(
             api,

@@ -84,6 +84,7 @@ pub async fn spawn_app(backend: Backend) -> App {
         workshop: None,
         dealers: Arc::new(Default::default()),
         read_timeout: Duration::from_secs(30),
+        allow_future_sweeps: false,
     };
     App {
         api,

@@ -218,3 +218,35 @@ async fn the_sql_condition_is_the_rule_on_sqlite() {
 async fn the_sql_condition_is_the_rule_on_postgres() {
     the_sql_condition_is_the_rule(Backend::Postgres).await;
 }
+
+/// Outside a test configuration the sweep cannot be run as of a future moment:
+/// no escalation is ever recorded ahead of its time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_in_the_future_is_refused() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let tomorrow = Timestamp::now() + SignedDuration::from_hours(24);
+    let refused = app
+        .api
+        .sweep_deadlines(request(
+            pb::SweepDeadlinesRequest {
+                as_of: Some(aftercare_proto::calendar::timestamp(tomorrow)),
+                consistency: None,
+            },
+            &principal(Role::Admin, "D001"),
+        ))
+        .await
+        .expect_err("a future as_of");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument);
+    assert!(refused.message().contains("as_of"), "{refused:?}");
+    let now = app
+        .api
+        .sweep_deadlines(request(
+            pb::SweepDeadlinesRequest {
+                as_of: None,
+                consistency: None,
+            },
+            &principal(Role::Admin, "D001"),
+        ))
+        .await;
+    assert!(now.is_ok(), "{now:?}");
+}

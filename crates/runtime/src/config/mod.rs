@@ -33,6 +33,10 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Local state of the embedded default: event log, SQLite read models, admin token.
     pub data_dir: PathBuf,
+    /// Lets an admin run the deadline sweep as of a future moment (`SweepDeadlines`
+    /// with `as_of`): for tests and demonstrations only. Off, a future `as_of`
+    /// is refused, so no escalation is ever recorded ahead of its time.
+    pub allow_future_sweeps: bool,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +44,7 @@ impl Default for ServerConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             data_dir: PathBuf::from("data"),
+            allow_future_sweeps: false,
         }
     }
 }
