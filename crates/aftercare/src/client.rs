@@ -208,3 +208,31 @@ pub(crate) fn timestamp(text: &str, flag: &str) -> anyhow::Result<prost_types::T
         .map_err(|e| anyhow::anyhow!("--{flag} {text:?}: {e}"))?;
     Ok(aftercare_proto::calendar::timestamp(at))
 }
+
+/// A time as a person at the dealer reads it in a table: to the minute, in the
+/// dealer's time zone (`AFTERCARE_TIME_ZONE`, China Standard Time by default,
+/// where every dealer so far is). JSON output keeps RFC 3339.
+pub(crate) fn local_time(t: Option<&prost_types::Timestamp>) -> String {
+    let zone = std::env::var("AFTERCARE_TIME_ZONE")
+        .ok()
+        .and_then(|name| jiff::tz::TimeZone::get(&name).ok())
+        .or_else(|| jiff::tz::TimeZone::get("Asia/Shanghai").ok())
+        .unwrap_or(jiff::tz::TimeZone::UTC);
+    t.and_then(|t| jiff::Timestamp::new(t.seconds, t.nanos).ok())
+        .map(|t| t.to_zoned(zone).strftime("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_deadline_reads_at_the_dealer_to_the_minute() {
+        // The end of 2 December in Shanghai.
+        let t = prost_types::Timestamp {
+            seconds: 1_796_227_199,
+            nanos: 999_999_000,
+        };
+        assert_eq!(super::local_time(Some(&t)), "2026-12-02 23:59");
+        assert_eq!(super::local_time(None), "");
+    }
+}

@@ -357,7 +357,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
                             t.handler.clone(),
                             t.owner.clone(),
                             if t.overdue { "yes" } else { "" }.to_owned(),
-                            time(t.resolve_by.as_ref()).to_string(),
+                            crate::client::local_time(t.resolve_by.as_ref()),
                         ]);
                     }
                     table.print();
@@ -391,7 +391,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
                         crate::table::Table::new(&["AT", "WHAT", "BY", "DETAIL"]).indented(2);
                     for e in &t.timeline {
                         table.row(vec![
-                            time(e.at.as_ref()).to_string(),
+                            crate::client::local_time(e.at.as_ref()),
                             e.kind.clone(),
                             e.by.clone(),
                             e.detail.clone(),

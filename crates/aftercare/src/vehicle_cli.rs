@@ -87,11 +87,17 @@ pub async fn vehicle(command: VehicleCommand) -> anyhow::Result<()> {
                 history.vin, history.model, history.owner_customer_id
             );
             for s in &history.sales {
+                let on = s
+                    .sold_on
+                    .as_ref()
+                    .and_then(|d| aftercare_proto::calendar::date(d).ok())
+                    .map(|d| d.to_string())
+                    .unwrap_or_default();
                 println!(
-                    "  sold to {} by {} for {} fen",
+                    "  sold on {on} to {} by {} for {} yuan",
                     s.buyer_customer_id,
                     s.sales_consultant,
-                    s.price.map_or(0, |m| m.fen)
+                    aftercare_kernel::money::yuan(s.price.map_or(0, |m| m.fen))
                 );
             }
             let mut table =
@@ -99,7 +105,7 @@ pub async fn vehicle(command: VehicleCommand) -> anyhow::Result<()> {
             for v in &history.visits {
                 table.row(vec![
                     v.repair_order.clone(),
-                    when(&v.closed_at).to_string(),
+                    crate::client::local_time(v.closed_at.as_ref()),
                     v.mileage_km.to_string(),
                     v.service_advisor.clone(),
                 ]);
