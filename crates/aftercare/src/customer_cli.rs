@@ -60,6 +60,9 @@ pub enum CustomerCommand {
         #[arg(long)]
         dealer: String,
         query: String,
+        /// The next page, as the previous page's last line names it.
+        #[arg(long, default_value = "")]
+        page_token: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -207,6 +210,7 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
         CustomerCommand::Search {
             dealer: d,
             query,
+            page_token,
             client,
         } => {
             let mut api = IntakeServiceClient::new(client.channel().await?);
@@ -216,7 +220,7 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
                     query,
                     page: Some(PageRequest {
                         page_size: 50,
-                        page_token: String::new(),
+                        page_token,
                     }),
                     consistency: None,
                 })
@@ -224,6 +228,18 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
                 .map_err(status_error)?
                 .into_inner();
             print_customers(&found.customers, client.output);
+            if client.output == Output::Table {
+                let page = found.page.unwrap_or_default();
+                let shown = found.customers.len();
+                if page.next_page_token.is_empty() {
+                    println!("{shown} of {}", page.total);
+                } else {
+                    println!(
+                        "{shown} of {}; the next page: --page-token {}",
+                        page.total, page.next_page_token
+                    );
+                }
+            }
         }
     }
     Ok(())

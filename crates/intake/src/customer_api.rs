@@ -230,13 +230,15 @@ pub async fn files(
 }
 
 /// Customer ids matching a phone number (any typed form) or a name fragment.
+/// The customers `query` finds at `dealer` (a VIN, a plate, a phone number or
+/// part of a name), a page of them, and how many there are in all.
 pub async fn search(
     db: &Database,
     dealer: &DealerId,
     query: &str,
     limit: i64,
     offset: i64,
-) -> Result<Vec<String>, ServiceError> {
+) -> Result<(Vec<String>, u64), ServiceError> {
     let query = query.trim();
     if query.is_empty() {
         return Err(ServiceError::invalid(
@@ -252,47 +254,51 @@ pub async fn search(
         .bind(vin.as_str())
         .fetch_optional(&db.pool)
         .await?;
-        return Ok(owner
-            .flatten()
-            .into_iter()
-            .filter(|_| offset == 0)
-            .collect());
+        let owner: Vec<String> = owner.flatten().into_iter().collect();
+        let total = owner.len() as u64;
+        return Ok((owner.into_iter().filter(|_| offset == 0).collect(), total));
     }
-    if let Ok(plate) = crate::domain::plate::normalise(query) {
-        let owners: Vec<Option<String>> = sqlx::query_scalar(
-            "SELECT owner FROM intake_vehicle_files WHERE dealer = $1 AND plate = $2 ORDER BY vehicle_id LIMIT $3 OFFSET $4",
+    // (the condition, its bound value) of the one list the query names.
+    let (from, value) = if let Ok(plate) = crate::domain::plate::normalise(query) {
+        (
+            "FROM intake_vehicle_files WHERE dealer = $1 AND plate = $2 AND owner IS NOT NULL",
+            plate.as_str().to_owned(),
         )
-        .bind(dealer.as_str())
-        .bind(plate.as_str())
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&db.pool)
-        .await?;
-        return Ok(owners.into_iter().flatten().collect());
-    }
-    let rows = match Phone::parse(query) {
-        Ok(phone) => sqlx::query(
-            "SELECT DISTINCT customer_id FROM intake_customer_phones WHERE dealer = $1 AND phone = $2 \
-             ORDER BY customer_id LIMIT $3 OFFSET $4",
+    } else if let Ok(phone) = Phone::parse(query) {
+        (
+            "FROM intake_customer_phones WHERE dealer = $1 AND phone = $2",
+            phone.as_str().to_owned(),
         )
-        .bind(dealer.as_str())
-        .bind(phone.as_str())
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&db.pool)
-        .await?,
-        Err(_) => sqlx::query(
-            "SELECT customer_id FROM intake_customers WHERE dealer = $1 AND name LIKE $2 \
-             ORDER BY name, customer_id LIMIT $3 OFFSET $4",
+    } else {
+        (
+            "FROM intake_customers WHERE dealer = $1 AND name LIKE $2",
+            format!("%{}%", query.replace(['%', '_'], "")),
         )
-        .bind(dealer.as_str())
-        .bind(format!("%{}%", query.replace(['%', '_'], "")))
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&db.pool)
-        .await?,
     };
-    rows.iter()
+    let (column, order) = if from.starts_with("FROM intake_vehicle_files") {
+        ("owner", "vehicle_id")
+    } else if from.starts_with("FROM intake_customer_phones") {
+        ("DISTINCT customer_id", "customer_id")
+    } else {
+        ("customer_id", "name, customer_id")
+    };
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT({column}) {from}"))
+        .bind(dealer.as_str())
+        .bind(value.as_str())
+        .fetch_one(&db.pool)
+        .await?;
+    let rows = sqlx::query(&format!(
+        "SELECT {column} {from} ORDER BY {order} LIMIT $3 OFFSET $4"
+    ))
+    .bind(dealer.as_str())
+    .bind(value.as_str())
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&db.pool)
+    .await?;
+    let ids = rows
+        .iter()
         .map(|r| r.try_get::<String, _>(0).map_err(ServiceError::from))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((ids, total.max(0) as u64))
 }

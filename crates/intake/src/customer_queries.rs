@@ -46,13 +46,14 @@ pub async fn search(
         .await?;
     }
     let page = Page::of(body.page.as_ref(), 20, 100)?;
-    let ids = customer_api::search(&api.db, dealer, &body.query, page.fetch(), page.offset).await?;
+    let (ids, total) =
+        customer_api::search(&api.db, dealer, &body.query, page.fetch(), page.offset).await?;
     let found = ids.len();
     let ids: Vec<String> = ids.into_iter().take(page.size as usize).collect();
     let personal = PersonalData::for_principal(principal);
     let customers = customer_api::files(&api.db, dealer, personal, &ids).await?;
     Ok(pb::SearchCustomersResponse {
         customers,
-        page: Some(page.response(found)),
+        page: Some(page.response(found, total)),
     })
 }

@@ -179,12 +179,18 @@ pub async fn list(
     body: &pb::ListLeadsRequest,
 ) -> Result<pb::ListLeadsResponse, ServiceError> {
     let page = aftercare_runtime::paging::Page::of(body.page.as_ref(), 50, 200)?;
-    let rows = sqlx::query(
+    const WHERE: &str = "WHERE dealer = $1 AND ($2 = 0 OR status = $2) AND ($3 = 0 OR source = $3)";
+    let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM intake_leads {WHERE}"))
+        .bind(dealer.as_str())
+        .bind(body.status)
+        .bind(body.source)
+        .fetch_one(&db.pool)
+        .await?;
+    let rows = sqlx::query(&format!(
         "SELECT lead_id, source, status, name, phone, model_of_interest, first_contact_due, oem_reference, \
-         oem_report_due, customer_id, lost_reason FROM intake_leads \
-         WHERE dealer = $1 AND ($2 = 0 OR status = $2) AND ($3 = 0 OR source = $3) \
-         ORDER BY position DESC LIMIT $4 OFFSET $5",
-    )
+         oem_report_due, customer_id, lost_reason FROM intake_leads {WHERE} \
+         ORDER BY position DESC LIMIT $4 OFFSET $5"
+    ))
     .bind(dealer.as_str())
     .bind(body.status)
     .bind(body.source)
@@ -222,6 +228,6 @@ pub async fn list(
     }
     Ok(pb::ListLeadsResponse {
         leads,
-        page: Some(page.response(rows.len())),
+        page: Some(page.response(rows.len(), total.max(0) as u64)),
     })
 }

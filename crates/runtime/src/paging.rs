@@ -38,14 +38,16 @@ impl Page {
         self.size + 1
     }
 
-    /// The answer's page part, given how many rows the fetch found.
-    pub fn response(&self, fetched: usize) -> PageResponse {
+    /// The answer's page part, given how many rows the fetch found and how many
+    /// the whole list has.
+    pub fn response(&self, fetched: usize, total: u64) -> PageResponse {
         PageResponse {
             next_page_token: if fetched as i64 > self.size {
                 (self.offset + self.size).to_string()
             } else {
                 String::new()
             },
+            total,
         }
     }
 }
@@ -79,8 +81,9 @@ mod tests {
             }
         );
         assert_eq!(page.fetch(), 101);
-        assert_eq!(page.response(101).next_page_token, "140");
-        assert_eq!(page.response(100).next_page_token, "");
+        assert_eq!(page.response(101, 312).next_page_token, "140");
+        assert_eq!(page.response(101, 312).total, 312);
+        assert_eq!(page.response(100, 140).next_page_token, "");
     }
 
     #[test]

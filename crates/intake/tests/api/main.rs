@@ -4,6 +4,7 @@
 
 mod app;
 mod masking;
+mod paging;
 mod retries;
 mod scope;
 
