@@ -130,3 +130,63 @@ async fn a_csv_backfill_is_safe_to_run_again() {
     assert_eq!(history.visits[0].fault_codes, ["P0420", "B1001"]);
     assert_eq!(history.visits[0].parts.map(|m| m.fen), Some(1_500_000));
 }
+
+/// A GBK export, as most Chinese DMS write them: read as GB18030 on its own, the
+/// Chinese names come through, and the bad rows are still named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gbk_export_is_read_as_it_was_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path(), &[], &[]);
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(FILE);
+    assert!(!unmappable);
+    assert!(std::str::from_utf8(&gbk).is_err(), "the file is not UTF-8");
+    std::fs::write(dir.path().join("gbk.csv"), &gbk).expect("write csv");
+    let out = std::process::Command::new(crate::harness::BINARY)
+        .current_dir(dir.path())
+        .args([
+            "import",
+            "visits",
+            "--dealer",
+            "D001",
+            "gbk.csv",
+            "--server",
+            &server.url(),
+            "--output",
+            "json",
+        ])
+        .env_remove("AFTERCARE_TOKEN")
+        .output()
+        .expect("run aftercare");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "two rows are bad: {stderr}");
+    let summary = summary(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(summary["accepted"], 3, "{summary}");
+
+    let token = std::fs::read_to_string(dir.path().join("data/admin.token"))
+        .expect("token")
+        .trim()
+        .to_owned();
+    let history = IntakeServiceClient::new(server.channel().await)
+        .get_vehicle_history(authorized(
+            pb::GetVehicleHistoryRequest {
+                dealer: Some(DealerId {
+                    value: "D001".into(),
+                }),
+                vin: "1M8GDM9AXKP042788".into(),
+                consistency: Some(Consistency {
+                    // The three accepted rows are the log's first three events.
+                    min_position: Some(Position { value: 3 }),
+                }),
+            },
+            &token,
+        ))
+        .await
+        .expect("history")
+        .into_inner();
+    let advisors: Vec<_> = history
+        .visits
+        .iter()
+        .map(|v| v.service_advisor.as_str())
+        .collect();
+    assert_eq!(advisors, ["陈静"]);
+}

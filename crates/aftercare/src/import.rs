@@ -78,12 +78,51 @@ pub type Row = (u64, pb::RepairOrder);
 
 /// Reads the file into repair orders (with their line numbers) and the rows that
 /// could not be read.
-pub fn read(path: &Path) -> anyhow::Result<(Vec<Row>, Vec<Unreadable>)> {
+/// The character set of an import file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextEncoding {
+    /// UTF-8 when the file is valid UTF-8, else GB18030 (which covers GBK).
+    #[default]
+    Auto,
+    Utf8,
+    /// GB18030, and so GBK and GB2312: what most Chinese DMS exports are.
+    Gb18030,
+}
+
+/// The file's text, decoded as `encoding` says (a UTF-8 byte-order mark is
+/// dropped), or why it cannot be.
+pub fn decode(bytes: &[u8], encoding: TextEncoding, path: &Path) -> anyhow::Result<String> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    let utf8 = || {
+        std::str::from_utf8(bytes).map(str::to_owned).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: not UTF-8 (byte {}); for a GBK or GB18030 export use --encoding gb18030",
+                path.display(),
+                e.valid_up_to()
+            )
+        })
+    };
+    let gb18030 = || {
+        let (text, _, had_errors) = encoding_rs::GB18030.decode(bytes);
+        if had_errors {
+            bail!("{}: not GB18030 text either", path.display());
+        }
+        Ok(text.into_owned())
+    };
+    match encoding {
+        TextEncoding::Utf8 => utf8(),
+        TextEncoding::Gb18030 => gb18030(),
+        TextEncoding::Auto => utf8().or_else(|_| gb18030()),
+    }
+}
+
+pub fn read(path: &Path, encoding: TextEncoding) -> anyhow::Result<(Vec<Row>, Vec<Unreadable>)> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let text = decode(&bytes, encoding, path)?;
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_path(path)
-        .with_context(|| format!("cannot open {}", path.display()))?;
+        .from_reader(text.as_bytes());
     let headers = reader.headers().context("reading the header row")?.clone();
     let index = |name: &str| headers.iter().position(|h| h.eq_ignore_ascii_case(name));
     let missing: Vec<_> = REQUIRED.iter().filter(|c| index(c).is_none()).collect();
@@ -154,9 +193,10 @@ pub async fn visits(
     args: &ClientArgs,
     dealer: &str,
     path: &Path,
+    encoding: TextEncoding,
     show_progress: bool,
 ) -> anyhow::Result<Summary> {
-    let (orders, mut rejected) = read(path)?;
+    let (orders, mut rejected) = read(path, encoding)?;
     let mut client =
         IntakeServiceClient::new(args.channel().await?).max_decoding_message_size(64 * 1024 * 1024);
     let bar = if show_progress {
@@ -243,5 +283,27 @@ pub fn print(summary: &Summary, output: Output) {
                 );
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gbk_is_read_and_neither_is_named() {
+        let path = Path::new("visits.csv");
+        let text = "service_advisor\n陈静\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(text);
+        assert_eq!(decode(&gbk, TextEncoding::Auto, path).expect("auto"), text);
+        assert_eq!(
+            decode(&gbk, TextEncoding::Gb18030, path).expect("gb18030"),
+            text
+        );
+        let err = decode(&gbk, TextEncoding::Utf8, path).expect_err("not utf-8");
+        assert!(err.to_string().contains("--encoding gb18030"), "{err}");
+        let bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
+        assert_eq!(decode(&bom, TextEncoding::Auto, path).expect("bom"), text);
+        assert!(decode(&[0x81, 0x20], TextEncoding::Auto, path).is_err());
     }
 }

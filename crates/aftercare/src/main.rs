@@ -81,6 +81,9 @@ enum ImportCommand {
         #[arg(long)]
         dealer: String,
         file: PathBuf,
+        /// The file's character set: auto reads UTF-8, else GB18030 (GBK).
+        #[arg(long, value_enum, default_value_t = aftercare::import::TextEncoding::Auto)]
+        encoding: aftercare::import::TextEncoding,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -185,9 +188,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import(ImportCommand::Visits {
             dealer,
             file,
+            encoding,
             client,
         }) => {
-            let summary = aftercare::import::visits(&client, &dealer, &file, true).await?;
+            let summary =
+                aftercare::import::visits(&client, &dealer, &file, encoding, true).await?;
             aftercare::import::print(&summary, client.output);
             match summary.rejected.len() {
                 0 => Ok(()),
