@@ -56,6 +56,11 @@ async fn a_csv_backfill_is_safe_to_run_again() {
     let (code, stdout, stderr) = run();
     assert_eq!(code, Some(3), "{stderr}");
     assert!(stderr.contains("2 rows were rejected"), "{stderr}");
+    // Off a terminal, progress is plain lines of what the server recorded.
+    assert!(
+        stderr.contains("5 of 5 repair orders: 3 accepted, 0 already recorded, 2 rejected"),
+        "{stderr}"
+    );
     let first = summary(&stdout);
     assert_eq!(
         (

@@ -189,6 +189,9 @@ pub struct Summary {
     pub rejects_file: Option<PathBuf>,
 }
 
+/// Repair orders per call: the progress moves by what the server recorded.
+const CHUNK: usize = 5_000;
+
 pub async fn visits(
     args: &ClientArgs,
     dealer: &str,
@@ -199,33 +202,63 @@ pub async fn visits(
     let (orders, mut rejected) = read(path, encoding)?;
     let mut client =
         IntakeServiceClient::new(args.channel().await?).max_decoding_message_size(64 * 1024 * 1024);
-    let bar = if show_progress {
-        ProgressBar::new(orders.len() as u64)
+    // Rows the file could not give as repair orders count as done and rejected.
+    let unreadable = rejected.len() as u64;
+    let total = orders.len() as u64 + unreadable;
+    // On a terminal a bar; otherwise (cron, CI, `kubectl exec`) a line per chunk.
+    let on_terminal = show_progress && std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let bar = if on_terminal {
+        ProgressBar::new(total)
     } else {
         ProgressBar::hidden()
     };
     bar.set_style(
-        ProgressStyle::with_template("sending [{bar:40}] {pos}/{len} repair orders ({per_sec})")
-            .expect("the template is valid")
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "recorded [{bar:40}] {pos}/{len} repair orders ({per_sec}) {msg}",
+        )
+        .expect("the template is valid")
+        .progress_chars("=> "),
     );
     let dealer = DealerId {
         value: dealer.to_owned(),
     };
-    let progress = bar.clone();
-    let rows = futures::stream::iter(orders.into_iter().map(move |(line, order)| {
-        progress.inc(1);
-        pb::RecordVisitsRequest {
-            dealer: Some(dealer.clone()),
-            repair_order: Some(order),
-            line,
+    let started = std::time::Instant::now();
+    let mut summary = pb::RecordVisitsResponse::default();
+    let mut done = unreadable;
+    let mut orders = orders.into_iter().peekable();
+    // Chunks the server answers one by one, so progress counts rows it has
+    // recorded, not rows sent.
+    while orders.peek().is_some() {
+        let chunk: Vec<pb::RecordVisitsRequest> = orders
+            .by_ref()
+            .take(CHUNK)
+            .map(|(line, order)| pb::RecordVisitsRequest {
+                dealer: Some(dealer.clone()),
+                repair_order: Some(order),
+                line,
+            })
+            .collect();
+        let size = chunk.len() as u64;
+        let answer = client
+            .record_visits(futures::stream::iter(chunk))
+            .await
+            .map_err(status_error)?
+            .into_inner();
+        summary.accepted += answer.accepted;
+        summary.already_recorded += answer.already_recorded;
+        summary.rejected.extend(answer.rejected);
+        done += size;
+        bar.set_position(done);
+        let rejected_so_far = unreadable + summary.rejected.len() as u64;
+        bar.set_message(format!("{rejected_so_far} rejected"));
+        if show_progress && !on_terminal {
+            let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            eprintln!(
+                "{done} of {total} repair orders: {} accepted, {} already recorded, {rejected_so_far} rejected ({rate:.0}/s)",
+                summary.accepted, summary.already_recorded,
+            );
         }
-    }));
-    let summary = client
-        .record_visits(rows)
-        .await
-        .map_err(status_error)?
-        .into_inner();
+    }
     bar.finish_and_clear();
     rejected.extend(summary.rejected.into_iter().map(|r| {
         Unreadable {
