@@ -83,19 +83,27 @@ fn print_customers(files: &[pb::CustomerFile], output: Output) {
             let list: Vec<_> = files
                 .iter()
                 .map(|c| json!({ "customer_id": c.customer_id, "name": c.name,
-                    "phones": c.phones.iter().map(|p| p.number.clone()).collect::<Vec<_>>(), "district": c.district }))
+                    "phones": c.phones.iter().map(|p| p.number.clone()).collect::<Vec<_>>(), "district": c.district,
+                    "vehicles": c.vehicles.iter().map(|v| json!({ "vin": v.vin, "model": v.model, "plate": v.plate })).collect::<Vec<_>>() }))
                 .collect();
             println!("{}", json!(list));
         }
         Output::Table => {
-            let mut table = crate::table::Table::new(&["CUSTOMER", "NAME", "PHONES", "DISTRICT"]);
+            let mut table =
+                crate::table::Table::new(&["CUSTOMER", "NAME", "PHONES", "DISTRICT", "VEHICLES"]);
             for c in files {
                 let phones: Vec<_> = c.phones.iter().map(|p| p.number.as_str()).collect();
+                let vehicles: Vec<String> = c
+                    .vehicles
+                    .iter()
+                    .map(|v| format!("{} {}", v.vin, v.model))
+                    .collect();
                 table.row(vec![
                     c.customer_id.clone(),
                     c.name.clone(),
                     phones.join(" "),
                     c.district.clone(),
+                    vehicles.join(", "),
                 ]);
             }
             table.print();

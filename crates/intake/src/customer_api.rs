@@ -194,6 +194,23 @@ pub async fn files(
         .bind(id.as_str())
         .fetch_all(&db.pool)
         .await?;
+        let vehicles = sqlx::query(
+            "SELECT vin, model, plate FROM intake_vehicle_files WHERE dealer = $1 AND owner = $2 \
+             ORDER BY vin",
+        )
+        .bind(dealer.as_str())
+        .bind(id.as_str())
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(|v| -> Result<pb::OwnedVehicle, sqlx::Error> {
+            Ok(pb::OwnedVehicle {
+                vin: personal.vin(&v.try_get::<String, _>("vin")?),
+                model: v.try_get("model")?,
+                plate: personal.text(&v.try_get::<Option<String>, _>("plate")?.unwrap_or_default()),
+            })
+        })
+        .collect::<Result<_, _>>()?;
         let name: String = row.try_get("name")?;
         let consents: String = row.try_get("consents")?;
         out.push(pb::CustomerFile {
@@ -224,6 +241,7 @@ pub async fn files(
                 })
                 .collect(),
             masked: personal.is_masked(),
+            vehicles,
         });
     }
     Ok(out)

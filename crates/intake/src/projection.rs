@@ -37,6 +37,11 @@ const VISITS_SQL: &[SqlMigration] = &[
         description: "intake plates",
         sql: include_str!("../migrations/1000005_plates.sql"),
     },
+    SqlMigration {
+        version: 1_000_006,
+        description: "intake vehicles by owner",
+        sql: include_str!("../migrations/1000006_owners.sql"),
+    },
 ];
 
 /// Intake owns migration versions 1,000,000–1,999,999.
