@@ -15,4 +15,5 @@ mod retries;
 mod sales;
 mod serve;
 mod visits;
+mod walkthrough;
 mod warnings;
