@@ -78,6 +78,11 @@ async fn the_readme_walk_through_reads_right() {
     assert!(found.trim_end().ends_with("1 of 1"), "{found}");
     assert!(found.contains("VEHICLES"), "{found}");
 
+    // The demo's leads, listed with how many there are.
+    let (code, leads, err) = run(d, &url, &["lead", "list", "--dealer", "D001"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(leads.trim_end().ends_with("6 of 6"), "{leads}");
+
     // A GBK export with a bad row: imported, the bad row named, exit status 3.
     let csv = "\
 repair_order,vin,customer_id,opened_at,closed_at,mileage_km,kind,labour_fen,parts_fen,service_advisor,advisor_group,fault_codes

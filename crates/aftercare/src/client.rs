@@ -209,6 +209,19 @@ pub(crate) fn timestamp(text: &str, flag: &str) -> anyhow::Result<prost_types::T
     Ok(aftercare_proto::calendar::timestamp(at))
 }
 
+/// The last line of a listed page: how many of how many, and the next page.
+pub(crate) fn print_page(shown: usize, page: Option<&aftercare_proto::common::v1::PageResponse>) {
+    let page = page.cloned().unwrap_or_default();
+    if page.next_page_token.is_empty() {
+        println!("{shown} of {}", page.total);
+    } else {
+        println!(
+            "{shown} of {}; the next page: --page-token {}",
+            page.total, page.next_page_token
+        );
+    }
+}
+
 /// A time as a person at the dealer reads it in a table: to the minute, in the
 /// dealer's time zone (`AFTERCARE_TIME_ZONE`, China Standard Time by default,
 /// where every dealer so far is). JSON output keeps RFC 3339.

@@ -237,16 +237,7 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
                 .into_inner();
             print_customers(&found.customers, client.output);
             if client.output == Output::Table {
-                let page = found.page.unwrap_or_default();
-                let shown = found.customers.len();
-                if page.next_page_token.is_empty() {
-                    println!("{shown} of {}", page.total);
-                } else {
-                    println!(
-                        "{shown} of {}; the next page: --page-token {}",
-                        page.total, page.next_page_token
-                    );
-                }
+                crate::client::print_page(found.customers.len(), found.page.as_ref());
             }
         }
     }

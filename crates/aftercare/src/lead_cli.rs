@@ -44,14 +44,21 @@ pub enum LeadCommand {
     List {
         #[arg(long)]
         dealer: String,
+        /// The next page, as the previous page's last line names it.
+        #[arg(long, default_value = "")]
+        page_token: String,
         #[command(flatten)]
         client: ClientArgs,
     },
 }
 
 pub async fn lead(command: LeadCommand) -> anyhow::Result<()> {
-    let (d, client) = match command {
-        LeadCommand::List { dealer, client } => (dealer, client),
+    let (d, page_token, client) = match command {
+        LeadCommand::List {
+            dealer,
+            page_token,
+            client,
+        } => (dealer, page_token, client),
         LeadCommand::Verify(args) => return verify_lead(args).await,
         LeadCommand::Convert(args) => return convert_lead(args).await,
         LeadCommand::Lose(args) => return lose_lead(args).await,
@@ -108,7 +115,10 @@ pub async fn lead(command: LeadCommand) -> anyhow::Result<()> {
             dealer: dealer(&d),
             status: 0,
             source: 0,
-            page: None,
+            page: Some(aftercare_proto::common::v1::PageRequest {
+                page_size: 50,
+                page_token,
+            }),
             consistency: None,
         })
         .await
@@ -149,6 +159,7 @@ pub async fn lead(command: LeadCommand) -> anyhow::Result<()> {
                 ]);
             }
             table.print();
+            crate::client::print_page(leads.leads.len(), leads.page.as_ref());
         }
     }
     Ok(())
