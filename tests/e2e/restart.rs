@@ -60,6 +60,10 @@ async fn a_restart_dead_letters_nothing_and_keeps_every_value() {
     .expect("config");
     let args = ["--config", config.to_str().expect("utf-8")];
     let server = Server::start(dir.path(), &args, &[]);
+    assert!(
+        !dir.path().join("data").exists(),
+        "a deployment on JetStream and PostgreSQL has no data folder"
+    );
     let mut intake = IntakeServiceClient::new(server.channel().await);
     let dealer = || {
         Some(DealerId {

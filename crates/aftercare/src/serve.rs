@@ -136,9 +136,12 @@ pub struct Backends {
 }
 
 pub async fn backends(config: &Config) -> anyhow::Result<Backends> {
+    // The data folder holds the embedded log, and the read models and keys when
+    // they are SQLite; a deployment on JetStream and PostgreSQL never touches it.
+    let sqlite = |url: &aftercare_runtime::Secret| url.expose().starts_with("sqlite:");
     let uses_data_dir = config.store.backend == StoreBackend::Embedded
-        || config.database.url.is_none()
-        || config.database.keys_url.is_none();
+        || sqlite(&config.database_url())
+        || config.database.keys_url.as_ref().is_some_and(sqlite);
     let lock = if uses_data_dir {
         Some(data_dir::lock(&config.server.data_dir)?)
     } else {

@@ -128,13 +128,13 @@ impl Reader<'_> {
 fn record_object(bytes: &[u8], dealer: &DealerId) -> Result<Map<String, Value>, Vec<FieldError>> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| vec![FieldError::new("body", format!("is not JSON: {e}"))])?;
-    let Value::Object(object) = value else {
-        return Err(vec![FieldError::new("body", "must be a JSON object")]);
-    };
-    let mut errors: Vec<FieldError> = edge::check_json(&Value::Object(object.clone()))
+    let mut errors: Vec<FieldError> = edge::check_json(&value)
         .into_iter()
         .map(|v| FieldError::new(v.field, v.reason))
         .collect();
+    let Value::Object(object) = value else {
+        return Err(vec![FieldError::new("body", "must be a JSON object")]);
+    };
     // A record may name its dealer (as RecordVisitRequest does); the subject's
     // dealer is the one that counts, so a record naming another is refused.
     let named = match object.get("dealer") {

@@ -95,6 +95,8 @@ enum FieldKind {
 struct Field {
     name: String,
     kind: FieldKind,
+    /// Indexed in paths (`fault_codes[3]`).
+    repeated: bool,
 }
 
 #[derive(Default)]
@@ -143,6 +145,7 @@ fn add_message(schema: &mut Schema, scope: &str, message: &prost_types::Descript
                 f.number() as u32,
                 Field {
                     name: f.name().to_owned(),
+                    repeated: f.label() == prost_types::field_descriptor_proto::Label::Repeated,
                     kind,
                 },
             )
@@ -223,7 +226,7 @@ fn walk(schema: &Schema, type_name: &str, mut buf: &[u8], path: &str, out: &mut 
             continue;
         }
         // Indexed only when repeated; a singular field occurs once.
-        let label = if *index > 1 || repeated_later(buf, number) {
+        let label = if field.repeated {
             format!("{name}[{}]", *index - 1)
         } else {
             name
@@ -269,33 +272,6 @@ fn walk(schema: &Schema, type_name: &str, mut buf: &[u8], path: &str, out: &mut 
             FieldKind::Other => {}
         }
     }
-}
-
-/// Whether field `number` occurs again in the rest of the message (so the first
-/// occurrence of a repeated field is indexed like the others).
-fn repeated_later(mut buf: &[u8], number: u32) -> bool {
-    while buf.has_remaining() {
-        let Ok(key) = prost::encoding::decode_varint(&mut buf) else {
-            return false;
-        };
-        if (key >> 3) as u32 == number {
-            return true;
-        }
-        let skip = match key & 7 {
-            0 => prost::encoding::decode_varint(&mut buf).map(|_| 0).ok(),
-            1 => Some(8),
-            5 => Some(4),
-            2 => prost::encoding::decode_varint(&mut buf)
-                .ok()
-                .map(|l| l as usize),
-            _ => None,
-        };
-        match skip {
-            Some(n) if buf.remaining() >= n => buf.advance(n),
-            _ => return false,
-        }
-    }
-    false
 }
 
 /// The same checks over a JSON document (the JSON form of the ingest subjects):

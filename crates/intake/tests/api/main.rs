@@ -3,6 +3,7 @@
 //! role sees of personal data, and retried creates.
 
 mod app;
+mod files;
 mod masking;
 mod paging;
 mod retries;
