@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::{Server, cli, cli_json};
+use crate::harness::{Server, cli, cli_json, int};
 
 /// Runs a read command until its JSON satisfies `done` (the read model follows
 /// the writes within moments), with a deadline instead of a fixed wait.
@@ -65,9 +65,10 @@ async fn customers_visits_and_history_from_the_command_line() {
     let search: Vec<String> = with(&["customer", "search", "--dealer", "D001", "13812341234"]);
     let refs: Vec<&str> = search.iter().map(String::as_str).collect();
     let found = poll(dir.path(), &refs, |j| {
-        j.as_array().is_some_and(|a| !a.is_empty())
+        j["customers"].as_array().is_some_and(|a| !a.is_empty())
     });
-    assert_eq!(found[0]["customer_id"], id.as_str());
+    assert_eq!(found["customers"][0]["customer_id"], id.as_str());
+    assert_eq!(int(&found["page"]["total"]), 1, "{found}");
 
     let consent: Vec<String> = [
         "customer",
@@ -116,10 +117,10 @@ async fn customers_visits_and_history_from_the_command_line() {
     let leads: Vec<String> = with(&["lead", "list", "--dealer", "D001"]);
     let refs: Vec<&str> = leads.iter().map(String::as_str).collect();
     let listed = poll(dir.path(), &refs, |j| {
-        j.as_array().is_some_and(|a| !a.is_empty())
+        j["leads"].as_array().is_some_and(|a| !a.is_empty())
     });
-    assert_eq!(listed[0]["lead_id"], lead.as_str());
-    assert_eq!(listed[0]["phone"], "18600001111");
+    assert_eq!(listed["leads"][0]["lead_id"], lead.as_str());
+    assert_eq!(listed["leads"][0]["phone"], "18600001111");
     let (ok, _, stderr) = run(with(&[
         "lead",
         "capture",
@@ -240,8 +241,8 @@ async fn the_demo_seeds_a_dealer_through_the_real_commands() {
     assert!(ok, "{stderr}");
     let status: serde_json::Value = serde_json::from_str(&stdout).expect("json");
     assert_eq!(
-        status["head"].as_u64(),
-        Some(customers + 3 * sales + visits + leads),
+        int(&status["head"]["value"]) as u64,
+        customers + 3 * sales + visits + leads,
         "{status}"
     );
     // The demo's three years of visits give churn reports to read. Once the read
@@ -265,10 +266,7 @@ async fn the_demo_seeds_a_dealer_through_the_real_commands() {
             ],
             |r| {
                 r["segments"].as_array().is_some_and(|s| {
-                    s.iter()
-                        .map(|s| s["vehicles"].as_i64().unwrap_or(0))
-                        .sum::<i64>()
-                        >= customers as i64
+                    s.iter().map(|s| int(&s["vehicles"])).sum::<i64>() >= customers as i64
                 })
             },
         )
@@ -279,25 +277,12 @@ async fn the_demo_seeds_a_dealer_through_the_real_commands() {
             let r = report_of(&m);
             (m, r)
         })
-        .find(|(_, r)| r["total"]["base"].as_i64().unwrap_or(0) > 0)
+        .find(|(_, r)| int(&r["total"]["base"]) > 0)
         .expect("a month with a churn base in the last two years");
     let lines = report["lines"].as_array().expect("lines");
-    let sum = |field: &str| {
-        lines
-            .iter()
-            .map(|l| l[field].as_i64().unwrap_or(0))
-            .sum::<i64>()
-    };
-    assert_eq!(
-        report["total"]["base"].as_i64(),
-        Some(sum("base")),
-        "{report}"
-    );
-    assert_eq!(
-        report["total"]["churned"].as_i64(),
-        Some(sum("churned")),
-        "{report}"
-    );
+    let sum = |field: &str| lines.iter().map(|l| int(&l[field])).sum::<i64>();
+    assert_eq!(int(&report["total"]["base"]), sum("base"), "{report}");
+    assert_eq!(int(&report["total"]["churned"]), sum("churned"), "{report}");
     let (ok, table, stderr) = cli(
         dir.path(),
         &["report", "churn", "--month", &last_month, "--server", &url],
@@ -363,12 +348,12 @@ async fn files_and_leads_change_from_the_command_line() {
         "2024-05-01",
     ];
     let registered = json(&vehicle).expect("registered");
-    assert_eq!(registered["changed"], true);
+    assert_eq!(registered["already_recorded"], false, "{registered}");
     // The same registration again (a retry) is the first result; another one
     // for the same VIN is refused.
     let again = json(&vehicle).expect("a retry is answered");
-    assert_eq!(again["changed"], false);
-    assert_eq!(again["id"], registered["id"]);
+    assert_eq!(again["already_recorded"], true);
+    assert_eq!(again["vehicle_id"], registered["vehicle_id"]);
     let mut other = vehicle.to_vec();
     let model = other.iter().position(|a| *a == "Cruze").expect("model");
     other[model] = "Malibu";
@@ -399,7 +384,10 @@ async fn files_and_leads_change_from_the_command_line() {
         "--on",
         "2026-01-10",
     ];
-    assert_eq!(json(&transfer).expect("transferred")["changed"], true);
+    assert_eq!(
+        json(&transfer).expect("transferred")["already_recorded"],
+        false
+    );
     let history = poll(
         dir.path(),
         &[
@@ -443,9 +431,9 @@ async fn files_and_leads_change_from_the_command_line() {
         &[
             "lead", "list", "--dealer", "D001", "--server", &url, "--output", "json",
         ],
-        |l| l[0]["status"] == "lost",
+        |l| l["leads"][0]["status"] == "LEAD_STATUS_LOST",
     );
-    assert_eq!(listed[0]["lead_id"], lead.as_str());
+    assert_eq!(listed["leads"][0]["lead_id"], lead.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -554,7 +542,7 @@ async fn a_complaint_from_filing_to_closing_on_the_command_line() {
         "closed",
     ])
     .expect("list");
-    assert_eq!(listed[0]["ticket_id"], ticket.as_str());
+    assert_eq!(listed["tickets"][0]["ticket_id"], ticket.as_str());
     let bad = json(&[
         "complaint",
         "list",

@@ -189,7 +189,7 @@ async fn a_record_too_bad_to_list_is_answered_and_kept() {
     .expect("a reply in time")
     .expect("a reply");
     let reply: serde_json::Value = serde_json::from_slice(&reply.payload).expect("json");
-    assert_eq!(reply["status"], "rejected", "{reply}");
+    assert_eq!(reply["status"], "STATUS_REJECTED", "{reply}");
     let errors = reply["errors"].as_array().expect("errors");
     assert_eq!(errors.len(), 21, "{reply}");
     assert!(

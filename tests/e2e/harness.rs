@@ -230,8 +230,8 @@ pub async fn dms_send(
         .expect("a reply in time")
         .expect("a reply");
     let reply: serde_json::Value = serde_json::from_slice(&reply.payload).expect("json");
-    assert_eq!(reply["status"], "accepted", "{reply}");
-    reply["position"].as_u64().expect("position")
+    assert_eq!(reply["status"], "STATUS_ACCEPTED", "{reply}");
+    int(&reply["position"]["value"]) as u64
 }
 
 /// A token unique to this process and call, for inbox subjects.
@@ -243,6 +243,17 @@ fn uuid_like() -> String {
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// A 64-bit integer of `--output json`: the proto3 JSON mapping writes them as
+/// strings.
+pub fn int(value: &serde_json::Value) -> i64 {
+    match value {
+        serde_json::Value::String(s) => s.parse().unwrap_or_else(|e| panic!("{s:?}: {e}")),
+        other => other
+            .as_i64()
+            .unwrap_or_else(|| panic!("not a whole number: {other}")),
+    }
 }
 
 /// Runs a CLI command against `url` with `--output json`: its JSON on success,

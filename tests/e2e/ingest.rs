@@ -106,7 +106,26 @@ async fn a_dms_publishes_visits_over_nats() {
             .payload,
     )
     .expect("json reply");
-    assert_eq!(reply["status"], "accepted", "{reply}");
+    assert_eq!(reply["status"], "STATUS_ACCEPTED", "{reply}");
+    // The README's example, as printed there.
+    let readme = include_str!("../../README.md");
+    let example = readme
+        .split("```json\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("the README shows a repair order in JSON");
+    let reply: serde_json::Value = serde_json::from_slice(
+        &ask(&dms, "D001", example.as_bytes().to_vec())
+            .await
+            .expect("reply")
+            .payload,
+    )
+    .expect("json reply");
+    assert_eq!(reply["status"], "STATUS_ACCEPTED", "{reply}");
+    assert!(
+        reply["visit_id"].as_str().is_some_and(|v| !v.is_empty()),
+        "{reply}"
+    );
     // Valid, in protobuf.
     let order = pb::RepairOrder {
         repair_order: "RO-N-2".into(),
@@ -141,7 +160,7 @@ async fn a_dms_publishes_visits_over_nats() {
             .payload,
     )
     .expect("json reply");
-    assert_eq!(repeat["status"], "already_recorded", "{repeat}");
+    assert_eq!(repeat["status"], "STATUS_ALREADY_RECORDED", "{repeat}");
     // Malformed: rejected with the field, and kept on the dead-letter stream.
     let bad = serde_json::json!({ "repair_order": "RO-N-3", "vin": "NOT-A-VIN" })
         .to_string()
@@ -149,7 +168,7 @@ async fn a_dms_publishes_visits_over_nats() {
     let rejected: serde_json::Value =
         serde_json::from_slice(&ask(&dms, "D001", bad).await.expect("reply").payload)
             .expect("json reply");
-    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(rejected["status"], "STATUS_REJECTED");
     assert!(
         rejected["errors"]
             .as_array()
@@ -172,7 +191,7 @@ async fn a_dms_publishes_visits_over_nats() {
         .await
         .expect("reply");
     let reply: serde_json::Value = serde_json::from_slice(&reply.payload).expect("json reply");
-    assert_eq!(reply["status"], "accepted", "{reply}");
+    assert_eq!(reply["status"], "STATUS_ACCEPTED", "{reply}");
     // Another dealer's subject: refused by NATS, never seen by aftercare.
     assert!(
         ask(&dms, "D002", json_order("RO-N-4", "2026-09-01T05:00:00Z"))
@@ -205,8 +224,27 @@ async fn a_dms_publishes_visits_over_nats() {
     orders.sort();
     assert_eq!(
         orders,
-        ["RO-N-1", "RO-N-2"],
+        ["RO-20260901-0042", "RO-N-1", "RO-N-2"],
         "exactly the valid ones, once each"
+    );
+    let example = history
+        .visits
+        .iter()
+        .find(|v| v.repair_order == "RO-20260901-0042")
+        .expect("the README's repair order");
+    assert_eq!(example.kind(), pb::VisitKind::Maintenance, "保养");
+    assert_eq!(
+        (
+            example.labour.as_ref().map(|m| m.fen),
+            example.parts.as_ref().map(|m| m.fen)
+        ),
+        (Some(45_000), Some(80_000))
+    );
+    assert_eq!(example.mileage_km, 30_100);
+    assert_eq!(
+        example.closed_at.as_ref().map(|t| t.seconds),
+        Some(1_788_251_400),
+        "16:30 in Shanghai"
     );
     let other = client
         .get_vehicle_history(authorized(
@@ -382,5 +420,5 @@ async fn a_forged_reply_subject_reaches_nothing() {
             .payload,
     )
     .expect("json reply");
-    assert_eq!(reply["status"], "accepted", "{reply}");
+    assert_eq!(reply["status"], "STATUS_ACCEPTED", "{reply}");
 }

@@ -116,10 +116,7 @@ pub async fn whoami(args: &ClientArgs) -> anyhow::Result<()> {
         .map_err(status_error)?
         .into_inner();
     match args.output {
-        Output::Json => println!(
-            "{}",
-            serde_json::json!({ "principal": me.principal, "roles": me.roles, "scope": scope_text(me.scope.as_ref()) })
-        ),
+        Output::Json => print_json(&me),
         Output::Table => {
             println!("principal  {}", me.principal);
             println!("roles      {}", me.roles.join(", "));
@@ -138,24 +135,7 @@ pub async fn status(args: &ClientArgs) -> anyhow::Result<()> {
         .into_inner();
     let head = status.head.map_or(0, |p| p.value);
     match args.output {
-        Output::Json => {
-            let projections: Vec<_> = status
-                .projections
-                .iter()
-                .map(|p| {
-                    serde_json::json!({
-                        "name": p.name,
-                        "checkpoint": p.checkpoint.as_ref().map_or(0, |c| c.value),
-                        "lag": p.lag,
-                        "dead_lettered": p.dead_lettered,
-                    })
-                })
-                .collect();
-            println!(
-                "{}",
-                serde_json::json!({ "head": head, "projections": projections })
-            );
-        }
+        Output::Json => print_json(&status),
         Output::Table => {
             println!("event log head: {head}");
             let mut table =
@@ -190,13 +170,23 @@ pub(crate) fn position(p: Option<aftercare_proto::common::v1::Position>) -> u64 
     p.map_or(0, |p| p.value)
 }
 
-/// What a change did, as a line or as JSON.
-pub(crate) fn report(output: Output, what: &str, id: &str, changed: bool, at: u64) {
+/// A response as `--output json` prints it: the proto3 JSON mapping of the
+/// gRPC answer, field names as in the proto.
+pub(crate) fn print_json<M: prost::Message + prost::Name>(answer: &M) {
+    println!("{}", aftercare_proto::json::to_json(answer));
+}
+
+/// What a change did: a line, or the answer as JSON.
+pub(crate) fn report<M: prost::Message + prost::Name>(
+    output: Output,
+    answer: &M,
+    what: &str,
+    id: &str,
+    changed: bool,
+    at: u64,
+) {
     match output {
-        Output::Json => println!(
-            "{}",
-            serde_json::json!({ "id": id, "changed": changed, "position": at })
-        ),
+        Output::Json => print_json(answer),
         Output::Table if changed => println!("{what} {id} (position {at})"),
         Output::Table => println!("{what} {id}: nothing to change"),
     }

@@ -5,7 +5,6 @@ use aftercare_proto::common::v1::Money;
 use aftercare_proto::complaint::v1 as pb;
 use aftercare_proto::complaint::v1::complaint_service_client::ComplaintServiceClient;
 use clap::{Subcommand, ValueEnum};
-use serde_json::{Value, json};
 
 use crate::client::{ClientArgs, Output, status_error};
 
@@ -147,11 +146,7 @@ pub enum ComplaintCommand {
 fn changed(output: Output, answer: pb::ComplaintCommandResponse) {
     let position = answer.position.map_or(0, |p| p.value);
     match output {
-        Output::Json => println!(
-            "{}",
-            json!({ "ticket_id": answer.ticket_id, "changed": answer.changed,
-                    "already_filed": answer.already_filed, "position": position })
-        ),
+        Output::Json => crate::client::print_json(&answer),
         Output::Table if answer.already_filed => {
             println!("complaint {} already filed", answer.ticket_id)
         }
@@ -160,26 +155,6 @@ fn changed(output: Output, answer: pb::ComplaintCommandResponse) {
         }
         Output::Table => println!("complaint {}: nothing to change", answer.ticket_id),
     }
-}
-
-fn time(t: Option<&prost_types::Timestamp>) -> String {
-    t.and_then(|t| jiff::Timestamp::new(t.seconds, t.nanos).ok())
-        .map(|t| t.to_string())
-        .unwrap_or_default()
-}
-
-fn ticket_json(t: &pb::ComplaintTicket) -> Value {
-    json!({
-        "ticket_id": t.ticket_id, "dealer": t.dealer, "oem_ticket": t.oem_ticket,
-        "grade": t.grade, "handler": t.handler, "owner": t.owner, "assignee": t.assignee,
-        "status": t.status, "customer_id": t.customer_id, "vin": t.vin,
-        "description": t.description, "filed_at": time(t.filed_at.as_ref()),
-        "respond_by": time(t.respond_by.as_ref()), "resolve_by": time(t.resolve_by.as_ref()),
-        "overdue": t.overdue,
-        "timeline": t.timeline.iter().map(|e| json!({
-            "at": time(e.at.as_ref()), "kind": e.kind, "by": e.by, "detail": e.detail
-        })).collect::<Vec<_>>(),
-    })
 }
 
 pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
@@ -335,10 +310,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
                 .map_err(status_error)?
                 .into_inner();
             match output {
-                Output::Json => println!(
-                    "{}",
-                    json!(list.tickets.iter().map(ticket_json).collect::<Vec<_>>())
-                ),
+                Output::Json => crate::client::print_json(&list),
                 Output::Table => {
                     let mut table = crate::table::Table::new(&[
                         "TICKET",
@@ -376,7 +348,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
                 .map_err(status_error)?
                 .into_inner();
             match output {
-                Output::Json => println!("{}", ticket_json(&t)),
+                Output::Json => crate::client::print_json(&t),
                 Output::Table => {
                     println!("complaint {} at {}: {}", t.ticket_id, t.dealer, t.status);
                     println!(

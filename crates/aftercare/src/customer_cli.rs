@@ -5,9 +5,8 @@ use aftercare_proto::common::v1::PageRequest;
 use aftercare_proto::intake::v1 as pb;
 use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use clap::{Args, Subcommand};
-use serde_json::json;
 
-use crate::client::{ClientArgs, Output, date, dealer, position, report, status_error};
+use crate::client::{ClientArgs, Output, date, dealer, position, print_json, report, status_error};
 
 #[derive(Subcommand)]
 pub enum CustomerCommand {
@@ -77,38 +76,25 @@ fn channel(text: &str) -> anyhow::Result<pb::ContactChannel> {
     }
 }
 
-fn print_customers(files: &[pb::CustomerFile], output: Output) {
-    match output {
-        Output::Json => {
-            let list: Vec<_> = files
-                .iter()
-                .map(|c| json!({ "customer_id": c.customer_id, "name": c.name,
-                    "phones": c.phones.iter().map(|p| p.number.clone()).collect::<Vec<_>>(), "district": c.district,
-                    "vehicles": c.vehicles.iter().map(|v| json!({ "vin": v.vin, "model": v.model, "plate": v.plate })).collect::<Vec<_>>() }))
-                .collect();
-            println!("{}", json!(list));
-        }
-        Output::Table => {
-            let mut table =
-                crate::table::Table::new(&["CUSTOMER", "NAME", "PHONES", "DISTRICT", "VEHICLES"]);
-            for c in files {
-                let phones: Vec<_> = c.phones.iter().map(|p| p.number.as_str()).collect();
-                let vehicles: Vec<String> = c
-                    .vehicles
-                    .iter()
-                    .map(|v| format!("{} {}", v.vin, v.model))
-                    .collect();
-                table.row(vec![
-                    c.customer_id.clone(),
-                    c.name.clone(),
-                    phones.join(" "),
-                    c.district.clone(),
-                    vehicles.join(", "),
-                ]);
-            }
-            table.print();
-        }
+fn print_customers(files: &[pb::CustomerFile]) {
+    let mut table =
+        crate::table::Table::new(&["CUSTOMER", "NAME", "PHONES", "DISTRICT", "VEHICLES"]);
+    for c in files {
+        let phones: Vec<_> = c.phones.iter().map(|p| p.number.as_str()).collect();
+        let vehicles: Vec<String> = c
+            .vehicles
+            .iter()
+            .map(|v| format!("{} {}", v.vin, v.model))
+            .collect();
+        table.row(vec![
+            c.customer_id.clone(),
+            c.name.clone(),
+            phones.join(" "),
+            c.district.clone(),
+            vehicles.join(", "),
+        ]);
     }
+    table.print();
 }
 
 pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
@@ -159,10 +145,7 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
                 .map_err(status_error)?
                 .into_inner();
             match client.output {
-                Output::Json => println!(
-                    "{}",
-                    json!({ "customer_id": answer.customer_id, "position": answer.position.map(|p| p.value) })
-                ),
+                Output::Json => print_json(&answer),
                 Output::Table => println!("registered customer {}", answer.customer_id),
             }
         }
@@ -188,12 +171,7 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
                 .map_err(status_error)?
                 .into_inner();
             match client.output {
-                Output::Json => {
-                    println!(
-                        "{}",
-                        json!({ "changed": answer.changed, "position": answer.position.map(|p| p.value) })
-                    )
-                }
+                Output::Json => print_json(&answer),
                 Output::Table if answer.changed => println!("recorded"),
                 Output::Table => println!("unchanged: already so"),
             }
@@ -213,7 +191,10 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(status_error)?
                 .into_inner();
-            print_customers(&[file], client.output);
+            match client.output {
+                Output::Json => print_json(&file),
+                Output::Table => print_customers(&[file]),
+            }
         }
         CustomerCommand::Search {
             dealer: d,
@@ -235,9 +216,12 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(status_error)?
                 .into_inner();
-            print_customers(&found.customers, client.output);
-            if client.output == Output::Table {
-                crate::client::print_page(found.customers.len(), found.page.as_ref());
+            match client.output {
+                Output::Json => print_json(&found),
+                Output::Table => {
+                    print_customers(&found.customers);
+                    crate::client::print_page(found.customers.len(), found.page.as_ref());
+                }
             }
         }
     }
@@ -290,6 +274,7 @@ pub async fn update_customer(args: CustomerUpdate) -> anyhow::Result<()> {
         .into_inner();
     report(
         args.client.output,
+        &answer,
         "customer",
         &answer.customer_id,
         answer.changed,

@@ -4,9 +4,8 @@
 use aftercare_proto::intake::v1 as pb;
 use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use clap::{Args, Subcommand};
-use serde_json::json;
 
-use crate::client::{ClientArgs, Output, dealer, position, report, status_error};
+use crate::client::{ClientArgs, Output, dealer, position, print_json, report, status_error};
 
 #[derive(Subcommand)]
 pub enum LeadCommand {
@@ -100,10 +99,7 @@ pub async fn lead(command: LeadCommand) -> anyhow::Result<()> {
                 .map_err(status_error)?
                 .into_inner();
             match client.output {
-                Output::Json => println!(
-                    "{}",
-                    json!({ "lead_id": answer.lead_id, "changed": answer.changed })
-                ),
+                Output::Json => print_json(&answer),
                 Output::Table => println!("lead {}", answer.lead_id),
             }
             return Ok(());
@@ -134,19 +130,7 @@ pub async fn lead(command: LeadCommand) -> anyhow::Result<()> {
             .unwrap_or_default()
     };
     match client.output {
-        Output::Json => println!(
-            "{}",
-            json!(
-                leads
-                    .leads
-                    .iter()
-                    .map(
-                        |l| json!({ "lead_id": l.lead_id, "status": name(l.status), "name": l.name,
-                "phone": l.phone, "model": l.model_of_interest })
-                    )
-                    .collect::<Vec<_>>()
-            )
-        ),
+        Output::Json => print_json(&leads),
         Output::Table => {
             let mut table = crate::table::Table::new(&["LEAD", "STATUS", "NAME", "PHONE", "MODEL"]);
             for l in &leads.leads {
@@ -203,6 +187,7 @@ pub struct LeadLose {
 fn lead_report(output: Output, answer: &pb::LeadCommandResponse) {
     report(
         output,
+        answer,
         "lead",
         &answer.lead_id,
         answer.changed,

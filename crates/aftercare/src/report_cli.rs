@@ -5,9 +5,8 @@ use aftercare_proto::analytics::v1 as pb;
 use aftercare_proto::analytics::v1::analytics_service_client::AnalyticsServiceClient;
 use aftercare_proto::common::v1::YearMonth;
 use clap::{Subcommand, ValueEnum};
-use serde_json::{Value, json};
 
-use crate::client::{ClientArgs, Output, status_error};
+use crate::client::{ClientArgs, Output, print_json, status_error};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum By {
@@ -80,11 +79,6 @@ fn rule(r: RuleArg) -> pb::ChurnRule {
 fn month_text(m: Option<&YearMonth>) -> String {
     m.map(|m| format!("{:04}-{:02}", m.year, m.month))
         .unwrap_or_default()
-}
-
-fn line_json(l: Option<&pb::ChurnLine>) -> Value {
-    let l = l.cloned().unwrap_or_default();
-    json!({ "value": l.value, "base": l.base, "churned": l.churned, "rate": l.rate })
 }
 
 fn percent(l: &pb::ChurnLine) -> String {
@@ -171,31 +165,13 @@ fn segment_name(value: i32) -> String {
 }
 
 fn print_churn(answer: &pb::ChurnReportResponse, output: Output) {
-    let cohorts: Vec<Value> = answer
-        .cohorts
-        .iter()
-        .map(|c| {
-            json!({ "dealer": c.dealer, "cohort_month": month_text(c.cohort_month.as_ref()),
-                    "threshold_months": c.threshold_months })
-        })
-        .collect();
     let segments: Vec<(String, i64)> = answer
         .segments
         .iter()
         .map(|s| (segment_name(s.segment), s.vehicles))
         .collect();
     match output {
-        Output::Json => println!(
-            "{}",
-            json!({
-                "month": month_text(answer.month.as_ref()),
-                "rule": if answer.rule == pb::ChurnRule::B as i32 { "b" } else { "a" },
-                "cohorts": cohorts,
-                "total": line_json(answer.total.as_ref()),
-                "lines": answer.lines.iter().map(|l| line_json(Some(l))).collect::<Vec<_>>(),
-                "segments": segments.iter().map(|(s, n)| json!({ "segment": s, "vehicles": n })).collect::<Vec<_>>(),
-            })
-        ),
+        Output::Json => print_json(answer),
         Output::Table => {
             let rule = if answer.rule == pb::ChurnRule::B as i32 {
                 "B"
@@ -241,21 +217,8 @@ fn print_churn(answer: &pb::ChurnReportResponse, output: Output) {
 }
 
 fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
-    let score_json = |s: &pb::Score| {
-        json!({ "who": s.who, "line": line_json(s.line.as_ref()),
-                "verdict": pb::Verdict::try_from(s.verdict).map(|v| v.as_str_name().trim_start_matches("VERDICT_").to_lowercase()).unwrap_or_default(),
-                "amount_fen": s.amount.as_ref().map_or(0, |m| m.fen) })
-    };
     match output {
-        Output::Json => println!(
-            "{}",
-            json!({
-                "dealer": line_json(answer.dealer.as_ref()),
-                "advisor_groups": answer.advisor_groups.iter().map(score_json).collect::<Vec<_>>(),
-                "service_manager": answer.service_manager.as_ref().map(score_json),
-                "previous_months": answer.previous_months.iter().map(|l| line_json(Some(l))).collect::<Vec<_>>(),
-            })
-        ),
+        Output::Json => print_json(answer),
         Output::Table => {
             let dealer = answer.dealer.clone().unwrap_or_default();
             println!(
@@ -301,22 +264,11 @@ pub async fn vehicle_status(
         .await
         .map_err(status_error)?
         .into_inner();
-    let last = answer
-        .last_visit_closed_at
-        .as_ref()
-        .and_then(|t| jiff::Timestamp::new(t.seconds, t.nanos).ok())
-        .map(|t| t.to_string())
-        .unwrap_or_default();
-    let segment = segment_name(answer.segment);
     match client.output {
-        Output::Json => println!(
-            "{}",
-            json!({ "vehicle_id": answer.vehicle_id, "vin": vin, "segment": segment,
-                    "last_visit_closed_at": last, "service_advisor": answer.service_advisor,
-                    "advisor_group": answer.advisor_group,
-                    "months_since_last_visit": answer.months_since_last_visit })
-        ),
+        Output::Json => print_json(&answer),
         Output::Table => {
+            let last = crate::client::local_time(answer.last_visit_closed_at.as_ref());
+            let segment = segment_name(answer.segment);
             println!("{vin}: {segment}");
             if !last.is_empty() {
                 println!(

@@ -5,9 +5,8 @@
 use aftercare_proto::intake::v1 as pb;
 use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use clap::{Args, Subcommand};
-use serde_json::json;
 
-use crate::client::{ClientArgs, Output, date, dealer, position, report, status_error};
+use crate::client::{ClientArgs, Output, date, dealer, position, print_json, report, status_error};
 
 #[derive(Subcommand)]
 pub enum VehicleCommand {
@@ -65,22 +64,8 @@ pub async fn vehicle(command: VehicleCommand) -> anyhow::Result<()> {
         .await
         .map_err(status_error)?
         .into_inner();
-    let when = |t: &Option<prost_types::Timestamp>| {
-        t.as_ref()
-            .and_then(|t| jiff::Timestamp::new(t.seconds, t.nanos).ok())
-            .map(|t| t.to_string())
-            .unwrap_or_default()
-    };
     match client.output {
-        Output::Json => println!(
-            "{}",
-            json!({ "vin": history.vin, "owner": history.owner_customer_id, "model": history.model,
-                "sales": history.sales.iter().map(|s| json!({ "sale_id": s.sale_id, "buyer": s.buyer_customer_id,
-                    "price_fen": s.price.map_or(0, |m| m.fen) })).collect::<Vec<_>>(),
-                "visits": history.visits.iter().map(|v| json!({ "repair_order": v.repair_order,
-                    "closed_at": when(&v.closed_at), "mileage_km": v.mileage_km,
-                    "advisor": v.service_advisor })).collect::<Vec<_>>() })
-        ),
+        Output::Json => print_json(&history),
         Output::Table => {
             println!(
                 "vehicle {} {} owner {}",
@@ -168,6 +153,7 @@ pub struct VehicleTransfer {
 fn vehicle_report(output: Output, answer: &pb::RecordSaleResponse) {
     report(
         output,
+        answer,
         "vehicle",
         &answer.vehicle_id,
         !answer.already_recorded,

@@ -4,7 +4,6 @@ use aftercare_proto::common::v1::Money;
 use aftercare_proto::intake::v1 as pb;
 use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use clap::{Args, Subcommand};
-use serde_json::json;
 
 use crate::client::{ClientArgs, Output, dealer, status_error, timestamp};
 
@@ -81,11 +80,7 @@ pub async fn visit(command: VisitCommand) -> anyhow::Result<()> {
         .map_err(status_error)?
         .into_inner();
     match v.client.output {
-        Output::Json => println!(
-            "{}",
-            json!({ "visit_id": answer.visit_id, "already_recorded": answer.already_recorded,
-                "position": answer.position.map(|p| p.value) })
-        ),
+        Output::Json => crate::client::print_json(&answer),
         Output::Table if answer.already_recorded => {
             println!("already recorded as visit {}", answer.visit_id)
         }

@@ -167,7 +167,7 @@ async fn handle(client: &async_nats::Client, store: &dyn EventStore, message: as
     let reply = process(store, &dealer, &kind, json, &message).await;
     if let Some(inbox) = message.reply {
         let body = if json {
-            Bytes::from(reply_json(&reply).to_string())
+            Bytes::from(aftercare_proto::json::to_json(&reply).to_string())
         } else {
             Bytes::from(reply.encode_to_vec())
         };
@@ -296,34 +296,4 @@ async fn keep_rejected(
     if let Err(err) = store.dead_letter(letter).await {
         tracing::error!(%dealer, error = %err, "cannot keep a rejected repair order");
     }
-}
-
-/// The reply in proto3 JSON form.
-pub fn reply_json(reply: &pb::IngestReply) -> serde_json::Value {
-    let status = pb::ingest_reply::Status::try_from(reply.status)
-        .map(|s| {
-            s.as_str_name()
-                .trim_start_matches("STATUS_")
-                .to_ascii_lowercase()
-        })
-        .unwrap_or_default();
-    let mut out = serde_json::json!({ "status": status });
-    if !reply.visit_id.is_empty() {
-        out["visit_id"] = reply.visit_id.clone().into();
-    }
-    if let Some(p) = reply.position {
-        out["position"] = p.value.into();
-    }
-    if !reply.errors.is_empty() {
-        out["errors"] = reply
-            .errors
-            .iter()
-            .map(|e| serde_json::json!({ "field": e.field, "reason": e.reason }))
-            .collect::<Vec<_>>()
-            .into();
-    }
-    if !reply.message.is_empty() {
-        out["message"] = reply.message.clone().into();
-    }
-    out
 }

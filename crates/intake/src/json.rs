@@ -1,126 +1,54 @@
 //! Repair orders in JSON, for integrators who cannot send protobuf. The proto is
-//! the schema: field names in snake_case or the proto3 JSON lowerCamelCase,
-//! timestamps in RFC 3339, money as `{"fen": …}` (or `labour_fen`), the kind by
-//! name (`maintenance`, `VISIT_KIND_MAINTENANCE`, `保养`) or number.
+//! the schema and the proto3 JSON mapping reads it (`aftercare_proto::json`):
+//! field names in snake_case or lowerCamelCase, times in RFC 3339, 64-bit
+//! integers as numbers or strings, money as `{"fen": …}`. The DMS format keeps
+//! two aliases of its own: money as a flat `labour_fen` / `partsFen`, and the
+//! kind by its short or Chinese name (`maintenance`, `保养`) as well as
+//! `VISIT_KIND_MAINTENANCE` or its number.
 
 use aftercare_eventstore::DealerId;
-use aftercare_proto::edge;
+use aftercare_proto::intake::v1 as pb;
+use aftercare_proto::{edge, json};
 use serde_json::{Map, Value};
 
 use crate::domain::FieldError;
-use crate::domain::visit::{RepairOrder, VisitKind};
+use crate::domain::visit::{OpenedOrder, RepairOrder, VisitKind};
 
-fn field<'a>(object: &'a Map<String, Value>, snake: &str) -> Option<&'a Value> {
-    object.get(snake).or_else(|| {
-        let mut camel = String::with_capacity(snake.len());
-        let mut upper = false;
-        for c in snake.chars() {
-            if c == '_' {
-                upper = true;
-            } else if upper {
-                camel.push(c.to_ascii_uppercase());
-                upper = false;
-            } else {
-                camel.push(c);
+/// Rewrites the DMS aliases into the mapping's own form.
+fn unalias(object: &mut Map<String, Value>) {
+    for money in ["labour", "parts"] {
+        let camel = format!("{money}Fen");
+        for flat in [format!("{money}_fen"), camel] {
+            if let Some(fen) = object.remove(&flat)
+                && !object.contains_key(money)
+            {
+                object.insert(money.to_owned(), serde_json::json!({ "fen": fen }));
             }
         }
-        object.get(&camel)
+    }
+    if let Some(Value::String(kind)) = object.get("kind")
+        && pb::VisitKind::from_str_name(kind).is_none()
+        && let Some(known) = VisitKind::parse(kind)
+    {
+        let name = pb::VisitKind::from(known).as_str_name();
+        object.insert("kind".into(), Value::String(name.into()));
+    }
+}
+
+/// Reads a record of type `M` sent on `dealer`'s subject.
+fn record<M: prost::Message + prost::Name + Default>(
+    bytes: &[u8],
+    dealer: &DealerId,
+) -> Result<M, Vec<FieldError>> {
+    let mut object = record_object(bytes, dealer)?;
+    object.remove("dealer");
+    unalias(&mut object);
+    json::from_json::<M>(&Value::Object(object)).map_err(|violations| {
+        violations
+            .into_iter()
+            .map(|v| FieldError::new(v.field, v.reason))
+            .collect()
     })
-}
-
-struct Reader<'a> {
-    object: &'a Map<String, Value>,
-    errors: Vec<FieldError>,
-}
-
-impl Reader<'_> {
-    fn text(&mut self, name: &str) -> String {
-        match field(self.object, name) {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => {
-                self.errors.push(FieldError::new(
-                    name,
-                    format!("must be a string, not {other}"),
-                ));
-                String::new()
-            }
-        }
-    }
-
-    fn integer(&mut self, name: &str, value: Option<&Value>) -> i64 {
-        match value {
-            None | Some(Value::Null) => 0,
-            Some(Value::Number(n)) if n.is_i64() => n.as_i64().unwrap_or_default(),
-            // proto3 JSON writes 64-bit integers as strings.
-            Some(Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
-                s.trim().parse().unwrap_or_default()
-            }
-            Some(other) => {
-                self.errors.push(FieldError::new(
-                    name,
-                    format!("must be a whole number, not {other}"),
-                ));
-                0
-            }
-        }
-    }
-
-    fn fen(&mut self, name: &str) -> i64 {
-        match field(self.object, name) {
-            Some(Value::Object(money)) => self.integer(name, money.get("fen")),
-            Some(other) => {
-                self.errors.push(FieldError::new(
-                    name,
-                    format!("must be {{\"fen\": …}}, not {other}"),
-                ));
-                0
-            }
-            None => {
-                let flat = format!("{name}_fen");
-                let value = field(self.object, &flat).cloned();
-                self.integer(&flat, value.as_ref())
-            }
-        }
-    }
-
-    fn time(&mut self, name: &str) -> Option<jiff::Timestamp> {
-        match field(self.object, name) {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) => match s.parse::<jiff::Timestamp>() {
-                Ok(at) => Some(at),
-                Err(e) => {
-                    self.errors.push(FieldError::new(
-                        name,
-                        format!("{s:?} is not an RFC 3339 time: {e}"),
-                    ));
-                    None
-                }
-            },
-            Some(other) => {
-                self.errors.push(FieldError::new(
-                    name,
-                    format!("must be an RFC 3339 string, not {other}"),
-                ));
-                None
-            }
-        }
-    }
-
-    fn kind(&mut self) -> Option<VisitKind> {
-        use aftercare_proto::intake::v1::VisitKind as Pb;
-        match field(self.object, "kind") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .and_then(|n| Pb::try_from(n as i32).ok())
-                .and_then(crate::events::visit_kind),
-            Some(Value::String(s)) => Pb::from_str_name(s)
-                .and_then(crate::events::visit_kind)
-                .or_else(|| VisitKind::parse(s)),
-            Some(_) => None,
-        }
-    }
 }
 
 /// The JSON object of a record sent on `dealer`'s subject, once every string in
@@ -161,75 +89,15 @@ fn record_object(bytes: &[u8], dealer: &DealerId) -> Result<Map<String, Value>, 
     }
 }
 
-/// Reads a repair order sent on `dealer`'s subject; any field of the wrong shape
-/// is reported, and the domain's own validation follows for the rest.
+/// Reads a closed repair order (`aftercare.in.<dealer>.visits`); the domain's
+/// own validation follows.
 pub fn repair_order(bytes: &[u8], dealer: &DealerId) -> Result<RepairOrder, Vec<FieldError>> {
-    let object = &record_object(bytes, dealer)?;
-    let mut r = Reader {
-        object,
-        errors: Vec::new(),
-    };
-    let mileage = field(object, "mileage_km").cloned();
-    let codes = match field(object, "fault_codes") {
-        None | Some(Value::Null) => Vec::new(),
-        Some(Value::Array(items)) => items
-            .iter()
-            .map(|i| i.as_str().unwrap_or_default().to_owned())
-            .collect(),
-        Some(other) => {
-            r.errors.push(FieldError::new(
-                "fault_codes",
-                format!("must be a list of strings, not {other}"),
-            ));
-            Vec::new()
-        }
-    };
-    let order = RepairOrder {
-        repair_order: r.text("repair_order"),
-        vin: r.text("vin"),
-        customer_id: r.text("customer_id"),
-        opened_at: r.time("opened_at"),
-        closed_at: r.time("closed_at"),
-        mileage_km: r.integer("mileage_km", mileage.as_ref()),
-        kind: r.kind(),
-        labour_fen: r.fen("labour"),
-        parts_fen: r.fen("parts"),
-        service_advisor: r.text("service_advisor"),
-        advisor_group: r.text("advisor_group"),
-        fault_codes: codes,
-    };
-    if r.errors.is_empty() {
-        Ok(order)
-    } else {
-        Err(r.errors)
-    }
+    record::<pb::RepairOrder>(bytes, dealer).map(|o| crate::events::repair_order(&o))
 }
 
 /// Reads an opened repair order (`aftercare.in.<dealer>.repair-orders`).
-pub fn opened_order(
-    bytes: &[u8],
-    dealer: &DealerId,
-) -> Result<crate::domain::visit::OpenedOrder, Vec<FieldError>> {
-    let object = &record_object(bytes, dealer)?;
-    let mut r = Reader {
-        object,
-        errors: Vec::new(),
-    };
-    let order = crate::domain::visit::OpenedOrder {
-        repair_order: r.text("repair_order"),
-        vin: r.text("vin"),
-        customer_id: r.text("customer_id"),
-        opened_at: r.time("opened_at"),
-        promised_at: r.time("promised_at"),
-        kind: r.kind(),
-        service_advisor: r.text("service_advisor"),
-        advisor_group: r.text("advisor_group"),
-    };
-    if r.errors.is_empty() {
-        Ok(order)
-    } else {
-        Err(r.errors)
-    }
+pub fn opened_order(bytes: &[u8], dealer: &DealerId) -> Result<OpenedOrder, Vec<FieldError>> {
+    record::<pb::OpenedRepairOrder>(bytes, dealer).map(|o| crate::events::opened_order(&o))
 }
 
 #[cfg(test)]

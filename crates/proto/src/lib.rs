@@ -27,6 +27,7 @@ pub mod aggregates {
     pub const VEHICLE_CHURN: &str = "vehicle-churn";
 }
 pub mod edge;
+pub mod json;
 
 pub mod common {
     pub mod v1 {
