@@ -360,13 +360,15 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
                     }
                     println!("{}", t.description);
                     let mut table =
-                        crate::table::Table::new(&["AT", "WHAT", "BY", "DETAIL"]).indented(2);
+                        crate::table::Table::new(&["AT", "WHAT", "BY", "DETAIL", "NOTE"])
+                            .indented(2);
                     for e in &t.timeline {
                         table.row(vec![
                             crate::client::local_time(e.at.as_ref()),
                             e.kind.clone(),
                             e.by.clone(),
                             e.detail.clone(),
+                            e.note.clone(),
                         ]);
                     }
                     table.print();

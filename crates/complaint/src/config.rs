@@ -23,6 +23,16 @@ impl DealerSection for ComplaintSection {
 /// Every dealer's complaint rules, with its clock.
 pub type ComplaintDealers = Dealers<ComplaintSection>;
 
+/// What the complaint context writes for `dealer`'s people is in its language,
+/// at its clock.
+pub fn words<'a>(dealers: &'a ComplaintDealers, dealer: &str) -> crate::domain::words::Words<'a> {
+    let rules = dealers.rules(dealer);
+    crate::domain::words::Words {
+        language: rules.language,
+        zone: &rules.time_zone,
+    }
+}
+
 /// The longest repeat-fault window of any dealer, for queries over all of them.
 pub fn longest_repeat_fault_window_days(dealers: &ComplaintDealers) -> u32 {
     dealers

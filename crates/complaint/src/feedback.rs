@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use prost::Message;
 
 use crate::domain::ticket::{Event, Ticket};
+use crate::domain::words::Words;
 use crate::events::{AGGREGATE, decode};
 
 pub const NAME: &str = "complaint_oem_feedback";
@@ -53,12 +54,12 @@ impl Policy for OemFeedback {
 
     async fn react(&self, event: &RecordedEvent) -> Result<(), ReactError> {
         // The OEM issued the complaint: its feedback carries the customer's words.
-        let zone = &self.dealers.rules(event.dealer().as_str()).time_zone;
+        let words = crate::config::words(&self.dealers, event.dealer().as_str());
         let form = feedback_form(
             self.store.as_ref(),
             &self.vault,
             event,
-            zone,
+            words,
             PersonalData::Shown,
         );
         let Some(feedback) = form.await? else {
@@ -78,12 +79,13 @@ impl Policy for OemFeedback {
 
 /// The feedback form of one change, none when the complaint was not issued by
 /// the OEM: the ticket as it stood after the change (grade, handler, status),
-/// its personal data as `personal` lets the reader see it.
+/// its personal data as `personal` lets the reader see it, its words in the
+/// dealer's language.
 pub async fn feedback_form(
     store: &dyn EventStore,
     vault: &Vault,
     event: &RecordedEvent,
-    zone: &jiff::tz::TimeZone,
+    words: Words<'_>,
     personal: PersonalData,
 ) -> Result<Option<pb::ComplaintFeedback>, ReactError> {
     let history = store
@@ -120,7 +122,7 @@ pub async fn feedback_form(
         grade: ticket.grade.map_or(0, |g| g.value()),
         handler: ticket.handler.clone(),
         status: ticket.status.map_or("", |s| s.as_str()).to_owned(),
-        detail: detail(&this, zone, &|text| {
+        detail: detail(&this, words, &|text| {
             personal.text(&keys.open(&subject, text))
         }),
         at: Some(aftercare_proto::calendar::timestamp(event.data.occurred_at)),
@@ -130,22 +132,18 @@ pub async fn feedback_form(
     }))
 }
 
-/// What changed, with the personal data opened by `open`.
-fn detail(event: &Event, zone: &jiff::tz::TimeZone, open: &dyn Fn(&str) -> String) -> String {
+/// What changed, in a sentence, with the personal data opened by `open`.
+fn detail(event: &Event, words: Words<'_>, open: &dyn Fn(&str) -> String) -> String {
     match event {
         Event::Filed { description, .. } => open(description),
         Event::Assigned { to, .. } => to.clone(),
-        Event::Escalated { reason, .. } => reason.sentence(zone, open),
+        Event::Escalated { reason, .. } => words.escalation_sentence(reason, open),
         Event::Resolved {
             resolution,
             compensation_fen,
             ..
-        } => format!(
-            "{} (compensation {} yuan)",
-            open(resolution),
-            aftercare_kernel::money::yuan(*compensation_fen)
-        ),
-        Event::Closed { satisfaction, .. } => satisfaction.word().to_owned(),
+        } => words.resolution_sentence(&open(resolution), *compensation_fen),
+        Event::Closed { satisfaction, .. } => words.satisfaction(*satisfaction).to_owned(),
         Event::Reopened { reason, .. } => reason.clone(),
         Event::Acknowledged { .. } => String::new(),
     }

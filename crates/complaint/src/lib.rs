@@ -47,6 +47,7 @@ impl Module for ComplaintModule {
         vec![
             Arc::new(projection::Tickets {
                 vault: ctx.vault.clone(),
+                dealers: Arc::new(dealers(ctx)),
             }),
             Arc::new(workshop::Workshop),
             Arc::new(warnings::Warnings),

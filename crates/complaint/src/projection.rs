@@ -3,6 +3,7 @@
 //! writes them back with multi-row statements.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use aftercare_eventstore::{Filter, RecordedEvent};
 use aftercare_runtime::db::{Migrations, SqlMigration, SqlValue, fetch_in, insert_rows};
@@ -11,8 +12,10 @@ use aftercare_runtime::projection::{ApplyError, Projection};
 use async_trait::async_trait;
 use sqlx::{AnyConnection, Row};
 
+use crate::config::ComplaintDealers;
 use crate::domain::Status;
 use crate::domain::ticket::{EscalationReason, Event};
+use crate::domain::words::Words;
 use crate::events::{AGGREGATE, channel_to, decode};
 
 const TICKETS_SQL: &[SqlMigration] = &[
@@ -25,6 +28,11 @@ const TICKETS_SQL: &[SqlMigration] = &[
         version: 3_000_002,
         description: "complaint warnings",
         sql: include_str!("../migrations/3000002_warnings.sql"),
+    },
+    SqlMigration {
+        version: 3_000_003,
+        description: "complaint timeline notes",
+        sql: include_str!("../migrations/3000003_timeline_note.sql"),
     },
 ];
 
@@ -124,13 +132,15 @@ impl TicketRow {
         ]
     }
 
-    /// The row after `event`, and the event's timeline entry (kind, by, detail, at).
+    /// The row after `event`, and the event's timeline entry: kind, by, the
+    /// system's words (in the dealer's language), what someone typed, at.
     /// `open` reads the personal data sealed for this ticket.
     fn apply(
         &mut self,
         event: &Event,
+        words: Words<'_>,
         open: &dyn Fn(&str) -> String,
-    ) -> (&'static str, String, String, i64) {
+    ) -> (&'static str, String, String, String, i64) {
         let us = |t: &jiff::Timestamp| t.as_microsecond();
         match event {
             Event::Filed {
@@ -164,18 +174,25 @@ impl TicketRow {
                 (
                     "filed",
                     owner.clone(),
-                    format!("grade {}, {handler}", filing_grade.value()),
+                    words.filed(*filing_grade, handler),
+                    String::new(),
                     us(at),
                 )
             }
             Event::Acknowledged { by, at } => {
                 self.status = Status::InProgress.as_str().to_owned();
                 self.respond_by = None;
-                ("acknowledged", by.clone(), String::new(), us(at))
+                (
+                    "acknowledged",
+                    by.clone(),
+                    String::new(),
+                    String::new(),
+                    us(at),
+                )
             }
             Event::Assigned { to, by, at } => {
                 self.assignee = to.clone();
-                ("assigned", by.clone(), to.clone(), us(at))
+                ("assigned", by.clone(), to.clone(), String::new(), us(at))
             }
             Event::Escalated {
                 from,
@@ -191,13 +208,12 @@ impl TicketRow {
                 self.handler = handler.clone();
                 self.respond_by = respond_by.as_ref().map(us);
                 self.resolve_by = Some(us(resolve_by));
-                let why = match reason {
-                    EscalationReason::ByHand(t) => t.clone(),
-                    EscalationReason::ComplainedAgain(t) => format!("complained again: {t}"),
-                    EscalationReason::DeadlineMissed(d) => format!("deadline {d} missed"),
+                let note = match reason {
+                    EscalationReason::ByHand(t) | EscalationReason::ComplainedAgain(t) => open(t),
+                    EscalationReason::DeadlineMissed(_) => String::new(),
                 };
-                let detail = format!("grade {} → {}, {handler}: {why}", from.value(), to.value());
-                ("escalated", by.clone(), detail, us(at))
+                let detail = words.escalated(*from, *to, handler, reason);
+                ("escalated", by.clone(), detail, note, us(at))
             }
             Event::Resolved {
                 resolution,
@@ -208,15 +224,16 @@ impl TicketRow {
                 self.status = Status::Resolved.as_str().to_owned();
                 self.respond_by = None;
                 self.resolve_by = None;
-                let detail = format!("{} (compensation {compensation_fen} fen)", open(resolution));
-                ("resolved", by.clone(), detail, us(at))
+                let detail = words.compensation(*compensation_fen);
+                ("resolved", by.clone(), detail, open(resolution), us(at))
             }
             Event::Closed { satisfaction, at } => {
                 self.status = Status::Closed.as_str().to_owned();
                 (
                     "closed",
                     String::new(),
-                    format!("{satisfaction:?}").to_lowercase(),
+                    words.satisfaction(*satisfaction).to_owned(),
+                    String::new(),
                     us(at),
                 )
             }
@@ -228,7 +245,13 @@ impl TicketRow {
             } => {
                 self.status = Status::InProgress.as_str().to_owned();
                 self.resolve_by = Some(us(resolve_by));
-                ("reopened", by.clone(), reason.clone(), us(at))
+                (
+                    "reopened",
+                    by.clone(),
+                    String::new(),
+                    reason.clone(),
+                    us(at),
+                )
             }
         }
     }
@@ -245,6 +268,7 @@ pub fn overdue_condition(now_micros: i64) -> String {
 /// it is written.
 pub struct Tickets {
     pub vault: Vault,
+    pub dealers: Arc<ComplaintDealers>,
 }
 
 #[async_trait]
@@ -296,7 +320,9 @@ impl Projection for Tickets {
                 ..TicketRow::default()
             });
             let subject = crate::events::subject(&id);
-            let (kind, by, detail, at) = ticket.apply(&decoded, &|text| keys.open(&subject, text));
+            let words = crate::config::words(&self.dealers, event.dealer().as_str());
+            let (kind, by, detail, note, at) =
+                ticket.apply(&decoded, words, &|text| keys.open(&subject, text));
             ticket.position = event.position.0 as i64;
             timeline.push(vec![
                 SqlValue::Text(id),
@@ -305,6 +331,7 @@ impl Projection for Tickets {
                 SqlValue::Text(kind.to_owned()),
                 SqlValue::Text(by),
                 SqlValue::Text(detail),
+                SqlValue::Text(note),
             ]);
         }
         let updates: Vec<String> = COLUMNS[1..]
@@ -326,7 +353,15 @@ impl Projection for Tickets {
         insert_rows(
             tx,
             "complaint_timeline",
-            &["ticket_id", "position", "at", "kind", "by_whom", "detail"],
+            &[
+                "ticket_id",
+                "position",
+                "at",
+                "kind",
+                "by_whom",
+                "detail",
+                "note",
+            ],
             "ON CONFLICT (ticket_id, position) DO NOTHING",
             &timeline,
         )

@@ -33,7 +33,7 @@ impl ComplaintApi {
         .ok_or_else(|| ServiceError::NotFound(format!("complaint {ticket} at dealer {dealer}")))?;
         let mut out = ticket_message(TicketRow::read(&row)?, Timestamp::now(), personal);
         let rows = sqlx::query(
-            "SELECT l.at, l.kind, l.by_whom, l.detail FROM complaint_timeline l \
+            "SELECT l.at, l.kind, l.by_whom, l.detail, l.note FROM complaint_timeline l \
              JOIN complaint_tickets t ON t.ticket_id = l.ticket_id \
              WHERE l.ticket_id = $1 AND t.dealer = $2 ORDER BY l.position",
         )
@@ -42,13 +42,19 @@ impl ComplaintApi {
         .fetch_all(&self.db.pool)
         .await?;
         for r in rows {
-            let kind: String = r.try_get("kind")?;
-            let detail: String = r.try_get("detail")?;
+            // What someone typed is masked for the roles that may not read it;
+            // the system's words (grades, handlers, deadlines, amounts) are not.
+            let note: String = r.try_get("note")?;
             out.timeline.push(pb::TimelineEntry {
                 at: micros(Some(r.try_get("at")?)),
-                detail: timeline_detail(&kind, detail, personal),
-                kind,
+                kind: r.try_get("kind")?,
                 by: r.try_get("by_whom")?,
+                detail: r.try_get("detail")?,
+                note: if note.is_empty() {
+                    note
+                } else {
+                    personal.text(&note)
+                },
             });
         }
         Ok(out)
@@ -146,65 +152,5 @@ fn ticket_message(t: TicketRow, now: Timestamp, personal: PersonalData) -> pb::C
         resolve_by: micros(t.resolve_by),
         overdue,
         timeline: Vec::new(),
-    }
-}
-
-/// A timeline entry's detail as the caller may see it. What people typed about
-/// the customer is masked: a resolution (the projection writes it as
-/// `<resolution> (compensation N fen)`; the amount stays visible), the reason of
-/// an escalation (after `grade a → b, <handler>: `, which stays) and of a
-/// reopening. Grades, handlers, names of staff and ratings are not personal data.
-fn timeline_detail(kind: &str, detail: String, personal: PersonalData) -> String {
-    if !personal.is_masked() {
-        return detail;
-    }
-    match kind {
-        "resolved" => match detail.rsplit_once(" (compensation ") {
-            Some((resolution, amount)) => {
-                format!("{} (compensation {amount}", personal.text(resolution))
-            }
-            None => personal.text(&detail),
-        },
-        "escalated" => match detail.split_once(": ") {
-            // A missed deadline is the system's own words.
-            Some((_, why)) if why.starts_with("deadline ") && why.ends_with(" missed") => detail,
-            Some((change, why)) => format!("{change}: {}", personal.text(why)),
-            None => detail,
-        },
-        "reopened" => personal.text(&detail),
-        _ => detail,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::timeline_detail;
-    use aftercare_runtime::PersonalData::{Masked, Shown};
-
-    #[test]
-    fn typed_reasons_are_masked_and_the_system_s_words_are_not() {
-        let escalated = "grade 2 → 3, director: complained again: 王先生 13812341234".to_owned();
-        assert_eq!(
-            timeline_detail("escalated", escalated.clone(), Shown),
-            escalated
-        );
-        let masked = timeline_detail("escalated", escalated, Masked);
-        assert!(
-            masked.starts_with("grade 2 → 3, director: (hidden"),
-            "{masked}"
-        );
-        assert!(!masked.contains("王先生"), "{masked}");
-        let missed = "grade 2 → 3, director: deadline 2026-12-02 missed".to_owned();
-        assert_eq!(timeline_detail("escalated", missed.clone(), Masked), missed);
-        let reopened = timeline_detail("reopened", "王先生 says the noise is back".into(), Masked);
-        assert!(!reopened.contains("王先生"), "{reopened}");
-        let resolved = timeline_detail(
-            "resolved",
-            "refunded 王先生 (compensation 20000 fen)".into(),
-            Masked,
-        );
-        assert!(resolved.ends_with("(compensation 20000 fen)"), "{resolved}");
-        assert!(!resolved.contains("王先生"), "{resolved}");
-        assert_eq!(timeline_detail("acknowledged", String::new(), Masked), "");
     }
 }

@@ -52,7 +52,7 @@ pub async fn sweep(
     let mut candidates = Vec::new();
     stays_and_repairs(db, dealers, now, &mut candidates).await?;
     repeat_faults(db, dealers, now, &mut candidates).await?;
-    reopened(db, &mut candidates).await?;
+    reopened(db, dealers, &mut candidates).await?;
     let causes: Vec<String> = candidates.iter().map(|c| c.cause.clone()).collect();
     let mut conn = db.pool.acquire().await?;
     let raised: HashSet<String> = fetch_in(
@@ -112,6 +112,7 @@ async fn stays_and_repairs(
     for row in rows {
         let dealer: String = row.try_get("dealer")?;
         let rules = &dealers.rules(&dealer).rules.complaint;
+        let words = crate::config::words(dealers, &dealer);
         let opened = Timestamp::from_microsecond(row.try_get("opened_at")?)
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
         let promised: Option<i64> = row.try_get("promised_at")?;
@@ -135,20 +136,14 @@ async fn stays_and_repairs(
             out.push(Candidate {
                 dealer: dealer.clone(),
                 cause: format!("stay/{visit}"),
-                warning: warning(
-                    pb::WarningKind::WorkshopStay,
-                    format!("in the workshop since {opened} with no promised completion"),
-                )?,
+                warning: warning(pb::WarningKind::WorkshopStay, words.workshop_stay(opened))?,
             });
         }
         if due.long_repair {
             out.push(Candidate {
                 dealer,
                 cause: format!("repair/{visit}"),
-                warning: warning(
-                    pb::WarningKind::LongRepair,
-                    format!("repair open since {opened}"),
-                )?,
+                warning: warning(pb::WarningKind::LongRepair, words.long_repair(opened))?,
             });
         }
     }
@@ -179,7 +174,6 @@ async fn repeat_faults(
     for ((vehicle, code), visits) in by_fault {
         let dealer: String = visits[0].try_get("dealer")?;
         let rules = &dealers.rules(&dealer).rules.complaint;
-        let n = rules.repeat_fault_visits as usize;
         let closed: Vec<Timestamp> = visits
             .iter()
             .map(|r| {
@@ -201,9 +195,10 @@ async fn repeat_faults(
                     visit_id: visit,
                     repair_order: third.try_get("repair_order")?,
                     fault_code: code.clone(),
-                    detail: format!(
-                        "fault {code} on {n} visits within {} days",
-                        rules.repeat_fault_window_days
+                    detail: crate::config::words(dealers, &dealer).repeat_fault(
+                        &code,
+                        rules.repeat_fault_visits,
+                        rules.repeat_fault_window_days,
                     ),
                     ..pb::EarlyWarningRaised::default()
                 },
@@ -213,7 +208,11 @@ async fn repeat_faults(
     Ok(())
 }
 
-async fn reopened(db: &Database, out: &mut Vec<Candidate>) -> Result<(), ServiceError> {
+async fn reopened(
+    db: &Database,
+    dealers: &ComplaintDealers,
+    out: &mut Vec<Candidate>,
+) -> Result<(), ServiceError> {
     let rows = sqlx::query(
         "SELECT t.ticket_id, t.dealer, t.vin, t.grade, l.position FROM complaint_timeline l \
          JOIN complaint_tickets t ON t.ticket_id = l.ticket_id \
@@ -225,22 +224,23 @@ async fn reopened(db: &Database, out: &mut Vec<Candidate>) -> Result<(), Service
         let ticket: String = row.try_get("ticket_id")?;
         let position: i64 = row.try_get("position")?;
         let grade: i64 = row.try_get("grade")?;
-        let warns = u32::try_from(grade)
-            .ok()
-            .and_then(Grade::new)
-            .is_some_and(reopening_warns);
-        if !warns {
+        let Some(graded) = u32::try_from(grade).ok().and_then(Grade::new) else {
+            continue;
+        };
+        if !reopening_warns(graded) {
             continue;
         }
+        let dealer: String = row.try_get("dealer")?;
+        let detail = crate::config::words(dealers, &dealer).reopened(graded);
         out.push(Candidate {
-            dealer: DealerId::parse(row.try_get::<String, _>("dealer")?)?,
+            dealer: DealerId::parse(dealer)?,
             cause: format!("reopened/{ticket}/{position}"),
             warning: pb::EarlyWarningRaised {
                 kind: pb::WarningKind::ReopenedComplaint as i32,
                 vin: row.try_get("vin")?,
                 ticket_id: ticket,
                 grade: grade as u32,
-                detail: format!("a grade {grade} complaint was reopened"),
+                detail,
                 ..pb::EarlyWarningRaised::default()
             },
         });

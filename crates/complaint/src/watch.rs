@@ -59,12 +59,12 @@ impl ComplaintApi {
             async move {
                 match event {
                     Ok(event) => {
-                        let zone = dealers.rules(event.dealer().as_str()).time_zone.clone();
+                        let words = crate::config::words(&dealers, event.dealer().as_str());
                         let form = crate::feedback::feedback_form(
                             store.as_ref(),
                             &vault,
                             &event,
-                            &zone,
+                            words,
                             personal,
                         );
                         match form.await {

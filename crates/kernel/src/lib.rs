@@ -7,6 +7,7 @@
 
 pub mod aggregate;
 pub mod dealer_time;
+pub mod language;
 pub mod masking;
 pub mod money;
 pub mod month;
@@ -17,6 +18,7 @@ pub mod vin;
 
 pub use aggregate::{Aggregate, Given, Then, given, replay};
 pub use dealer_time::{day_at, end_of_day, end_of_day_after};
+pub use language::Language;
 pub use month::Month;
 pub use phone::Phone;
 pub use vin::Vin;

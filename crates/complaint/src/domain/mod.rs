@@ -6,6 +6,7 @@ pub mod deadline;
 pub mod rules;
 pub mod ticket;
 pub mod warning;
+pub mod words;
 
 use std::fmt;
 
@@ -81,16 +82,6 @@ pub enum Satisfaction {
     Satisfied,
     Neutral,
     Dissatisfied,
-}
-
-impl Satisfaction {
-    pub fn word(self) -> &'static str {
-        match self {
-            Satisfaction::Satisfied => "satisfied",
-            Satisfaction::Neutral => "neutral",
-            Satisfaction::Dissatisfied => "dissatisfied",
-        }
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

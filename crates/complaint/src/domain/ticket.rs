@@ -42,24 +42,6 @@ pub enum EscalationReason {
     ComplainedAgain(String),
 }
 
-impl EscalationReason {
-    /// Why a ticket was escalated, as a sentence for the person who reads it
-    /// (an OEM's feedback form): a time to the minute at the dealer, text the
-    /// customer or staff gave opened by `open`.
-    pub fn sentence(&self, zone: &jiff::tz::TimeZone, open: &dyn Fn(&str) -> String) -> String {
-        match self {
-            EscalationReason::ByHand(reason) => format!("escalated by hand: {}", open(reason)),
-            EscalationReason::DeadlineMissed(at) => format!(
-                "the deadline of {} passed",
-                at.to_zoned(zone.clone()).strftime("%Y-%m-%d %H:%M %Z")
-            ),
-            EscalationReason::ComplainedAgain(text) => {
-                format!("the customer complained again: {}", open(text))
-            }
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
     File {

@@ -65,9 +65,11 @@ pub async fn spawn_app(backend: Backend) -> App {
         .await
         .expect("keys url");
     let vault = privacy::open_vault(&db, &keys).await.expect("vault");
+    let dealers = Arc::new(dealers());
     let runner = Runner::projection(
         Arc::new(aftercare_complaint::projection::Tickets {
             vault: vault.clone(),
+            dealers: dealers.clone(),
         }),
         store.clone(),
         db.clone(),
@@ -82,7 +84,7 @@ pub async fn spawn_app(backend: Backend) -> App {
         vault,
         warnings: None,
         workshop: None,
-        dealers: Arc::new(Default::default()),
+        dealers,
         read_timeout: Duration::from_secs(30),
         allow_future_sweeps: false,
     };
@@ -94,6 +96,19 @@ pub async fn spawn_app(backend: Backend) -> App {
         _postgres: postgres,
         _dir: dir,
     }
+}
+
+/// The dealers' tables of the tests: D001 as configured by default (Chinese,
+/// Shanghai), D002 writing in English.
+fn dealers() -> aftercare_complaint::config::ComplaintDealers {
+    let file = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(file.path(), "[dealers.D002]\nlanguage = \"en\"\n").expect("write");
+    let config = aftercare_runtime::config::Config::load(Some(file.path()), Vec::new())
+        .expect("the tests' configuration");
+    let mut errors = Vec::new();
+    let dealers = config.dealers.section(&mut errors);
+    assert!(errors.is_empty(), "{errors:?}");
+    dealers
 }
 
 /// A request's dealer field.

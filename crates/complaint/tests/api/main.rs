@@ -3,6 +3,7 @@
 //! and which dealer's customers a complaint may name.
 
 mod app;
+mod language;
 mod masking;
 mod overdue;
 mod retries;

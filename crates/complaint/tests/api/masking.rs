@@ -116,7 +116,7 @@ async fn shown_to(
     Ok(vec![
         ("GetComplaint description", got.description.clone()),
         ("GetComplaint vin", got.vin.clone()),
-        ("GetComplaint timeline resolution", resolved.detail.clone()),
+        ("GetComplaint timeline resolution", resolved.note.clone()),
         ("ListComplaints description", listed.description.clone()),
         ("ListComplaints vin", listed.vin.clone()),
         ("WatchComplaints filed", change("filed")),
@@ -138,20 +138,20 @@ fn expected(field: &str, sees: Sees) -> String {
             DESCRIPTION
         }
         .to_owned(),
-        // The timeline as the read model keeps it; the OEM's form in yuan.
-        f => format!(
-            "{} (compensation {})",
-            if masked {
+        // The timeline keeps what was typed apart; the OEM's form says it with
+        // the compensation in yuan, in the dealer's language (D001: Chinese).
+        f => {
+            let resolution = if masked {
                 "(hidden: 13 characters)"
             } else {
                 RESOLUTION
-            },
+            };
             if f.starts_with("WatchComplaints") {
-                "500.00 yuan"
+                format!("{resolution}（补偿500.00元）")
             } else {
-                "50000 fen"
+                resolution.to_owned()
             }
-        ),
+        }
     }
 }
 

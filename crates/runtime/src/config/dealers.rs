@@ -4,20 +4,23 @@
 //! ```toml
 //! [dealers.default]
 //! time_zone = "Asia/Shanghai"
+//! language = "zh-CN"   # or "en": the texts people read (forms, warnings, timelines)
 //! churn_months = 12
 //!
 //! [dealers.D042]
 //! churn_months = 8   # this dealer calls a vehicle churned after 8 months
 //! ```
 //!
-//! The runtime reads one key of its own, the dealer's `time_zone`: every service
-//! counts days and months at the dealer. Every other key belongs to a service,
+//! The runtime reads two keys of its own, the dealer's `time_zone` (every service
+//! counts days and months at the dealer) and `language` (`zh-CN`, the default, or
+//! `en`; what the system writes for people is written in it). Every other key belongs to a service,
 //! which declares its section (a [`DealerSection`]: its rules type, the keys it
 //! owns, how its values are checked) and reads it with
 //! [`DealersConfig::section`]. A key no section claims is an error.
 
 use std::collections::BTreeMap;
 
+use aftercare_kernel::Language;
 use jiff::tz::TimeZone;
 use serde::de::DeserializeOwned;
 
@@ -40,6 +43,8 @@ pub struct Dealer<T> {
     /// Calendar days and months (visit months, deadlines) are the dealer's.
     pub time_zone: TimeZone,
     pub time_zone_name: String,
+    /// What the system writes for the dealer's people is in this language.
+    pub language: Language,
     pub rules: T,
 }
 
@@ -77,6 +82,7 @@ impl<T: Default> Default for Dealers<T> {
             default: Dealer {
                 time_zone: china_standard_time(),
                 time_zone_name: "Asia/Shanghai".to_owned(),
+                language: Language::default(),
                 rules: T::default(),
             },
             by_dealer: BTreeMap::new(),
@@ -94,7 +100,7 @@ fn china_standard_time() -> TimeZone {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DealersConfig {
     zones: Dealers<()>,
-    /// `default` and each dealer's table, without `time_zone`.
+    /// `default` and each dealer's table, without `time_zone` and `language`.
     tables: BTreeMap<String, toml::Table>,
 }
 
@@ -134,6 +140,7 @@ impl DealersConfig {
         let default = Dealer {
             time_zone: self.zones.default.time_zone.clone(),
             time_zone_name: self.zones.default.time_zone_name.clone(),
+            language: self.zones.default.language,
             rules: read(base.clone(), "dealers.default", errors),
         };
         let by_dealer = self
@@ -149,6 +156,7 @@ impl DealersConfig {
                     Dealer {
                         time_zone: zone.time_zone.clone(),
                         time_zone_name: zone.time_zone_name.clone(),
+                        language: zone.language,
                         rules,
                     },
                 )
@@ -204,7 +212,8 @@ impl DealersConfig {
     }
 }
 
-/// The time zone a dealer's table sets (taken out of it), or `base`'s.
+/// The time zone and language a dealer's table sets (taken out of it), or
+/// `base`'s.
 fn zone_of(
     table: &mut toml::Table,
     key: &str,
@@ -225,6 +234,19 @@ fn zone_of(
         },
         Some(other) => errors.push(format!(
             "{key}.time_zone: must be a string like \"Asia/Shanghai\", not {}",
+            other.type_str()
+        )),
+    }
+    match table.remove("language") {
+        None => {}
+        Some(toml::Value::String(tag)) => match Language::parse(&tag) {
+            Some(language) => zone.language = language,
+            None => errors.push(format!(
+                "{key}.language: {tag:?} is not a language aftercare writes; use \"zh-CN\" or \"en\""
+            )),
+        },
+        Some(other) => errors.push(format!(
+            "{key}.language: must be a string, \"zh-CN\" or \"en\", not {}",
             other.type_str()
         )),
     }

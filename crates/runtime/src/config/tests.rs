@@ -206,17 +206,30 @@ fn each_dealer_has_its_clock_and_a_service_its_section() {
     let file = write(
         "[dealers.default]\nbirthday_days = 3\n\
          [dealers.D042]\nbirthday_days = 7\n\
-         [dealers.D077]\ntime_zone = \"Asia/Urumqi\"\n",
+         [dealers.D077]\ntime_zone = \"Asia/Urumqi\"\nlanguage = \"en\"\n",
     );
     let config = Config::load(Some(file.path()), env(&[])).expect("valid");
     assert_eq!(config.dealers.rules("D042").time_zone_name, "Asia/Shanghai");
     assert_eq!(config.dealers.rules("D077").time_zone_name, "Asia/Urumqi");
+    assert_eq!(
+        config.dealers.rules("D042").language,
+        aftercare_kernel::Language::Chinese,
+        "Chinese unless set"
+    );
+    assert_eq!(
+        config.dealers.rules("D077").language,
+        aftercare_kernel::Language::English
+    );
     let mut errors = Vec::new();
     let reminders: super::Dealers<Reminders> = config.dealers.section(&mut errors);
     assert!(errors.is_empty(), "{errors:?}");
     assert_eq!(reminders.rules("D042").birthday_days, 7);
     assert_eq!(reminders.rules("D077").birthday_days, 3, "the default");
     assert_eq!(reminders.rules("D077").time_zone_name, "Asia/Urumqi");
+    assert_eq!(
+        reminders.rules("D077").language,
+        aftercare_kernel::Language::English
+    );
     assert_eq!(reminders.rules("D999").birthday_days, 3);
 }
 
@@ -224,7 +237,7 @@ fn each_dealer_has_its_clock_and_a_service_its_section() {
 fn bad_dealer_values_and_unknown_keys_are_named_with_everything_else() {
     let file = write(
         "[projections]\nbatch_size = 0\n\
-         [dealers.D042]\ntime_zone = \"Mars/Olympus\"\nbirthday_days = 40\n\
+         [dealers.D042]\ntime_zone = \"Mars/Olympus\"\nbirthday_days = 40\nlanguage = \"fr\"\n\
          [dealers.D043]\nbirthday_day = 8\n\
          [dealers.\"bad dealer\"]\nbirthday_days = 8\n",
     );
@@ -240,6 +253,7 @@ fn bad_dealer_values_and_unknown_keys_are_named_with_everything_else() {
         "projections.batch_size",
         "dealers.D042.time_zone: \"Mars/Olympus\"",
         "dealers.D042.birthday_days: at most 30",
+        "dealers.D042.language: \"fr\" is not a language",
         "dealers.D043.birthday_day: unknown key",
         "dealers.bad dealer: not a dealer id",
     ] {

@@ -404,22 +404,3 @@ fn a_deadline_read_back_to_the_microsecond_is_the_one_in_force() {
         .expect("escalated");
     assert_eq!(events.len(), 1);
 }
-
-#[test]
-fn an_escalation_reads_as_a_sentence_at_the_dealer() {
-    let shanghai = jiff::tz::TimeZone::get("Asia/Shanghai").expect("zone");
-    let open = |text: &str| text.to_uppercase();
-    let missed = EscalationReason::DeadlineMissed(at("2026-12-02T06:42:01.393143Z"));
-    assert_eq!(
-        missed.sentence(&shanghai, &open),
-        "the deadline of 2026-12-02 14:42 CST passed"
-    );
-    assert_eq!(
-        EscalationReason::ComplainedAgain("noise".into()).sentence(&shanghai, &open),
-        "the customer complained again: NOISE"
-    );
-    assert_eq!(
-        EscalationReason::ByHand("upset".into()).sentence(&shanghai, &open),
-        "escalated by hand: UPSET"
-    );
-}
