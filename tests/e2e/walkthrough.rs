@@ -125,6 +125,11 @@ RO-W-2,LSVAG2181E2100001,,2026-04-06T01:00:00Z,2026-04-06T06:00:00Z,8000,repair,
     assert_eq!(code, Some(0), "{err}");
     assert!(list.contains("RESOLVE BY"), "{list}");
     assert!(!list.contains(".999999Z"), "no UTC microseconds: {list}");
+    let counted = list.lines().last().unwrap_or_default();
+    assert!(
+        counted.ends_with(" of 1") || counted.contains(" of 1;"),
+        "the list says how many: {list}"
+    );
 
     // The churn report the demo printed.
     let (code, report, err) = run(d, &url, &printed(&demo, "aftercare report churn"));

@@ -130,6 +130,9 @@ pub enum ComplaintCommand {
         owner: String,
         #[arg(long)]
         overdue: bool,
+        /// The next page, as the previous page's last line names it.
+        #[arg(long, default_value = "")]
+        page_token: String,
         #[command(flatten)]
         client: ClientArgs,
     },
@@ -295,6 +298,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
             grade,
             owner,
             overdue,
+            page_token,
             ..
         } => {
             let list = api
@@ -305,6 +309,10 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
                     owner,
                     overdue_only: overdue,
                     consistency: None,
+                    page: Some(aftercare_proto::common::v1::PageRequest {
+                        page_size: 50,
+                        page_token,
+                    }),
                 })
                 .await
                 .map_err(status_error)?
@@ -333,6 +341,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
                         ]);
                     }
                     table.print();
+                    crate::client::print_page(list.tickets.len(), list.page.as_ref());
                 }
             }
             return Ok(());

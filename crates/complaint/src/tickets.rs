@@ -4,6 +4,7 @@
 
 use aftercare_eventstore::DealerId;
 use aftercare_proto::complaint::v1 as pb;
+use aftercare_runtime::paging::Page;
 use aftercare_runtime::projection::wait_for_consistency;
 use aftercare_runtime::{PersonalData, Principal, ServiceError};
 use jiff::Timestamp;
@@ -66,6 +67,7 @@ impl ComplaintApi {
         body: &pb::ListComplaintsRequest,
     ) -> Result<pb::ListComplaintsResponse, ServiceError> {
         let dealer = principal.dealer_for("dealer", &body.dealer, READERS)?;
+        let page = Page::of(body.page.as_ref(), 50, 500)?;
         wait_for_consistency(
             self.tickets.as_ref(),
             body.consistency.as_ref(),
@@ -73,10 +75,7 @@ impl ComplaintApi {
         )
         .await?;
         let now = Timestamp::now().as_microsecond();
-        let mut sql = format!(
-            "SELECT {} FROM complaint_tickets WHERE dealer = $1",
-            COLUMNS.join(", ")
-        );
+        let mut sql = " FROM complaint_tickets WHERE dealer = $1".to_owned();
         let mut n = 1;
         let mut texts = Vec::new();
         if !body.status.is_empty() {
@@ -107,19 +106,30 @@ impl ComplaintApi {
                 crate::projection::overdue_condition(now)
             ));
         }
-        sql.push_str(" ORDER BY filed_at DESC LIMIT 500");
-        let mut query = sqlx::query(&sql).bind(dealer.as_str());
+        let count = format!("SELECT COUNT(*){sql}");
+        let select = format!(
+            "SELECT {}{sql} ORDER BY filed_at DESC, ticket_id LIMIT {} OFFSET {}",
+            COLUMNS.join(", "),
+            page.fetch(),
+            page.offset
+        );
+        let mut query = sqlx::query(&select).bind(dealer.as_str());
+        let mut total = sqlx::query_scalar::<_, i64>(&count).bind(dealer.as_str());
         for t in &texts {
             query = query.bind(t.as_str());
+            total = total.bind(t.as_str());
         }
         let rows = query.fetch_all(&self.db.pool).await?;
+        let total = total.fetch_one(&self.db.pool).await?;
         let now = Timestamp::now();
         let personal = PersonalData::for_principal(principal);
         Ok(pb::ListComplaintsResponse {
             tickets: rows
                 .iter()
+                .take(page.size as usize)
                 .map(|r| TicketRow::read(r).map(|t| ticket_message(t, now, personal)))
                 .collect::<Result<_, _>>()?,
+            page: Some(page.response(rows.len(), total.max(0) as u64)),
         })
     }
 }

@@ -6,5 +6,6 @@ mod app;
 mod language;
 mod masking;
 mod overdue;
+mod paging;
 mod retries;
 mod scope;
