@@ -362,6 +362,9 @@ async fn files_and_leads_change_from_the_command_line() {
         refused.contains("failed precondition") && refused.contains("already on file"),
         "{refused}"
     );
+    // D001 writes in Chinese (the default): the refusal in Chinese, then the
+    // message as logs quote it.
+    assert!(refused.contains("已建档"), "{refused}");
     let future = json(&[
         "vehicle",
         "register",
@@ -373,6 +376,7 @@ async fn files_and_leads_change_from_the_command_line() {
     ])
     .expect_err("a purchase in the future");
     assert!(future.contains("purchase_date"), "{future}");
+
     let transfer = [
         "vehicle",
         "transfer",

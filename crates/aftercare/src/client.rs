@@ -88,7 +88,15 @@ pub fn status_error(status: tonic::Status) -> anyhow::Error {
         }
         words.push(c.to_ascii_lowercase());
     }
-    anyhow::anyhow!("{words}: {}", status.message())
+    // The dealer's own words first when the server sent them (a dealer that
+    // writes in Chinese), then the message every log and ticket quotes.
+    use tonic_types::StatusExt;
+    match status.get_details_localized_message() {
+        Some(localized) if !localized.message.is_empty() => {
+            anyhow::anyhow!("{words}: {}\n({})", localized.message, status.message())
+        }
+        _ => anyhow::anyhow!("{words}: {}", status.message()),
+    }
 }
 
 fn scope_text(scope: Option<&pb::DealerScope>) -> String {

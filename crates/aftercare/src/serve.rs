@@ -116,7 +116,10 @@ pub async fn run(
         auth: auth_notice,
     });
     tracing::info!(addr = %listener.local_addr()?, store = %opened.description, "serving");
-    let served = aftercare_runtime::grpc::serve(listener, routes.routes(), health, shutdown).await;
+    let languages = config.dealers.languages();
+    let served =
+        aftercare_runtime::grpc::serve(listener, routes.routes(), languages, health, shutdown)
+            .await;
     let _ = stop_tx.send(true);
     for task in tasks.into_iter().chain(background) {
         let _ = task.await;

@@ -6,6 +6,8 @@
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
+mod chinese;
+
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Language {
     /// Simplified Chinese (`zh-CN`), what a 4S store and its OEM read.
@@ -56,6 +58,16 @@ impl Language {
                     format!("{text}（{}）", local.strftime("%Z"))
                 }
             }
+        }
+    }
+
+    /// One of the system's own sentences (an error, a reason) in this
+    /// language: they are written in English, and Chinese has a catalogue of
+    /// them.
+    pub fn say(self, english: &str) -> String {
+        match self {
+            Language::English => english.to_owned(),
+            Language::Chinese => chinese::chinese(english),
         }
     }
 

@@ -139,6 +139,7 @@ impl Principal {
         let dealer = DealerId::parse(value.dealer_text())
             .map_err(|e| ServiceError::invalid(field, e.to_string()))?;
         self.authorize_dealer(&dealer)?;
+        crate::i18n::reading_for(dealer.as_str());
         Ok(dealer)
     }
 

@@ -1,6 +1,7 @@
 //! Rejections and failures, and the one table that maps them to gRPC codes.
 
 use aftercare_eventstore::StoreError;
+use aftercare_kernel::Language;
 use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -78,20 +79,57 @@ impl ServiceError {
     }
 }
 
+impl ServiceError {
+    /// The error as the person reading it says it: in Chinese, sentence by
+    /// sentence from the catalogue (`Language::say`), the field names as the
+    /// API spells them; in English, the message itself.
+    pub fn said_in(&self, language: Language) -> String {
+        if language == Language::English {
+            return self.to_string();
+        }
+        let say = |text: &str| language.say(text);
+        match self {
+            ServiceError::Invalid(violations) => format!(
+                "请求有误：{}",
+                violations
+                    .iter()
+                    .map(|v| format!("{}：{}", v.field, say(&v.reason)))
+                    .collect::<Vec<_>>()
+                    .join("；")
+            ),
+            ServiceError::Rejected(text) | ServiceError::PermissionDenied(text) => say(text),
+            ServiceError::NotFound(what) => format!("找不到{}", say(what)),
+            ServiceError::Conflict(_) => "记录正被同时修改，请重试".to_owned(),
+            ServiceError::NotCaughtUp { .. } => "数据仍在更新，请稍后再试".to_owned(),
+            ServiceError::Unavailable(_) => "服务暂时不可用，请稍后再试".to_owned(),
+            ServiceError::Internal(_) => "服务器内部错误".to_owned(),
+        }
+    }
+}
+
 impl From<ServiceError> for Status {
+    /// The message stays in English (for developers and logs); when the
+    /// request's dealer writes in Chinese, a `LocalizedMessage` says it in
+    /// Chinese for the person at the counter.
     fn from(err: ServiceError) -> Status {
         let code = err.code();
-        match err {
+        let reader = crate::i18n::reader();
+        let mut details = ErrorDetails::new();
+        let detailed = reader != Language::English || matches!(err, ServiceError::Invalid(_));
+        let message = match err {
             // The details (SQL, file names, the database's words) go to the log
             // under a reference; the caller gets the reference only.
             ServiceError::Internal(reason) => {
                 let reference = uuid::Uuid::now_v7();
                 tracing::error!(%reference, error = %reason, "internal error");
-                Status::new(
-                    code,
-                    format!(
-                        "internal error; the server log has the details under reference {reference}"
-                    ),
+                if reader != Language::English {
+                    details.set_localized_message(
+                        reader.tag(),
+                        format!("服务器内部错误；服务器日志中的编号为 {reference}"),
+                    );
+                }
+                format!(
+                    "internal error; the server log has the details under reference {reference}"
                 )
             }
             // However many fields are bad, the answer stays small: the first
@@ -109,16 +147,28 @@ impl From<ServiceError> for Status {
                 .into_iter()
                 .map(|v| FieldViolation::new(v.field, v.reason))
                 .collect();
-                let mut details = ErrorDetails::new();
                 for v in &violations {
                     details.add_bad_request_violation(v.field.clone(), v.reason.clone());
                 }
-                let message = ServiceError::Invalid(violations).to_string();
-                Status::with_error_details(code, message, details)
+                localize(&mut details, reader, ServiceError::Invalid(violations))
             }
-            other => Status::new(code, other.to_string()),
+            other => localize(&mut details, reader, other),
+        };
+        if detailed {
+            Status::with_error_details(code, message, details)
+        } else {
+            Status::new(code, message)
         }
     }
+}
+
+/// `err`'s English message, with its words for a reader of another language
+/// added to `details`.
+fn localize(details: &mut ErrorDetails, reader: Language, err: ServiceError) -> String {
+    if reader != Language::English {
+        details.set_localized_message(reader.tag(), err.said_in(reader));
+    }
+    err.to_string()
 }
 
 impl<R: std::fmt::Debug> crate::command::CommandError<R> {
@@ -165,6 +215,72 @@ impl From<sqlx::Error> for ServiceError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A status made while answering a request for `dealer`, where D001 keeps
+    /// the default language (Chinese) and D002 writes in English.
+    async fn answered_for(dealer: &'static str, err: ServiceError) -> Status {
+        let languages = crate::i18n::Languages {
+            default: Language::Chinese,
+            by_dealer: [("D002".to_owned(), Language::English)].into(),
+        };
+        crate::i18n::scope(std::sync::Arc::new(languages), async move {
+            crate::i18n::reading_for(dealer);
+            Status::from(err)
+        })
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_chinese_dealers_errors_also_read_in_chinese() {
+        let invalid = || {
+            ServiceError::Invalid(vec![
+                FieldViolation::new("vin", "must be 17 characters, not 9"),
+                FieldViolation::new("sold_on", "2999-01-01 is in the future"),
+            ])
+        };
+        let status = answered_for("D001", invalid()).await;
+        assert!(
+            status.message().contains("must be 17 characters"),
+            "{}",
+            status.message()
+        );
+        let details = status.get_error_details();
+        let localized = details.localized_message().expect("localized");
+        assert_eq!(localized.locale, "zh-CN");
+        assert_eq!(
+            localized.message,
+            "请求有误：vin：须为17位，现为9位；sold_on：2999-01-01是将来的时间"
+        );
+        assert_eq!(
+            details
+                .bad_request()
+                .expect("fields")
+                .field_violations
+                .len(),
+            2
+        );
+        let missing = answered_for(
+            "D001",
+            ServiceError::NotFound("complaint T-1 at dealer D001".into()),
+        )
+        .await;
+        assert_eq!(
+            missing
+                .get_details_localized_message()
+                .expect("localized")
+                .message,
+            "找不到经销商D001的投诉单T-1"
+        );
+        let english = answered_for("D002", invalid()).await;
+        assert!(english.get_details_localized_message().is_none());
+        assert!(english.message().contains("must be 17 characters"));
+        // Outside a request (no dealer named), English only.
+        assert!(
+            Status::from(invalid())
+                .get_details_localized_message()
+                .is_none()
+        );
+    }
 
     #[test]
     fn invalid_argument_lists_every_field() {

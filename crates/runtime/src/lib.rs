@@ -9,6 +9,7 @@ pub mod data_dir;
 pub mod db;
 pub mod error;
 pub mod grpc;
+pub mod i18n;
 pub mod masking;
 pub mod module;
 pub mod paging;

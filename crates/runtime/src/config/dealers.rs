@@ -112,6 +112,19 @@ impl DealersConfig {
         self.zones.rules(dealer)
     }
 
+    /// Each dealer's language, for the errors its requests are answered with.
+    pub fn languages(&self) -> crate::i18n::Languages {
+        crate::i18n::Languages {
+            default: self.zones.default.language,
+            by_dealer: self
+                .zones
+                .by_dealer
+                .iter()
+                .map(|(dealer, d)| (dealer.clone(), d.language))
+                .collect(),
+        }
+    }
+
     /// A service's section for every dealer: the default table over the
     /// section's own defaults, and each dealer's table over that, value by
     /// value. Every bad value is added to `errors`, naming its key.
