@@ -116,10 +116,9 @@ pub async fn run(
         auth: auth_notice,
     });
     tracing::info!(addr = %listener.local_addr()?, store = %opened.description, "serving");
-    let languages = config.dealers.languages();
+    let dealers = config.dealers.clone();
     let served =
-        aftercare_runtime::grpc::serve(listener, routes.routes(), languages, health, shutdown)
-            .await;
+        aftercare_runtime::grpc::serve(listener, routes.routes(), dealers, health, shutdown).await;
     let _ = stop_tx.send(true);
     for task in tasks.into_iter().chain(background) {
         let _ = task.await;

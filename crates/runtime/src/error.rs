@@ -219,11 +219,10 @@ mod tests {
     /// A status made while answering a request for `dealer`, where D001 keeps
     /// the default language (Chinese) and D002 writes in English.
     async fn answered_for(dealer: &'static str, err: ServiceError) -> Status {
-        let languages = crate::i18n::Languages {
-            default: Language::Chinese,
-            by_dealer: [("D002".to_owned(), Language::English)].into(),
-        };
-        crate::i18n::scope(std::sync::Arc::new(languages), async move {
+        let dealers =
+            crate::config::DealersConfig::from_toml("[dealers.D002]\nlanguage = \"en\"\n")
+                .expect("dealers");
+        crate::i18n::scope(std::sync::Arc::new(dealers), async move {
             crate::i18n::reading_for(dealer);
             Status::from(err)
         })

@@ -13,11 +13,11 @@ pub use tonic_health::server::HealthReporter;
 
 /// Serves `routes` with gRPC health and reflection until `shutdown` resolves, then
 /// lets in-flight calls finish. Errors are also said in the language of the
-/// dealer a request names (`languages`).
+/// dealer a request names (`dealers`).
 pub async fn serve(
     listener: TcpListener,
     routes: Routes,
-    languages: crate::i18n::Languages,
+    dealers: crate::config::DealersConfig,
     health: tonic_health::pb::health_server::HealthServer<
         impl tonic_health::pb::health_server::Health,
     >,
@@ -38,7 +38,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
     tonic::transport::Server::builder()
-        .layer(crate::i18n::ReaderLayer(std::sync::Arc::new(languages)))
+        .layer(crate::i18n::ReaderLayer(std::sync::Arc::new(dealers)))
         .trace_fn(|request| {
             let span = tracing::info_span!("grpc", path = %request.uri().path(), principal = tracing::field::Empty);
             crate::telemetry::adopt_remote_parent(&span, request.headers());

@@ -6,7 +6,6 @@
 //! the call, within the scope [`ReaderLayer`] opens around each call.
 
 use std::cell::Cell;
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -15,21 +14,10 @@ use std::task::{Context, Poll};
 use aftercare_kernel::Language;
 use tonic::codegen::{Service, http};
 
-/// Each dealer's language, as the `[dealers]` tables set it.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Languages {
-    pub default: Language,
-    pub by_dealer: BTreeMap<String, Language>,
-}
-
-impl Languages {
-    pub fn of(&self, dealer: &str) -> Language {
-        self.by_dealer.get(dealer).copied().unwrap_or(self.default)
-    }
-}
+use crate::config::DealersConfig;
 
 struct Reader {
-    languages: Arc<Languages>,
+    dealers: Arc<DealersConfig>,
     language: Cell<Option<Language>>,
 }
 
@@ -38,12 +26,12 @@ tokio::task_local! {
 }
 
 /// Runs `call` as one request: errors it makes are written for the dealer
-/// its request names.
-pub async fn scope<F: Future>(languages: Arc<Languages>, call: F) -> F::Output {
+/// its request names, in that dealer's `language`.
+pub async fn scope<F: Future>(dealers: Arc<DealersConfig>, call: F) -> F::Output {
     READER
         .scope(
             Reader {
-                languages,
+                dealers,
                 language: Cell::new(None),
             },
             call,
@@ -53,7 +41,7 @@ pub async fn scope<F: Future>(languages: Arc<Languages>, call: F) -> F::Output {
 
 /// The request names `dealer`: its errors are for that dealer's people.
 pub fn reading_for(dealer: &str) {
-    let _ = READER.try_with(|r| r.language.set(Some(r.languages.of(dealer))));
+    let _ = READER.try_with(|r| r.language.set(Some(r.dealers.rules(dealer).language)));
 }
 
 /// The language of the current request's dealer; English when no dealer was
@@ -68,7 +56,7 @@ pub fn reader() -> Language {
 
 /// A layer opening the reader's scope around each gRPC call.
 #[derive(Clone)]
-pub struct ReaderLayer(pub Arc<Languages>);
+pub struct ReaderLayer(pub Arc<DealersConfig>);
 
 impl<S> tower_layer::Layer<S> for ReaderLayer {
     type Service = ReaderService<S>;
@@ -76,7 +64,7 @@ impl<S> tower_layer::Layer<S> for ReaderLayer {
     fn layer(&self, inner: S) -> ReaderService<S> {
         ReaderService {
             inner,
-            languages: self.0.clone(),
+            dealers: self.0.clone(),
         }
     }
 }
@@ -84,7 +72,7 @@ impl<S> tower_layer::Layer<S> for ReaderLayer {
 #[derive(Clone)]
 pub struct ReaderService<S> {
     inner: S,
-    languages: Arc<Languages>,
+    dealers: Arc<DealersConfig>,
 }
 
 impl<S, B> Service<http::Request<B>> for ReaderService<S>
@@ -102,7 +90,7 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let call = self.inner.call(request);
-        Box::pin(scope(self.languages.clone(), call))
+        Box::pin(scope(self.dealers.clone(), call))
     }
 }
 
@@ -112,18 +100,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_reads_in_its_dealers_language() {
-        let languages = Arc::new(Languages {
-            default: Language::Chinese,
-            by_dealer: BTreeMap::from([("D002".to_owned(), Language::English)]),
-        });
-        let chinese = scope(languages.clone(), async {
+        let dealers = Arc::new(
+            DealersConfig::from_toml("[dealers.D002]\nlanguage = \"en\"\n").expect("dealers"),
+        );
+        let chinese = scope(dealers.clone(), async {
             let before = reader();
             reading_for("D001");
             (before, reader())
         })
         .await;
         assert_eq!(chinese, (Language::English, Language::Chinese));
-        let english = scope(languages, async {
+        let english = scope(dealers, async {
             reading_for("D002");
             reader()
         })

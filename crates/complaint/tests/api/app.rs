@@ -101,12 +101,11 @@ pub async fn spawn_app(backend: Backend) -> App {
 /// The dealers' tables of the tests: D001 as configured by default (Chinese,
 /// Shanghai), D002 writing in English.
 fn dealers() -> aftercare_complaint::config::ComplaintDealers {
-    let file = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(file.path(), "[dealers.D002]\nlanguage = \"en\"\n").expect("write");
-    let config = aftercare_runtime::config::Config::load(Some(file.path()), Vec::new())
-        .expect("the tests' configuration");
+    let config =
+        aftercare_runtime::config::DealersConfig::from_toml("[dealers.D002]\nlanguage = \"en\"\n")
+            .expect("the tests' dealers");
     let mut errors = Vec::new();
-    let dealers = config.dealers.section(&mut errors);
+    let dealers = config.section(&mut errors);
     assert!(errors.is_empty(), "{errors:?}");
     dealers
 }

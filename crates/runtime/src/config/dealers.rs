@@ -112,16 +112,18 @@ impl DealersConfig {
         self.zones.rules(dealer)
     }
 
-    /// Each dealer's language, for the errors its requests are answered with.
-    pub fn languages(&self) -> crate::i18n::Languages {
-        crate::i18n::Languages {
-            default: self.zones.default.language,
-            by_dealer: self
-                .zones
-                .by_dealer
-                .iter()
-                .map(|(dealer, d)| (dealer.clone(), d.language))
-                .collect(),
+    /// The `[dealers]` tables of a TOML document, as the configuration reads
+    /// them (for tests and tools that need dealers without a whole file).
+    pub fn from_toml(text: &str) -> Result<Self, Vec<String>> {
+        let mut document: toml::Table = text
+            .parse()
+            .map_err(|e: toml::de::Error| vec![format!("dealers: {}", e.message().trim())])?;
+        let mut errors = Vec::new();
+        let dealers = Self::from_table(document.remove("dealers"), &mut errors);
+        if errors.is_empty() {
+            Ok(dealers)
+        } else {
+            Err(errors)
         }
     }
 
