@@ -70,12 +70,26 @@ async fn bad_values_are_invalid_arguments_naming_the_field() {
             .await,
     );
     assert_eq!(got, ["profile.district"]);
-    let got = fields_of(
-        intake
-            .register_customer(authorized(customer("刘\u{0}洋", "浦东"), &admin))
-            .await,
-    );
-    assert_eq!(got, ["profile.name"]);
+    let refused = intake
+        .register_customer(authorized(customer("刘\u{0}洋", "浦东"), &admin))
+        .await;
+    // Refused before any handler runs, and still said in the language of the
+    // dealer the request names (D001: Chinese).
+    if let Err(status) = &refused {
+        let said = status
+            .get_error_details()
+            .localized_message()
+            .map(|m| (m.locale.clone(), m.message.clone()));
+        assert_eq!(
+            said,
+            Some((
+                "zh-CN".to_owned(),
+                "请求有误：profile.name：第3字节处有控制字符U+0000；只接受可打印文字、制表符和换行"
+                    .to_owned()
+            ))
+        );
+    }
+    assert_eq!(fields_of(refused), ["profile.name"]);
 
     // A time past year 9999 is out of range, not missing.
     let order = pb::RepairOrder {

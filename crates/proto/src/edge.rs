@@ -328,12 +328,50 @@ fn walk_json(value: &serde_json::Value, name: &str, path: &str, out: &mut Vec<Vi
     }
 }
 
+/// Says a refusal of this check for the person who sent the request: given
+/// the dealer the request names (its top-level `dealer` field, when it has
+/// one) and the violations, the language tag and the words, or `None` to keep
+/// English. The check runs before any handler knows the dealer, so the server
+/// installs one with [`say_refusals_with`].
+pub type Localizer = fn(dealer: Option<&str>, violations: &[Violation]) -> Option<(String, String)>;
+
+static LOCALIZER: OnceLock<Localizer> = OnceLock::new();
+
+/// Installs how refusals are said for their readers (once per process; later
+/// calls keep the first).
+pub fn say_refusals_with(localizer: Localizer) {
+    let _ = LOCALIZER.set(localizer);
+}
+
+/// The dealer a request of type `full_name` names in its `dealer` field,
+/// read from its wire form.
+fn named_dealer(full_name: &str, bytes: &[u8]) -> Option<String> {
+    let descriptor = crate::json::pool().get_message_by_name(full_name)?;
+    let field = descriptor.get_field_by_name("dealer")?;
+    let message = prost_reflect::DynamicMessage::decode(descriptor, bytes).ok()?;
+    let value = message.get_field(&field);
+    // A `DealerId` message, or its text in older requests.
+    let text = match value.as_message() {
+        Some(id) => id.get_field_by_name("value")?.as_str()?.to_owned(),
+        None => value.as_str()?.to_owned(),
+    };
+    (!text.is_empty()).then_some(text)
+}
+
 /// An `InvalidArgument` status listing `violations` as `BadRequest` details.
 pub fn invalid_argument(violations: &[Violation]) -> Status {
+    said_invalid_argument(violations, None)
+}
+
+/// [`invalid_argument`] with the words for its reader as a `LocalizedMessage`.
+fn said_invalid_argument(violations: &[Violation], said: Option<(String, String)>) -> Status {
     use tonic_types::{ErrorDetails, StatusExt};
     let mut details = ErrorDetails::new();
     for v in violations {
         details.add_bad_request_violation(v.field.clone(), v.reason.clone());
+    }
+    if let Some((tag, words)) = said {
+        details.set_localized_message(tag, words);
     }
     let message = violations
         .iter()
@@ -404,10 +442,12 @@ impl<U: Message + prost::Name + Default> Decoder for CheckedDecoder<U> {
             U::decode(bytes.as_ref()).map_err(|e| Status::invalid_argument(e.to_string()))?;
         let violations = check_message(&name, &bytes);
         if violations.is_empty() {
-            Ok(Some(message))
-        } else {
-            Err(invalid_argument(&violations))
+            return Ok(Some(message));
         }
+        let said = LOCALIZER
+            .get()
+            .and_then(|say| say(named_dealer(&name, &bytes).as_deref(), &violations));
+        Err(said_invalid_argument(&violations, said))
     }
 
     fn buffer_settings(&self) -> tonic::codec::BufferSettings {

@@ -27,6 +27,11 @@ const OUTPUT: SerializeOptions = SerializeOptions::new()
 /// Unknown fields are ignored: DMS exports carry columns of their own.
 const INPUT: DeserializeOptions = DeserializeOptions::new().deny_unknown_fields(false);
 
+/// Every message of the protos, by full name.
+pub(crate) fn pool() -> &'static DescriptorPool {
+    &POOL
+}
+
 /// The descriptor of a generated message.
 pub fn descriptor<M: prost::Name>() -> MessageDescriptor {
     POOL.get_message_by_name(&M::full_name())

@@ -54,6 +54,28 @@ pub fn reader() -> Language {
         .unwrap_or(Language::English)
 }
 
+/// The edge check's refusal (see [`aftercare_proto::edge`]) in the language
+/// of the dealer the request names; `None` in English, which the status
+/// message already is.
+pub fn edge_refusal(
+    dealer: Option<&str>,
+    violations: &[aftercare_proto::edge::Violation],
+) -> Option<(String, String)> {
+    if let Some(dealer) = dealer {
+        reading_for(dealer);
+    }
+    let reader = reader();
+    (reader != Language::English).then(|| {
+        let refusal = crate::ServiceError::Invalid(
+            violations
+                .iter()
+                .map(|v| crate::FieldViolation::new(v.field.clone(), v.reason.clone()))
+                .collect(),
+        );
+        (reader.tag().to_owned(), refusal.said_in(reader))
+    })
+}
+
 /// A layer opening the reader's scope around each gRPC call.
 #[derive(Clone)]
 pub struct ReaderLayer(pub Arc<DealersConfig>);

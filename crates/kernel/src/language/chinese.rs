@@ -69,6 +69,18 @@ const CATALOG: &[(&str, &str)] = &[
     ("{} is not a month like 2026-09", "{0}不是形如2026-09的月份"),
     ("{} is not a calendar date", "{0}不是有效日期"),
     ("{} is not a calendar month", "{0}不是有效月份"),
+    (
+        "{}: the year must be between {} and {}",
+        "{0}：年份须在{1}至{2}之间",
+    ),
+    (
+        "{} is out of range: the year must be between {} and {}",
+        "{0}超出范围：年份须在{1}至{2}之间",
+    ),
+    (
+        "{} seconds since 1970 is out of range: the year must be between {} and {}",
+        "自1970年起{0}秒超出范围：年份须在{1}至{2}之间",
+    ),
     ("is before opened_at", "早于开单时间（opened_at）"),
     (
         "has no bounds at the dealer",
