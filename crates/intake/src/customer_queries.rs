@@ -18,12 +18,15 @@ pub async fn get(
 ) -> Result<pb::CustomerFile, ServiceError> {
     let id = uuid::Uuid::parse_str(&body.customer_id)
         .map_err(|_| ServiceError::invalid("customer_id", "is not a customer id"))?;
-    customer_api::wait(
-        api.customers.as_ref(),
-        body.consistency.as_ref(),
-        api.read_timeout,
-    )
-    .await?;
+    // The file lists the customer's vehicles: both read models catch up.
+    for progress in [&api.customers, &api.vehicles] {
+        customer_api::wait(
+            progress.as_ref(),
+            body.consistency.as_ref(),
+            api.read_timeout,
+        )
+        .await?;
+    }
     let personal = PersonalData::for_principal(principal);
     customer_api::files(&api.db, dealer, personal, &[id.to_string()])
         .await?
