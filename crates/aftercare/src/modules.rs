@@ -10,6 +10,7 @@ pub fn all() -> Vec<Box<dyn Module>> {
         Box::new(aftercare_intake::IntakeModule),
         Box::new(aftercare_complaint::ComplaintModule),
         Box::new(aftercare_analytics::AnalyticsModule),
+        Box::new(aftercare_callback::CallbackModule),
     ]
 }
 

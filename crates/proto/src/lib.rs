@@ -25,6 +25,7 @@ pub mod aggregates {
     pub const COMPLAINT: &str = "complaint";
     pub const WARNING: &str = "warning";
     pub const VEHICLE_CHURN: &str = "vehicle-churn";
+    pub const CALLBACK_TASK: &str = "callback-task";
 }
 pub mod edge;
 pub mod json;
@@ -50,6 +51,12 @@ pub mod intake {
 pub mod analytics {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/aftercare.analytics.v1.rs"));
+    }
+}
+
+pub mod callback {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/aftercare.callback.v1.rs"));
     }
 }
 

@@ -1,0 +1,235 @@
+//! One task's life: claimed by one person (a second claimant is refused), called
+//! up to the dealer's number of attempts, closed reached or unreached, and the
+//! outcome of a reached call recorded once.
+
+use aftercare_kernel::aggregate::Aggregate;
+use jiff::Timestamp;
+use jiff::civil::Date;
+
+use super::AttemptResult;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Claimed {
+        agent: String,
+        at: Timestamp,
+    },
+    Reassigned {
+        from: String,
+        to: String,
+        by: String,
+        at: Timestamp,
+    },
+    Attempted {
+        result: AttemptResult,
+        agent: String,
+        at: Timestamp,
+        attempt: u32,
+        retry_at: Option<Timestamp>,
+        closed: bool,
+        note: String,
+    },
+    OutcomeRecorded(Outcome),
+}
+
+/// What a reached call came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub agent: String,
+    pub at: Timestamp,
+    /// 1 (very dissatisfied) to 5 (very satisfied).
+    pub satisfaction: Option<u8>,
+    pub appointment: Option<(Date, u32)>,
+    /// The churn reason's number in the protos (false and real churn).
+    pub churn_reason: Option<u32>,
+    pub note: String,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    Claim {
+        agent: String,
+        at: Timestamp,
+    },
+    Reassign {
+        to: String,
+        by: String,
+        at: Timestamp,
+    },
+    Attempt {
+        agent: String,
+        result: AttemptResult,
+        at: Timestamp,
+        note: String,
+        /// Attempts before the task closes unreached (the dealer's rule).
+        max_attempts: u32,
+        /// When the next attempt is due, if there is one.
+        retry_at: Timestamp,
+    },
+    Outcome(Outcome),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// Someone else holds the task.
+    ClaimedBy(String),
+    /// The task was closed (reached, refused, wrong number or out of attempts).
+    Closed,
+    /// An outcome needs a reached call.
+    NotReached,
+    /// A different outcome was already recorded.
+    OutcomeRecorded,
+    /// An outcome with nothing in it.
+    EmptyOutcome,
+}
+
+impl std::fmt::Display for Rejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rejection::ClaimedBy(agent) => write!(f, "the task is claimed by {agent}"),
+            Rejection::Closed => write!(f, "the task is closed"),
+            Rejection::NotReached => write!(f, "the customer was not reached on this task"),
+            Rejection::OutcomeRecorded => {
+                write!(f, "this task's outcome is already recorded")
+            }
+            Rejection::EmptyOutcome => write!(
+                f,
+                "an outcome needs a satisfaction, an appointment or a churn reason"
+            ),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Task {
+    claimed_by: Option<String>,
+    attempts: u32,
+    last_attempt: Option<(String, Timestamp, AttemptResult)>,
+    closed: bool,
+    reached: bool,
+    outcome: Option<Outcome>,
+}
+
+impl Aggregate for Task {
+    type Command = Command;
+    type Event = Event;
+    type Rejection = Rejection;
+
+    fn decide(&self, command: Command) -> Result<Vec<Event>, Rejection> {
+        match command {
+            Command::Claim { agent, at } => {
+                if self.claimed_by.as_deref() == Some(agent.as_str()) {
+                    return Ok(Vec::new());
+                }
+                if self.closed {
+                    return Err(Rejection::Closed);
+                }
+                if let Some(holder) = &self.claimed_by {
+                    return Err(Rejection::ClaimedBy(holder.clone()));
+                }
+                Ok(vec![Event::Claimed { agent, at }])
+            }
+            Command::Reassign { to, by, at } => {
+                if self.closed {
+                    return Err(Rejection::Closed);
+                }
+                if self.claimed_by.as_deref() == Some(to.as_str()) {
+                    return Ok(Vec::new());
+                }
+                Ok(vec![Event::Reassigned {
+                    from: self.claimed_by.clone().unwrap_or_default(),
+                    to,
+                    by,
+                    at,
+                }])
+            }
+            Command::Attempt {
+                agent,
+                result,
+                at,
+                note,
+                max_attempts,
+                retry_at,
+            } => {
+                // The same call sent again (a client's retry) is recorded once.
+                if self.last_attempt.as_ref() == Some(&(agent.clone(), at, result)) {
+                    return Ok(Vec::new());
+                }
+                if self.closed {
+                    return Err(Rejection::Closed);
+                }
+                let mut events = Vec::new();
+                match &self.claimed_by {
+                    Some(holder) if *holder != agent => {
+                        return Err(Rejection::ClaimedBy(holder.clone()));
+                    }
+                    Some(_) => {}
+                    // Whoever calls holds the task.
+                    None => events.push(Event::Claimed {
+                        agent: agent.clone(),
+                        at,
+                    }),
+                }
+                let attempt = self.attempts + 1;
+                let closed = !result.retried() || attempt >= max_attempts;
+                events.push(Event::Attempted {
+                    result,
+                    agent,
+                    at,
+                    attempt,
+                    retry_at: (!closed).then_some(retry_at),
+                    closed,
+                    note,
+                });
+                Ok(events)
+            }
+            Command::Outcome(outcome) => {
+                if !self.reached {
+                    return Err(Rejection::NotReached);
+                }
+                if outcome.satisfaction.is_none()
+                    && outcome.appointment.is_none()
+                    && outcome.churn_reason.is_none()
+                {
+                    return Err(Rejection::EmptyOutcome);
+                }
+                match &self.outcome {
+                    Some(recorded) if same_outcome(recorded, &outcome) => Ok(Vec::new()),
+                    Some(_) => Err(Rejection::OutcomeRecorded),
+                    None => Ok(vec![Event::OutcomeRecorded(outcome)]),
+                }
+            }
+        }
+    }
+
+    fn evolve(mut self, event: &Event) -> Self {
+        match event {
+            Event::Claimed { agent, .. } => self.claimed_by = Some(agent.clone()),
+            Event::Reassigned { to, .. } => self.claimed_by = Some(to.clone()),
+            Event::Attempted {
+                result,
+                agent,
+                at,
+                attempt,
+                closed,
+                ..
+            } => {
+                self.attempts = *attempt;
+                self.last_attempt = Some((agent.clone(), *at, *result));
+                self.closed |= *closed;
+                self.reached |= *result == AttemptResult::Reached;
+            }
+            Event::OutcomeRecorded(outcome) => self.outcome = Some(outcome.clone()),
+        }
+        self
+    }
+}
+
+/// The same outcome sent again (its time aside).
+fn same_outcome(a: &Outcome, b: &Outcome) -> bool {
+    (&a.satisfaction, &a.appointment, &a.churn_reason, &a.note)
+        == (&b.satisfaction, &b.appointment, &b.churn_reason, &b.note)
+}
+
+#[cfg(test)]
+mod tests;

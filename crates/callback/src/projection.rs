@@ -1,0 +1,734 @@
+//! The scheduler and the worklist's read model in one projection, so what it
+//! knows of customers and vehicles and the tasks it schedules from them are
+//! in the log's order: intake's customers, vehicles, sales, visits and leads
+//! and analytics' churn changes schedule tasks (each id derived from its
+//! cause, so a replay or a redelivery schedules nothing twice); the tasks' own
+//! events (claims, attempts, outcomes) move them along.
+
+use std::sync::Arc;
+
+use aftercare_eventstore::{Filter, RecordedEvent};
+use aftercare_proto::aggregates;
+use aftercare_proto::analytics::v1 as analytics;
+use aftercare_proto::calendar::read_instant as instant;
+use aftercare_proto::event_types::{analytics as analytics_events, intake as intake_events};
+use aftercare_proto::intake::v1 as intake;
+use aftercare_runtime::db::{Migrations, SqlMigration, SqlValue, insert_rows};
+use aftercare_runtime::projection::{ApplyError, Projection};
+use async_trait::async_trait;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use prost::Message;
+use sqlx::{AnyConnection, Row};
+
+use crate::config::CallbackDealers;
+use crate::domain::mileage::Reading;
+use crate::domain::schedule::{self, Decision, Window};
+use crate::domain::task::Event;
+use crate::domain::{AttemptResult, Kind};
+use crate::events;
+
+const SQL: &[SqlMigration] = &[SqlMigration {
+    version: 4_000_001,
+    description: "callback tasks",
+    sql: include_str!("../migrations/4000001_tasks.sql"),
+}];
+
+/// Callbacks own migration versions 4,000,000–4,999,999.
+pub const MIGRATIONS: Migrations = Migrations {
+    postgres: SQL,
+    sqlite: SQL,
+};
+
+pub const NAME: &str = "callback_tasks";
+
+pub struct Tasks {
+    pub dealers: Arc<CallbackDealers>,
+}
+
+/// When an event was recorded: the time in its UUIDv7 id (a fresh id is
+/// minted when the event is appended), else when it occurred. The same on
+/// every replay.
+pub fn recorded_at(event: &RecordedEvent) -> Timestamp {
+    let id = event.data.event_id;
+    if id.get_version_num() == 7
+        && let Some(ts) = id.get_timestamp()
+    {
+        let (seconds, nanos) = ts.to_unix();
+        if let (Ok(seconds), Ok(nanos)) = (i64::try_from(seconds), i32::try_from(nanos))
+            && let Ok(at) = Timestamp::new(seconds, nanos)
+        {
+            return at;
+        }
+    }
+    event.data.occurred_at
+}
+
+/// A task a cause asks for, before the decision.
+struct Planned {
+    dealer: String,
+    kind: Kind,
+    cause_id: String,
+    cause: String,
+    customer_id: String,
+    vehicle_id: String,
+    vin: String,
+    model: String,
+    lead_id: String,
+    contact_name: String,
+    contact_phone: String,
+    assignee: String,
+    window: Window,
+}
+
+fn us(t: Timestamp) -> SqlValue {
+    SqlValue::Int(t.as_microsecond())
+}
+
+fn text(value: &str) -> SqlValue {
+    SqlValue::Text(value.to_owned())
+}
+
+const TASK_COLUMNS: &[&str] = &[
+    "task_id",
+    "dealer",
+    "kind",
+    "status",
+    "customer_id",
+    "vehicle_id",
+    "vin",
+    "model",
+    "lead_id",
+    "contact_name",
+    "contact_phone",
+    "assignee",
+    "claimed_by",
+    "cause",
+    "opens_at",
+    "due_at",
+    "closes_at",
+    "attempts",
+    "caller",
+];
+
+/// Schedules `plan`, or counts it as history or not contactable.
+async fn schedule(
+    tx: &mut AnyConnection,
+    plan: Planned,
+    recorded: Timestamp,
+    contactable: bool,
+) -> Result<(), sqlx::Error> {
+    let task_id = schedule::task_id(&plan.dealer, plan.kind, &plan.cause_id).to_string();
+    let (reason, window) = match schedule::decide(plan.window, recorded, contactable) {
+        Decision::Schedule(w) => {
+            let row = vec![
+                text(&task_id),
+                text(&plan.dealer),
+                text(plan.kind.as_str()),
+                text("open"),
+                text(&plan.customer_id),
+                text(&plan.vehicle_id),
+                text(&plan.vin),
+                text(&plan.model),
+                text(&plan.lead_id),
+                text(&plan.contact_name),
+                text(&plan.contact_phone),
+                text(&plan.assignee),
+                text(""),
+                text(&plan.cause),
+                us(w.opens_at),
+                us(w.due_at),
+                us(w.closes_at),
+                SqlValue::Int(0),
+                text(""),
+            ];
+            insert_rows(
+                tx,
+                "callback_tasks",
+                TASK_COLUMNS,
+                "ON CONFLICT (task_id) DO NOTHING",
+                &[row],
+            )
+            .await?;
+            return Ok(());
+        }
+        Decision::History(w) => ("history", w),
+        Decision::NotContactable => ("not-contactable", plan.window),
+    };
+    insert_rows(
+        tx,
+        "callback_unscheduled",
+        &["task_id", "dealer", "kind", "reason", "due_at"],
+        "ON CONFLICT (task_id) DO NOTHING",
+        &[vec![
+            text(&task_id),
+            text(&plan.dealer),
+            text(plan.kind.as_str()),
+            text(reason),
+            us(window.due_at),
+        ]],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The customer's phone consent, name and phone, if the file is known.
+async fn customer(
+    tx: &mut AnyConnection,
+    customer_id: &str,
+) -> Result<Option<(bool, String, String)>, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT phone_consent, name, phone FROM callback_customers WHERE customer_id = $1",
+    )
+    .bind(customer_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    row.map(|r| {
+        Ok((
+            r.try_get::<i64, _>("phone_consent")? == 1,
+            r.try_get("name")?,
+            r.try_get("phone")?,
+        ))
+    })
+    .transpose()
+}
+
+async fn contactable(tx: &mut AnyConnection, customer_id: &str) -> Result<bool, sqlx::Error> {
+    Ok(customer(tx, customer_id)
+        .await?
+        .is_some_and(|(consent, _, phone)| consent && !phone.is_empty()))
+}
+
+/// The vehicle's VIN, model and owner, if known.
+async fn vehicle(
+    tx: &mut AnyConnection,
+    vehicle_id: &str,
+) -> Result<Option<(String, String, String)>, sqlx::Error> {
+    let row = sqlx::query("SELECT vin, model, owner FROM callback_vehicles WHERE vehicle_id = $1")
+        .bind(vehicle_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    row.map(|r| Ok((r.try_get("vin")?, r.try_get("model")?, r.try_get("owner")?)))
+        .transpose()
+}
+
+async fn readings(tx: &mut AnyConnection, vehicle_id: &str) -> Result<Vec<Reading>, sqlx::Error> {
+    let rows = sqlx::query("SELECT day, km FROM callback_readings WHERE vehicle_id = $1")
+        .bind(vehicle_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    Ok(rows
+        .iter()
+        .filter_map(|r| {
+            let day: String = r.try_get("day").ok()?;
+            let km: i64 = r.try_get("km").ok()?;
+            Some(Reading {
+                on: day.parse().ok()?,
+                km: u32::try_from(km).ok()?,
+            })
+        })
+        .collect())
+}
+
+fn first_phone(profile: Option<&intake::CustomerProfile>) -> (String, String) {
+    profile.map_or_else(Default::default, |p| {
+        (
+            p.name.clone(),
+            p.phones
+                .first()
+                .map(|phone| phone.number.clone())
+                .unwrap_or_default(),
+        )
+    })
+}
+
+fn phone_consent(consents: &[intake::Consent]) -> Option<bool> {
+    consents
+        .iter()
+        .rev()
+        .find(|c| c.channel == intake::ContactChannel::Phone as i32)
+        .map(|c| c.granted)
+}
+
+impl Tasks {
+    async fn apply_one(
+        &self,
+        tx: &mut AnyConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ApplyError> {
+        let poison = |reason: String| ApplyError::Poison {
+            position: event.position,
+            reason,
+        };
+        let decode_err = |e: prost::DecodeError| poison(e.to_string());
+        let payload = event.data.payload.as_ref();
+        let dealer = event.dealer().as_str().to_owned();
+        let rules = self.dealers.rules(&dealer);
+        let zone = rules.time_zone.clone();
+        let rules = &rules.callback;
+        let recorded = recorded_at(event);
+        match event.data.event_type.as_str() {
+            intake_events::CUSTOMER_REGISTERED => {
+                let e = intake::CustomerRegistered::decode(payload).map_err(decode_err)?;
+                let (name, phone) = first_phone(e.profile.as_ref());
+                let consent = phone_consent(&e.consents).unwrap_or(false);
+                insert_rows(
+                    tx,
+                    "callback_customers",
+                    &["customer_id", "dealer", "name", "phone", "phone_consent"],
+                    "ON CONFLICT (customer_id) DO UPDATE SET name = excluded.name, \
+                     phone = excluded.phone, phone_consent = excluded.phone_consent",
+                    &[vec![
+                        text(&e.customer_id),
+                        text(&dealer),
+                        SqlValue::Text(name),
+                        SqlValue::Text(phone),
+                        SqlValue::Int(i64::from(consent)),
+                    ]],
+                )
+                .await?;
+            }
+            intake_events::CUSTOMER_UPDATED => {
+                let e = intake::CustomerUpdated::decode(payload).map_err(decode_err)?;
+                let (name, phone) = first_phone(e.profile.as_ref());
+                sqlx::query(
+                    "UPDATE callback_customers SET name = $1, phone = $2 WHERE customer_id = $3",
+                )
+                .bind(name)
+                .bind(phone)
+                .bind(&e.customer_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            intake_events::CONTACT_CONSENT_CHANGED => {
+                let e = intake::ContactConsentChanged::decode(payload).map_err(decode_err)?;
+                if let Some(granted) = phone_consent(e.consent.as_slice()) {
+                    sqlx::query(
+                        "UPDATE callback_customers SET phone_consent = $1 WHERE customer_id = $2",
+                    )
+                    .bind(i64::from(granted))
+                    .bind(&e.customer_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            intake_events::VEHICLE_REGISTERED => {
+                let e = intake::VehicleRegistered::decode(payload).map_err(decode_err)?;
+                insert_rows(
+                    tx,
+                    "callback_vehicles",
+                    &["vehicle_id", "dealer", "vin", "model", "owner"],
+                    "ON CONFLICT (vehicle_id) DO UPDATE SET vin = excluded.vin, \
+                     model = excluded.model, owner = excluded.owner",
+                    &[vec![
+                        text(&e.vehicle_id),
+                        text(&dealer),
+                        text(&e.vin),
+                        text(&e.model),
+                        text(&e.owner_customer_id),
+                    ]],
+                )
+                .await?;
+            }
+            intake_events::VEHICLE_UPDATED => {
+                let e = intake::VehicleUpdated::decode(payload).map_err(decode_err)?;
+                if !e.model.is_empty() {
+                    sqlx::query("UPDATE callback_vehicles SET model = $1 WHERE vehicle_id = $2")
+                        .bind(&e.model)
+                        .bind(&e.vehicle_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            intake_events::VEHICLE_OWNERSHIP_TRANSFERRED => {
+                let e = intake::VehicleOwnershipTransferred::decode(payload).map_err(decode_err)?;
+                sqlx::query("UPDATE callback_vehicles SET owner = $1 WHERE vehicle_id = $2")
+                    .bind(&e.to_customer_id)
+                    .bind(&e.vehicle_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            intake_events::VEHICLE_SOLD => {
+                let e = intake::VehicleSold::decode(payload).map_err(decode_err)?;
+                let sold_on = e
+                    .sold_on
+                    .as_ref()
+                    .and_then(|d| aftercare_proto::calendar::date(d).ok())
+                    .ok_or_else(|| poison("VehicleSold without a valid sold_on".into()))?;
+                insert_rows(
+                    tx,
+                    "callback_vehicles",
+                    &["vehicle_id", "dealer", "vin", "model", "owner"],
+                    "ON CONFLICT (vehicle_id) DO UPDATE SET owner = excluded.owner",
+                    &[vec![
+                        text(&e.vehicle_id),
+                        text(&dealer),
+                        text(&e.vin),
+                        text(&e.model),
+                        text(&e.buyer_customer_id),
+                    ]],
+                )
+                .await?;
+                let model = vehicle(tx, &e.vehicle_id)
+                    .await?
+                    .map(|(_, model, _)| model)
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| e.model.clone());
+                let reachable = contactable(tx, &e.buyer_customer_id).await?;
+                let on = sold_on.strftime("%Y-%m-%d").to_string();
+                let plan = |kind: Kind, window: Window, cause: String| Planned {
+                    dealer: dealer.clone(),
+                    kind,
+                    cause_id: e.sale_id.clone(),
+                    cause,
+                    customer_id: e.buyer_customer_id.clone(),
+                    vehicle_id: e.vehicle_id.clone(),
+                    vin: e.vin.clone(),
+                    model: model.clone(),
+                    lead_id: String::new(),
+                    contact_name: String::new(),
+                    contact_phone: String::new(),
+                    assignee: String::new(),
+                    window,
+                };
+                schedule(
+                    tx,
+                    plan(
+                        Kind::PostSale,
+                        schedule::post_sale(sold_on, rules, &zone),
+                        format!("delivered {on} by {}", e.sales_consultant),
+                    ),
+                    recorded,
+                    reachable,
+                )
+                .await?;
+                schedule(
+                    tx,
+                    plan(
+                        Kind::FirstServiceReminder,
+                        schedule::first_service(sold_on, &model, rules, &zone),
+                        format!("first service after the delivery of {on}"),
+                    ),
+                    recorded,
+                    reachable,
+                )
+                .await?;
+            }
+            intake_events::VISIT_RECORDED => {
+                let e = intake::VisitRecorded::decode(payload).map_err(decode_err)?;
+                let closed_at = e
+                    .closed_at
+                    .as_ref()
+                    .and_then(instant)
+                    .ok_or_else(|| poison("VisitRecorded without a valid closed_at".into()))?;
+                let day: Date = closed_at.to_zoned(zone.clone()).date();
+                if e.mileage_km > 0 {
+                    insert_rows(
+                        tx,
+                        "callback_readings",
+                        &["vehicle_id", "visit_id", "day", "km"],
+                        "ON CONFLICT (vehicle_id, visit_id) DO NOTHING",
+                        &[vec![
+                            text(&e.vehicle_id),
+                            text(&e.visit_id),
+                            SqlValue::Text(day.strftime("%Y-%m-%d").to_string()),
+                            SqlValue::Int(i64::from(e.mileage_km)),
+                        ]],
+                    )
+                    .await?;
+                }
+                let known = vehicle(tx, &e.vehicle_id).await?;
+                if known.is_none() {
+                    insert_rows(
+                        tx,
+                        "callback_vehicles",
+                        &["vehicle_id", "dealer", "vin", "model", "owner"],
+                        "ON CONFLICT (vehicle_id) DO NOTHING",
+                        &[vec![
+                            text(&e.vehicle_id),
+                            text(&dealer),
+                            text(&e.vin),
+                            text(""),
+                            text(&e.customer_id),
+                        ]],
+                    )
+                    .await?;
+                }
+                let (model, owner) =
+                    known.map_or((String::new(), String::new()), |(_, m, o)| (m, o));
+                let customer_id = if e.customer_id.is_empty() {
+                    owner
+                } else {
+                    e.customer_id.clone()
+                };
+                let reachable = contactable(tx, &customer_id).await?;
+                let maintenance = e.kind == intake::VisitKind::Maintenance as i32;
+                let on = day.strftime("%Y-%m-%d").to_string();
+                let plan = |kind: Kind, window: Window, cause: String| Planned {
+                    dealer: dealer.clone(),
+                    kind,
+                    cause_id: e.visit_id.clone(),
+                    cause,
+                    customer_id: customer_id.clone(),
+                    vehicle_id: e.vehicle_id.clone(),
+                    vin: e.vin.clone(),
+                    model: model.clone(),
+                    lead_id: String::new(),
+                    contact_name: String::new(),
+                    contact_phone: String::new(),
+                    assignee: String::new(),
+                    window,
+                };
+                schedule(
+                    tx,
+                    plan(
+                        Kind::PostService,
+                        schedule::post_service(closed_at, rules, &zone),
+                        format!(
+                            "visit {} on {on}, advisor {}",
+                            e.repair_order, e.service_advisor
+                        ),
+                    ),
+                    recorded,
+                    reachable,
+                )
+                .await?;
+                if maintenance {
+                    // The reminders this visit answers are moot.
+                    sqlx::query(
+                        "UPDATE callback_tasks SET status = 'superseded' \
+                         WHERE vehicle_id = $1 AND kind IN ('first-service', 'maintenance') \
+                         AND status = 'open' AND attempts = 0 AND opens_at <= $2",
+                    )
+                    .bind(&e.vehicle_id)
+                    .bind(closed_at.as_microsecond())
+                    .execute(&mut *tx)
+                    .await?;
+                    let visit = Reading {
+                        on: day,
+                        km: e.mileage_km,
+                    };
+                    let history = readings(tx, &e.vehicle_id).await?;
+                    schedule(
+                        tx,
+                        plan(
+                            Kind::MaintenanceReminder,
+                            schedule::maintenance(visit, &history, rules, &zone),
+                            format!("maintenance after visit {} on {on}", e.repair_order),
+                        ),
+                        recorded,
+                        reachable,
+                    )
+                    .await?;
+                }
+            }
+            intake_events::LEAD_CAPTURED => {
+                let e = intake::LeadCaptured::decode(payload).map_err(decode_err)?;
+                let called = [
+                    intake::LeadSource::Hotline as i32,
+                    intake::LeadSource::Web as i32,
+                    intake::LeadSource::Oem as i32,
+                ];
+                if called.contains(&e.source) {
+                    let phone = e.phone.map(|p| p.number).unwrap_or_default();
+                    let due = e.first_contact_due_at.as_ref().and_then(instant);
+                    let source =
+                        intake::LeadSource::try_from(e.source).map_or("lead", |s| match s {
+                            intake::LeadSource::Hotline => "hotline lead",
+                            intake::LeadSource::Web => "web lead",
+                            _ => "OEM lead",
+                        });
+                    let reachable = !phone.is_empty();
+                    schedule(
+                        tx,
+                        Planned {
+                            dealer: dealer.clone(),
+                            kind: Kind::LeadFirstContact,
+                            cause_id: e.lead_id.clone(),
+                            cause: format!("{source}, interested in {}", e.model_of_interest),
+                            customer_id: String::new(),
+                            vehicle_id: String::new(),
+                            vin: String::new(),
+                            model: e.model_of_interest.clone(),
+                            lead_id: e.lead_id.clone(),
+                            contact_name: e.name.clone(),
+                            contact_phone: phone,
+                            assignee: String::new(),
+                            window: schedule::lead(recorded, due, rules),
+                        },
+                        recorded,
+                        reachable,
+                    )
+                    .await?;
+                }
+            }
+            analytics_events::VEHICLE_CHURN_STATUS_CHANGED => {
+                let e =
+                    analytics::VehicleChurnStatusChanged::decode(payload).map_err(decode_err)?;
+                let churned = |s: i32| {
+                    [
+                        analytics::Segment::Churned as i32,
+                        analytics::Segment::Drifting as i32,
+                        analytics::Segment::FullyChurned as i32,
+                    ]
+                    .contains(&s)
+                };
+                if e.to == analytics::Segment::Churned as i32 && !churned(e.from) {
+                    let (vin, model, owner) = vehicle(tx, &e.vehicle_id)
+                        .await?
+                        .unwrap_or_else(|| (e.vin.clone(), String::new(), String::new()));
+                    let reachable = contactable(tx, &owner).await?;
+                    let month = e
+                        .as_of
+                        .map(|m| format!("{:04}-{:02}", m.year, m.month))
+                        .unwrap_or_default();
+                    schedule(
+                        tx,
+                        Planned {
+                            dealer: dealer.clone(),
+                            kind: Kind::Winback,
+                            cause_id: format!("{}/{}", e.vehicle_id, event.data.event_id),
+                            cause: format!(
+                                "no visit for {} months (churned in {month})",
+                                e.months_since_last_visit
+                            ),
+                            customer_id: owner,
+                            vehicle_id: e.vehicle_id.clone(),
+                            vin,
+                            model,
+                            lead_id: String::new(),
+                            contact_name: String::new(),
+                            contact_phone: String::new(),
+                            assignee: e.service_advisor.clone(),
+                            window: schedule::winback(event.data.occurred_at, rules, &zone),
+                        },
+                        recorded,
+                        reachable,
+                    )
+                    .await?;
+                }
+            }
+            _ if event.stream.aggregate() == events::AGGREGATE => {
+                let task = event.stream.id().to_owned();
+                match events::decode(event).map_err(poison)? {
+                    Event::Claimed { agent, .. } => {
+                        sqlx::query(
+                            "UPDATE callback_tasks SET claimed_by = $1, \
+                             status = CASE WHEN status = 'open' THEN 'claimed' ELSE status END \
+                             WHERE task_id = $2",
+                        )
+                        .bind(agent)
+                        .bind(&task)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Event::Reassigned { to, .. } => {
+                        sqlx::query(
+                            "UPDATE callback_tasks SET claimed_by = $1, assignee = $1, \
+                             status = CASE WHEN status = 'open' THEN 'claimed' ELSE status END \
+                             WHERE task_id = $2",
+                        )
+                        .bind(to)
+                        .bind(&task)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Event::Attempted {
+                        result,
+                        agent,
+                        at,
+                        attempt,
+                        retry_at,
+                        closed,
+                        ..
+                    } => {
+                        let status = if result == AttemptResult::Reached {
+                            "reached"
+                        } else if closed {
+                            "unreached"
+                        } else {
+                            "claimed"
+                        };
+                        let at = at.as_microsecond();
+                        sqlx::query(
+                            "UPDATE callback_tasks SET attempts = $1, \
+                             first_attempt_at = COALESCE(first_attempt_at, $2), \
+                             next_attempt_at = $3, caller = $4, status = $5, \
+                             reached_at = CASE WHEN $5 = 'reached' THEN $2 ELSE reached_at END, \
+                             closed_at = CASE WHEN $6 = 1 THEN $2 ELSE closed_at END \
+                             WHERE task_id = $7",
+                        )
+                        .bind(i64::from(attempt))
+                        .bind(at)
+                        .bind(retry_at.map(|t| t.as_microsecond()))
+                        .bind(agent)
+                        .bind(status)
+                        .bind(i64::from(closed))
+                        .bind(&task)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Event::OutcomeRecorded(o) => {
+                        sqlx::query(
+                            "UPDATE callback_tasks SET satisfaction = $1, appointment_day = $2, \
+                             appointment_slot = $3, churn_reason = $4 WHERE task_id = $5",
+                        )
+                        .bind(o.satisfaction.map(i64::from))
+                        .bind(
+                            o.appointment
+                                .map(|(d, _)| d.strftime("%Y-%m-%d").to_string()),
+                        )
+                        .bind(o.appointment.map(|(_, s)| i64::from(s)))
+                        .bind(o.churn_reason.map(i64::from))
+                        .bind(&task)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Projection for Tasks {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn filter(&self) -> Filter {
+        Filter::aggregate(aggregates::CUSTOMER)
+            .or_aggregate(aggregates::VEHICLE)
+            .or_aggregate(aggregates::VISIT)
+            .or_aggregate(aggregates::LEAD)
+            .or_aggregate(aggregates::VEHICLE_CHURN)
+            .or_aggregate(events::AGGREGATE)
+    }
+
+    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        aftercare_runtime::db::delete_all(
+            tx,
+            &[
+                "callback_tasks",
+                "callback_unscheduled",
+                "callback_readings",
+                "callback_vehicles",
+                "callback_customers",
+            ],
+        )
+        .await
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut AnyConnection,
+        batch: &[RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        for event in batch {
+            self.apply_one(tx, event).await?;
+        }
+        Ok(())
+    }
+}
