@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 pub mod admin_token;
+pub mod callback_cli;
 pub mod client;
 pub mod complaint_cli;
 pub mod customer_cli;

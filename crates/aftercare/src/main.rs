@@ -48,6 +48,9 @@ enum Command {
     /// Complaints: file, ack, assign, escalate, resolve, close, reopen, list, show.
     #[command(subcommand)]
     Complaint(aftercare::complaint_cli::ComplaintCommand),
+    /// Callbacks and reminders: the worklist, claim, attempt, outcome, show, measures.
+    #[command(subcommand)]
+    Callback(aftercare::callback_cli::CallbackCommand),
     /// Reports: churn by month and breakdown, the churn scorecard.
     #[command(subcommand)]
     Report(aftercare::report_cli::ReportCommand),
@@ -205,6 +208,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Lead(c) => aftercare::lead_cli::lead(c).await,
         Command::Report(c) => aftercare::report_cli::report(c).await,
         Command::Complaint(c) => aftercare::complaint_cli::complaint(c).await,
+        Command::Callback(c) => aftercare::callback_cli::callback(c).await,
         Command::Demo {
             dealer,
             customers,

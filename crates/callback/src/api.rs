@@ -7,7 +7,8 @@ use std::time::Duration;
 use aftercare_eventstore::{DealerId, EventStore, Metadata};
 use aftercare_proto::callback::v1 as pb;
 use aftercare_proto::common::v1::Position;
-use aftercare_runtime::command::execute;
+use aftercare_runtime::command::{CommandError, execute, replay};
+use aftercare_runtime::privacy::{PrivacyError, Vault};
 use aftercare_runtime::projection::ProgressHandle;
 use aftercare_runtime::{Database, Principal, Role, ServiceError, telemetry};
 use jiff::{Span, Timestamp};
@@ -15,9 +16,21 @@ use sqlx::Row;
 use tonic::{Request, Response, Status};
 
 use crate::config::CallbackDealers;
+use crate::domain::appointments::{self, Book, Day};
 use crate::domain::schedule::retry_at;
-use crate::domain::task::{Command, Outcome, Rejection, Task};
-use crate::events::{TaskCodec, result_from, stream};
+use crate::domain::task::{CallComplaint, Command, Outcome, Rejection, Task};
+use crate::events::{DayCodec, TaskCodec, day_stream, result_from, stream, subject};
+
+/// How far ahead a full day's refusal looks for a free slot.
+const DAYS_AHEAD: i64 = 14;
+
+/// What a command needs of a task from the read model.
+pub(crate) struct TaskRow {
+    customer_id: String,
+    vehicle_id: String,
+    vin: String,
+    phone: String,
+}
 
 /// Who works the worklist.
 pub(crate) const CALLERS: &[Role] = &[Role::CallbackAgent, Role::ServiceAdvisor, Role::CareManager];
@@ -37,6 +50,8 @@ const CLOCK_SKEW_MINUTES: i64 = 5;
 pub struct CallbackApi {
     pub store: Arc<dyn EventStore>,
     pub db: Database,
+    /// Seals what is said on a call (a complaint's words) for the task.
+    pub vault: Vault,
     pub tasks: Option<ProgressHandle>,
     pub dealers: Arc<CallbackDealers>,
     pub read_timeout: Duration,
@@ -86,23 +101,141 @@ pub(crate) fn given_time(
 }
 
 impl CallbackApi {
-    /// The task's status, when it is this dealer's: another dealer's task is
-    /// simply not found.
-    async fn status_of(&self, dealer: &DealerId, task: &str) -> Result<String, ServiceError> {
-        let row =
-            sqlx::query("SELECT status FROM callback_tasks WHERE task_id = $1 AND dealer = $2")
-                .bind(task)
-                .bind(dealer.as_str())
-                .fetch_optional(&self.db.pool)
-                .await?
-                .ok_or_else(|| ServiceError::NotFound(format!("task {task} at dealer {dealer}")))?;
+    /// The task, when it is this dealer's: another dealer's task is simply
+    /// not found.
+    async fn task_row(&self, dealer: &DealerId, task: &str) -> Result<TaskRow, ServiceError> {
+        let row = sqlx::query(
+            "SELECT t.status, t.customer_id, t.vehicle_id, t.vin, t.contact_phone, \
+             COALESCE(c.phone, '') AS customer_phone FROM callback_tasks t \
+             LEFT JOIN callback_customers c ON c.customer_id = t.customer_id \
+             WHERE t.task_id = $1 AND t.dealer = $2",
+        )
+        .bind(task)
+        .bind(dealer.as_str())
+        .fetch_optional(&self.db.pool)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("task {task} at dealer {dealer}")))?;
         let status: String = row.try_get("status")?;
         if status == "superseded" {
             return Err(ServiceError::Rejected(
                 "the task was superseded by a later visit".to_owned(),
             ));
         }
-        Ok(status)
+        let lead_phone: String = row.try_get("contact_phone")?;
+        Ok(TaskRow {
+            customer_id: row.try_get("customer_id")?,
+            vehicle_id: row.try_get("vehicle_id")?,
+            vin: row.try_get("vin")?,
+            phone: if lead_phone.is_empty() {
+                row.try_get("customer_phone")?
+            } else {
+                lead_phone
+            },
+        })
+    }
+
+    fn metadata(principal: &Principal) -> Metadata {
+        Metadata {
+            actor: principal.name.clone(),
+            traceparent: telemetry::current_traceparent(),
+            ..Metadata::default()
+        }
+    }
+
+    /// Takes `slot` of `day` for the task, or says which slot is free next.
+    async fn book(
+        &self,
+        dealer: &DealerId,
+        task: &str,
+        vehicle_id: &str,
+        (day, slot): (jiff::civil::Date, u32),
+        principal: &Principal,
+    ) -> Result<(), ServiceError> {
+        let rules = &self.dealers.rules(dealer.as_str()).callback;
+        let metadata = Self::metadata(principal);
+        let book = Book {
+            task_id: task.to_owned(),
+            slot,
+            vehicle_id: vehicle_id.to_owned(),
+            at: Timestamp::now(),
+            bays: rules.bays,
+            slots: rules.slots_per_day,
+        };
+        let done = execute::<Day>(
+            self.store.as_ref(),
+            &day_stream(dealer, day)?,
+            &DayCodec { day },
+            book,
+            |e| e.with_metadata(metadata.clone()),
+        )
+        .await;
+        let next = match done {
+            Ok(_) => return Ok(()),
+            Err(CommandError::Rejected(appointments::Rejection::Full { next_free })) => {
+                match next_free {
+                    Some(free) => Some((day, free)),
+                    None => self.next_free_day(dealer, day).await?,
+                }
+            }
+            Err(CommandError::Rejected(appointments::Rejection::NoSuchSlot { slots })) => {
+                return Err(ServiceError::invalid(
+                    "appointment.slot",
+                    format!("is {slot}; a day has slots 1 to {slots}"),
+                ));
+            }
+            Err(e) => {
+                return Err(e.into_service_error(|r| ServiceError::Rejected(r.to_string())));
+            }
+        };
+        Err(ServiceError::Rejected(match next {
+            Some((d, s)) => {
+                format!("slot {slot} on {day} is full; the next free slot is {s} on {d}")
+            }
+            None => format!(
+                "slot {slot} on {day} is full and no slot is free in the {DAYS_AHEAD} days after"
+            ),
+        }))
+    }
+
+    /// The first free slot of the days after `day`.
+    async fn next_free_day(
+        &self,
+        dealer: &DealerId,
+        day: jiff::civil::Date,
+    ) -> Result<Option<(jiff::civil::Date, u32)>, ServiceError> {
+        let rules = &self.dealers.rules(dealer.as_str()).callback;
+        for ahead in 1..=DAYS_AHEAD {
+            let Ok(next) = day.checked_add(Span::new().days(ahead)) else {
+                break;
+            };
+            let codec = DayCodec { day: next };
+            let recorded = self.store.read_stream(&day_stream(dealer, next)?).await?;
+            let mut booked = Vec::new();
+            for event in &recorded.events {
+                booked.push(
+                    aftercare_runtime::command::EventCodec::decode(&codec, event)
+                        .map_err(ServiceError::Internal)?,
+                );
+            }
+            let state: Day = replay(&booked);
+            if let Some(slot) = state.free_from(1, rules.bays, rules.slots_per_day) {
+                return Ok(Some((next, slot)));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn seal(&self, task: &str, text: &str) -> Result<String, ServiceError> {
+        self.vault
+            .seal(&subject(task), text)
+            .await
+            .map_err(|e| match e {
+                PrivacyError::Erased(_) => {
+                    ServiceError::Rejected("the task's records are erased".to_owned())
+                }
+                PrivacyError::Database(e) => ServiceError::from(e),
+                PrivacyError::Random => ServiceError::Internal(e.to_string()),
+            })
     }
 
     async fn run(
@@ -112,12 +245,7 @@ impl CallbackApi {
         command: Command,
         principal: &Principal,
     ) -> Result<pb::TaskCommandResponse, ServiceError> {
-        self.status_of(dealer, task).await?;
-        let metadata = Metadata {
-            actor: principal.name.clone(),
-            traceparent: telemetry::current_traceparent(),
-            ..Metadata::default()
-        };
+        let metadata = Self::metadata(principal);
         let stream = stream(dealer, task)?;
         let codec = TaskCodec {
             task_id: task.to_owned(),
@@ -150,6 +278,7 @@ impl CallbackApi {
             principal.require_role(DISPATCHERS)?;
             person("agent", &body.agent)?
         };
+        self.task_row(&dealer, &task).await?;
         let command = Command::Claim {
             agent,
             at: Timestamp::now(),
@@ -164,8 +293,10 @@ impl CallbackApi {
     ) -> Result<pb::TaskCommandResponse, ServiceError> {
         let dealer = principal.dealer_for("dealer", &body.dealer, DISPATCHERS)?;
         let task = task_id(&body.task_id)?;
+        let to = person("to_agent", &body.to_agent)?;
+        self.task_row(&dealer, &task).await?;
         let command = Command::Reassign {
-            to: person("to_agent", &body.to_agent)?,
+            to,
             by: principal.name.clone(),
             at: Timestamp::now(),
         };
@@ -186,6 +317,7 @@ impl CallbackApi {
             )
         })?;
         let at = given_time("at", body.at.as_ref())?;
+        let row = self.task_row(&dealer, &task).await?;
         let rules = self.dealers.rules(dealer.as_str());
         let command = Command::Attempt {
             agent: principal.name.clone(),
@@ -194,6 +326,8 @@ impl CallbackApi {
             note: body.note.trim().to_owned(),
             max_attempts: rules.callback.attempts,
             retry_at: retry_at(at, rules.callback.retry_working_days, &rules.time_zone),
+            customer_id: row.customer_id,
+            phone: row.phone,
         };
         self.run(&dealer, &task, command, principal).await
     }
@@ -270,6 +404,19 @@ impl CallbackApi {
         if !violations.is_empty() {
             return Err(ServiceError::Invalid(violations));
         }
+        let row = self.task_row(&dealer, &task).await?;
+        if let Some(appointment) = appointment {
+            self.book(&dealer, &task, &row.vehicle_id, appointment, principal)
+                .await?;
+        }
+        let complaint = match body.complaint.trim() {
+            "" => None,
+            words => Some(CallComplaint {
+                description: self.seal(&task, words).await?,
+                customer_id: row.customer_id.clone(),
+                vin: self.seal(&task, &row.vin).await?,
+            }),
+        };
         let command = Command::Outcome(Outcome {
             agent: principal.name.clone(),
             at: Timestamp::now(),
@@ -277,6 +424,7 @@ impl CallbackApi {
             appointment,
             churn_reason,
             note: body.note.trim().to_owned(),
+            complaint,
         });
         self.run(&dealer, &task, command, principal).await
     }

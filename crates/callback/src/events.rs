@@ -7,13 +7,60 @@ use aftercare_runtime::command::EventCodec;
 use jiff::Timestamp;
 use prost::Message;
 
-use crate::domain::task::{Event, Outcome};
+use crate::domain::appointments::Booked;
+use crate::domain::task::{CallComplaint, Event, Outcome};
 use crate::domain::{AttemptResult, Kind};
 
 pub use aftercare_proto::aggregates::CALLBACK_TASK as AGGREGATE;
 pub use aftercare_proto::event_types::callback::{
-    ATTEMPT_RECORDED, OUTCOME_RECORDED, TASK_CLAIMED, TASK_REASSIGNED,
+    ATTEMPT_RECORDED, OUTCOME_RECORDED, SLOT_BOOKED, TASK_CLAIMED, TASK_REASSIGNED,
 };
+
+/// The stream of a dealer's day of appointments.
+pub const APPOINTMENT_DAY: &str = "appointment-day";
+
+/// The data subject what is said on a task's calls (a complaint's words, the
+/// VIN) is sealed for.
+pub fn subject(task_id: &str) -> String {
+    format!("callback/{task_id}")
+}
+
+pub fn day_stream(dealer: &DealerId, day: jiff::civil::Date) -> Result<StreamId, StoreError> {
+    StreamId::new(
+        dealer.clone(),
+        APPOINTMENT_DAY,
+        day.strftime("%Y-%m-%d").to_string(),
+    )
+}
+
+/// A day's bookings to and from protobuf.
+pub struct DayCodec {
+    pub day: jiff::civil::Date,
+}
+
+impl EventCodec<Booked> for DayCodec {
+    fn encode(&self, e: &Booked) -> EventData {
+        let bytes = pb::SlotBooked {
+            task_id: e.task_id.clone(),
+            date: Some(aftercare_proto::calendar::to_date(self.day)),
+            slot: e.slot,
+            vehicle_id: e.vehicle_id.clone(),
+            at: ts(&e.at),
+        }
+        .encode_to_vec();
+        EventData::new(SLOT_BOOKED, bytes).occurred_at(e.at)
+    }
+
+    fn decode(&self, recorded: &RecordedEvent) -> Result<Booked, String> {
+        let e: pb::SlotBooked = message(recorded)?;
+        Ok(Booked {
+            task_id: e.task_id,
+            slot: e.slot,
+            vehicle_id: e.vehicle_id,
+            at: from_ts(e.at.as_ref(), "at")?,
+        })
+    }
+}
 
 pub fn stream(dealer: &DealerId, task_id: &str) -> Result<StreamId, StoreError> {
     StreamId::new(dealer.clone(), AGGREGATE, task_id)
@@ -118,6 +165,8 @@ impl EventCodec<Event> for TaskCodec {
                 retry_at,
                 closed,
                 note,
+                customer_id,
+                phone,
             } => (
                 ATTEMPT_RECORDED,
                 pb::AttemptRecorded {
@@ -129,6 +178,8 @@ impl EventCodec<Event> for TaskCodec {
                     retry_at: retry_at.as_ref().and_then(ts),
                     closed: *closed,
                     note: note.clone(),
+                    customer_id: customer_id.clone(),
+                    phone: phone.clone(),
                 }
                 .encode_to_vec(),
                 *at,
@@ -143,6 +194,21 @@ impl EventCodec<Event> for TaskCodec {
                     appointment: appointment_to(o.appointment),
                     churn_reason: o.churn_reason.map_or(0, |r| r as i32),
                     note: o.note.clone(),
+                    complaint: o
+                        .complaint
+                        .as_ref()
+                        .map(|c| c.description.clone())
+                        .unwrap_or_default(),
+                    complaint_customer_id: o
+                        .complaint
+                        .as_ref()
+                        .map(|c| c.customer_id.clone())
+                        .unwrap_or_default(),
+                    complaint_vin: o
+                        .complaint
+                        .as_ref()
+                        .map(|c| c.vin.clone())
+                        .unwrap_or_default(),
                 }
                 .encode_to_vec(),
                 o.at,
@@ -190,6 +256,8 @@ pub fn decode(recorded: &RecordedEvent) -> Result<Event, String> {
                 retry_at: e.retry_at.as_ref().and_then(instant),
                 closed: e.closed,
                 note: e.note,
+                customer_id: e.customer_id,
+                phone: e.phone,
             }
         }
         OUTCOME_RECORDED => {
@@ -210,6 +278,11 @@ pub fn decode(recorded: &RecordedEvent) -> Result<Event, String> {
                 appointment,
                 churn_reason: u32::try_from(e.churn_reason).ok().filter(|r| *r > 0),
                 note: e.note,
+                complaint: (!e.complaint.is_empty()).then_some(CallComplaint {
+                    description: e.complaint,
+                    customer_id: e.complaint_customer_id,
+                    vin: e.complaint_vin,
+                }),
             })
         }
         other => return Err(format!("{other} is not a callback task event")),

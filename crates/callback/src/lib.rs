@@ -46,6 +46,7 @@ impl Module for CallbackModule {
         let api = api::CallbackApi {
             store: ctx.store.clone(),
             db: ctx.db.clone(),
+            vault: ctx.vault.clone(),
             tasks: progress
                 .iter()
                 .find(|p| p.name() == projection::NAME)

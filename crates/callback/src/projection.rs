@@ -28,11 +28,24 @@ use crate::domain::task::Event;
 use crate::domain::{AttemptResult, Kind};
 use crate::events;
 
-const SQL: &[SqlMigration] = &[SqlMigration {
-    version: 4_000_001,
-    description: "callback tasks",
-    sql: include_str!("../migrations/4000001_tasks.sql"),
-}];
+const SQL: &[SqlMigration] = &[
+    SqlMigration {
+        version: 4_000_001,
+        description: "callback tasks",
+        sql: include_str!("../migrations/4000001_tasks.sql"),
+    },
+    SqlMigration {
+        version: 4_000_002,
+        description: "callback returns, kept appointments, complaints",
+        sql: include_str!("../migrations/4000002_loop.sql"),
+    },
+];
+
+/// A winback-called vehicle has come back when it visits within this many days
+/// of the call…
+pub const RETURN_DAYS: i64 = 90;
+/// …a reminded one within this many.
+pub const CONVERSION_DAYS: i64 = 30;
 
 /// Callbacks own migration versions 4,000,000–4,999,999.
 pub const MIGRATIONS: Migrations = Migrations {
@@ -228,6 +241,49 @@ async fn readings(tx: &mut AnyConnection, vehicle_id: &str) -> Result<Vec<Readin
             })
         })
         .collect())
+}
+
+/// A visit of `vehicle_id` closed at `closed_at` (on `day` at the dealer):
+/// a winback-called vehicle has come back, a reminded one converted, an
+/// appointment within a day of it kept.
+async fn close_the_loop(
+    tx: &mut AnyConnection,
+    vehicle_id: &str,
+    closed_at: Timestamp,
+    day: Date,
+) -> Result<(), sqlx::Error> {
+    const DAY_MICROS: i64 = 86_400_000_000;
+    let at = closed_at.as_microsecond();
+    sqlx::query(
+        "UPDATE callback_tasks SET returned_at = $1 \
+         WHERE vehicle_id = $2 AND returned_at IS NULL AND first_attempt_at IS NOT NULL \
+         AND first_attempt_at <= $1 AND ( \
+           (kind = 'winback' AND $1 <= first_attempt_at + $3) \
+           OR (kind IN ('first-service', 'maintenance') AND $1 <= first_attempt_at + $4))",
+    )
+    .bind(at)
+    .bind(vehicle_id)
+    .bind(RETURN_DAYS * DAY_MICROS)
+    .bind(CONVERSION_DAYS * DAY_MICROS)
+    .execute(&mut *tx)
+    .await?;
+    let around = |days: i64| {
+        day.checked_add(jiff::Span::new().days(days))
+            .map(|d| d.strftime("%Y-%m-%d").to_string())
+            .unwrap_or_default()
+    };
+    sqlx::query(
+        "UPDATE callback_tasks SET kept_at = $1 \
+         WHERE vehicle_id = $2 AND kept_at IS NULL AND appointment_day IS NOT NULL \
+         AND appointment_day >= $3 AND appointment_day <= $4",
+    )
+    .bind(at)
+    .bind(vehicle_id)
+    .bind(around(-1))
+    .bind(around(1))
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 fn first_phone(profile: Option<&intake::CustomerProfile>) -> (String, String) {
@@ -437,6 +493,7 @@ impl Tasks {
                     )
                     .await?;
                 }
+                close_the_loop(tx, &e.vehicle_id, closed_at, day).await?;
                 let known = vehicle(tx, &e.vehicle_id).await?;
                 if known.is_none() {
                     insert_rows(
@@ -671,7 +728,8 @@ impl Tasks {
                     Event::OutcomeRecorded(o) => {
                         sqlx::query(
                             "UPDATE callback_tasks SET satisfaction = $1, appointment_day = $2, \
-                             appointment_slot = $3, churn_reason = $4 WHERE task_id = $5",
+                             appointment_slot = $3, churn_reason = $4, complaint = $5 \
+                             WHERE task_id = $6",
                         )
                         .bind(o.satisfaction.map(i64::from))
                         .bind(
@@ -680,6 +738,7 @@ impl Tasks {
                         )
                         .bind(o.appointment.map(|(_, s)| i64::from(s)))
                         .bind(o.churn_reason.map(i64::from))
+                        .bind(i64::from(o.complaint.is_some()))
                         .bind(&task)
                         .execute(&mut *tx)
                         .await?;

@@ -19,7 +19,8 @@ use crate::events::{appointment_to, kind_from, kind_to};
 const SELECT: &str = "SELECT t.task_id, t.dealer, t.kind, t.status, t.customer_id, t.vehicle_id, \
      t.vin, t.model, t.lead_id, t.contact_name, t.contact_phone, t.assignee, t.claimed_by, \
      t.cause, t.opens_at, t.due_at, t.attempts, t.next_attempt_at, t.satisfaction, \
-     t.appointment_day, t.appointment_slot, t.churn_reason, \
+     t.appointment_day, t.appointment_slot, t.churn_reason, t.complaint, t.returned_at, \
+     t.kept_at, \
      COALESCE(c.name, '') AS customer_name, COALESCE(c.phone, '') AS customer_phone \
      FROM callback_tasks t LEFT JOIN callback_customers c ON c.customer_id = t.customer_id";
 
@@ -111,6 +112,9 @@ impl CallbackApi {
             cause: row.try_get("cause")?,
             due_at_text: rules.language.time(due, &rules.time_zone),
             overdue: open && due < now,
+            complaint: row.try_get::<i64, _>("complaint")? != 0,
+            returned: row.try_get::<Option<i64>, _>("returned_at")?.is_some(),
+            appointment_kept: row.try_get::<Option<i64>, _>("kept_at")?.is_some(),
         })
     }
 
@@ -241,7 +245,7 @@ impl CallbackApi {
             .ok_or_else(|| ServiceError::invalid("month", "has no bounds at the dealer"))?;
         let rows = sqlx::query(
             "SELECT kind, status, assignee, claimed_by, caller, due_at, first_attempt_at, \
-             attempts, satisfaction, appointment_day FROM callback_tasks \
+             attempts, satisfaction, appointment_day, returned_at, kept_at FROM callback_tasks \
              WHERE dealer = $1 AND due_at >= $2 AND due_at < $3 AND status <> 'superseded'",
         )
         .bind(dealer.as_str())
@@ -249,10 +253,17 @@ impl CallbackApi {
         .bind(to)
         .fetch_all(&self.db.pool)
         .await?;
+        // An appointment counts for the show rate once the day after it has passed.
+        let today = Timestamp::now().to_zoned(zone.clone()).date();
+        let passed = today
+            .checked_sub(jiff::Span::new().days(1))
+            .unwrap_or(today)
+            .strftime("%Y-%m-%d")
+            .to_string();
         let mut tally = Tally::default();
         let mut people: BTreeMap<String, Tally> = BTreeMap::new();
         for row in &rows {
-            let line = Line::read(row)?;
+            let line = Line::read(row, &passed)?;
             tally.add(&line);
             let who = [&line.caller, &line.claimed_by, &line.assignee]
                 .into_iter()
@@ -314,10 +325,16 @@ struct Line {
     attempts: i64,
     satisfaction: Option<i64>,
     appointment: bool,
+    /// The appointment's day and the day after have passed.
+    appointment_passed: bool,
+    returned: bool,
+    kept: bool,
 }
 
 impl Line {
-    fn read(row: &sqlx::any::AnyRow) -> Result<Line, sqlx::Error> {
+    /// `passed`: the day before today at the dealer, `YYYY-MM-DD`.
+    fn read(row: &sqlx::any::AnyRow, passed: &str) -> Result<Line, sqlx::Error> {
+        let appointment_day: Option<String> = row.try_get("appointment_day")?;
         Ok(Line {
             kind: Kind::parse(&row.try_get::<String, _>("kind")?),
             status: row.try_get("status")?,
@@ -328,9 +345,10 @@ impl Line {
             first_attempt_at: row.try_get("first_attempt_at")?,
             attempts: row.try_get("attempts")?,
             satisfaction: row.try_get("satisfaction")?,
-            appointment: row
-                .try_get::<Option<String>, _>("appointment_day")?
-                .is_some(),
+            appointment: appointment_day.is_some(),
+            appointment_passed: appointment_day.is_some_and(|d| d.as_str() < passed),
+            returned: row.try_get::<Option<i64>, _>("returned_at")?.is_some(),
+            kept: row.try_get::<Option<i64>, _>("kept_at")?.is_some(),
         })
     }
 }
@@ -349,6 +367,11 @@ struct Tally {
     leads_in_time: u64,
     winback_called: u64,
     winback_appointments: u64,
+    winback_returned: u64,
+    reminders_called: u64,
+    reminders_converted: u64,
+    appointments_due: u64,
+    appointments_kept: u64,
     unreached: u64,
 }
 
@@ -390,8 +413,19 @@ impl Tally {
             Kind::Winback if line.attempts > 0 => {
                 self.winback_called += 1;
                 self.winback_appointments += u64::from(reached && line.appointment);
+                self.winback_returned += u64::from(line.returned);
+            }
+            Kind::FirstServiceReminder | Kind::MaintenanceReminder if line.attempts > 0 => {
+                self.reminders_called += 1;
+                self.reminders_converted += u64::from(line.returned);
             }
             _ => {}
+        }
+        // A visit on a day of its own kept the appointment even before the
+        // day after has passed.
+        if line.kept || line.appointment_passed {
+            self.appointments_due += 1;
+            self.appointments_kept += u64::from(line.kept);
         }
     }
 
@@ -415,6 +449,9 @@ impl Tally {
             lead_compliance: ratio(self.leads_in_time, self.leads_due),
             winback_appointment_rate: ratio(self.winback_appointments, self.winback_called),
             unreached: self.unreached,
+            return_rate: ratio(self.winback_returned, self.winback_called),
+            reminder_conversion: ratio(self.reminders_converted, self.reminders_called),
+            appointment_show_rate: ratio(self.appointments_kept, self.appointments_due),
         }
     }
 }

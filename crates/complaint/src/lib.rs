@@ -8,6 +8,7 @@ pub mod domain;
 pub mod events;
 pub mod feedback;
 pub mod filing;
+pub mod from_callback;
 pub mod projection;
 pub mod rate;
 pub mod sweep;
@@ -54,12 +55,19 @@ impl Module for ComplaintModule {
         ]
     }
 
-    /// OEM feedback and warnings go out where NATS is; the embedded default has none.
+    /// Complaints made on callback calls are filed everywhere; OEM feedback
+    /// and warnings go out where NATS is (the embedded default has none).
     fn policies(&self, ctx: &ModuleContext) -> Vec<Arc<dyn Policy>> {
+        let from_callbacks: Arc<dyn Policy> = Arc::new(from_callback::CallbackComplaints {
+            store: ctx.store.clone(),
+            vault: ctx.vault.clone(),
+            dealers: Arc::new(dealers(ctx)),
+        });
         let Some(nats) = ctx.nats.clone() else {
-            return Vec::new();
+            return vec![from_callbacks];
         };
         vec![
+            from_callbacks,
             Arc::new(feedback::OemFeedback {
                 store: ctx.store.clone(),
                 nats: nats.clone(),

@@ -3,6 +3,7 @@
 //! one task (claimed by one person, attempted up to three times, closed reached
 //! or unreached, its outcome recorded once).
 
+pub mod appointments;
 pub mod mileage;
 pub mod rules;
 pub mod schedule;

@@ -44,6 +44,10 @@ pub struct CallbackRules {
     /// A repeated attempt is due this many working days later (Monday to
     /// Friday; 1 is the next working day).
     pub retry_working_days: u32,
+    /// Appointments a day: this many service bays…
+    pub bays: u32,
+    /// …times this many slots of the day.
+    pub slots_per_day: u32,
 }
 
 impl Default for CallbackRules {
@@ -68,6 +72,8 @@ impl Default for CallbackRules {
             default_km_per_day: 40,
             attempts: 3,
             retry_working_days: 1,
+            bays: 6,
+            slots_per_day: 8,
         }
     }
 }
@@ -92,6 +98,8 @@ impl CallbackRules {
         at_least_one("first_service.km", self.first_service.km);
         at_least_one("maintenance.months", self.maintenance.months);
         at_least_one("maintenance.km", self.maintenance.km);
+        at_least_one("bays", self.bays);
+        at_least_one("slots_per_day", self.slots_per_day);
         for (model, interval) in &self.first_service_by_model {
             if interval.months == 0 || interval.km == 0 {
                 errors.push(format!(

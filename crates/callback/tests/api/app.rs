@@ -44,6 +44,11 @@ impl Drop for App {
 }
 
 pub async fn spawn_app(backend: Backend) -> App {
+    spawn_app_with(backend, "").await
+}
+
+/// The app with the dealers' tables of `dealers` (TOML).
+pub async fn spawn_app_with(backend: Backend, dealers: &str) -> App {
     let dir = tempfile::tempdir().expect("temp dir");
     let store: Arc<dyn EventStore> = Arc::new(
         EmbeddedStore::open(dir.path().join("events.db"))
@@ -60,9 +65,8 @@ pub async fn spawn_app(backend: Backend) -> App {
             (database.url.clone(), Some(database))
         }
     };
-    let db = Database::connect(&Secret::new(url), 5)
-        .await
-        .expect("database");
+    let url = Secret::new(url);
+    let db = Database::connect(&url, 5).await.expect("database");
     db.migrate(&RUNTIME_MIGRATIONS).await.expect("migrate");
     db.migrate(&aftercare_intake::projection::MIGRATIONS)
         .await
@@ -70,9 +74,20 @@ pub async fn spawn_app(backend: Backend) -> App {
     db.migrate(&aftercare_callback::projection::MIGRATIONS)
         .await
         .expect("migrate");
-    let dealers = aftercare_runtime::config::DealersConfig::from_toml("").expect("dealers");
+    db.migrate(&aftercare_complaint::projection::MIGRATIONS)
+        .await
+        .expect("migrate");
+    let keys = aftercare_runtime::privacy::default_keys_url(&db, &url, dir.path())
+        .await
+        .expect("keys url");
+    let vault = aftercare_runtime::privacy::open_vault(&db, &keys)
+        .await
+        .expect("vault");
+    let dealers = aftercare_runtime::config::DealersConfig::from_toml(dealers).expect("dealers");
     let mut errors = Vec::new();
     let callback_dealers = Arc::new(dealers.section(&mut errors));
+    let complaint_dealers: Arc<aftercare_complaint::config::ComplaintDealers> =
+        Arc::new(dealers.section(&mut errors));
     assert!(errors.is_empty(), "{errors:?}");
     let projections: Vec<Arc<dyn Projection>> = vec![
         Arc::new(aftercare_intake::projection::Visits),
@@ -81,6 +96,10 @@ pub async fn spawn_app(backend: Backend) -> App {
         Arc::new(aftercare_intake::lead_projection::Leads),
         Arc::new(aftercare_callback::projection::Tasks {
             dealers: callback_dealers.clone(),
+        }),
+        Arc::new(aftercare_complaint::projection::Tickets {
+            vault: vault.clone(),
+            dealers: complaint_dealers.clone(),
         }),
     ];
     let mut handles: Vec<ProgressHandle> = Vec::new();
@@ -95,6 +114,18 @@ pub async fn spawn_app(backend: Backend) -> App {
         handles.push(runner.handle());
         runners.push(tokio::spawn(runner.run(std::future::pending())));
     }
+    // Complaints made on calls are filed by complaint's policy.
+    let policy = Runner::policy(
+        Arc::new(aftercare_complaint::from_callback::CallbackComplaints {
+            store: store.clone(),
+            vault: vault.clone(),
+            dealers: complaint_dealers,
+        }),
+        store.clone(),
+        db.clone(),
+        RunnerOptions::default(),
+    );
+    runners.push(tokio::spawn(policy.run(std::future::pending())));
     let handle = |name: &str| handles.iter().find(|h| h.name() == name).cloned();
     let intake = IntakeApi {
         store: store.clone(),
@@ -109,6 +140,7 @@ pub async fn spawn_app(backend: Backend) -> App {
     let api = CallbackApi {
         store: store.clone(),
         db: db.clone(),
+        vault,
         tasks: handle(aftercare_callback::projection::NAME),
         dealers: callback_dealers,
         read_timeout: Duration::from_secs(30),

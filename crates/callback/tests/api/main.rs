@@ -4,4 +4,5 @@
 
 mod app;
 mod claims;
+mod outcomes;
 mod worklist;

@@ -28,6 +28,9 @@ pub enum Event {
         retry_at: Option<Timestamp>,
         closed: bool,
         note: String,
+        /// Who was called on which number.
+        customer_id: String,
+        phone: String,
     },
     OutcomeRecorded(Outcome),
 }
@@ -43,6 +46,17 @@ pub struct Outcome {
     /// The churn reason's number in the protos (false and real churn).
     pub churn_reason: Option<u32>,
     pub note: String,
+    /// A complaint made on the call, to be filed by the complaint context.
+    pub complaint: Option<CallComplaint>,
+}
+
+/// A complaint made on a call: what it says and the VIN, sealed for the task,
+/// and the customer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallComplaint {
+    pub description: String,
+    pub customer_id: String,
+    pub vin: String,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -65,6 +79,9 @@ pub enum Command {
         max_attempts: u32,
         /// When the next attempt is due, if there is one.
         retry_at: Timestamp,
+        /// Who is called on which number.
+        customer_id: String,
+        phone: String,
     },
     Outcome(Outcome),
 }
@@ -94,7 +111,7 @@ impl std::fmt::Display for Rejection {
             }
             Rejection::EmptyOutcome => write!(
                 f,
-                "an outcome needs a satisfaction, an appointment or a churn reason"
+                "an outcome needs a satisfaction, an appointment, a churn reason or a complaint"
             ),
         }
     }
@@ -150,6 +167,8 @@ impl Aggregate for Task {
                 note,
                 max_attempts,
                 retry_at,
+                customer_id,
+                phone,
             } => {
                 // The same call sent again (a client's retry) is recorded once.
                 if self.last_attempt.as_ref() == Some(&(agent.clone(), at, result)) {
@@ -180,6 +199,8 @@ impl Aggregate for Task {
                     retry_at: (!closed).then_some(retry_at),
                     closed,
                     note,
+                    customer_id,
+                    phone,
                 });
                 Ok(events)
             }
@@ -190,6 +211,7 @@ impl Aggregate for Task {
                 if outcome.satisfaction.is_none()
                     && outcome.appointment.is_none()
                     && outcome.churn_reason.is_none()
+                    && outcome.complaint.is_none()
                 {
                     return Err(Rejection::EmptyOutcome);
                 }
@@ -225,10 +247,22 @@ impl Aggregate for Task {
     }
 }
 
-/// The same outcome sent again (its time aside).
+/// The same outcome sent again (its time aside; a complaint's words are
+/// sealed anew each time, so only whether there was one is compared).
 fn same_outcome(a: &Outcome, b: &Outcome) -> bool {
-    (&a.satisfaction, &a.appointment, &a.churn_reason, &a.note)
-        == (&b.satisfaction, &b.appointment, &b.churn_reason, &b.note)
+    (
+        &a.satisfaction,
+        &a.appointment,
+        &a.churn_reason,
+        &a.note,
+        a.complaint.is_some(),
+    ) == (
+        &b.satisfaction,
+        &b.appointment,
+        &b.churn_reason,
+        &b.note,
+        b.complaint.is_some(),
+    )
 }
 
 #[cfg(test)]

@@ -14,6 +14,8 @@ fn attempt(agent: &str, result: AttemptResult, minute: i64) -> Command {
         note: String::new(),
         max_attempts: 3,
         retry_at: at(minute + 1_000),
+        customer_id: "c-1".into(),
+        phone: "13812341234".into(),
     }
 }
 
@@ -33,6 +35,8 @@ fn attempted(agent: &str, result: AttemptResult, minute: i64, n: u32, closed: bo
         retry_at: (!closed).then(|| at(minute + 1_000)),
         closed,
         note: String::new(),
+        customer_id: "c-1".into(),
+        phone: "13812341234".into(),
     }
 }
 
@@ -44,6 +48,7 @@ fn outcome(satisfaction: Option<u8>) -> Outcome {
         appointment: None,
         churn_reason: None,
         note: String::new(),
+        complaint: None,
     }
 }
 

@@ -1,0 +1,393 @@
+//! What reached calls come to: appointments against the day's capacity (a full
+//! slot refused with the next free one), a complaint filed through the
+//! complaint context once however often the outcome is sent, and the loop
+//! closed by later visits: an appointment kept, a winback-called vehicle
+//! returned.
+
+use aftercare_eventstore::{EventData, Expected, StreamId};
+use aftercare_proto::analytics::v1 as analytics;
+use aftercare_proto::callback::v1 as pb;
+use aftercare_proto::callback::v1::callback_service_server::CallbackService;
+use aftercare_proto::intake::v1 as intake;
+use aftercare_runtime::Role;
+use jiff::{Span, Timestamp};
+use prost::Message;
+use tonic::Code;
+
+use crate::app::{
+    App, Backend, after, customer, dealer, dealer_id, person, request, spawn_app_with, vin, visit,
+};
+
+/// One bay, two slots a day.
+const SMALL_WORKSHOP: &str = "[dealers.D001.callback]\nbays = 1\nslots_per_day = 2\n";
+
+fn shanghai() -> jiff::tz::TimeZone {
+    jiff::tz::TimeZone::get("Asia/Shanghai").expect("zone")
+}
+
+/// A post-service task of a repair visit of a new customer's vehicle: (task, vin).
+async fn reached_visit(app: &App, n: u32) -> (String, String) {
+    let (id, _) = customer(
+        app,
+        "D001",
+        &format!("客户{n}"),
+        &format!("1381234{n:04}"),
+        true,
+    )
+    .await;
+    let vin = vin(53, n);
+    let position = visit(
+        app,
+        &format!("RO-53-{n}"),
+        &vin,
+        &id,
+        Timestamp::now() - Span::new().hours(4),
+        10_000,
+        intake::VisitKind::Repair,
+    )
+    .await;
+    let list = app
+        .api
+        .worklist(request(
+            pb::WorklistRequest {
+                dealer: dealer("D001"),
+                consistency: after(position),
+                ..Default::default()
+            },
+            &agent(),
+        ))
+        .await
+        .expect("worklist")
+        .into_inner();
+    let task = list
+        .tasks
+        .iter()
+        .find(|t| t.vin == vin)
+        .expect("the visit's callback")
+        .task_id
+        .clone();
+    reach(app, &task).await;
+    (task, vin)
+}
+
+fn agent() -> aftercare_runtime::Principal {
+    person("王芳", Role::CallbackAgent, "D001")
+}
+
+async fn reach(app: &App, task: &str) -> u64 {
+    app.api
+        .record_attempt(request(
+            pb::RecordAttemptRequest {
+                dealer: dealer("D001"),
+                task_id: task.into(),
+                result: pb::AttemptResult::Reached as i32,
+                ..Default::default()
+            },
+            &agent(),
+        ))
+        .await
+        .expect("reached")
+        .into_inner()
+        .position
+        .expect("position")
+        .value
+}
+
+async fn book(
+    app: &App,
+    task: &str,
+    day: jiff::civil::Date,
+    slot: u32,
+) -> Result<pb::TaskCommandResponse, tonic::Status> {
+    app.api
+        .record_outcome(request(
+            pb::RecordOutcomeRequest {
+                dealer: dealer("D001"),
+                task_id: task.into(),
+                satisfaction: pb::Satisfaction::Satisfied as i32,
+                appointment: Some(pb::Appointment {
+                    date: Some(aftercare_proto::calendar::to_date(day)),
+                    slot,
+                }),
+                ..Default::default()
+            },
+            &agent(),
+        ))
+        .await
+        .map(tonic::Response::into_inner)
+}
+
+async fn task(app: &App, task: &str, position: u64) -> pb::Task {
+    app.api
+        .get_task(request(
+            pb::GetTaskRequest {
+                dealer: dealer("D001"),
+                task_id: task.into(),
+                consistency: after(position),
+            },
+            &agent(),
+        ))
+        .await
+        .expect("task")
+        .into_inner()
+}
+
+async fn appointments_fill_the_days_capacity(backend: Backend) {
+    let app = spawn_app_with(backend, SMALL_WORKSHOP).await;
+    let today = Timestamp::now().to_zoned(shanghai()).date();
+    let tomorrow = today.tomorrow().expect("tomorrow");
+    let (a, a_vin) = reached_visit(&app, 1).await;
+    let (b, _) = reached_visit(&app, 2).await;
+    let (c, _) = reached_visit(&app, 3).await;
+    let (d, _) = reached_visit(&app, 4).await;
+    // Today's first slot for A; today's second for B once the first is refused.
+    book(&app, &a, today, 1).await.expect("a bay is free");
+    let full = book(&app, &b, today, 1).await.expect_err("one bay");
+    assert_eq!(full.code(), Code::FailedPrecondition);
+    assert!(
+        full.message().contains(&format!(
+            "slot 1 on {today} is full; the next free slot is 2 on {today}"
+        )),
+        "{}",
+        full.message()
+    );
+    book(&app, &b, today, 2).await.expect("the second slot");
+    // Today is full: the next free slot is tomorrow's first.
+    let day_full = book(&app, &c, today, 2).await.expect_err("the day is full");
+    assert!(
+        day_full
+            .message()
+            .contains(&format!("the next free slot is 1 on {tomorrow}")),
+        "{}",
+        day_full.message()
+    );
+    // Sending A's outcome again books nothing twice and changes nothing.
+    let again = book(&app, &a, today, 1).await.expect("the same outcome");
+    assert!(!again.changed);
+    // Two agents taking the last slot of tomorrow: one wins.
+    let (c_won, d_won) = tokio::join!(book(&app, &c, tomorrow, 2), book(&app, &d, tomorrow, 2));
+    assert_eq!(
+        [c_won.is_ok(), d_won.is_ok()]
+            .iter()
+            .filter(|w| **w)
+            .count(),
+        1,
+        "{c_won:?} {d_won:?}"
+    );
+    // A slot past the day's last is named as such.
+    let bad = book(&app, &d, tomorrow, 3)
+        .await
+        .expect_err("two slots a day");
+    assert_eq!(bad.code(), Code::InvalidArgument);
+
+    // A's vehicle comes in today: the appointment was kept.
+    let a_customer = task(&app, &a, 0).await.customer_id;
+    let position = visit(
+        &app,
+        "RO-53-kept",
+        &a_vin,
+        &a_customer,
+        Timestamp::now() - Span::new().minutes(5),
+        10_400,
+        intake::VisitKind::Maintenance,
+    )
+    .await;
+    assert!(task(&app, &a, position).await.appointment_kept);
+    assert!(!task(&app, &b, position).await.appointment_kept);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appointments_fill_the_days_capacity_on_sqlite() {
+    appointments_fill_the_days_capacity(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appointments_fill_the_days_capacity_on_postgres() {
+    appointments_fill_the_days_capacity(Backend::Postgres).await;
+}
+
+async fn a_complaint_on_a_call_is_filed_once(backend: Backend) {
+    let app = spawn_app_with(backend, "").await;
+    let (task_id, vin) = reached_visit(&app, 7).await;
+    let complain = || {
+        app.api.record_outcome(request(
+            pb::RecordOutcomeRequest {
+                dealer: dealer("D001"),
+                task_id: task_id.clone(),
+                satisfaction: pb::Satisfaction::Dissatisfied as i32,
+                complaint: "取车时等了三个小时，没有人解释".into(),
+                ..Default::default()
+            },
+            &agent(),
+        ))
+    };
+    let first = complain().await.expect("recorded").into_inner();
+    assert!(first.changed);
+    let second = complain().await.expect("sent again").into_inner();
+    assert!(!second.changed, "a retry records nothing");
+    let shown = task(&app, &task_id, first.position.expect("position").value).await;
+    assert!(shown.complaint);
+    // The complaint context files it as a callback complaint, once, with the
+    // customer's words and the vehicle.
+    let ticket = aftercare_complaint::from_callback::ticket_id("D001", &task_id);
+    let mut rows = Vec::new();
+    for _ in 0..200 {
+        rows = sqlx::query_as::<_, (String, String, String)>(
+            "SELECT ticket_id, description, vin FROM complaint_tickets WHERE dealer = 'D001'",
+        )
+        .fetch_all(&app.db.pool)
+        .await
+        .expect("tickets");
+        if !rows.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        rows,
+        [(ticket, "取车时等了三个小时，没有人解释".to_owned(), vin)]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complaint_on_a_call_is_filed_once_on_sqlite() {
+    a_complaint_on_a_call_is_filed_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_complaint_on_a_call_is_filed_once_on_postgres() {
+    a_complaint_on_a_call_is_filed_once(Backend::Postgres).await;
+}
+
+async fn a_winback_called_vehicle_returns(backend: Backend) {
+    let app = spawn_app_with(backend, "").await;
+    let (owner, _) = customer(&app, "D001", "周杰", "13700001234", true).await;
+    let vin = vin(54, 1);
+    visit(
+        &app,
+        "RO-54-old",
+        &vin,
+        &owner,
+        Timestamp::now() - Span::new().hours(24 * 30),
+        30_000,
+        intake::VisitKind::Repair,
+    )
+    .await;
+    let vehicle_id = aftercare_intake::domain::visit::vehicle_id(
+        "D001",
+        &aftercare_kernel::vin::Vin::parse(&vin).expect("vin"),
+    )
+    .to_string();
+    let change = analytics::VehicleChurnStatusChanged {
+        vehicle_id: vehicle_id.clone(),
+        vin: vin.clone(),
+        from: analytics::Segment::Wavering as i32,
+        to: analytics::Segment::Churned as i32,
+        service_advisor: "张伟".into(),
+        months_since_last_visit: 12,
+        ..Default::default()
+    };
+    let stream = StreamId::new(
+        dealer_id("D001"),
+        aftercare_proto::aggregates::VEHICLE_CHURN,
+        &vehicle_id,
+    )
+    .expect("stream");
+    let position = app
+        .store
+        .append(
+            &stream,
+            Expected::Any,
+            vec![EventData::new(
+                aftercare_proto::event_types::analytics::VEHICLE_CHURN_STATUS_CHANGED,
+                change.encode_to_vec(),
+            )],
+        )
+        .await
+        .expect("appended")
+        .position
+        .0;
+    let list = app
+        .api
+        .worklist(request(
+            pb::WorklistRequest {
+                dealer: dealer("D001"),
+                assignee: "张伟".into(),
+                consistency: after(position),
+                ..Default::default()
+            },
+            &person("张伟", Role::ServiceAdvisor, "D001"),
+        ))
+        .await
+        .expect("worklist")
+        .into_inner();
+    assert_eq!(list.tasks.len(), 1, "{list:#?}");
+    let winback = list.tasks[0].task_id.clone();
+    let called = app
+        .api
+        .record_attempt(request(
+            pb::RecordAttemptRequest {
+                dealer: dealer("D001"),
+                task_id: winback.clone(),
+                result: pb::AttemptResult::Reached as i32,
+                at: Some(aftercare_proto::calendar::timestamp(
+                    Timestamp::now() - Span::new().hours(2),
+                )),
+                ..Default::default()
+            },
+            &person("张伟", Role::ServiceAdvisor, "D001"),
+        ))
+        .await
+        .expect("called")
+        .into_inner()
+        .position
+        .expect("position")
+        .value;
+    assert!(!task(&app, &winback, called).await.returned);
+    // It comes back an hour after the call.
+    let position = visit(
+        &app,
+        "RO-54-back",
+        &vin,
+        &owner,
+        Timestamp::now() - Span::new().hours(1),
+        31_000,
+        intake::VisitKind::Maintenance,
+    )
+    .await;
+    let shown = task(&app, &winback, position).await;
+    assert!(shown.returned);
+    // Counted in the month the call was due.
+    let due = aftercare_proto::calendar::instant(shown.due_at.as_ref().expect("due"))
+        .expect("due")
+        .to_zoned(shanghai());
+    let measures = app
+        .api
+        .measures(request(
+            pb::MeasuresRequest {
+                dealer: dealer("D001"),
+                month: Some(aftercare_proto::common::v1::YearMonth {
+                    year: i32::from(due.year()),
+                    month: due.month() as u32,
+                }),
+                consistency: after(position),
+            },
+            &person("经理", Role::CareManager, "D001"),
+        ))
+        .await
+        .expect("measures")
+        .into_inner();
+    let figures = measures.dealer.expect("figures");
+    let returned = figures.return_rate.expect("return rate");
+    assert_eq!((returned.numerator, returned.denominator), (1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_winback_called_vehicle_returns_on_sqlite() {
+    a_winback_called_vehicle_returns(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_winback_called_vehicle_returns_on_postgres() {
+    a_winback_called_vehicle_returns(Backend::Postgres).await;
+}
