@@ -39,6 +39,11 @@ const SQL: &[SqlMigration] = &[
         description: "callback returns, kept appointments, complaints",
         sql: include_str!("../migrations/4000002_loop.sql"),
     },
+    SqlMigration {
+        version: 4_000_003,
+        description: "callback phones and wrong numbers",
+        sql: include_str!("../migrations/4000003_phones.sql"),
+    },
 ];
 
 /// A winback-called vehicle has come back when it visits within this many days
@@ -286,16 +291,58 @@ async fn close_the_loop(
     Ok(())
 }
 
-fn first_phone(profile: Option<&intake::CustomerProfile>) -> (String, String) {
-    profile.map_or_else(Default::default, |p| {
-        (
-            p.name.clone(),
-            p.phones
-                .first()
-                .map(|phone| phone.number.clone())
-                .unwrap_or_default(),
-        )
-    })
+/// A customer's name and numbers from `profile` (when it changed), and a
+/// number found `wrong`: calls go to the first number not found wrong.
+async fn set_profile(
+    tx: &mut AnyConnection,
+    customer_id: &str,
+    profile: Option<&intake::CustomerProfile>,
+    wrong: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let Some(row) = sqlx::query(
+        "SELECT name, phones, wrong_numbers FROM callback_customers WHERE customer_id = $1",
+    )
+    .bind(customer_id)
+    .fetch_optional(&mut *tx)
+    .await?
+    else {
+        return Ok(());
+    };
+    let split = |text: String| -> Vec<String> {
+        text.split(',')
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let mut name: String = row.try_get("name")?;
+    let mut phones = split(row.try_get("phones")?);
+    let mut wrong_numbers = split(row.try_get("wrong_numbers")?);
+    if let Some(profile) = profile {
+        name = profile.name.clone();
+        phones = profile.phones.iter().map(|p| p.number.clone()).collect();
+    }
+    if let Some(number) = wrong
+        && !wrong_numbers.iter().any(|n| n == number)
+    {
+        wrong_numbers.push(number.to_owned());
+    }
+    let phone = phones
+        .iter()
+        .find(|p| !wrong_numbers.contains(p))
+        .cloned()
+        .unwrap_or_default();
+    sqlx::query(
+        "UPDATE callback_customers SET name = $1, phones = $2, wrong_numbers = $3, phone = $4 \
+         WHERE customer_id = $5",
+    )
+    .bind(name)
+    .bind(phones.join(","))
+    .bind(wrong_numbers.join(","))
+    .bind(phone)
+    .bind(customer_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
 }
 
 fn phone_consent(consents: &[intake::Consent]) -> Option<bool> {
@@ -326,35 +373,30 @@ impl Tasks {
         match event.data.event_type.as_str() {
             intake_events::CUSTOMER_REGISTERED => {
                 let e = intake::CustomerRegistered::decode(payload).map_err(decode_err)?;
-                let (name, phone) = first_phone(e.profile.as_ref());
                 let consent = phone_consent(&e.consents).unwrap_or(false);
                 insert_rows(
                     tx,
                     "callback_customers",
                     &["customer_id", "dealer", "name", "phone", "phone_consent"],
-                    "ON CONFLICT (customer_id) DO UPDATE SET name = excluded.name, \
-                     phone = excluded.phone, phone_consent = excluded.phone_consent",
+                    "ON CONFLICT (customer_id) DO NOTHING",
                     &[vec![
                         text(&e.customer_id),
                         text(&dealer),
-                        SqlValue::Text(name),
-                        SqlValue::Text(phone),
+                        text(""),
+                        text(""),
                         SqlValue::Int(i64::from(consent)),
                     ]],
                 )
                 .await?;
+                set_profile(tx, &e.customer_id, e.profile.as_ref(), None).await?;
             }
             intake_events::CUSTOMER_UPDATED => {
                 let e = intake::CustomerUpdated::decode(payload).map_err(decode_err)?;
-                let (name, phone) = first_phone(e.profile.as_ref());
-                sqlx::query(
-                    "UPDATE callback_customers SET name = $1, phone = $2 WHERE customer_id = $3",
-                )
-                .bind(name)
-                .bind(phone)
-                .bind(&e.customer_id)
-                .execute(&mut *tx)
-                .await?;
+                set_profile(tx, &e.customer_id, e.profile.as_ref(), None).await?;
+            }
+            intake_events::PHONE_REPORTED_WRONG => {
+                let e = intake::PhoneReportedWrong::decode(payload).map_err(decode_err)?;
+                set_profile(tx, &e.customer_id, None, Some(&e.number)).await?;
             }
             intake_events::CONTACT_CONSENT_CHANGED => {
                 let e = intake::ContactConsentChanged::decode(payload).map_err(decode_err)?;

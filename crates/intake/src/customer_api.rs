@@ -176,7 +176,7 @@ pub async fn files(
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let Some(row) = sqlx::query(
-            "SELECT name, district, customer_type, consents FROM intake_customers \
+            "SELECT name, district, customer_type, consents, wrong_numbers FROM intake_customers \
              WHERE dealer = $1 AND customer_id = $2",
         )
         .bind(dealer.as_str())
@@ -213,6 +213,7 @@ pub async fn files(
         .collect::<Result<_, _>>()?;
         let name: String = row.try_get("name")?;
         let consents: String = row.try_get("consents")?;
+        let wrong: String = row.try_get("wrong_numbers")?;
         out.push(pb::CustomerFile {
             customer_id: id.clone(),
             name: personal.name(&name),
@@ -242,6 +243,11 @@ pub async fn files(
                 .collect(),
             masked: personal.is_masked(),
             vehicles,
+            wrong_numbers: wrong
+                .split(',')
+                .filter(|n| !n.is_empty())
+                .map(|n| personal.phone(n))
+                .collect(),
         });
     }
     Ok(out)

@@ -11,6 +11,7 @@ use crate::domain::phone::{Phone, PhoneKind};
 
 pub use aftercare_proto::event_types::intake::{
     CONTACT_CONSENT_CHANGED as CONSENT_CHANGED, CUSTOMER_REGISTERED, CUSTOMER_UPDATED,
+    PHONE_REPORTED_WRONG,
 };
 
 pub struct CustomerCodec;
@@ -140,6 +141,24 @@ impl EventCodec<CustomerEvent> for CustomerCodec {
                 }
                 .encode_to_vec(),
             ),
+            CustomerEvent::PhoneReportedWrong {
+                customer_id,
+                number,
+                by,
+                task_id,
+                at,
+            } => EventData::new(
+                PHONE_REPORTED_WRONG,
+                pb::PhoneReportedWrong {
+                    customer_id: customer_id.clone(),
+                    number: number.clone(),
+                    reported_by: by.clone(),
+                    task_id: task_id.clone(),
+                    at: Some(aftercare_proto::calendar::timestamp(*at)),
+                }
+                .encode_to_vec(),
+            )
+            .occurred_at(*at),
         }
     }
 
@@ -173,6 +192,20 @@ impl EventCodec<CustomerEvent> for CustomerCodec {
                     customer_id: e.customer_id,
                     channel: channel_from(consent.channel)?,
                     granted: consent.granted,
+                })
+            }
+            PHONE_REPORTED_WRONG => {
+                let e = pb::PhoneReportedWrong::decode(bytes).map_err(|e| e.to_string())?;
+                Ok(CustomerEvent::PhoneReportedWrong {
+                    customer_id: e.customer_id,
+                    number: e.number,
+                    by: e.reported_by,
+                    task_id: e.task_id,
+                    at: e
+                        .at
+                        .as_ref()
+                        .and_then(aftercare_proto::calendar::read_instant)
+                        .unwrap_or(recorded.data.occurred_at),
                 })
             }
             other => Err(format!("{other} is not a customer event")),

@@ -40,6 +40,7 @@ struct Row {
     district: String,
     customer_type: i64,
     consents: Vec<String>,
+    wrong_numbers: Vec<String>,
     position: i64,
     /// The phone numbers, when the batch replaced them: (number, kind).
     phones: Option<Vec<(String, i64)>>,
@@ -74,6 +75,7 @@ const COLUMNS: &[&str] = &[
     "district",
     "customer_type",
     "consents",
+    "wrong_numbers",
     "position",
 ];
 
@@ -114,19 +116,21 @@ impl Projection for Customers {
             .map(|(_, e)| match e {
                 CustomerEvent::Registered { customer_id, .. }
                 | CustomerEvent::Updated { customer_id, .. }
-                | CustomerEvent::ConsentChanged { customer_id, .. } => customer_id.clone(),
+                | CustomerEvent::ConsentChanged { customer_id, .. }
+                | CustomerEvent::PhoneReportedWrong { customer_id, .. } => customer_id.clone(),
             })
             .collect();
         let mut rows: HashMap<String, Row> = HashMap::new();
         for r in fetch_in(
             tx,
             "SELECT customer_id, dealer, name, district, CAST(customer_type AS BIGINT) AS customer_type, \
-             consents, position FROM intake_customers WHERE customer_id IN",
+             consents, wrong_numbers, position FROM intake_customers WHERE customer_id IN",
             &ids,
         )
         .await?
         {
             let consents: String = r.try_get("consents")?;
+            let wrong: String = r.try_get("wrong_numbers")?;
             rows.insert(
                 r.try_get("customer_id")?,
                 Row {
@@ -135,6 +139,7 @@ impl Projection for Customers {
                     district: r.try_get("district")?,
                     customer_type: r.try_get("customer_type")?,
                     consents: consents.split(',').filter(|c| !c.is_empty()).map(str::to_owned).collect(),
+                    wrong_numbers: wrong.split(',').filter(|n| !n.is_empty()).map(str::to_owned).collect(),
                     position: r.try_get("position")?,
                     phones: None,
                     changed: false,
@@ -163,6 +168,7 @@ impl Projection for Customers {
                             .filter(|(_, granted)| *granted)
                             .map(|(c, _)| channel_name(*c).to_owned())
                             .collect(),
+                        wrong_numbers: Vec::new(),
                         position,
                         phones: None,
                         changed: true,
@@ -193,6 +199,19 @@ impl Projection for Customers {
                         row.changed = true;
                     }
                 }
+                CustomerEvent::PhoneReportedWrong {
+                    customer_id,
+                    number,
+                    ..
+                } => {
+                    if let Some(row) = rows.get_mut(&customer_id)
+                        && !row.wrong_numbers.contains(&number)
+                    {
+                        row.wrong_numbers.push(number);
+                        row.position = position;
+                        row.changed = true;
+                    }
+                }
             }
         }
         let mut customers = Vec::new();
@@ -217,6 +236,7 @@ impl Projection for Customers {
                 SqlValue::Text(row.district),
                 SqlValue::Int(row.customer_type),
                 SqlValue::Text(row.consents.join(",")),
+                SqlValue::Text(row.wrong_numbers.join(",")),
                 SqlValue::Int(row.position),
             ]);
         }

@@ -23,13 +23,14 @@ pub mod sale_api;
 pub mod vehicle_events;
 pub mod vehicle_history;
 pub mod vehicle_projection;
+pub mod wrong_numbers;
 
 use std::sync::Arc;
 
 use aftercare_proto::intake::v1::intake_service_server::IntakeServiceServer;
 use aftercare_runtime::db::Migrations;
 use aftercare_runtime::module::{Background, Module, ModuleContext};
-use aftercare_runtime::projection::{ProgressHandle, Projection};
+use aftercare_runtime::projection::{Policy, ProgressHandle, Projection};
 use tonic::service::RoutesBuilder;
 
 pub struct IntakeModule;
@@ -50,6 +51,13 @@ impl Module for IntakeModule {
             Arc::new(vehicle_projection::VehicleFiles),
             Arc::new(lead_projection::Leads),
         ]
+    }
+
+    /// Wrong numbers found by callbacks mark the customer file.
+    fn policies(&self, ctx: &ModuleContext) -> Vec<Arc<dyn Policy>> {
+        vec![Arc::new(wrong_numbers::WrongNumbers {
+            store: ctx.store.clone(),
+        })]
     }
 
     fn routes(&self, ctx: &ModuleContext, progress: &[ProgressHandle], routes: &mut RoutesBuilder) {

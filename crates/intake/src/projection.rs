@@ -42,6 +42,11 @@ const VISITS_SQL: &[SqlMigration] = &[
         description: "intake vehicles by owner",
         sql: include_str!("../migrations/1000006_owners.sql"),
     },
+    SqlMigration {
+        version: 1_000_007,
+        description: "intake wrong numbers",
+        sql: include_str!("../migrations/1000007_wrong_numbers.sql"),
+    },
 ];
 
 /// Intake owns migration versions 1,000,000–1,999,999.

@@ -126,6 +126,16 @@ pub async fn spawn_app_with(backend: Backend, dealers: &str) -> App {
         RunnerOptions::default(),
     );
     runners.push(tokio::spawn(policy.run(std::future::pending())));
+    // Wrong numbers are marked on the customer file by intake's policy.
+    let policy = Runner::policy(
+        Arc::new(aftercare_intake::wrong_numbers::WrongNumbers {
+            store: store.clone(),
+        }),
+        store.clone(),
+        db.clone(),
+        RunnerOptions::default(),
+    );
+    runners.push(tokio::spawn(policy.run(std::future::pending())));
     let handle = |name: &str| handles.iter().find(|h| h.name() == name).cloned();
     let intake = IntakeApi {
         store: store.clone(),

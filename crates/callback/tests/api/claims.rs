@@ -9,6 +9,8 @@ use aftercare_runtime::Role;
 use jiff::{Span, Timestamp};
 use tonic::Code;
 
+use aftercare_proto::intake::v1::intake_service_server::IntakeService;
+
 use crate::app::{App, Backend, after, customer, dealer, person, request, spawn_app, vin, visit};
 
 async fn a_visits_callback(app: &App) -> (String, u64) {
@@ -161,6 +163,63 @@ async fn exactly_one_claimant_wins(backend: Backend) {
         .into_inner();
     assert_eq!(shown.status, pb::TaskStatus::Unreached as i32);
     assert_eq!(shown.attempts, 1);
+
+    // The wrong number is marked on the customer file by intake, once.
+    let customer_id = shown.customer_id.clone();
+    let mut wrong = Vec::new();
+    for _ in 0..200 {
+        wrong = app
+            .intake
+            .get_customer(request(
+                intake::GetCustomerRequest {
+                    dealer: dealer("D001"),
+                    customer_id: customer_id.clone(),
+                    consistency: None,
+                },
+                &person("经理", Role::CareManager, "D001"),
+            ))
+            .await
+            .expect("file")
+            .into_inner()
+            .wrong_numbers;
+        if !wrong.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(wrong, ["13812341234"]);
+    // With no other number, the customer's next visit is not called.
+    let next = visit(
+        &app,
+        "RO-10",
+        &vin(52, 1),
+        &customer_id,
+        Timestamp::now() - Span::new().hours(1),
+        15_500,
+        intake::VisitKind::Repair,
+    )
+    .await;
+    let list = app
+        .api
+        .worklist(request(
+            pb::WorklistRequest {
+                dealer: dealer("D001"),
+                consistency: after(next),
+                ..Default::default()
+            },
+            &person("经理", Role::CareManager, "D001"),
+        ))
+        .await
+        .expect("worklist")
+        .into_inner();
+    assert!(list.tasks.is_empty(), "{list:#?}");
+    let not_contactable: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM callback_unscheduled WHERE reason = 'not-contactable'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .expect("count");
+    assert_eq!(not_contactable, 1);
 
     // Another dealer's principal finds nothing under this id.
     let hidden = app

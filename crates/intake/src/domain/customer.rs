@@ -99,6 +99,13 @@ pub enum CustomerEvent {
         channel: Channel,
         granted: bool,
     },
+    PhoneReportedWrong {
+        customer_id: String,
+        number: String,
+        by: String,
+        task_id: String,
+        at: jiff::Timestamp,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -115,6 +122,13 @@ pub enum CustomerCommand {
         channel: Channel,
         granted: bool,
     },
+    /// A callback reached someone else on `number`.
+    ReportWrongPhone {
+        number: String,
+        by: String,
+        task_id: String,
+        at: jiff::Timestamp,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -128,6 +142,8 @@ pub struct Customer {
     pub id: Option<String>,
     pub profile: Option<Profile>,
     pub consents: Vec<(Channel, bool)>,
+    /// Numbers a callback found wrong.
+    pub wrong_numbers: Vec<String>,
 }
 
 impl Customer {
@@ -176,6 +192,32 @@ impl Aggregate for Customer {
                     }])
                 }
             }
+            (
+                Some(id),
+                CustomerCommand::ReportWrongPhone {
+                    number,
+                    by,
+                    task_id,
+                    at,
+                },
+            ) => {
+                // A number no longer on the file, or already reported, changes nothing.
+                let on_file = self
+                    .profile
+                    .as_ref()
+                    .is_some_and(|p| p.phones.iter().any(|phone| phone.as_str() == number));
+                if !on_file || self.wrong_numbers.contains(&number) {
+                    Ok(vec![])
+                } else {
+                    Ok(vec![CustomerEvent::PhoneReportedWrong {
+                        customer_id: id.clone(),
+                        number,
+                        by,
+                        task_id,
+                        at,
+                    }])
+                }
+            }
             (Some(id), CustomerCommand::SetConsent { channel, granted }) => {
                 if self.may_contact(channel) == granted {
                     Ok(vec![])
@@ -207,6 +249,9 @@ impl Aggregate for Customer {
             } => {
                 self.consents.retain(|(c, _)| c != channel);
                 self.consents.push((*channel, *granted));
+            }
+            CustomerEvent::PhoneReportedWrong { number, .. } => {
+                self.wrong_numbers.push(number.clone());
             }
         }
         self
@@ -314,6 +359,41 @@ mod tests {
                 customer_id: "c-1".into(),
                 profile: moved
             }])
+        );
+    }
+
+    #[test]
+    fn a_wrong_number_on_the_file_is_reported_once() {
+        let report = |number: &str| CustomerCommand::ReportWrongPhone {
+            number: number.into(),
+            by: "王芳".into(),
+            task_id: "t-1".into(),
+            at: jiff::Timestamp::UNIX_EPOCH,
+        };
+        let reported = CustomerEvent::PhoneReportedWrong {
+            customer_id: "c-1".into(),
+            number: "021-62345678".into(),
+            by: "王芳".into(),
+            task_id: "t-1".into(),
+            at: jiff::Timestamp::UNIX_EPOCH,
+        };
+        assert_eq!(
+            given::<Customer>(&[registered()]).when(report("021-62345678")),
+            Ok(vec![reported.clone()])
+        );
+        assert_eq!(
+            given::<Customer>(&[registered(), reported]).when(report("021-62345678")),
+            Ok(vec![]),
+            "already reported"
+        );
+        assert_eq!(
+            given::<Customer>(&[registered()]).when(report("13900001111")),
+            Ok(vec![]),
+            "not a number on the file (it was changed since the call)"
+        );
+        assert_eq!(
+            given::<Customer>(&[]).when(report("13812341234")),
+            Err(CustomerRejection::NotRegistered)
         );
     }
 
