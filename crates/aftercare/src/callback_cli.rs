@@ -15,6 +15,9 @@ pub enum KindArg {
     Winback,
     FirstService,
     Maintenance,
+    Insurance,
+    Birthday,
+    Inspection,
 }
 
 impl KindArg {
@@ -26,6 +29,9 @@ impl KindArg {
             KindArg::Winback => pb::TaskKind::Winback,
             KindArg::FirstService => pb::TaskKind::FirstServiceReminder,
             KindArg::Maintenance => pb::TaskKind::MaintenanceReminder,
+            KindArg::Insurance => pb::TaskKind::InsuranceReminder,
+            KindArg::Birthday => pb::TaskKind::Birthday,
+            KindArg::Inspection => pb::TaskKind::InspectionReminder,
         }
     }
 }
@@ -135,6 +141,14 @@ pub enum CallbackCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Schedule the birthdays and inspections falling due now (the server
+    /// does this every hour).
+    Sweep {
+        #[arg(long)]
+        dealer: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// The month's callback measures, for the dealer and each person.
     Measures {
         #[arg(long)]
@@ -155,6 +169,9 @@ fn kind_name(kind: i32) -> &'static str {
         Ok(pb::TaskKind::Winback) => "winback",
         Ok(pb::TaskKind::FirstServiceReminder) => "first-service",
         Ok(pb::TaskKind::MaintenanceReminder) => "maintenance",
+        Ok(pb::TaskKind::InsuranceReminder) => "insurance",
+        Ok(pb::TaskKind::Birthday) => "birthday",
+        Ok(pb::TaskKind::InspectionReminder) => "inspection",
         _ => "",
     }
 }
@@ -196,6 +213,7 @@ pub async fn callback(command: CallbackCommand) -> anyhow::Result<()> {
         | Attempt { client, .. }
         | Outcome { client, .. }
         | Show { client, .. }
+        | Sweep { client, .. }
         | Measures { client, .. } => client.clone(),
     };
     let mut api = CallbackServiceClient::new(client.channel().await?);
@@ -421,6 +439,22 @@ pub async fn callback(command: CallbackCommand) -> anyhow::Result<()> {
                         );
                     }
                 }
+            }
+            return Ok(());
+        }
+        Sweep { dealer, .. } => {
+            let swept = api
+                .sweep_tasks(pb::SweepTasksRequest {
+                    dealer: crate::client::dealer(&dealer),
+                    as_of: None,
+                    consistency: None,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            match output {
+                Output::Json => crate::client::print_json(&swept),
+                Output::Table => println!("{} reminders scheduled", swept.scheduled),
             }
             return Ok(());
         }

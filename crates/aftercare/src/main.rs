@@ -48,7 +48,7 @@ enum Command {
     /// Complaints: file, ack, assign, escalate, resolve, close, reopen, list, show.
     #[command(subcommand)]
     Complaint(aftercare::complaint_cli::ComplaintCommand),
-    /// Callbacks and reminders: the worklist, claim, attempt, outcome, show, measures.
+    /// Callbacks and reminders: the worklist, claim, attempt, outcome, show, sweep, measures.
     #[command(subcommand)]
     Callback(aftercare::callback_cli::CallbackCommand),
     /// Reports: churn by month and breakdown, the churn scorecard.

@@ -36,6 +36,8 @@ pub(crate) struct TaskRow {
 pub(crate) const CALLERS: &[Role] = &[Role::CallbackAgent, Role::ServiceAdvisor, Role::CareManager];
 /// Who hands tasks on.
 const DISPATCHERS: &[Role] = &[Role::CareManager, Role::Manager];
+/// Who runs the timer by hand.
+const SWEEPERS: &[Role] = &[Role::CareManager, Role::Manager, Role::Admin];
 pub(crate) const READERS: &[Role] = &[
     Role::CallbackAgent,
     Role::ServiceAdvisor,
@@ -430,6 +432,32 @@ impl CallbackApi {
     }
 }
 
+impl CallbackApi {
+    pub(crate) async fn sweep(
+        &self,
+        principal: &Principal,
+        body: &pb::SweepTasksRequest,
+    ) -> Result<pb::SweepTasksResponse, ServiceError> {
+        let dealer = principal.dealer_for("dealer", &body.dealer, SWEEPERS)?;
+        let as_of = self.as_of(body.as_of.as_ref())?;
+        aftercare_runtime::projection::wait_for_consistency(
+            self.tasks.as_ref(),
+            body.consistency.as_ref(),
+            self.read_timeout,
+        )
+        .await?;
+        let swept =
+            crate::sweep::sweep(self.store.as_ref(), &self.db, &self.dealers, &dealer, as_of)
+                .await?;
+        Ok(pb::SweepTasksResponse {
+            scheduled: swept.scheduled,
+            position: Some(Position {
+                value: swept.position.0,
+            }),
+        })
+    }
+}
+
 #[tonic::async_trait]
 impl pb::callback_service_server::CallbackService for CallbackApi {
     async fn worklist(
@@ -489,6 +517,16 @@ impl pb::callback_service_server::CallbackService for CallbackApi {
         let principal = Principal::of(&request)?;
         Ok(Response::new(
             self.get(&principal, request.get_ref()).await?,
+        ))
+    }
+
+    async fn sweep_tasks(
+        &self,
+        request: Request<pb::SweepTasksRequest>,
+    ) -> Result<Response<pb::SweepTasksResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(
+            self.sweep(&principal, request.get_ref()).await?,
         ))
     }
 

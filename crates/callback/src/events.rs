@@ -8,12 +8,13 @@ use jiff::Timestamp;
 use prost::Message;
 
 use crate::domain::appointments::Booked;
-use crate::domain::task::{CallComplaint, Event, Outcome};
+use crate::domain::schedule::Window;
+use crate::domain::task::{CallComplaint, Event, Outcome, Scheduled};
 use crate::domain::{AttemptResult, Kind};
 
 pub use aftercare_proto::aggregates::CALLBACK_TASK as AGGREGATE;
 pub use aftercare_proto::event_types::callback::{
-    ATTEMPT_RECORDED, OUTCOME_RECORDED, SLOT_BOOKED, TASK_CLAIMED, TASK_REASSIGNED,
+    ATTEMPT_RECORDED, OUTCOME_RECORDED, SLOT_BOOKED, TASK_CLAIMED, TASK_REASSIGNED, TASK_SCHEDULED,
 };
 
 /// The stream of a dealer's day of appointments.
@@ -74,6 +75,9 @@ pub fn kind_to(kind: Kind) -> pb::TaskKind {
         Kind::Winback => pb::TaskKind::Winback,
         Kind::FirstServiceReminder => pb::TaskKind::FirstServiceReminder,
         Kind::MaintenanceReminder => pb::TaskKind::MaintenanceReminder,
+        Kind::InsuranceReminder => pb::TaskKind::InsuranceReminder,
+        Kind::Birthday => pb::TaskKind::Birthday,
+        Kind::InspectionReminder => pb::TaskKind::InspectionReminder,
     }
 }
 
@@ -86,6 +90,9 @@ pub fn kind_from(value: i32) -> Option<Kind> {
         pb::TaskKind::Winback => Kind::Winback,
         pb::TaskKind::FirstServiceReminder => Kind::FirstServiceReminder,
         pb::TaskKind::MaintenanceReminder => Kind::MaintenanceReminder,
+        pb::TaskKind::InsuranceReminder => Kind::InsuranceReminder,
+        pb::TaskKind::Birthday => Kind::Birthday,
+        pb::TaskKind::InspectionReminder => Kind::InspectionReminder,
     })
 }
 
@@ -135,6 +142,21 @@ impl EventCodec<Event> for TaskCodec {
     fn encode(&self, event: &Event) -> EventData {
         let task_id = self.task_id.clone();
         let (kind, bytes, at) = match event {
+            Event::Scheduled(t) => (
+                TASK_SCHEDULED,
+                pb::TaskScheduled {
+                    task_id,
+                    kind: kind_to(t.kind) as i32,
+                    customer_id: t.customer_id.clone(),
+                    vehicle_id: t.vehicle_id.clone(),
+                    cause: t.cause.clone(),
+                    opens_at: ts(&t.window.opens_at),
+                    due_at: ts(&t.window.due_at),
+                    closes_at: ts(&t.window.closes_at),
+                }
+                .encode_to_vec(),
+                Timestamp::now(),
+            ),
             Event::Claimed { agent, at } => (
                 TASK_CLAIMED,
                 pb::TaskClaimed {
@@ -230,6 +252,20 @@ fn message<M: Message + Default>(recorded: &RecordedEvent) -> Result<M, String> 
 /// A task event from its stored form.
 pub fn decode(recorded: &RecordedEvent) -> Result<Event, String> {
     Ok(match recorded.data.event_type.as_str() {
+        TASK_SCHEDULED => {
+            let e: pb::TaskScheduled = message(recorded)?;
+            Event::Scheduled(Scheduled {
+                kind: kind_from(e.kind).ok_or("unknown task kind")?,
+                customer_id: e.customer_id,
+                vehicle_id: e.vehicle_id,
+                cause: e.cause,
+                window: Window {
+                    opens_at: from_ts(e.opens_at.as_ref(), "opens_at")?,
+                    due_at: from_ts(e.due_at.as_ref(), "due_at")?,
+                    closes_at: from_ts(e.closes_at.as_ref(), "closes_at")?,
+                },
+            })
+        }
         TASK_CLAIMED => {
             let e: pb::TaskClaimed = message(recorded)?;
             Event::Claimed {

@@ -10,12 +10,13 @@ pub mod domain;
 pub mod events;
 pub mod projection;
 pub mod queries;
+pub mod sweep;
 
 use std::sync::Arc;
 
 use aftercare_proto::callback::v1::callback_service_server::CallbackServiceServer;
 use aftercare_runtime::db::Migrations;
-use aftercare_runtime::module::{Module, ModuleContext};
+use aftercare_runtime::module::{Background, Module, ModuleContext};
 use aftercare_runtime::projection::{ProgressHandle, Projection};
 use tonic::service::RoutesBuilder;
 
@@ -40,6 +41,17 @@ impl Module for CallbackModule {
         vec![Arc::new(projection::Tasks {
             dealers: Arc::new(dealers(ctx)),
         })]
+    }
+
+    /// The timer of birthdays and inspections.
+    fn start(&self, ctx: &ModuleContext, stop: tokio::sync::watch::Receiver<bool>) -> Background {
+        let task = tokio::spawn(sweep::run(
+            ctx.store.clone(),
+            ctx.db.clone(),
+            Arc::new(dealers(ctx)),
+            stop,
+        ));
+        Box::pin(async move { Ok(vec![task]) })
     }
 
     fn routes(&self, ctx: &ModuleContext, progress: &[ProgressHandle], routes: &mut RoutesBuilder) {

@@ -44,6 +44,11 @@ const SQL: &[SqlMigration] = &[
         description: "callback phones and wrong numbers",
         sql: include_str!("../migrations/4000003_phones.sql"),
     },
+    SqlMigration {
+        version: 4_000_004,
+        description: "callback birthdays and purchase dates",
+        sql: include_str!("../migrations/4000004_dates.sql"),
+    },
 ];
 
 /// A winback-called vehicle has come back when it visits within this many days
@@ -300,7 +305,8 @@ async fn set_profile(
     wrong: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     let Some(row) = sqlx::query(
-        "SELECT name, phones, wrong_numbers FROM callback_customers WHERE customer_id = $1",
+        "SELECT name, birthday, phones, wrong_numbers FROM callback_customers \
+         WHERE customer_id = $1",
     )
     .bind(customer_id)
     .fetch_optional(&mut *tx)
@@ -315,11 +321,16 @@ async fn set_profile(
             .collect()
     };
     let mut name: String = row.try_get("name")?;
+    let mut birthday: String = row.try_get("birthday")?;
     let mut phones = split(row.try_get("phones")?);
     let mut wrong_numbers = split(row.try_get("wrong_numbers")?);
     if let Some(profile) = profile {
         name = profile.name.clone();
         phones = profile.phones.iter().map(|p| p.number.clone()).collect();
+        birthday = profile
+            .birthday
+            .map(|d| format!("{:02}-{:02}", d.month, d.day))
+            .unwrap_or_default();
     }
     if let Some(number) = wrong
         && !wrong_numbers.iter().any(|n| n == number)
@@ -332,13 +343,14 @@ async fn set_profile(
         .cloned()
         .unwrap_or_default();
     sqlx::query(
-        "UPDATE callback_customers SET name = $1, phones = $2, wrong_numbers = $3, phone = $4 \
-         WHERE customer_id = $5",
+        "UPDATE callback_customers SET name = $1, phones = $2, wrong_numbers = $3, phone = $4, \
+         birthday = $5 WHERE customer_id = $6",
     )
     .bind(name)
     .bind(phones.join(","))
     .bind(wrong_numbers.join(","))
     .bind(phone)
+    .bind(birthday)
     .bind(customer_id)
     .execute(&mut *tx)
     .await?;
@@ -412,21 +424,40 @@ impl Tasks {
             }
             intake_events::VEHICLE_REGISTERED => {
                 let e = intake::VehicleRegistered::decode(payload).map_err(decode_err)?;
+                let purchased = e
+                    .purchase_date
+                    .as_ref()
+                    .and_then(|d| aftercare_proto::calendar::date(d).ok())
+                    .map(|d| d.strftime("%Y-%m-%d").to_string())
+                    .unwrap_or_default();
                 insert_rows(
                     tx,
                     "callback_vehicles",
-                    &["vehicle_id", "dealer", "vin", "model", "owner"],
+                    &[
+                        "vehicle_id",
+                        "dealer",
+                        "vin",
+                        "model",
+                        "owner",
+                        "purchase_date",
+                    ],
                     "ON CONFLICT (vehicle_id) DO UPDATE SET vin = excluded.vin, \
-                     model = excluded.model, owner = excluded.owner",
+                     model = excluded.model, owner = excluded.owner, \
+                     purchase_date = excluded.purchase_date",
                     &[vec![
                         text(&e.vehicle_id),
                         text(&dealer),
                         text(&e.vin),
                         text(&e.model),
                         text(&e.owner_customer_id),
+                        SqlValue::Text(purchased),
                     ]],
                 )
                 .await?;
+                if let Some(expiry) = e.insurance_expiry.as_ref() {
+                    self.insurance(tx, &dealer, &e.vehicle_id, expiry, recorded)
+                        .await?;
+                }
             }
             intake_events::VEHICLE_UPDATED => {
                 let e = intake::VehicleUpdated::decode(payload).map_err(decode_err)?;
@@ -435,6 +466,10 @@ impl Tasks {
                         .bind(&e.model)
                         .bind(&e.vehicle_id)
                         .execute(&mut *tx)
+                        .await?;
+                }
+                if let Some(expiry) = e.insurance_expiry.as_ref() {
+                    self.insurance(tx, &dealer, &e.vehicle_id, expiry, recorded)
                         .await?;
                 }
             }
@@ -456,14 +491,23 @@ impl Tasks {
                 insert_rows(
                     tx,
                     "callback_vehicles",
-                    &["vehicle_id", "dealer", "vin", "model", "owner"],
-                    "ON CONFLICT (vehicle_id) DO UPDATE SET owner = excluded.owner",
+                    &[
+                        "vehicle_id",
+                        "dealer",
+                        "vin",
+                        "model",
+                        "owner",
+                        "purchase_date",
+                    ],
+                    "ON CONFLICT (vehicle_id) DO UPDATE SET owner = excluded.owner, \
+                     purchase_date = excluded.purchase_date",
                     &[vec![
                         text(&e.vehicle_id),
                         text(&dealer),
                         text(&e.vin),
                         text(&e.model),
                         text(&e.buyer_customer_id),
+                        SqlValue::Text(sold_on.strftime("%Y-%m-%d").to_string()),
                     ]],
                 )
                 .await?;
@@ -710,6 +754,37 @@ impl Tasks {
             _ if event.stream.aggregate() == events::AGGREGATE => {
                 let task = event.stream.id().to_owned();
                 match events::decode(event).map_err(poison)? {
+                    Event::Scheduled(t) => {
+                        let (vin, model, _) = vehicle(tx, &t.vehicle_id).await?.unwrap_or_default();
+                        insert_rows(
+                            tx,
+                            "callback_tasks",
+                            TASK_COLUMNS,
+                            "ON CONFLICT (task_id) DO NOTHING",
+                            &[vec![
+                                text(&task),
+                                text(&dealer),
+                                text(t.kind.as_str()),
+                                text("open"),
+                                text(&t.customer_id),
+                                text(&t.vehicle_id),
+                                SqlValue::Text(vin),
+                                SqlValue::Text(model),
+                                text(""),
+                                text(""),
+                                text(""),
+                                text(""),
+                                text(""),
+                                text(&t.cause),
+                                us(t.window.opens_at),
+                                us(t.window.due_at),
+                                us(t.window.closes_at),
+                                SqlValue::Int(0),
+                                text(""),
+                            ]],
+                        )
+                        .await?;
+                    }
                     Event::Claimed { agent, .. } => {
                         sqlx::query(
                             "UPDATE callback_tasks SET claimed_by = $1, \
@@ -789,6 +864,59 @@ impl Tasks {
             }
             _ => {}
         }
+        Ok(())
+    }
+}
+
+impl Tasks {
+    /// The insurance renewal call of a policy expiring on `expiry`; an open
+    /// call for an earlier expiry of the vehicle, not yet attempted, is moot.
+    async fn insurance(
+        &self,
+        tx: &mut AnyConnection,
+        dealer: &str,
+        vehicle_id: &str,
+        expiry: &aftercare_proto::common::v1::Date,
+        recorded: Timestamp,
+    ) -> Result<(), ApplyError> {
+        let Ok(expiry) = aftercare_proto::calendar::date(expiry) else {
+            return Ok(());
+        };
+        let rules = self.dealers.rules(dealer);
+        let (vin, model, owner) = vehicle(tx, vehicle_id).await?.unwrap_or_default();
+        let on = expiry.strftime("%Y-%m-%d").to_string();
+        let cause_id = format!("{vehicle_id}/{on}");
+        let task_id = schedule::task_id(dealer, Kind::InsuranceReminder, &cause_id).to_string();
+        sqlx::query(
+            "UPDATE callback_tasks SET status = 'superseded' WHERE vehicle_id = $1 \
+             AND kind = 'insurance' AND status = 'open' AND attempts = 0 AND task_id <> $2",
+        )
+        .bind(vehicle_id)
+        .bind(&task_id)
+        .execute(&mut *tx)
+        .await?;
+        let reachable = contactable(tx, &owner).await?;
+        schedule(
+            tx,
+            Planned {
+                dealer: dealer.to_owned(),
+                kind: Kind::InsuranceReminder,
+                cause_id,
+                cause: format!("insurance expires on {on}"),
+                customer_id: owner,
+                vehicle_id: vehicle_id.to_owned(),
+                vin,
+                model,
+                lead_id: String::new(),
+                contact_name: String::new(),
+                contact_phone: String::new(),
+                assignee: String::new(),
+                window: schedule::insurance(expiry, &rules.callback, &rules.time_zone),
+            },
+            recorded,
+            reachable,
+        )
+        .await?;
         Ok(())
     }
 }

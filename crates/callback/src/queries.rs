@@ -120,7 +120,10 @@ impl CallbackApi {
 
     /// `as_of` as asked: now when unset; the future only where the
     /// configuration allows it (tests).
-    fn as_of(&self, value: Option<&prost_types::Timestamp>) -> Result<Timestamp, ServiceError> {
+    pub(crate) fn as_of(
+        &self,
+        value: Option<&prost_types::Timestamp>,
+    ) -> Result<Timestamp, ServiceError> {
         match value {
             Some(v) if self.allow_future_as_of => aftercare_proto::calendar::instant(v)
                 .map_err(|reason| ServiceError::invalid("as_of", reason)),

@@ -18,16 +18,22 @@ pub enum Kind {
     Winback,
     FirstServiceReminder,
     MaintenanceReminder,
+    InsuranceReminder,
+    Birthday,
+    InspectionReminder,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 9] = [
         Kind::PostSale,
         Kind::PostService,
         Kind::LeadFirstContact,
         Kind::Winback,
         Kind::FirstServiceReminder,
         Kind::MaintenanceReminder,
+        Kind::InsuranceReminder,
+        Kind::Birthday,
+        Kind::InspectionReminder,
     ];
 
     /// The name in the read model, the CLI and ids.
@@ -39,6 +45,9 @@ impl Kind {
             Kind::Winback => "winback",
             Kind::FirstServiceReminder => "first-service",
             Kind::MaintenanceReminder => "maintenance",
+            Kind::InsuranceReminder => "insurance",
+            Kind::Birthday => "birthday",
+            Kind::InspectionReminder => "inspection",
         }
     }
 
@@ -51,7 +60,8 @@ impl Kind {
         matches!(self, Kind::PostSale | Kind::PostService)
     }
 
-    pub fn is_reminder(self) -> bool {
+    /// A reminder of a service, converted when the vehicle comes in.
+    pub fn is_service_reminder(self) -> bool {
         matches!(self, Kind::FirstServiceReminder | Kind::MaintenanceReminder)
     }
 }

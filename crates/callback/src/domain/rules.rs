@@ -37,6 +37,8 @@ pub struct CallbackRules {
     pub first_service_by_model: BTreeMap<String, Interval>,
     /// Maintenance after each maintenance visit.
     pub maintenance: Interval,
+    /// The insurance renewal call is due this many days before the policy expires.
+    pub insurance_days_before: u32,
     /// The mileage rate assumed until a vehicle's visits give its own (km a day).
     pub default_km_per_day: u32,
     /// Attempts before an unreached task is closed.
@@ -69,6 +71,7 @@ impl Default for CallbackRules {
                 months: 6,
                 km: 10_000,
             },
+            insurance_days_before: 30,
             default_km_per_day: 40,
             attempts: 3,
             retry_working_days: 1,
@@ -99,6 +102,7 @@ impl CallbackRules {
         at_least_one("maintenance.months", self.maintenance.months);
         at_least_one("maintenance.km", self.maintenance.km);
         at_least_one("bays", self.bays);
+        at_least_one("insurance_days_before", self.insurance_days_before);
         at_least_one("slots_per_day", self.slots_per_day);
         for (model, interval) in &self.first_service_by_model {
             if interval.months == 0 || interval.km == 0 {

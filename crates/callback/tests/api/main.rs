@@ -5,4 +5,5 @@
 mod app;
 mod claims;
 mod outcomes;
+mod reminders;
 mod worklist;

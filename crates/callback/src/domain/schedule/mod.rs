@@ -165,6 +165,38 @@ pub fn maintenance(
     reminder(due, rules, zone)
 }
 
+/// The insurance renewal call of a policy expiring on `expiry`: a reminder due
+/// the dealer's number of days before, no longer worth making once it expired.
+pub fn insurance(expiry: Date, rules: &CallbackRules, zone: &TimeZone) -> Window {
+    let mut w = reminder(minus_days(expiry, rules.insurance_days_before), rules, zone);
+    w.closes_at = w.closes_at.min(end_of(expiry, zone));
+    w
+}
+
+/// A birthday greeting on `day`: on the worklist some days before, due on the day.
+pub fn birthday(day: Date, rules: &CallbackRules, zone: &TimeZone) -> Window {
+    Window {
+        opens_at: start_of(minus_days(day, rules.reminder_lead_days), zone),
+        due_at: end_of(day, zone),
+        closes_at: end_of(day, zone),
+    }
+}
+
+/// The day of `year` a yearly date (`month`, `day`) falls on: 29 February is
+/// kept on 28 February in other years.
+pub fn in_year(year: i16, month: i8, day: i8) -> Option<Date> {
+    Date::new(year, month, day)
+        .ok()
+        .or_else(|| (month == 2 && day == 29).then(|| Date::new(year, 2, 28).ok())?)
+}
+
+/// A private car's periodic inspection (机动车安全技术检验) falls due on the
+/// anniversaries of its registration at age 6 and 8, then every year from 10
+/// (the inspection-free years before 6 need no visit).
+pub fn inspection_due(age_years: i16) -> bool {
+    age_years == 6 || age_years == 8 || age_years >= 10
+}
+
 /// The next attempt after an unanswered one at `at`: the start of the working
 /// day `working_days` later (Monday to Friday) at the dealer, 09:00.
 pub fn retry_at(at: Timestamp, working_days: u32, zone: &TimeZone) -> Timestamp {

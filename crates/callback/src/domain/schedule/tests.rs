@@ -158,3 +158,36 @@ fn a_task_id_is_the_same_for_the_same_cause_only() {
     assert_ne!(a, task_id("D001", Kind::MaintenanceReminder, "visit-1"));
     assert_ne!(a, task_id("D001", Kind::PostService, "visit-2"));
 }
+
+#[test]
+fn insurance_is_called_a_month_before_it_expires_and_not_after() {
+    let rules = CallbackRules::default();
+    let w = insurance(date(2027, 3, 31), &rules, &shanghai());
+    // Due 1 March (30 days before), on the list from 22 February.
+    assert_eq!(w.due_at, at("2027-03-01T15:59:59.999999Z"));
+    assert_eq!(w.opens_at, at("2027-02-21T16:00:00Z"));
+    assert_eq!(w.closes_at, at("2027-03-15T15:59:59.999999Z"));
+    // A policy expiring within the grace days closes on its expiry.
+    let short = CallbackRules {
+        insurance_days_before: 5,
+        ..CallbackRules::default()
+    };
+    let w = insurance(date(2027, 3, 31), &short, &shanghai());
+    assert_eq!(w.closes_at, at("2027-03-31T15:59:59.999999Z"));
+}
+
+#[test]
+fn a_leap_day_birthday_is_greeted_on_the_28th_in_other_years() {
+    assert_eq!(in_year(2027, 2, 29), Some(date(2027, 2, 28)));
+    assert_eq!(in_year(2028, 2, 29), Some(date(2028, 2, 29)));
+    assert_eq!(in_year(2027, 4, 31), None);
+    let w = birthday(date(2027, 4, 12), &CallbackRules::default(), &shanghai());
+    assert_eq!(w.due_at, at("2027-04-12T15:59:59.999999Z"));
+    assert_eq!(w.opens_at, at("2027-04-04T16:00:00Z"));
+}
+
+#[test]
+fn inspections_fall_due_at_six_and_eight_years_then_yearly_from_ten() {
+    let due: Vec<i16> = (0..14).filter(|age| inspection_due(*age)).collect();
+    assert_eq!(due, [6, 8, 10, 11, 12, 13]);
+}

@@ -8,8 +8,19 @@ use jiff::civil::Date;
 
 use super::AttemptResult;
 
+/// A task the timer scheduled (a birthday, an inspection due).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scheduled {
+    pub kind: super::Kind,
+    pub customer_id: String,
+    pub vehicle_id: String,
+    pub cause: String,
+    pub window: super::schedule::Window,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
+    Scheduled(Scheduled),
     Claimed {
         agent: String,
         at: Timestamp,
@@ -61,6 +72,8 @@ pub struct CallComplaint {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Command {
+    /// Schedules the task once: a task with any history is left as it is.
+    Schedule(Scheduled),
     Claim {
         agent: String,
         at: Timestamp,
@@ -119,6 +132,8 @@ impl std::fmt::Display for Rejection {
 
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Task {
+    /// Anything happened to the task.
+    begun: bool,
     claimed_by: Option<String>,
     attempts: u32,
     last_attempt: Option<(String, Timestamp, AttemptResult)>,
@@ -134,6 +149,11 @@ impl Aggregate for Task {
 
     fn decide(&self, command: Command) -> Result<Vec<Event>, Rejection> {
         match command {
+            Command::Schedule(scheduled) => Ok(if self.begun {
+                Vec::new()
+            } else {
+                vec![Event::Scheduled(scheduled)]
+            }),
             Command::Claim { agent, at } => {
                 if self.claimed_by.as_deref() == Some(agent.as_str()) {
                     return Ok(Vec::new());
@@ -225,7 +245,9 @@ impl Aggregate for Task {
     }
 
     fn evolve(mut self, event: &Event) -> Self {
+        self.begun = true;
         match event {
+            Event::Scheduled(_) => {}
             Event::Claimed { agent, .. } => self.claimed_by = Some(agent.clone()),
             Event::Reassigned { to, .. } => self.claimed_by = Some(to.clone()),
             Event::Attempted {

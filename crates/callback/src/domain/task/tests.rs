@@ -177,3 +177,26 @@ fn a_reached_call_records_its_outcome_once() {
         Err(Rejection::OutcomeRecorded)
     );
 }
+
+#[test]
+fn a_timer_task_is_scheduled_once() {
+    let scheduled = Scheduled {
+        kind: crate::domain::Kind::Birthday,
+        customer_id: "c-1".into(),
+        vehicle_id: String::new(),
+        cause: "birthday".into(),
+        window: crate::domain::schedule::Window {
+            opens_at: at(0),
+            due_at: at(10),
+            closes_at: at(10),
+        },
+    };
+    assert_eq!(
+        given::<Task>(&[]).when(Command::Schedule(scheduled.clone())),
+        Ok(vec![Event::Scheduled(scheduled.clone())])
+    );
+    assert_eq!(
+        given::<Task>(&[Event::Scheduled(scheduled.clone())]).when(Command::Schedule(scheduled)),
+        Ok(vec![])
+    );
+}
