@@ -30,6 +30,7 @@ pub(crate) struct TaskRow {
     vehicle_id: String,
     vin: String,
     phone: String,
+    lead_id: String,
 }
 
 /// Who works the worklist.
@@ -107,7 +108,7 @@ impl CallbackApi {
     /// not found.
     async fn task_row(&self, dealer: &DealerId, task: &str) -> Result<TaskRow, ServiceError> {
         let row = sqlx::query(
-            "SELECT t.status, t.customer_id, t.vehicle_id, t.vin, t.contact_phone, \
+            "SELECT t.status, t.customer_id, t.vehicle_id, t.vin, t.contact_phone, t.lead_id, \
              COALESCE(c.phone, '') AS customer_phone FROM callback_tasks t \
              LEFT JOIN callback_customers c ON c.customer_id = t.customer_id \
              WHERE t.task_id = $1 AND t.dealer = $2",
@@ -128,6 +129,7 @@ impl CallbackApi {
             customer_id: row.try_get("customer_id")?,
             vehicle_id: row.try_get("vehicle_id")?,
             vin: row.try_get("vin")?,
+            lead_id: row.try_get("lead_id")?,
             phone: if lead_phone.is_empty() {
                 row.try_get("customer_phone")?
             } else {
@@ -330,6 +332,7 @@ impl CallbackApi {
             retry_at: retry_at(at, rules.callback.retry_working_days, &rules.time_zone),
             customer_id: row.customer_id,
             phone: row.phone,
+            lead_id: row.lead_id,
         };
         self.run(&dealer, &task, command, principal).await
     }
@@ -451,6 +454,7 @@ impl CallbackApi {
                 .await?;
         Ok(pb::SweepTasksResponse {
             scheduled: swept.scheduled,
+            lead_reports_flagged: swept.flagged,
             position: Some(Position {
                 value: swept.position.0,
             }),

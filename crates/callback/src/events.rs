@@ -14,7 +14,8 @@ use crate::domain::{AttemptResult, Kind};
 
 pub use aftercare_proto::aggregates::CALLBACK_TASK as AGGREGATE;
 pub use aftercare_proto::event_types::callback::{
-    ATTEMPT_RECORDED, OUTCOME_RECORDED, SLOT_BOOKED, TASK_CLAIMED, TASK_REASSIGNED, TASK_SCHEDULED,
+    ATTEMPT_RECORDED, LEAD_REPORT_MISSED, OUTCOME_RECORDED, SLOT_BOOKED, TASK_CLAIMED,
+    TASK_REASSIGNED, TASK_SCHEDULED,
 };
 
 /// The stream of a dealer's day of appointments.
@@ -189,6 +190,7 @@ impl EventCodec<Event> for TaskCodec {
                 note,
                 customer_id,
                 phone,
+                lead_id,
             } => (
                 ATTEMPT_RECORDED,
                 pb::AttemptRecorded {
@@ -202,9 +204,25 @@ impl EventCodec<Event> for TaskCodec {
                     note: note.clone(),
                     customer_id: customer_id.clone(),
                     phone: phone.clone(),
+                    lead_id: lead_id.clone(),
                 }
                 .encode_to_vec(),
                 *at,
+            ),
+            Event::ReportMissed {
+                lead_id,
+                oem_reference,
+                due_at,
+            } => (
+                LEAD_REPORT_MISSED,
+                pb::LeadReportMissed {
+                    task_id,
+                    lead_id: lead_id.clone(),
+                    oem_reference: oem_reference.clone(),
+                    due_at: ts(due_at),
+                }
+                .encode_to_vec(),
+                Timestamp::now(),
             ),
             Event::OutcomeRecorded(o) => (
                 OUTCOME_RECORDED,
@@ -294,6 +312,7 @@ pub fn decode(recorded: &RecordedEvent) -> Result<Event, String> {
                 note: e.note,
                 customer_id: e.customer_id,
                 phone: e.phone,
+                lead_id: e.lead_id,
             }
         }
         OUTCOME_RECORDED => {
@@ -320,6 +339,14 @@ pub fn decode(recorded: &RecordedEvent) -> Result<Event, String> {
                     vin: e.complaint_vin,
                 }),
             })
+        }
+        LEAD_REPORT_MISSED => {
+            let e: pb::LeadReportMissed = message(recorded)?;
+            Event::ReportMissed {
+                lead_id: e.lead_id,
+                oem_reference: e.oem_reference,
+                due_at: from_ts(e.due_at.as_ref(), "due_at")?,
+            }
         }
         other => return Err(format!("{other} is not a callback task event")),
     })

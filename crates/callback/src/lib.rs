@@ -8,6 +8,7 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod events;
+pub mod lead_feedback;
 pub mod projection;
 pub mod queries;
 pub mod sweep;
@@ -17,7 +18,7 @@ use std::sync::Arc;
 use aftercare_proto::callback::v1::callback_service_server::CallbackServiceServer;
 use aftercare_runtime::db::Migrations;
 use aftercare_runtime::module::{Background, Module, ModuleContext};
-use aftercare_runtime::projection::{ProgressHandle, Projection};
+use aftercare_runtime::projection::{Policy, ProgressHandle, Projection};
 use tonic::service::RoutesBuilder;
 
 pub struct CallbackModule;
@@ -43,7 +44,19 @@ impl Module for CallbackModule {
         })]
     }
 
-    /// The timer of birthdays and inspections.
+    /// The OEM's lead feedback goes out where NATS is (the embedded default has none).
+    fn policies(&self, ctx: &ModuleContext) -> Vec<Arc<dyn Policy>> {
+        let Some(nats) = ctx.nats.clone() else {
+            return Vec::new();
+        };
+        vec![Arc::new(lead_feedback::LeadFeedbackPolicy {
+            store: ctx.store.clone(),
+            nats,
+            dealers: Arc::new(dealers(ctx)),
+        })]
+    }
+
+    /// The timer of birthdays, inspections and OEM lead reports.
     fn start(&self, ctx: &ModuleContext, stop: tokio::sync::watch::Receiver<bool>) -> Background {
         let task = tokio::spawn(sweep::run(
             ctx.store.clone(),

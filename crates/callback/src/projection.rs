@@ -49,6 +49,11 @@ const SQL: &[SqlMigration] = &[
         description: "callback birthdays and purchase dates",
         sql: include_str!("../migrations/4000004_dates.sql"),
     },
+    SqlMigration {
+        version: 4_000_005,
+        description: "callback OEM lead reports",
+        sql: include_str!("../migrations/4000005_lead_reports.sql"),
+    },
 ];
 
 /// A winback-called vehicle has come back when it visits within this many days
@@ -682,6 +687,9 @@ impl Tasks {
                             _ => "OEM lead",
                         });
                     let reachable = !phone.is_empty();
+                    let report_due = e.oem_report_due_at.as_ref().and_then(instant);
+                    let lead_id = e.lead_id.clone();
+                    let oem_reference = e.oem_reference.clone();
                     schedule(
                         tx,
                         Planned {
@@ -703,6 +711,19 @@ impl Tasks {
                         reachable,
                     )
                     .await?;
+                    if !oem_reference.is_empty() {
+                        let task_id = schedule::task_id(&dealer, Kind::LeadFirstContact, &lead_id)
+                            .to_string();
+                        sqlx::query(
+                            "UPDATE callback_tasks SET oem_reference = $1, report_due_at = $2 \
+                             WHERE task_id = $3",
+                        )
+                        .bind(&oem_reference)
+                        .bind(report_due.map(|t| t.as_microsecond()))
+                        .bind(task_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
                 }
             }
             analytics_events::VEHICLE_CHURN_STATUS_CHANGED => {
@@ -838,6 +859,14 @@ impl Tasks {
                         .bind(agent)
                         .bind(status)
                         .bind(i64::from(closed))
+                        .bind(&task)
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    Event::ReportMissed { .. } => {
+                        sqlx::query(
+                            "UPDATE callback_tasks SET report_missed = 1 WHERE task_id = $1",
+                        )
                         .bind(&task)
                         .execute(&mut *tx)
                         .await?;

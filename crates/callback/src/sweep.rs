@@ -1,6 +1,6 @@
 //! The timer: tasks no event causes on the day they fall due — a birthday
 //! greeting, a periodic inspection — scheduled once each as their window
-//! opens, from the read model's birthdays and registration dates. Every task
+//! opens, and OEM leads whose status report is overdue flagged once, from the read model's birthdays and registration dates. Every task
 //! id is derived from its cause and its stream must not exist yet, so two
 //! replicas sweeping at once schedule each task once.
 
@@ -27,6 +27,8 @@ pub const INTERVAL: Duration = Duration::from_secs(3_600);
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Swept {
     pub scheduled: u64,
+    /// OEM leads flagged for a missed status report.
+    pub flagged: u64,
     pub position: Position,
 }
 
@@ -153,6 +155,40 @@ pub async fn sweep(
         actor: "system:callback-timer".to_owned(),
         ..Metadata::default()
     };
+    // OEM leads whose status report was due with no call made: flagged once.
+    let missed = sqlx::query(
+        "SELECT task_id, lead_id, oem_reference, report_due_at FROM callback_tasks \
+         WHERE dealer = $1 AND kind = 'lead' AND oem_reference <> '' AND report_missed = 0 \
+         AND attempts = 0 AND report_due_at < $2",
+    )
+    .bind(dealer.as_str())
+    .bind(as_of.as_microsecond())
+    .fetch_all(&db.pool)
+    .await?;
+    for row in missed {
+        let task_id: String = row.try_get("task_id")?;
+        let due: i64 = row.try_get("report_due_at")?;
+        let command = Command::FlagReportMissed {
+            lead_id: row.try_get("lead_id")?,
+            oem_reference: row.try_get("oem_reference")?,
+            due_at: Timestamp::from_microsecond(due).unwrap_or(as_of),
+        };
+        let done = execute::<Task>(
+            store,
+            &stream(dealer, &task_id)?,
+            &TaskCodec {
+                task_id: task_id.clone(),
+            },
+            command,
+            |e| e.with_metadata(metadata.clone()),
+        )
+        .await
+        .map_err(|e| e.into_service_error(|r| ServiceError::Rejected(r.to_string())))?;
+        if !done.events.is_empty() {
+            swept.flagged += 1;
+            swept.position = swept.position.max(done.position);
+        }
+    }
     for (kind, cause, scheduled) in planned {
         // Only what falls due by `as_of`: the window must have opened.
         if scheduled.window.opens_at > as_of

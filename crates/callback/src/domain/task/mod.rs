@@ -39,11 +39,18 @@ pub enum Event {
         retry_at: Option<Timestamp>,
         closed: bool,
         note: String,
-        /// Who was called on which number.
+        /// Who was called on which number, for which lead.
         customer_id: String,
         phone: String,
+        lead_id: String,
     },
     OutcomeRecorded(Outcome),
+    /// An OEM lead's report was due and no call had been made.
+    ReportMissed {
+        lead_id: String,
+        oem_reference: String,
+        due_at: Timestamp,
+    },
 }
 
 /// What a reached call came to.
@@ -92,11 +99,18 @@ pub enum Command {
         max_attempts: u32,
         /// When the next attempt is due, if there is one.
         retry_at: Timestamp,
-        /// Who is called on which number.
+        /// Who is called on which number, for which lead.
         customer_id: String,
         phone: String,
+        lead_id: String,
     },
     Outcome(Outcome),
+    /// Flags an OEM lead's missed report, once, unless a call was made.
+    FlagReportMissed {
+        lead_id: String,
+        oem_reference: String,
+        due_at: Timestamp,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -140,6 +154,7 @@ pub struct Task {
     closed: bool,
     reached: bool,
     outcome: Option<Outcome>,
+    report_missed: bool,
 }
 
 impl Aggregate for Task {
@@ -189,6 +204,7 @@ impl Aggregate for Task {
                 retry_at,
                 customer_id,
                 phone,
+                lead_id,
             } => {
                 // The same call sent again (a client's retry) is recorded once.
                 if self.last_attempt.as_ref() == Some(&(agent.clone(), at, result)) {
@@ -221,9 +237,23 @@ impl Aggregate for Task {
                     note,
                     customer_id,
                     phone,
+                    lead_id,
                 });
                 Ok(events)
             }
+            Command::FlagReportMissed {
+                lead_id,
+                oem_reference,
+                due_at,
+            } => Ok(if self.attempts > 0 || self.report_missed {
+                Vec::new()
+            } else {
+                vec![Event::ReportMissed {
+                    lead_id,
+                    oem_reference,
+                    due_at,
+                }]
+            }),
             Command::Outcome(outcome) => {
                 if !self.reached {
                     return Err(Rejection::NotReached);
@@ -264,6 +294,7 @@ impl Aggregate for Task {
                 self.reached |= *result == AttemptResult::Reached;
             }
             Event::OutcomeRecorded(outcome) => self.outcome = Some(outcome.clone()),
+            Event::ReportMissed { .. } => self.report_missed = true,
         }
         self
     }

@@ -16,6 +16,7 @@ fn attempt(agent: &str, result: AttemptResult, minute: i64) -> Command {
         retry_at: at(minute + 1_000),
         customer_id: "c-1".into(),
         phone: "13812341234".into(),
+        lead_id: String::new(),
     }
 }
 
@@ -37,6 +38,7 @@ fn attempted(agent: &str, result: AttemptResult, minute: i64, n: u32, closed: bo
         note: String::new(),
         customer_id: "c-1".into(),
         phone: "13812341234".into(),
+        lead_id: String::new(),
     }
 }
 
@@ -197,6 +199,26 @@ fn a_timer_task_is_scheduled_once() {
     );
     assert_eq!(
         given::<Task>(&[Event::Scheduled(scheduled.clone())]).when(Command::Schedule(scheduled)),
+        Ok(vec![])
+    );
+}
+
+#[test]
+fn a_missed_lead_report_is_flagged_once_and_not_after_a_call() {
+    let flag = || Command::FlagReportMissed {
+        lead_id: "l-1".into(),
+        oem_reference: "OEM-7".into(),
+        due_at: at(0),
+    };
+    let flagged = Event::ReportMissed {
+        lead_id: "l-1".into(),
+        oem_reference: "OEM-7".into(),
+        due_at: at(0),
+    };
+    assert_eq!(given::<Task>(&[]).when(flag()), Ok(vec![flagged.clone()]));
+    assert_eq!(given::<Task>(&[flagged]).when(flag()), Ok(vec![]));
+    assert_eq!(
+        given::<Task>(&[attempted("wang", AttemptResult::NoAnswer, 1, 1, false)]).when(flag()),
         Ok(vec![])
     );
 }
