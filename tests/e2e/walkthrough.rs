@@ -145,4 +145,19 @@ RO-W-2,LSVAG2181E2100001,,2026-04-06T01:00:00Z,2026-04-06T06:00:00Z,8000,repair,
     let (code, report, err) = run(d, &url, &printed(&demo, "aftercare report churn"));
     assert_eq!(code, Some(0), "{err}");
     assert!(report.contains("RATE") && report.contains('%'), "{report}");
+
+    // Today's calls the demo printed: yesterday's delivery (customer 7 of the
+    // 60) and the hotline and web leads, each with a number to call and a
+    // deadline at the dealer.
+    let (code, calls, err) = run(d, &url, &printed(&demo, "aftercare callback worklist"));
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        calls.contains("post-sale") && calls.contains("lead"),
+        "{calls}"
+    );
+    assert!(calls.contains("delivered"), "why the call is due: {calls}");
+    assert!(
+        calls.lines().last().is_some_and(|l| l.contains(" of ")),
+        "{calls}"
+    );
 }

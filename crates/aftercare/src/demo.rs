@@ -131,7 +131,11 @@ pub async fn seed(
             phones: vec![phone.clone()],
             district: dice.pick(&DISTRICTS).to_owned(),
             customer_type: pb::CustomerType::Private as i32,
-            birthday: None,
+            // Born 1960–1999, spread over the year (greeted on the birthday).
+            birthday: jiff::civil::date(1960, 1, 1)
+                .checked_add(jiff::Span::new().days(((c * 7_919 + seed) % 14_600) as i64))
+                .ok()
+                .map(aftercare_proto::calendar::to_date),
         };
         let consents = [
             pb::ContactChannel::Phone,
@@ -165,7 +169,12 @@ pub async fn seed(
         for _ in 0..cars {
             serial += 1;
             let vin = vin(serial + seed * 1_000_000);
-            let age_days = 30 + dice.below(6 * 365) as i64;
+            let mut age_days = 30 + dice.below(6 * 365) as i64;
+            // One car in fifty was delivered yesterday: its post-sale call is
+            // on today's worklist.
+            if c % 50 == 7 {
+                age_days = 1;
+            }
             let sold_at = now - SignedDuration::from_hours(24 * age_days);
             let sold_on = sold_at.to_zoned(jiff::tz::TimeZone::UTC).date();
             let model = dice.pick(&MODELS);

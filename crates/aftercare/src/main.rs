@@ -242,6 +242,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "  aftercare complaint file --dealer {dealer} --channel walk-in --vin {vin} --description \"waited three hours\""
             );
+            println!(
+                "  aftercare callback worklist --dealer {dealer}    # today's calls: deliveries, visits, leads, reminders"
+            );
             Ok(())
         }
         Command::Whoami(args) => client::whoami(&args).await,
