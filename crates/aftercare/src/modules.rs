@@ -69,6 +69,32 @@ mod tests {
         }
     }
 
+    /// The README's dealer rules load as they are, every service checking its part.
+    #[test]
+    fn the_readmes_dealer_rules_load() {
+        let readme = include_str!("../../../README.md");
+        let block = readme
+            .split("```toml\n")
+            .skip(1)
+            .filter_map(|rest| rest.split("```").next())
+            .find(|b| b.contains("[dealers.default]"))
+            .expect("a dealer rules block");
+        let file = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(file.path(), block).expect("write");
+        let config = Config::load_checked(Some(file.path()), Vec::new(), check_config)
+            .unwrap_or_else(|e| panic!("{e}\n{block}"));
+        let callback: aftercare_callback::config::CallbackDealers =
+            config.dealers.section(&mut Vec::new());
+        assert_eq!(
+            callback
+                .rules("D042")
+                .callback
+                .first_service_of("科鲁兹")
+                .km,
+            3_000
+        );
+    }
+
     /// The example `tokens.toml` of the Secret loads once its placeholder is
     /// replaced by a token, and refuses the placeholder itself.
     #[test]
