@@ -165,6 +165,40 @@ const CATALOG: &[(&str, &str)] = &[
     ("complaint {} at dealer {}", "经销商{1}的投诉单{0}"),
     ("customer {} at dealer {}", "经销商{1}的客户{0}"),
     ("vehicle {} at dealer {}", "经销商{1}的车辆{0}"),
+    // Callbacks.
+    ("task {} at dealer {}", "经销商{1}的回访任务{0}"),
+    ("is not a task id", "不是任务编号"),
+    ("{} is not a task kind", "{0}不是任务类型"),
+    ("{} is not a churn reason", "{0}不是流失原因"),
+    ("{} is in the past", "{0}已经过去"),
+    ("the task is claimed by {}", "任务已由{0}认领"),
+    ("the task is closed", "任务已关闭"),
+    (
+        "the customer was not reached on this task",
+        "此任务尚未联系上客户",
+    ),
+    (
+        "this task's outcome is already recorded",
+        "此任务的结果已记录",
+    ),
+    (
+        "an outcome needs a satisfaction, an appointment, a churn reason or a complaint",
+        "结果须包含满意度、预约、流失原因或投诉之一",
+    ),
+    (
+        "the task was superseded by a later visit",
+        "此任务因之后的进站已不再需要",
+    ),
+    ("the task's records are erased", "任务记录已删除"),
+    (
+        "slot {} on {} is full; the next free slot is {} on {}",
+        "{1}第{0}时段已约满；下一个空闲时段是{3}第{2}时段",
+    ),
+    (
+        "slot {} on {} is full and no slot is free in the {} days after",
+        "{1}第{0}时段已约满，之后{2}天内没有空闲时段",
+    ),
+    ("is {}; a day has slots 1 to {}", "为{0}；每天的时段为1至{1}"),
     ("complaint {}", "投诉单{0}"),
     ("customer {}", "客户{0}"),
     ("vehicle {}", "车辆{0}"),
@@ -250,6 +284,14 @@ mod tests {
         assert_eq!(
             chinese("vin: must be 17 characters, not 9"),
             "vin：须为17位，现为9位"
+        );
+        assert_eq!(
+            chinese("slot 1 on 2026-12-03 is full; the next free slot is 2 on 2026-12-03"),
+            "2026-12-03第1时段已约满；下一个空闲时段是2026-12-03第2时段"
+        );
+        assert_eq!(
+            chinese("the task is claimed by 王芳"),
+            "任务已由王芳认领"
         );
         assert_eq!(
             chinese("something new"),
