@@ -6,6 +6,7 @@
 
 mod backfill;
 mod bulkload;
+mod callback_suite;
 mod churn;
 mod churn_suite;
 mod cpu;
@@ -53,11 +54,13 @@ struct Args {
     /// Exit with failure when a target is not met.
     #[arg(long)]
     check: bool,
-    /// Which measurements: the foundation (event store, rebuilds, backfill), churn, or both.
+    /// Which measurements: the foundation (event store, rebuilds, backfill), churn, callbacks, or all.
     #[arg(long, value_enum, default_value_t = Suite::All)]
     suite: Suite,
     #[command(flatten)]
     churn: churn_suite::ChurnArgs,
+    #[command(flatten)]
+    callback: callback_suite::CallbackArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -65,6 +68,7 @@ enum Suite {
     All,
     Foundation,
     Churn,
+    Callback,
 }
 
 #[tokio::main]
@@ -78,11 +82,14 @@ async fn main() -> anyhow::Result<()> {
     );
     let now = jiff::Timestamp::now();
     let mut met = true;
-    if args.suite != Suite::Churn {
+    if matches!(args.suite, Suite::All | Suite::Foundation) {
         met &= foundation(n, args.batch, now).await?;
     }
-    if args.suite != Suite::Foundation {
+    if matches!(args.suite, Suite::All | Suite::Churn) {
         met &= churn_suite::run(n, &args.churn, now).await?;
+    }
+    if matches!(args.suite, Suite::All | Suite::Callback) {
+        met &= callback_suite::run(n, &args.callback, now).await?;
     }
     if args.check && !met {
         anyhow::bail!("a performance target was not met");

@@ -198,7 +198,10 @@ const CATALOG: &[(&str, &str)] = &[
         "slot {} on {} is full and no slot is free in the {} days after",
         "{1}第{0}时段已约满，之后{2}天内没有空闲时段",
     ),
-    ("is {}; a day has slots 1 to {}", "为{0}；每天的时段为1至{1}"),
+    (
+        "is {}; a day has slots 1 to {}",
+        "为{0}；每天的时段为1至{1}",
+    ),
     ("complaint {}", "投诉单{0}"),
     ("customer {}", "客户{0}"),
     ("vehicle {}", "车辆{0}"),
@@ -289,10 +292,7 @@ mod tests {
             chinese("slot 1 on 2026-12-03 is full; the next free slot is 2 on 2026-12-03"),
             "2026-12-03第1时段已约满；下一个空闲时段是2026-12-03第2时段"
         );
-        assert_eq!(
-            chinese("the task is claimed by 王芳"),
-            "任务已由王芳认领"
-        );
+        assert_eq!(chinese("the task is claimed by 王芳"), "任务已由王芳认领");
         assert_eq!(
             chinese("something new"),
             "something new",
