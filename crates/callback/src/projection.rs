@@ -54,6 +54,11 @@ const SQL: &[SqlMigration] = &[
         description: "callback OEM lead reports",
         sql: include_str!("../migrations/4000005_lead_reports.sql"),
     },
+    SqlMigration {
+        version: 4_000_006,
+        description: "callback worklist indexes",
+        sql: include_str!("../migrations/4000006_worklist_indexes.sql"),
+    },
 ];
 
 /// A winback-called vehicle has come back when it visits within this many days
@@ -92,12 +97,10 @@ pub fn recorded_at(event: &RecordedEvent) -> Timestamp {
     event.data.occurred_at
 }
 
-/// A task a cause asks for, before the decision.
-struct Planned {
-    dealer: String,
-    kind: Kind,
-    cause_id: String,
-    cause: String,
+/// Whom a task calls, about what: a customer and their vehicle, or a lead
+/// (who has no customer file yet: its name and number).
+#[derive(Clone, Default)]
+struct Whom {
     customer_id: String,
     vehicle_id: String,
     vin: String,
@@ -105,6 +108,16 @@ struct Planned {
     lead_id: String,
     contact_name: String,
     contact_phone: String,
+}
+
+/// A task a cause asks for, before the decision.
+struct Planned {
+    dealer: String,
+    kind: Kind,
+    cause_id: String,
+    cause: String,
+    whom: Whom,
+    /// An agent or advisor; empty for the agents' common pool.
     assignee: String,
     window: Window,
 }
@@ -139,65 +152,128 @@ const TASK_COLUMNS: &[&str] = &[
     "caller",
 ];
 
-/// Schedules `plan`, or counts it as history or not contactable.
+/// Schedules each of `plans`, or counts it as history or not contactable:
+/// one statement for the tasks and one for the counted, whatever their number.
+async fn schedule_all(
+    tx: &mut AnyConnection,
+    plans: Vec<Planned>,
+    recorded: Timestamp,
+    contactable: bool,
+) -> Result<(), sqlx::Error> {
+    let mut tasks = Vec::new();
+    let mut counted = Vec::new();
+    for plan in plans {
+        let task_id = schedule::task_id(&plan.dealer, plan.kind, &plan.cause_id).to_string();
+        let (reason, window) = match schedule::decide(plan.window, recorded, contactable) {
+            Decision::Schedule(w) => {
+                tasks.push(vec![
+                    text(&task_id),
+                    text(&plan.dealer),
+                    text(plan.kind.as_str()),
+                    text("open"),
+                    text(&plan.whom.customer_id),
+                    text(&plan.whom.vehicle_id),
+                    text(&plan.whom.vin),
+                    text(&plan.whom.model),
+                    text(&plan.whom.lead_id),
+                    text(&plan.whom.contact_name),
+                    text(&plan.whom.contact_phone),
+                    text(&plan.assignee),
+                    text(""),
+                    text(&plan.cause),
+                    us(w.opens_at),
+                    us(w.due_at),
+                    us(w.closes_at),
+                    SqlValue::Int(0),
+                    text(""),
+                ]);
+                continue;
+            }
+            Decision::History(w) => ("history", w),
+            Decision::NotContactable => ("not-contactable", plan.window),
+        };
+        counted.push(vec![
+            text(&task_id),
+            text(&plan.dealer),
+            text(plan.kind.as_str()),
+            text(reason),
+            us(window.due_at),
+        ]);
+    }
+    if !tasks.is_empty() {
+        insert_rows(
+            tx,
+            "callback_tasks",
+            TASK_COLUMNS,
+            "ON CONFLICT (task_id) DO NOTHING",
+            &tasks,
+        )
+        .await?;
+    }
+    if !counted.is_empty() {
+        insert_rows(
+            tx,
+            "callback_unscheduled",
+            &["task_id", "dealer", "kind", "reason", "due_at"],
+            "ON CONFLICT (task_id) DO NOTHING",
+            &counted,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 async fn schedule(
     tx: &mut AnyConnection,
     plan: Planned,
     recorded: Timestamp,
     contactable: bool,
 ) -> Result<(), sqlx::Error> {
-    let task_id = schedule::task_id(&plan.dealer, plan.kind, &plan.cause_id).to_string();
-    let (reason, window) = match schedule::decide(plan.window, recorded, contactable) {
-        Decision::Schedule(w) => {
-            let row = vec![
-                text(&task_id),
-                text(&plan.dealer),
-                text(plan.kind.as_str()),
-                text("open"),
-                text(&plan.customer_id),
-                text(&plan.vehicle_id),
-                text(&plan.vin),
-                text(&plan.model),
-                text(&plan.lead_id),
-                text(&plan.contact_name),
-                text(&plan.contact_phone),
-                text(&plan.assignee),
-                text(""),
-                text(&plan.cause),
-                us(w.opens_at),
-                us(w.due_at),
-                us(w.closes_at),
-                SqlValue::Int(0),
-                text(""),
-            ];
-            insert_rows(
-                tx,
-                "callback_tasks",
-                TASK_COLUMNS,
-                "ON CONFLICT (task_id) DO NOTHING",
-                &[row],
-            )
-            .await?;
-            return Ok(());
-        }
-        Decision::History(w) => ("history", w),
-        Decision::NotContactable => ("not-contactable", plan.window),
-    };
-    insert_rows(
-        tx,
-        "callback_unscheduled",
-        &["task_id", "dealer", "kind", "reason", "due_at"],
-        "ON CONFLICT (task_id) DO NOTHING",
-        &[vec![
-            text(&task_id),
-            text(&plan.dealer),
-            text(plan.kind.as_str()),
-            text(reason),
-            us(window.due_at),
-        ]],
+    schedule_all(tx, vec![plan], recorded, contactable).await
+}
+
+/// What a visit's scheduling needs, in one statement: whether the vehicle is
+/// known and its model, and whom to call (the visit's customer, else the
+/// vehicle's owner) and whether they take calls.
+struct VisitContext {
+    known: bool,
+    model: String,
+    customer_id: String,
+    reachable: bool,
+}
+
+async fn visit_context(
+    tx: &mut AnyConnection,
+    vehicle_id: &str,
+    customer_id: &str,
+) -> Result<VisitContext, sqlx::Error> {
+    let row = sqlx::query(
+        "SELECT v.vehicle_id AS known, v.model AS model, v.owner AS owner, \
+         c.phone_consent AS consent, c.phone AS phone \
+         FROM (SELECT CAST($1 AS TEXT) AS vehicle_id, CAST($2 AS TEXT) AS customer_id) q \
+         LEFT JOIN callback_vehicles v ON v.vehicle_id = q.vehicle_id \
+         LEFT JOIN callback_customers c ON c.customer_id = \
+           CASE WHEN q.customer_id = '' THEN v.owner ELSE q.customer_id END",
     )
+    .bind(vehicle_id)
+    .bind(customer_id)
+    .fetch_one(&mut *tx)
     .await?;
-    Ok(())
+    let owner: Option<String> = row.try_get("owner")?;
+    let phone: Option<String> = row.try_get("phone")?;
+    Ok(VisitContext {
+        known: row.try_get::<Option<String>, _>("known")?.is_some(),
+        model: row
+            .try_get::<Option<String>, _>("model")?
+            .unwrap_or_default(),
+        customer_id: if customer_id.is_empty() {
+            owner.unwrap_or_default()
+        } else {
+            customer_id.to_owned()
+        },
+        reachable: row.try_get::<Option<i64>, _>("consent")? == Some(1)
+            && phone.is_some_and(|p| !p.is_empty()),
+    })
 }
 
 /// The customer's phone consent, name and phone, if the file is known.
@@ -268,37 +344,55 @@ async fn close_the_loop(
     day: Date,
 ) -> Result<(), sqlx::Error> {
     const DAY_MICROS: i64 = 86_400_000_000;
-    let at = closed_at.as_microsecond();
-    sqlx::query(
-        "UPDATE callback_tasks SET returned_at = $1 \
-         WHERE vehicle_id = $2 AND returned_at IS NULL AND first_attempt_at IS NOT NULL \
-         AND first_attempt_at <= $1 AND ( \
-           (kind = 'winback' AND $1 <= first_attempt_at + $3) \
-           OR (kind IN ('first-service', 'maintenance') AND $1 <= first_attempt_at + $4))",
-    )
-    .bind(at)
-    .bind(vehicle_id)
-    .bind(RETURN_DAYS * DAY_MICROS)
-    .bind(CONVERSION_DAYS * DAY_MICROS)
-    .execute(&mut *tx)
-    .await?;
     let around = |days: i64| {
         day.checked_add(jiff::Span::new().days(days))
             .map(|d| d.strftime("%Y-%m-%d").to_string())
             .unwrap_or_default()
     };
     sqlx::query(
-        "UPDATE callback_tasks SET kept_at = $1 \
-         WHERE vehicle_id = $2 AND kept_at IS NULL AND appointment_day IS NOT NULL \
-         AND appointment_day >= $3 AND appointment_day <= $4",
+        "UPDATE callback_tasks SET \
+           returned_at = CASE WHEN returned_at IS NULL AND first_attempt_at IS NOT NULL \
+             AND first_attempt_at <= $1 AND ( \
+               (kind = 'winback' AND $1 <= first_attempt_at + $3) \
+               OR (kind IN ('first-service', 'maintenance') AND $1 <= first_attempt_at + $4)) \
+             THEN $1 ELSE returned_at END, \
+           kept_at = CASE WHEN kept_at IS NULL AND appointment_day >= $5 \
+             AND appointment_day <= $6 THEN $1 ELSE kept_at END \
+         WHERE vehicle_id = $2 AND ((returned_at IS NULL AND first_attempt_at IS NOT NULL) \
+           OR (kept_at IS NULL AND appointment_day IS NOT NULL))",
     )
-    .bind(at)
+    .bind(closed_at.as_microsecond())
     .bind(vehicle_id)
+    .bind(RETURN_DAYS * DAY_MICROS)
+    .bind(CONVERSION_DAYS * DAY_MICROS)
     .bind(around(-1))
     .bind(around(1))
     .execute(&mut *tx)
     .await?;
     Ok(())
+}
+
+/// What the callback context keeps of a customer's profile.
+struct CustomerFields {
+    name: String,
+    phones: Vec<String>,
+    /// MM-DD, empty when unknown.
+    birthday: String,
+}
+
+impl CustomerFields {
+    fn of(profile: Option<&intake::CustomerProfile>) -> CustomerFields {
+        CustomerFields {
+            name: profile.map(|p| p.name.clone()).unwrap_or_default(),
+            phones: profile
+                .map(|p| p.phones.iter().map(|n| n.number.clone()).collect())
+                .unwrap_or_default(),
+            birthday: profile
+                .and_then(|p| p.birthday)
+                .map(|d| format!("{:02}-{:02}", d.month, d.day))
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// A customer's name and numbers from `profile` (when it changed), and a
@@ -329,13 +423,9 @@ async fn set_profile(
     let mut birthday: String = row.try_get("birthday")?;
     let mut phones = split(row.try_get("phones")?);
     let mut wrong_numbers = split(row.try_get("wrong_numbers")?);
-    if let Some(profile) = profile {
-        name = profile.name.clone();
-        phones = profile.phones.iter().map(|p| p.number.clone()).collect();
-        birthday = profile
-            .birthday
-            .map(|d| format!("{:02}-{:02}", d.month, d.day))
-            .unwrap_or_default();
+    if profile.is_some() {
+        let file = CustomerFields::of(profile);
+        (name, phones, birthday) = (file.name, file.phones, file.birthday);
     }
     if let Some(number) = wrong
         && !wrong_numbers.iter().any(|n| n == number)
@@ -391,21 +481,33 @@ impl Tasks {
             intake_events::CUSTOMER_REGISTERED => {
                 let e = intake::CustomerRegistered::decode(payload).map_err(decode_err)?;
                 let consent = phone_consent(&e.consents).unwrap_or(false);
+                let file = CustomerFields::of(e.profile.as_ref());
                 insert_rows(
                     tx,
                     "callback_customers",
-                    &["customer_id", "dealer", "name", "phone", "phone_consent"],
+                    &[
+                        "customer_id",
+                        "dealer",
+                        "name",
+                        "phone",
+                        "phone_consent",
+                        "phones",
+                        "wrong_numbers",
+                        "birthday",
+                    ],
                     "ON CONFLICT (customer_id) DO NOTHING",
                     &[vec![
                         text(&e.customer_id),
                         text(&dealer),
-                        text(""),
-                        text(""),
+                        SqlValue::Text(file.name),
+                        text(file.phones.first().map_or("", String::as_str)),
                         SqlValue::Int(i64::from(consent)),
+                        SqlValue::Text(file.phones.join(",")),
+                        text(""),
+                        SqlValue::Text(file.birthday),
                     ]],
                 )
                 .await?;
-                set_profile(tx, &e.customer_id, e.profile.as_ref(), None).await?;
             }
             intake_events::CUSTOMER_UPDATED => {
                 let e = intake::CustomerUpdated::decode(payload).map_err(decode_err)?;
@@ -523,18 +625,19 @@ impl Tasks {
                     .unwrap_or_else(|| e.model.clone());
                 let reachable = contactable(tx, &e.buyer_customer_id).await?;
                 let on = sold_on.strftime("%Y-%m-%d").to_string();
+                let whom = Whom {
+                    customer_id: e.buyer_customer_id.clone(),
+                    vehicle_id: e.vehicle_id.clone(),
+                    vin: e.vin.clone(),
+                    model: model.clone(),
+                    ..Whom::default()
+                };
                 let plan = |kind: Kind, window: Window, cause: String| Planned {
                     dealer: dealer.clone(),
                     kind,
                     cause_id: e.sale_id.clone(),
                     cause,
-                    customer_id: e.buyer_customer_id.clone(),
-                    vehicle_id: e.vehicle_id.clone(),
-                    vin: e.vin.clone(),
-                    model: model.clone(),
-                    lead_id: String::new(),
-                    contact_name: String::new(),
-                    contact_phone: String::new(),
+                    whom: whom.clone(),
                     assignee: String::new(),
                     window,
                 };
@@ -585,8 +688,8 @@ impl Tasks {
                     .await?;
                 }
                 close_the_loop(tx, &e.vehicle_id, closed_at, day).await?;
-                let known = vehicle(tx, &e.vehicle_id).await?;
-                if known.is_none() {
+                let context = visit_context(tx, &e.vehicle_id, &e.customer_id).await?;
+                if !context.known {
                     insert_rows(
                         tx,
                         "callback_vehicles",
@@ -602,73 +705,58 @@ impl Tasks {
                     )
                     .await?;
                 }
-                let (model, owner) =
-                    known.map_or((String::new(), String::new()), |(_, m, o)| (m, o));
-                let customer_id = if e.customer_id.is_empty() {
-                    owner
-                } else {
-                    e.customer_id.clone()
-                };
-                let reachable = contactable(tx, &customer_id).await?;
-                let maintenance = e.kind == intake::VisitKind::Maintenance as i32;
                 let on = day.strftime("%Y-%m-%d").to_string();
+                let whom = Whom {
+                    customer_id: context.customer_id.clone(),
+                    vehicle_id: e.vehicle_id.clone(),
+                    vin: e.vin.clone(),
+                    model: context.model.clone(),
+                    ..Whom::default()
+                };
                 let plan = |kind: Kind, window: Window, cause: String| Planned {
                     dealer: dealer.clone(),
                     kind,
                     cause_id: e.visit_id.clone(),
                     cause,
-                    customer_id: customer_id.clone(),
-                    vehicle_id: e.vehicle_id.clone(),
-                    vin: e.vin.clone(),
-                    model: model.clone(),
-                    lead_id: String::new(),
-                    contact_name: String::new(),
-                    contact_phone: String::new(),
+                    whom: whom.clone(),
                     assignee: String::new(),
                     window,
                 };
-                schedule(
-                    tx,
-                    plan(
-                        Kind::PostService,
-                        schedule::post_service(closed_at, rules, &zone),
-                        format!(
-                            "visit {} on {on}, advisor {}",
-                            e.repair_order, e.service_advisor
-                        ),
+                let mut plans = vec![plan(
+                    Kind::PostService,
+                    schedule::post_service(closed_at, rules, &zone),
+                    format!(
+                        "visit {} on {on}, advisor {}",
+                        e.repair_order, e.service_advisor
                     ),
-                    recorded,
-                    reachable,
-                )
-                .await?;
-                if maintenance {
-                    // The reminders this visit answers are moot.
-                    sqlx::query(
-                        "UPDATE callback_tasks SET status = 'superseded' \
-                         WHERE vehicle_id = $1 AND kind IN ('first-service', 'maintenance') \
-                         AND status = 'open' AND attempts = 0 AND opens_at <= $2",
-                    )
-                    .bind(&e.vehicle_id)
-                    .bind(closed_at.as_microsecond())
-                    .execute(&mut *tx)
-                    .await?;
+                )];
+                if e.kind == intake::VisitKind::Maintenance as i32 {
                     let visit = Reading {
                         on: day,
                         km: e.mileage_km,
                     };
                     let history = readings(tx, &e.vehicle_id).await?;
-                    schedule(
-                        tx,
-                        plan(
-                            Kind::MaintenanceReminder,
-                            schedule::maintenance(visit, &history, rules, &zone),
-                            format!("maintenance after visit {} on {on}", e.repair_order),
-                        ),
-                        recorded,
-                        reachable,
+                    let window = schedule::maintenance(visit, &history, rules, &zone);
+                    // The reminders this visit answers are moot: those of the
+                    // vehicle opening before the one it schedules (a visit
+                    // recorded late, older than the last one, leaves the
+                    // newer reminder be), not yet called.
+                    sqlx::query(
+                        "UPDATE callback_tasks SET status = 'superseded' \
+                         WHERE vehicle_id = $1 AND kind IN ('first-service', 'maintenance') \
+                         AND status = 'open' AND attempts = 0 AND opens_at < $2",
                     )
+                    .bind(&e.vehicle_id)
+                    .bind(window.opens_at.as_microsecond())
+                    .execute(&mut *tx)
                     .await?;
+                    plans.push(plan(
+                        Kind::MaintenanceReminder,
+                        window,
+                        format!("maintenance after visit {} on {on}", e.repair_order),
+                    ));
                 }
+                schedule_all(tx, plans, recorded, context.reachable).await?;
             }
             intake_events::LEAD_CAPTURED => {
                 let e = intake::LeadCaptured::decode(payload).map_err(decode_err)?;
@@ -697,13 +785,13 @@ impl Tasks {
                             kind: Kind::LeadFirstContact,
                             cause_id: e.lead_id.clone(),
                             cause: format!("{source}, interested in {}", e.model_of_interest),
-                            customer_id: String::new(),
-                            vehicle_id: String::new(),
-                            vin: String::new(),
-                            model: e.model_of_interest.clone(),
-                            lead_id: e.lead_id.clone(),
-                            contact_name: e.name.clone(),
-                            contact_phone: phone,
+                            whom: Whom {
+                                model: e.model_of_interest.clone(),
+                                lead_id: e.lead_id.clone(),
+                                contact_name: e.name.clone(),
+                                contact_phone: phone,
+                                ..Whom::default()
+                            },
                             assignee: String::new(),
                             window: schedule::lead(recorded, due, rules),
                         },
@@ -756,13 +844,13 @@ impl Tasks {
                                 "no visit for {} months (churned in {month})",
                                 e.months_since_last_visit
                             ),
-                            customer_id: owner,
-                            vehicle_id: e.vehicle_id.clone(),
-                            vin,
-                            model,
-                            lead_id: String::new(),
-                            contact_name: String::new(),
-                            contact_phone: String::new(),
+                            whom: Whom {
+                                customer_id: owner,
+                                vehicle_id: e.vehicle_id.clone(),
+                                vin,
+                                model,
+                                ..Whom::default()
+                            },
                             assignee: e.service_advisor.clone(),
                             window: schedule::winback(event.data.occurred_at, rules, &zone),
                         },
@@ -932,13 +1020,13 @@ impl Tasks {
                 kind: Kind::InsuranceReminder,
                 cause_id,
                 cause: format!("insurance expires on {on}"),
-                customer_id: owner,
-                vehicle_id: vehicle_id.to_owned(),
-                vin,
-                model,
-                lead_id: String::new(),
-                contact_name: String::new(),
-                contact_phone: String::new(),
+                whom: Whom {
+                    customer_id: owner,
+                    vehicle_id: vehicle_id.to_owned(),
+                    vin,
+                    model,
+                    ..Whom::default()
+                },
                 assignee: String::new(),
                 window: schedule::insurance(expiry, &rules.callback, &rules.time_zone),
             },

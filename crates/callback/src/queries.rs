@@ -164,16 +164,19 @@ impl CallbackApi {
             let names: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.as_str())).collect();
             filter.push_str(&format!(" AND t.kind IN ({})", names.join(", ")));
         }
-        let count_all = format!("SELECT COUNT(*) FROM callback_tasks t{filter}");
-        let count_overdue = format!("{count_all} AND t.due_at < {at}");
-        let mut total = sqlx::query_scalar::<_, i64>(&count_all).bind(dealer.as_str());
-        let mut overdue = sqlx::query_scalar::<_, i64>(&count_overdue).bind(dealer.as_str());
+        // How many match, and how many of those are overdue, in one pass.
+        let count = format!(
+            "SELECT COUNT(*) AS total, \
+             COALESCE(SUM(CASE WHEN t.due_at < {at} THEN 1 ELSE 0 END), 0) AS overdue \
+             FROM callback_tasks t{filter}"
+        );
+        let mut counted = sqlx::query(&count).bind(dealer.as_str());
         if !assignee.is_empty() {
-            total = total.bind(assignee);
-            overdue = overdue.bind(assignee);
+            counted = counted.bind(assignee);
         }
-        let total = total.fetch_one(&self.db.pool).await?;
-        let overdue = overdue.fetch_one(&self.db.pool).await?;
+        let counted = counted.fetch_one(&self.db.pool).await?;
+        let total: i64 = counted.try_get("total")?;
+        let overdue: i64 = counted.try_get("overdue")?;
         let select = format!(
             "{SELECT}{filter} ORDER BY t.due_at, t.task_id LIMIT {} OFFSET {}",
             page.fetch(),
