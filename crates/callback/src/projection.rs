@@ -59,6 +59,11 @@ const SQL: &[SqlMigration] = &[
         description: "callback worklist indexes",
         sql: include_str!("../migrations/4000006_worklist_indexes.sql"),
     },
+    SqlMigration {
+        version: 4_000_007,
+        description: "callback worklist order",
+        sql: include_str!("../migrations/4000007_worklist_order.sql"),
+    },
 ];
 
 /// A winback-called vehicle has come back when it visits within this many days
