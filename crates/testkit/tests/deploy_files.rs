@@ -6,7 +6,7 @@ use std::process::Command;
 
 use aftercare_testkit::nats_server_binary;
 
-const SERVICES: [&str; 3] = ["intake", "complaint", "analytics"];
+const SERVICES: [&str; 4] = ["intake", "complaint", "analytics", "callback"];
 
 fn deploy_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
