@@ -26,6 +26,7 @@ pub mod aggregates {
     pub const WARNING: &str = "warning";
     pub const VEHICLE_CHURN: &str = "vehicle-churn";
     pub const CALLBACK_TASK: &str = "callback-task";
+    pub const MEMBER: &str = "member";
 }
 pub mod edge;
 pub mod json;
@@ -57,6 +58,12 @@ pub mod analytics {
 pub mod callback {
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/aftercare.callback.v1.rs"));
+    }
+}
+
+pub mod loyalty {
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/aftercare.loyalty.v1.rs"));
     }
 }
 

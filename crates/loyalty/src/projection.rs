@@ -1,0 +1,350 @@
+//! The club's read model: each member's card, balance and figures, every
+//! ledger entry, and the customers' names from intake's events for the card.
+
+use std::sync::Arc;
+
+use aftercare_eventstore::{Filter, RecordedEvent};
+use aftercare_proto::event_types::intake as intake_events;
+use aftercare_proto::intake::v1 as intake;
+use aftercare_runtime::db::{Migrations, SqlMigration, SqlValue, insert_rows};
+use aftercare_runtime::projection::{ApplyError, Projection};
+use async_trait::async_trait;
+use prost::Message;
+use sqlx::{AnyConnection, Row};
+
+use crate::config::LoyaltyDealers;
+use crate::domain::Source;
+use crate::domain::member::Event;
+use crate::events;
+
+const SQL: &[SqlMigration] = &[SqlMigration {
+    version: 5_000_001,
+    description: "loyalty members and ledger",
+    sql: include_str!("../migrations/5000001_members.sql"),
+}];
+
+/// Loyalty owns migration versions 5,000,000–5,999,999.
+pub const MIGRATIONS: Migrations = Migrations {
+    postgres: SQL,
+    sqlite: SQL,
+};
+
+pub const NAME: &str = "loyalty_members";
+
+pub struct Members {
+    pub dealers: Arc<LoyaltyDealers>,
+}
+
+fn text(value: &str) -> SqlValue {
+    SqlValue::Text(value.to_owned())
+}
+
+pub fn source_name(source: Source) -> &'static str {
+    match source {
+        Source::Visit => "visit",
+        Source::Referral => "referral",
+        Source::Activity => "activity",
+    }
+}
+
+impl Members {
+    async fn apply_one(
+        &self,
+        tx: &mut AnyConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ApplyError> {
+        let poison = |reason: String| ApplyError::Poison {
+            position: event.position,
+            reason,
+        };
+        let dealer = event.dealer().as_str().to_owned();
+        let payload = event.data.payload.as_ref();
+        match event.data.event_type.as_str() {
+            intake_events::CUSTOMER_REGISTERED => {
+                let e = intake::CustomerRegistered::decode(payload)
+                    .map_err(|e| poison(e.to_string()))?;
+                let name = e.profile.map(|p| p.name).unwrap_or_default();
+                insert_rows(
+                    tx,
+                    "loyalty_customers",
+                    &["customer_id", "dealer", "name"],
+                    "ON CONFLICT (customer_id) DO UPDATE SET name = excluded.name",
+                    &[vec![
+                        text(&e.customer_id),
+                        text(&dealer),
+                        SqlValue::Text(name),
+                    ]],
+                )
+                .await?;
+                return Ok(());
+            }
+            intake_events::CUSTOMER_UPDATED => {
+                let e =
+                    intake::CustomerUpdated::decode(payload).map_err(|e| poison(e.to_string()))?;
+                let name = e.profile.map(|p| p.name).unwrap_or_default();
+                sqlx::query("UPDATE loyalty_customers SET name = $1 WHERE customer_id = $2")
+                    .bind(name)
+                    .bind(&e.customer_id)
+                    .execute(&mut *tx)
+                    .await?;
+                return Ok(());
+            }
+            _ if event.stream.aggregate() != events::AGGREGATE => return Ok(()),
+            _ => {}
+        }
+        let zone = &self.dealers.rules(&dealer).time_zone;
+        let member = event.stream.id().to_owned();
+        let position = event.position.0 as i64;
+        let entry = |entry_id: &str,
+                     kind: &str,
+                     source: &str,
+                     points: i64,
+                     from_spend: bool,
+                     at: jiff::Timestamp,
+                     detail: &str,
+                     partner: &str,
+                     value: i64| {
+            vec![
+                text(entry_id),
+                text(&member),
+                text(&dealer),
+                text(kind),
+                text(source),
+                SqlValue::Int(points),
+                SqlValue::Int(i64::from(from_spend)),
+                SqlValue::Int(at.as_microsecond()),
+                text(detail),
+                text(partner),
+                SqlValue::Int(value),
+            ]
+        };
+        let mut entries = Vec::new();
+        let balance_change;
+        match events::decode(event, zone).map_err(poison)? {
+            Event::Joined {
+                customer_id,
+                card,
+                at,
+                ..
+            } => {
+                insert_rows(
+                    tx,
+                    "loyalty_members",
+                    &[
+                        "member_id",
+                        "dealer",
+                        "customer_id",
+                        "card",
+                        "card_reason",
+                        "vip",
+                        "owner",
+                        "balance",
+                        "referred",
+                        "vehicles",
+                        "joined_at",
+                        "position",
+                    ],
+                    "ON CONFLICT (member_id) DO NOTHING",
+                    &[vec![
+                        text(&member),
+                        text(&dealer),
+                        text(&customer_id),
+                        text(card.as_str()),
+                        text(""),
+                        SqlValue::Int(0),
+                        SqlValue::Int(i64::from(card != crate::domain::Card::Prospect)),
+                        SqlValue::Int(0),
+                        SqlValue::Int(0),
+                        text(""),
+                        SqlValue::Int(at.as_microsecond()),
+                        SqlValue::Int(position),
+                    ]],
+                )
+                .await?;
+                return Ok(());
+            }
+            Event::VehicleLinked { vehicle_id, .. } | Event::VehicleUnlinked { vehicle_id, .. } => {
+                let linked = matches!(event.data.event_type.as_str(), events::VEHICLE_LINKED);
+                let row = sqlx::query("SELECT vehicles FROM loyalty_members WHERE member_id = $1")
+                    .bind(&member)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let Some(row) = row else { return Ok(()) };
+                let mut vehicles: Vec<String> = row
+                    .try_get::<String, _>("vehicles")?
+                    .split(',')
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned)
+                    .collect();
+                vehicles.retain(|v| *v != vehicle_id);
+                if linked {
+                    vehicles.push(vehicle_id);
+                    vehicles.sort();
+                }
+                sqlx::query(
+                    "UPDATE loyalty_members SET vehicles = $1, owner = CASE WHEN $2 = 1 THEN 1 ELSE owner END, \
+                     position = $3 WHERE member_id = $4",
+                )
+                .bind(vehicles.join(","))
+                .bind(i64::from(linked))
+                .bind(position)
+                .bind(&member)
+                .execute(&mut *tx)
+                .await?;
+                return Ok(());
+            }
+            Event::VipSet { .. } => {
+                sqlx::query(
+                    "UPDATE loyalty_members SET vip = 1, position = $1 WHERE member_id = $2",
+                )
+                .bind(position)
+                .bind(&member)
+                .execute(&mut *tx)
+                .await?;
+                return Ok(());
+            }
+            Event::ReferralCounted { .. } => {
+                sqlx::query(
+                    "UPDATE loyalty_members SET referred = referred + 1, position = $1 \
+                     WHERE member_id = $2",
+                )
+                .bind(position)
+                .bind(&member)
+                .execute(&mut *tx)
+                .await?;
+                return Ok(());
+            }
+            Event::TierChanged { to, reason, .. } => {
+                sqlx::query(
+                    "UPDATE loyalty_members SET card = $1, card_reason = $2, position = $3 \
+                     WHERE member_id = $4",
+                )
+                .bind(to.as_str())
+                .bind(reason)
+                .bind(position)
+                .bind(&member)
+                .execute(&mut *tx)
+                .await?;
+                return Ok(());
+            }
+            Event::Earned {
+                entry_id,
+                source,
+                points,
+                from_spend,
+                note,
+                at,
+                ..
+            } => {
+                entries.push(entry(
+                    &entry_id,
+                    "earned",
+                    source_name(source),
+                    points,
+                    from_spend,
+                    at,
+                    &note,
+                    "",
+                    0,
+                ));
+                balance_change = points;
+            }
+            Event::Redeemed {
+                entry_id,
+                points,
+                item,
+                partner_id,
+                at,
+                value_fen,
+                ..
+            } => {
+                entries.push(entry(
+                    &entry_id,
+                    "redeemed",
+                    "",
+                    -points,
+                    false,
+                    at,
+                    &item,
+                    &partner_id,
+                    value_fen,
+                ));
+                balance_change = -points;
+            }
+            Event::Adjusted {
+                entry_id,
+                points,
+                reason,
+                at,
+                ..
+            } => {
+                entries.push(entry(
+                    &entry_id, "adjusted", "", points, false, at, &reason, "", 0,
+                ));
+                balance_change = points;
+            }
+        }
+        let written = insert_rows(
+            tx,
+            "loyalty_entries",
+            &[
+                "entry_id",
+                "member_id",
+                "dealer",
+                "kind",
+                "source",
+                "points",
+                "from_spend",
+                "at",
+                "detail",
+                "partner_id",
+                "value_fen",
+            ],
+            "ON CONFLICT (member_id, entry_id) DO NOTHING",
+            &entries,
+        )
+        .await?;
+        if written > 0 {
+            sqlx::query(
+                "UPDATE loyalty_members SET balance = balance + $1, position = $2 \
+                 WHERE member_id = $3",
+            )
+            .bind(balance_change)
+            .bind(position)
+            .bind(&member)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Projection for Members {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn filter(&self) -> Filter {
+        Filter::aggregate(events::AGGREGATE).or_aggregate(aftercare_proto::aggregates::CUSTOMER)
+    }
+
+    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        aftercare_runtime::db::delete_all(
+            tx,
+            &["loyalty_entries", "loyalty_members", "loyalty_customers"],
+        )
+        .await
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut AnyConnection,
+        batch: &[RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        for event in batch {
+            self.apply_one(tx, event).await?;
+        }
+        Ok(())
+    }
+}
