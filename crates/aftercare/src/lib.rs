@@ -5,6 +5,7 @@
 pub mod admin_token;
 pub mod callback_cli;
 pub mod client;
+pub mod club_cli;
 pub mod complaint_cli;
 pub mod customer_cli;
 pub mod demo;

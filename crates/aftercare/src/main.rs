@@ -51,6 +51,9 @@ enum Command {
     /// Callbacks and reminders: the worklist, claim, attempt, outcome, show, sweep, measures.
     #[command(subcommand)]
     Callback(aftercare::callback_cli::CallbackCommand),
+    /// The owner club: member, ledger, redeem, adjust, activity, vip, join, sweep.
+    #[command(subcommand)]
+    Club(aftercare::club_cli::ClubCommand),
     /// Reports: churn by month and breakdown, the churn scorecard.
     #[command(subcommand)]
     Report(aftercare::report_cli::ReportCommand),
@@ -209,6 +212,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Report(c) => aftercare::report_cli::report(c).await,
         Command::Complaint(c) => aftercare::complaint_cli::complaint(c).await,
         Command::Callback(c) => aftercare::callback_cli::callback(c).await,
+        Command::Club(c) => aftercare::club_cli::club(c).await,
         Command::Demo {
             dealer,
             customers,

@@ -11,6 +11,7 @@ pub fn all() -> Vec<Box<dyn Module>> {
         Box::new(aftercare_complaint::ComplaintModule),
         Box::new(aftercare_analytics::AnalyticsModule),
         Box::new(aftercare_callback::CallbackModule),
+        Box::new(aftercare_loyalty::LoyaltyModule),
     ]
 }
 

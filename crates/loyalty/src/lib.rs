@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use aftercare_proto::loyalty::v1::loyalty_service_server::LoyaltyServiceServer;
 use aftercare_runtime::db::Migrations;
-use aftercare_runtime::module::{Module, ModuleContext};
+use aftercare_runtime::module::{Background, Module, ModuleContext};
 use aftercare_runtime::projection::{Policy, ProgressHandle, Projection};
 use tonic::service::RoutesBuilder;
 
@@ -47,6 +47,17 @@ impl Module for LoyaltyModule {
             store: ctx.store.clone(),
             dealers: Arc::new(dealers(ctx)),
         })]
+    }
+
+    /// The daily card sweep (points leave the window).
+    fn start(&self, ctx: &ModuleContext, stop: tokio::sync::watch::Receiver<bool>) -> Background {
+        let task = tokio::spawn(queries::run(
+            ctx.store.clone(),
+            ctx.db.clone(),
+            Arc::new(dealers(ctx)),
+            stop,
+        ));
+        Box::pin(async move { Ok(vec![task]) })
     }
 
     fn routes(&self, ctx: &ModuleContext, progress: &[ProgressHandle], routes: &mut RoutesBuilder) {

@@ -119,8 +119,7 @@ impl Members {
             ]
         };
         let mut entries = Vec::new();
-        let balance_change;
-        match events::decode(event, zone).map_err(poison)? {
+        let balance_change = match events::decode(event, zone).map_err(poison)? {
             Event::Joined {
                 customer_id,
                 card,
@@ -247,7 +246,7 @@ impl Members {
                     "",
                     0,
                 ));
-                balance_change = points;
+                points
             }
             Event::Redeemed {
                 entry_id,
@@ -269,7 +268,7 @@ impl Members {
                     &partner_id,
                     value_fen,
                 ));
-                balance_change = -points;
+                -points
             }
             Event::Adjusted {
                 entry_id,
@@ -281,9 +280,9 @@ impl Members {
                 entries.push(entry(
                     &entry_id, "adjusted", "", points, false, at, &reason, "", 0,
                 ));
-                balance_change = points;
+                points
             }
-        }
+        };
         let written = insert_rows(
             tx,
             "loyalty_entries",

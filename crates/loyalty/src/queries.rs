@@ -202,7 +202,7 @@ impl LoyaltyApi {
             self.read_timeout,
         )
         .await?;
-        let swept = sweep(self, &dealer, as_of).await?;
+        let swept = sweep(self.store.as_ref(), &self.db, &self.dealers, &dealer, as_of).await?;
         Ok(pb::SweepTiersResponse {
             changed: swept.0,
             position: Some(Position { value: swept.1 }),
@@ -212,28 +212,36 @@ impl LoyaltyApi {
 
 /// Re-decides every member of `dealer` as of `as_of`: (cards changed, last position).
 pub async fn sweep(
-    api: &LoyaltyApi,
+    store: &dyn aftercare_eventstore::EventStore,
+    db: &aftercare_runtime::Database,
+    dealers: &crate::config::LoyaltyDealers,
     dealer: &DealerId,
     as_of: Timestamp,
 ) -> Result<(u64, u64), ServiceError> {
     let customers: Vec<String> =
         sqlx::query_scalar("SELECT customer_id FROM loyalty_members WHERE dealer = $1")
             .bind(dealer.as_str())
-            .fetch_all(&api.db.pool)
+            .fetch_all(&db.pool)
             .await?;
     let metadata = Metadata {
         actor: "system:loyalty-sweep".to_owned(),
         ..Metadata::default()
     };
+    let rules = dealers.rules(dealer.as_str());
+    let terms = crate::domain::member::Terms {
+        at: as_of,
+        today: as_of.to_zoned(rules.time_zone.clone()).date(),
+        rules: rules.loyalty.clone(),
+    };
     let (mut changed, mut last) = (0, 0);
     for customer in customers {
         let done = crate::owners::run(
-            api.store.as_ref(),
-            &api.dealers,
+            store,
+            dealers,
             dealer,
             &customer,
             Command::Reevaluate {
-                terms: api.terms(dealer, as_of),
+                terms: terms.clone(),
             },
             &metadata,
         )
@@ -245,4 +253,42 @@ pub async fn sweep(
         }
     }
     Ok((changed, last))
+}
+
+/// Sweeps every dealer with members once a day, until `stop`.
+pub async fn run(
+    store: std::sync::Arc<dyn aftercare_eventstore::EventStore>,
+    db: aftercare_runtime::Database,
+    dealers: std::sync::Arc<crate::config::LoyaltyDealers>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let known: Result<Vec<String>, sqlx::Error> =
+            sqlx::query_scalar("SELECT DISTINCT dealer FROM loyalty_members")
+                .fetch_all(&db.pool)
+                .await;
+        match known {
+            Ok(ids) => {
+                for id in ids {
+                    let Ok(dealer) = DealerId::parse(&id) else {
+                        continue;
+                    };
+                    match sweep(store.as_ref(), &db, &dealers, &dealer, Timestamp::now()).await {
+                        Ok((changed, _)) if changed > 0 => {
+                            tracing::info!(dealer = %dealer, changed, "club cards re-decided")
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(dealer = %dealer, error = %e, "club sweep failed; retried tomorrow")
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "club sweep cannot read the dealers"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_secs(86_400)) => {}
+            _ = stop.wait_for(|stopped| *stopped) => return,
+        }
+    }
 }

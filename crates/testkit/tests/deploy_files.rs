@@ -6,7 +6,7 @@ use std::process::Command;
 
 use aftercare_testkit::nats_server_binary;
 
-const SERVICES: [&str; 4] = ["intake", "complaint", "analytics", "callback"];
+const SERVICES: [&str; 5] = ["intake", "complaint", "analytics", "callback", "loyalty"];
 
 fn deploy_path(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,0 +1,326 @@
+//! `aftercare club …`: a member's card and ledger, redemptions, adjustments,
+//! club activities, VIPs, prospects joining, and the tier sweep.
+
+use aftercare_proto::common::v1::Money;
+use aftercare_proto::loyalty::v1 as pb;
+use aftercare_proto::loyalty::v1::loyalty_service_client::LoyaltyServiceClient;
+use clap::Subcommand;
+
+use crate::client::{ClientArgs, Output, status_error};
+
+#[derive(Subcommand)]
+pub enum ClubCommand {
+    /// A member's card: tier, balance, the 24-month window, what the next card needs.
+    Member {
+        #[arg(long)]
+        dealer: String,
+        customer: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// A member's ledger, newest first.
+    Ledger {
+        #[arg(long)]
+        dealer: String,
+        customer: String,
+        #[arg(long, default_value = "")]
+        page_token: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Redeem points for a gift or a service; never more than the balance.
+    Redeem {
+        #[arg(long)]
+        dealer: String,
+        customer: String,
+        #[arg(long)]
+        points: i64,
+        #[arg(long)]
+        item: String,
+        /// At a partner merchant (友好商户).
+        #[arg(long, default_value = "")]
+        partner: String,
+        /// The value given, in yuan (for the partner's statement).
+        #[arg(long, default_value_t = 0.0)]
+        value_yuan: f64,
+        /// The same key again is the same redemption (a retry redeems once).
+        #[arg(long)]
+        key: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Add or take points by hand, with a reason.
+    Adjust {
+        #[arg(long)]
+        dealer: String,
+        customer: String,
+        #[arg(long, allow_hyphen_values = true)]
+        points: i64,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        key: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Points for taking part in a club activity.
+    Activity {
+        #[arg(long)]
+        dealer: String,
+        customer: String,
+        #[arg(long)]
+        points: i64,
+        #[arg(long)]
+        activity: String,
+        #[arg(long)]
+        key: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Make a member VIP (green 2-star at least).
+    Vip {
+        #[arg(long)]
+        dealer: String,
+        customer: String,
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// A prospect with purchase intent applies for the prospect card.
+    Join {
+        #[arg(long)]
+        dealer: String,
+        customer: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Re-decide every member's card now (the server does this daily).
+    Sweep {
+        #[arg(long)]
+        dealer: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+fn card_name(card: i32) -> &'static str {
+    match pb::Card::try_from(card) {
+        Ok(pb::Card::Prospect) => "prospect",
+        Ok(pb::Card::Green) => "green",
+        Ok(pb::Card::GreenOneStar) => "green 1-star",
+        Ok(pb::Card::GreenTwoStar) => "green 2-star",
+        Ok(pb::Card::Gold) => "gold",
+        _ => "",
+    }
+}
+
+pub async fn club(command: ClubCommand) -> anyhow::Result<()> {
+    use ClubCommand::*;
+    let client = match &command {
+        Member { client, .. }
+        | Ledger { client, .. }
+        | Redeem { client, .. }
+        | Adjust { client, .. }
+        | Activity { client, .. }
+        | Vip { client, .. }
+        | Join { client, .. }
+        | Sweep { client, .. } => client.clone(),
+    };
+    let mut api = LoyaltyServiceClient::new(client.channel().await?);
+    let output = client.output;
+    let d = |dealer: &str| crate::client::dealer(dealer);
+    let answer = match command {
+        Member {
+            dealer, customer, ..
+        } => {
+            let card = api
+                .get_member(pb::GetMemberRequest {
+                    dealer: d(&dealer),
+                    customer_id: customer,
+                    consistency: None,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            match output {
+                Output::Json => crate::client::print_json(&card),
+                Output::Table => {
+                    println!(
+                        "{} {}: {} card{}",
+                        card.name,
+                        card.customer_id,
+                        card_name(card.card),
+                        if card.vip { " (VIP)" } else { "" }
+                    );
+                    println!("balance: {} points", card.balance);
+                    println!(
+                        "last 24 months: {} points, {} from maintenance and parts",
+                        card.window_points, card.window_spend_points
+                    );
+                    println!(
+                        "referred buyers: {}; vehicles: {}",
+                        card.referred_buyers, card.vehicles
+                    );
+                    if !card.next_card.is_empty() {
+                        println!("next: {}", card.next_card);
+                    }
+                    println!(
+                        "member since {}",
+                        crate::client::local_time(card.joined_at.as_ref())
+                    );
+                }
+            }
+            return Ok(());
+        }
+        Ledger {
+            dealer,
+            customer,
+            page_token,
+            ..
+        } => {
+            let list = api
+                .list_ledger(pb::ListLedgerRequest {
+                    dealer: d(&dealer),
+                    customer_id: customer,
+                    page: Some(aftercare_proto::common::v1::PageRequest {
+                        page_size: 50,
+                        page_token,
+                    }),
+                    consistency: None,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            match output {
+                Output::Json => crate::client::print_json(&list),
+                Output::Table => {
+                    let mut table =
+                        crate::table::Table::new(&["AT", "WHAT", ">POINTS", "DETAIL", "PARTNER"]);
+                    for e in &list.entries {
+                        table.row(vec![
+                            crate::client::local_time(e.at.as_ref()),
+                            e.kind.clone(),
+                            format!("{:+}", e.points),
+                            e.detail.clone(),
+                            e.partner_id.clone(),
+                        ]);
+                    }
+                    table.print();
+                    crate::client::print_page(list.entries.len(), list.page.as_ref());
+                }
+            }
+            return Ok(());
+        }
+        Redeem {
+            dealer,
+            customer,
+            points,
+            item,
+            partner,
+            value_yuan,
+            key,
+            ..
+        } => {
+            api.redeem(pb::RedeemRequest {
+                dealer: d(&dealer),
+                customer_id: customer,
+                points,
+                item,
+                partner_id: partner,
+                key,
+                value: Some(Money {
+                    fen: (value_yuan * 100.0).round() as i64,
+                }),
+            })
+            .await
+        }
+        Adjust {
+            dealer,
+            customer,
+            points,
+            reason,
+            key,
+            ..
+        } => {
+            api.adjust_points(pb::AdjustPointsRequest {
+                dealer: d(&dealer),
+                customer_id: customer,
+                points,
+                reason,
+                key,
+            })
+            .await
+        }
+        Activity {
+            dealer,
+            customer,
+            points,
+            activity,
+            key,
+            ..
+        } => {
+            api.record_activity(pb::RecordActivityRequest {
+                dealer: d(&dealer),
+                customer_id: customer,
+                points,
+                activity,
+                key,
+            })
+            .await
+        }
+        Vip {
+            dealer,
+            customer,
+            reason,
+            ..
+        } => {
+            api.set_vip(pb::SetVipRequest {
+                dealer: d(&dealer),
+                customer_id: customer,
+                reason,
+            })
+            .await
+        }
+        Join {
+            dealer, customer, ..
+        } => {
+            api.join_club(pb::JoinClubRequest {
+                dealer: d(&dealer),
+                customer_id: customer,
+            })
+            .await
+        }
+        Sweep { dealer, .. } => {
+            let swept = api
+                .sweep_tiers(pb::SweepTiersRequest {
+                    dealer: d(&dealer),
+                    as_of: None,
+                    consistency: None,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            match output {
+                Output::Json => crate::client::print_json(&swept),
+                Output::Table => println!("{} cards changed", swept.changed),
+            }
+            return Ok(());
+        }
+    };
+    let answer = answer.map_err(status_error)?.into_inner();
+    match output {
+        Output::Json => crate::client::print_json(&answer),
+        Output::Table if answer.changed => println!(
+            "member {}: balance {} points (position {})",
+            answer.member_id,
+            answer.balance,
+            answer.position.map_or(0, |p| p.value)
+        ),
+        Output::Table => println!(
+            "member {}: nothing to change; balance {} points",
+            answer.member_id, answer.balance
+        ),
+    }
+    Ok(())
+}
