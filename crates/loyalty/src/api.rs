@@ -202,7 +202,15 @@ impl pb::loyalty_service_server::LoyaltyService for LoyaltyApi {
         if value_fen < 0 {
             return Err(ServiceError::invalid("value", "must not be negative").into());
         }
-        let partner = body.partner_id.trim().to_owned();
+        let partner = match body.partner_id.trim() {
+            "" => String::new(),
+            id => {
+                // Only a partner registered at this dealer.
+                let id = crate::partners::partner_id("partner_id", id)?;
+                self.require_partner(&dealer, &id).await?;
+                id
+            }
+        };
         let customer = self.customer(&dealer, &body.customer_id).await?;
         let command = Command::Redeem {
             entry_id: format!("redeem/{key}"),
@@ -285,6 +293,57 @@ impl pb::loyalty_service_server::LoyaltyService for LoyaltyApi {
         };
         Ok(Response::new(
             self.run(&dealer, &customer, command, &principal).await?,
+        ))
+    }
+
+    async fn register_partner(
+        &self,
+        request: Request<pb::RegisterPartnerRequest>,
+    ) -> Result<Response<pb::PartnerCommandResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(
+            self.register_partner_(&principal, request.get_ref())
+                .await?,
+        ))
+    }
+
+    async fn list_partners(
+        &self,
+        request: Request<pb::ListPartnersRequest>,
+    ) -> Result<Response<pb::ListPartnersResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(
+            self.partners(&principal, request.get_ref()).await?,
+        ))
+    }
+
+    async fn partner_statement(
+        &self,
+        request: Request<pb::PartnerStatementRequest>,
+    ) -> Result<Response<pb::Statement>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(
+            self.statement(&principal, request.get_ref()).await?,
+        ))
+    }
+
+    async fn settle_statement(
+        &self,
+        request: Request<pb::SettleStatementRequest>,
+    ) -> Result<Response<pb::PartnerCommandResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(
+            self.settle(&principal, request.get_ref()).await?,
+        ))
+    }
+
+    async fn club_stats(
+        &self,
+        request: Request<pb::ClubStatsRequest>,
+    ) -> Result<Response<pb::ClubStatsResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(
+            self.stats(&principal, request.get_ref()).await?,
         ))
     }
 

@@ -335,3 +335,82 @@ pub fn decode(recorded: &RecordedEvent, zone: &jiff::tz::TimeZone) -> Result<Eve
         other => return Err(format!("{other} is not a member event")),
     })
 }
+
+pub use aftercare_proto::aggregates::PARTNER;
+pub use aftercare_proto::event_types::loyalty::{PARTNER_REGISTERED, STATEMENT_SETTLED};
+
+pub fn partner_stream(dealer: &DealerId, partner_id: &str) -> Result<StreamId, StoreError> {
+    StreamId::new(dealer.clone(), PARTNER, partner_id)
+}
+
+/// Partner events to and from protobuf.
+pub struct PartnerCodec;
+
+impl EventCodec<crate::domain::partner::Event> for PartnerCodec {
+    fn encode(&self, event: &crate::domain::partner::Event) -> EventData {
+        use crate::domain::partner::Event as E;
+        match event {
+            E::Registered {
+                partner_id,
+                name,
+                by,
+                at,
+            } => EventData::new(
+                PARTNER_REGISTERED,
+                pb::PartnerRegistered {
+                    partner_id: partner_id.clone(),
+                    name: name.clone(),
+                    at: ts(at),
+                    by: by.clone(),
+                }
+                .encode_to_vec(),
+            )
+            .occurred_at(*at),
+            E::Settled(s) => EventData::new(
+                STATEMENT_SETTLED,
+                pb::StatementSettled {
+                    partner_id: String::new(),
+                    month: s.month.clone(),
+                    redemptions: s.redemptions,
+                    points: s.points,
+                    value_fen: s.value_fen,
+                    by: s.by.clone(),
+                    at: ts(&s.at),
+                }
+                .encode_to_vec(),
+            )
+            .occurred_at(s.at),
+        }
+    }
+
+    fn decode(&self, recorded: &RecordedEvent) -> Result<crate::domain::partner::Event, String> {
+        decode_partner(recorded)
+    }
+}
+
+pub fn decode_partner(recorded: &RecordedEvent) -> Result<crate::domain::partner::Event, String> {
+    use crate::domain::partner::{Event as E, Settlement};
+    Ok(match recorded.data.event_type.as_str() {
+        PARTNER_REGISTERED => {
+            let e: pb::PartnerRegistered = message(recorded)?;
+            E::Registered {
+                partner_id: e.partner_id,
+                name: e.name,
+                by: e.by,
+                at: from_ts(e.at.as_ref(), "at")?,
+            }
+        }
+        STATEMENT_SETTLED => {
+            let e: pb::StatementSettled = message(recorded)?;
+            E::Settled(Settlement {
+                month: e.month,
+                redemptions: e.redemptions,
+                points: e.points,
+                value_fen: e.value_fen,
+                by: e.by,
+                at: from_ts(e.at.as_ref(), "at")?,
+            })
+        }
+        other => return Err(format!("{other} is not a partner event")),
+    })
+}

@@ -8,6 +8,7 @@ pub mod config;
 pub mod domain;
 pub mod events;
 pub mod owners;
+pub mod partners;
 pub mod projection;
 pub mod queries;
 

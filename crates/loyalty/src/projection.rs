@@ -17,11 +17,18 @@ use crate::domain::Source;
 use crate::domain::member::Event;
 use crate::events;
 
-const SQL: &[SqlMigration] = &[SqlMigration {
-    version: 5_000_001,
-    description: "loyalty members and ledger",
-    sql: include_str!("../migrations/5000001_members.sql"),
-}];
+const SQL: &[SqlMigration] = &[
+    SqlMigration {
+        version: 5_000_001,
+        description: "loyalty members and ledger",
+        sql: include_str!("../migrations/5000001_members.sql"),
+    },
+    SqlMigration {
+        version: 5_000_002,
+        description: "loyalty partners and settlements",
+        sql: include_str!("../migrations/5000002_partners.sql"),
+    },
+];
 
 /// Loyalty owns migration versions 5,000,000–5,999,999.
 pub const MIGRATIONS: Migrations = Migrations {
@@ -88,6 +95,9 @@ impl Members {
                     .execute(&mut *tx)
                     .await?;
                 return Ok(());
+            }
+            _ if event.stream.aggregate() == events::PARTNER => {
+                return self.apply_partner(tx, event).await;
             }
             _ if event.stream.aggregate() != events::AGGREGATE => return Ok(()),
             _ => {}
@@ -318,6 +328,67 @@ impl Members {
     }
 }
 
+impl Members {
+    async fn apply_partner(
+        &self,
+        tx: &mut AnyConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ApplyError> {
+        use crate::domain::partner::Event as E;
+        let dealer = event.dealer().as_str().to_owned();
+        let partner = event.stream.id().to_owned();
+        match events::decode_partner(event).map_err(|reason| ApplyError::Poison {
+            position: event.position,
+            reason,
+        })? {
+            E::Registered { name, at, .. } => {
+                insert_rows(
+                    tx,
+                    "loyalty_partners",
+                    &["dealer", "partner_id", "name", "registered_at"],
+                    "ON CONFLICT (dealer, partner_id) DO NOTHING",
+                    &[vec![
+                        text(&dealer),
+                        text(&partner),
+                        SqlValue::Text(name),
+                        SqlValue::Int(at.as_microsecond()),
+                    ]],
+                )
+                .await?;
+            }
+            E::Settled(s) => {
+                insert_rows(
+                    tx,
+                    "loyalty_settlements",
+                    &[
+                        "dealer",
+                        "partner_id",
+                        "month",
+                        "redemptions",
+                        "points",
+                        "value_fen",
+                        "settled_by",
+                        "settled_at",
+                    ],
+                    "ON CONFLICT (dealer, partner_id, month) DO NOTHING",
+                    &[vec![
+                        text(&dealer),
+                        text(&partner),
+                        SqlValue::Text(s.month),
+                        SqlValue::Int(s.redemptions as i64),
+                        SqlValue::Int(s.points),
+                        SqlValue::Int(s.value_fen),
+                        SqlValue::Text(s.by),
+                        SqlValue::Int(s.at.as_microsecond()),
+                    ]],
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Projection for Members {
     fn name(&self) -> &'static str {
@@ -325,13 +396,21 @@ impl Projection for Members {
     }
 
     fn filter(&self) -> Filter {
-        Filter::aggregate(events::AGGREGATE).or_aggregate(aftercare_proto::aggregates::CUSTOMER)
+        Filter::aggregate(events::AGGREGATE)
+            .or_aggregate(events::PARTNER)
+            .or_aggregate(aftercare_proto::aggregates::CUSTOMER)
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
         aftercare_runtime::db::delete_all(
             tx,
-            &["loyalty_entries", "loyalty_members", "loyalty_customers"],
+            &[
+                "loyalty_entries",
+                "loyalty_members",
+                "loyalty_customers",
+                "loyalty_partners",
+                "loyalty_settlements",
+            ],
         )
         .await
     }

@@ -27,6 +27,7 @@ pub mod aggregates {
     pub const VEHICLE_CHURN: &str = "vehicle-churn";
     pub const CALLBACK_TASK: &str = "callback-task";
     pub const MEMBER: &str = "member";
+    pub const PARTNER: &str = "partner";
 }
 pub mod edge;
 pub mod json;

@@ -3,6 +3,7 @@
 //! source, the balance and the 24-month window derived from the entries.
 
 pub mod member;
+pub mod partner;
 pub mod rules;
 pub mod tier;
 

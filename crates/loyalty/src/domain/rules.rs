@@ -25,6 +25,8 @@ pub struct LoyaltyRules {
     /// A member whose figures fall below their card's loses it (by default a
     /// card, once given, is kept).
     pub downgrades: bool,
+    /// What a point is worth, in fen: the club's liability.
+    pub point_value_fen: u32,
 }
 
 impl Default for LoyaltyRules {
@@ -39,6 +41,7 @@ impl Default for LoyaltyRules {
             one_star_referrals: 3,
             two_star_referrals: 5,
             downgrades: false,
+            point_value_fen: 1,
         }
     }
 }

@@ -353,3 +353,147 @@ async fn gold_by_points_leaves_with_the_window_on_sqlite() {
 async fn gold_by_points_leaves_with_the_window_on_postgres() {
     gold_by_points_leaves_with_the_window(Backend::Postgres).await;
 }
+
+fn this_month(offset: i32) -> aftercare_proto::common::v1::YearMonth {
+    let today = Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").expect("zone"))
+        .date()
+        .first_of_month()
+        .checked_add(jiff::Span::new().months(offset))
+        .expect("month");
+    aftercare_proto::common::v1::YearMonth {
+        year: i32::from(today.year()),
+        month: today.month() as u32,
+    }
+}
+
+async fn partners_statements_and_the_clubs_month(backend: Backend) {
+    let app = spawn_app_with(backend, "[dealers.D001.loyalty]\npoint_value_fen = 2\n").await;
+    let (wu, _) = customer(&app, "D001", "吴敏", "13600001234", true).await;
+    let (sun, _) = customer(&app, "D001", "孙丽", "13600005678", true).await;
+    sale(&app, 31, &wu, "").await;
+    let last = sale(&app, 32, &sun, &wu).await;
+    card(&app, &wu, last, |c| c.balance == 1_000).await;
+    app.api
+        .register_partner(request(
+            pb::RegisterPartnerRequest {
+                dealer: dealer("D001"),
+                partner_id: "carwash-01".into(),
+                name: "洁美洗车".into(),
+            },
+            &staff(),
+        ))
+        .await
+        .expect("registered");
+    let at_partner = |partner: &str, key: &str| {
+        app.api.redeem(request(
+            pb::RedeemRequest {
+                dealer: dealer("D001"),
+                customer_id: wu.clone(),
+                points: 300,
+                item: "精洗".into(),
+                partner_id: partner.into(),
+                key: key.into(),
+                value: Some(Money { fen: 3_000 }),
+            },
+            &staff(),
+        ))
+    };
+    // A partner that is not registered here is not found.
+    let unknown = at_partner("nail-salon", "p-0")
+        .await
+        .expect_err("unknown partner");
+    assert_eq!(unknown.code(), Code::NotFound);
+    at_partner("carwash-01", "p-1").await.expect("redeemed");
+    let done = at_partner("carwash-01", "p-2")
+        .await
+        .expect("redeemed")
+        .into_inner();
+    let statement = app
+        .api
+        .partner_statement(request(
+            pb::PartnerStatementRequest {
+                dealer: dealer("D001"),
+                partner_id: "carwash-01".into(),
+                month: Some(this_month(0)),
+                consistency: after(done.position.expect("position").value),
+            },
+            &staff(),
+        ))
+        .await
+        .expect("statement")
+        .into_inner();
+    assert_eq!(
+        (
+            statement.redemptions,
+            statement.points,
+            statement.value.map(|m| m.fen),
+            statement.settled
+        ),
+        (2, 600, Some(6_000), false)
+    );
+    assert_eq!(statement.name, "洁美洗车");
+    // The month is not over: not yet settled. Last month is, once.
+    let settle = |month| {
+        app.api.settle_statement(request(
+            pb::SettleStatementRequest {
+                dealer: dealer("D001"),
+                partner_id: "carwash-01".into(),
+                month: Some(month),
+            },
+            &person("财务", Role::CareManager, "D001"),
+        ))
+    };
+    let early = settle(this_month(0)).await.expect_err("not over");
+    assert_eq!(early.code(), Code::FailedPrecondition);
+    assert!(
+        settle(this_month(-1))
+            .await
+            .expect("settled")
+            .into_inner()
+            .changed
+    );
+    assert!(
+        !settle(this_month(-1))
+            .await
+            .expect("again")
+            .into_inner()
+            .changed
+    );
+
+    // The club's month.
+    let stats = app
+        .api
+        .club_stats(request(
+            pb::ClubStatsRequest {
+                dealer: dealer("D001"),
+                month: Some(this_month(0)),
+                consistency: after(done.position.expect("position").value),
+            },
+            &staff(),
+        ))
+        .await
+        .expect("stats")
+        .into_inner();
+    assert_eq!((stats.members, stats.joined, stats.active), (2, 2, 1));
+    assert_eq!((stats.points_issued, stats.points_redeemed), (1_000, 600));
+    assert_eq!(stats.points_outstanding, 400);
+    assert_eq!(stats.liability.map(|m| m.fen), Some(800), "2 fen a point");
+    assert_eq!(
+        stats.cards,
+        [pb::CardCount {
+            card: pb::Card::Green as i32,
+            members: 2
+        }]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partners_statements_and_the_clubs_month_on_sqlite() {
+    partners_statements_and_the_clubs_month(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partners_statements_and_the_clubs_month_on_postgres() {
+    partners_statements_and_the_clubs_month(Backend::Postgres).await;
+}
