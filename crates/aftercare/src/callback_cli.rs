@@ -196,14 +196,6 @@ fn percent(ratio: Option<&pb::Ratio>) -> String {
     }
 }
 
-fn month(text: &str) -> anyhow::Result<aftercare_proto::common::v1::YearMonth> {
-    let (year, month) = text
-        .split_once('-')
-        .and_then(|(y, m)| Some((y.parse().ok()?, m.parse().ok()?)))
-        .ok_or_else(|| anyhow::anyhow!("--month {text:?}: not a month like 2026-12"))?;
-    Ok(aftercare_proto::common::v1::YearMonth { year, month })
-}
-
 pub async fn callback(command: CallbackCommand) -> anyhow::Result<()> {
     use CallbackCommand::*;
     let client = match &command {
@@ -464,7 +456,7 @@ pub async fn callback(command: CallbackCommand) -> anyhow::Result<()> {
             let answer = api
                 .measures(pb::MeasuresRequest {
                     dealer: crate::client::dealer(&dealer),
-                    month: Some(month(&m)?),
+                    month: Some(crate::report_cli::year_month(&m)?),
                     consistency: None,
                 })
                 .await

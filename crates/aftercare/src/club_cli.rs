@@ -95,6 +95,47 @@ pub enum ClubCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// Register a partner merchant (友好商户).
+    Partner {
+        #[arg(long)]
+        dealer: String,
+        /// Letters, digits, '-' and '_' (e.g. carwash-01).
+        partner: String,
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// The dealer's partner merchants.
+    Partners {
+        #[arg(long)]
+        dealer: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// A partner's month: what members redeemed there; --settle once it is over.
+    Statement {
+        #[arg(long)]
+        dealer: String,
+        partner: String,
+        /// YYYY-MM.
+        #[arg(long)]
+        month: String,
+        #[arg(long)]
+        settle: bool,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// The club's month: members per card, activity, points and liability.
+    Stats {
+        #[arg(long)]
+        dealer: String,
+        /// YYYY-MM.
+        #[arg(long)]
+        month: String,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Re-decide every member's card now (the server does this daily).
     Sweep {
         #[arg(long)]
@@ -125,6 +166,10 @@ pub async fn club(command: ClubCommand) -> anyhow::Result<()> {
         | Activity { client, .. }
         | Vip { client, .. }
         | Join { client, .. }
+        | Partner { client, .. }
+        | Partners { client, .. }
+        | Statement { client, .. }
+        | Stats { client, .. }
         | Sweep { client, .. } => client.clone(),
     };
     let mut api = LoyaltyServiceClient::new(client.channel().await?);
@@ -290,6 +335,142 @@ pub async fn club(command: ClubCommand) -> anyhow::Result<()> {
                 customer_id: customer,
             })
             .await
+        }
+        Partner {
+            dealer,
+            partner,
+            name,
+            ..
+        } => {
+            let done = api
+                .register_partner(pb::RegisterPartnerRequest {
+                    dealer: d(&dealer),
+                    partner_id: partner,
+                    name,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let at = done.position.map_or(0, |p| p.value);
+            crate::client::report(output, &done, "partner", &done.partner_id, done.changed, at);
+            return Ok(());
+        }
+        Partners { dealer, .. } => {
+            let list = api
+                .list_partners(pb::ListPartnersRequest {
+                    dealer: d(&dealer),
+                    consistency: None,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            match output {
+                Output::Json => crate::client::print_json(&list),
+                Output::Table => {
+                    let mut table = crate::table::Table::new(&["PARTNER", "NAME", "SINCE"]);
+                    for p in &list.partners {
+                        table.row(vec![
+                            p.partner_id.clone(),
+                            p.name.clone(),
+                            crate::client::local_time(p.registered_at.as_ref()),
+                        ]);
+                    }
+                    table.print();
+                }
+            }
+            return Ok(());
+        }
+        Statement {
+            dealer,
+            partner,
+            month,
+            settle,
+            ..
+        } => {
+            let month = crate::report_cli::year_month(&month)?;
+            if settle {
+                let done = api
+                    .settle_statement(pb::SettleStatementRequest {
+                        dealer: d(&dealer),
+                        partner_id: partner.clone(),
+                        month: Some(month),
+                    })
+                    .await
+                    .map_err(status_error)?
+                    .into_inner();
+                if output == Output::Json {
+                    crate::client::print_json(&done);
+                    return Ok(());
+                }
+            }
+            let s = api
+                .partner_statement(pb::PartnerStatementRequest {
+                    dealer: d(&dealer),
+                    partner_id: partner,
+                    month: Some(month),
+                    consistency: None,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            match output {
+                Output::Json => crate::client::print_json(&s),
+                Output::Table => {
+                    println!(
+                        "{} ({}), {:04}-{:02}: {} redemptions, {} points, {} yuan{}",
+                        s.name,
+                        s.partner_id,
+                        month.year,
+                        month.month,
+                        s.redemptions,
+                        s.points,
+                        aftercare_kernel::money::yuan(s.value.map_or(0, |m| m.fen)),
+                        if s.settled {
+                            format!(
+                                "; settled by {} on {}",
+                                s.settled_by,
+                                crate::client::local_time(s.settled_at.as_ref())
+                            )
+                        } else {
+                            "; not settled".to_owned()
+                        }
+                    );
+                }
+            }
+            return Ok(());
+        }
+        Stats { dealer, month, .. } => {
+            let stats = api
+                .club_stats(pb::ClubStatsRequest {
+                    dealer: d(&dealer),
+                    month: Some(crate::report_cli::year_month(&month)?),
+                    consistency: None,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            match output {
+                Output::Json => crate::client::print_json(&stats),
+                Output::Table => {
+                    let mut table = crate::table::Table::new(&["CARD", ">MEMBERS"]);
+                    for c in &stats.cards {
+                        table.row(vec![card_name(c.card).to_owned(), c.members.to_string()]);
+                    }
+                    table.print();
+                    println!(
+                        "{} members, {} joined in {month}, {} active",
+                        stats.members, stats.joined, stats.active
+                    );
+                    println!(
+                        "points issued {}, redeemed {}; outstanding {} ({} yuan)",
+                        stats.points_issued,
+                        stats.points_redeemed,
+                        stats.points_outstanding,
+                        aftercare_kernel::money::yuan(stats.liability.map_or(0, |m| m.fen))
+                    );
+                }
+            }
+            return Ok(());
         }
         Sweep { dealer, .. } => {
             let swept = api
