@@ -4,6 +4,7 @@
 mod callbacks;
 mod churn;
 mod cli;
+mod club;
 mod complaints;
 mod customers;
 mod edge;
