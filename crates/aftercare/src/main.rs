@@ -249,6 +249,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "  aftercare callback worklist --dealer {dealer}    # today's calls: deliveries, visits, leads, reminders"
             );
+            let this_month = jiff::Timestamp::now()
+                .to_zoned(
+                    jiff::tz::TimeZone::get("Asia/Shanghai").unwrap_or(jiff::tz::TimeZone::UTC),
+                )
+                .strftime("%Y-%m")
+                .to_string();
+            println!(
+                "  aftercare club stats --dealer {dealer} --month {this_month}    # the owner club: every buyer is a member, visits earn points"
+            );
             Ok(())
         }
         Command::Whoami(args) => client::whoami(&args).await,
