@@ -128,7 +128,11 @@ async fn the_club_survives_a_rebuild() {
             .await
             .expect("sale");
     }
-    let liu = card(&mut club, &customers[0], |c| c.referred_buyers == 3).await;
+    // The card follows the referral in the same append: wait for both.
+    let liu = card(&mut club, &customers[0], |c| {
+        c.referred_buyers == 3 && c.card != pb::Card::Green as i32
+    })
+    .await;
     assert_eq!(liu.card, pb::Card::GreenOneStar as i32, "{liu:?}");
     assert_eq!(liu.balance, 3_000);
 
@@ -158,7 +162,10 @@ async fn the_club_survives_a_rebuild() {
         ))
         .await
         .expect("visit");
-    let zhou = card(&mut club, &customers[4], |c| c.balance == 30_000).await;
+    let zhou = card(&mut club, &customers[4], |c| {
+        c.balance == 30_000 && c.card != pb::Card::Green as i32
+    })
+    .await;
     assert_eq!(zhou.card, pb::Card::Gold as i32, "{zhou:?}");
 
     // A redemption at a partner, in this month's statement.

@@ -111,7 +111,8 @@ impl LoyaltyApi {
             window_spend_points: spend,
             referred_buyers: figures.referred,
             vehicles: figures.vehicles,
-            next_card: next_card(&figures, today, &rules.loyalty).unwrap_or_default(),
+            next_card: next_card(&figures, today, &rules.loyalty, rules.language)
+                .unwrap_or_default(),
             joined_at: micros(row.try_get("joined_at")?),
         })
     }

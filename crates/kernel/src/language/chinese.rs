@@ -202,6 +202,31 @@ const CATALOG: &[(&str, &str)] = &[
         "is {}; a day has slots 1 to {}",
         "为{0}；每天的时段为1至{1}",
     ),
+    // The owner club.
+    ("club member {} at dealer {}", "经销商{1}的会员{0}"),
+    ("partner {} at dealer {}", "经销商{1}的合作商户{0}"),
+    ("the customer's club membership", "该客户的会员资格"),
+    (
+        "the balance is {} points; {} cannot be redeemed",
+        "积分余额为{0}分，不能兑换{1}分",
+    ),
+    ("must be more than 0", "须大于0"),
+    (
+        "the key {} was used for a different entry; a new entry needs a new key",
+        "编号{0}已用于另一笔记录；新记录须用新编号",
+    ),
+    (
+        "{} is not over yet at the dealer; a month is settled once it has ended",
+        "{0}尚未结束；月份结束后才能结算",
+    ),
+    (
+        "must be 1–64 letters, digits, '-' or '_'",
+        "须为1–64个字母、数字或“-”“_”",
+    ),
+    (
+        "must be 1–64 letters, digits, '-', '_', '/', '.' or ':'",
+        "须为1–64个字母、数字或“-”“_”“/”“.”“:”",
+    ),
     ("complaint {}", "投诉单{0}"),
     ("customer {}", "客户{0}"),
     ("vehicle {}", "车辆{0}"),

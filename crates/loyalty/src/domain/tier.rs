@@ -82,26 +82,52 @@ pub fn card(figures: &Figures, today: Date, rules: &LoyaltyRules) -> (Card, Stri
     }
 }
 
-/// What the next card needs, from `figures` on `today` (none at gold).
-pub fn next_card(figures: &Figures, today: Date, rules: &LoyaltyRules) -> Option<String> {
+/// What the next card needs, from `figures` on `today` (none at gold), in
+/// `language`.
+pub fn next_card(
+    figures: &Figures,
+    today: Date,
+    rules: &LoyaltyRules,
+    language: aftercare_kernel::Language,
+) -> Option<String> {
     let (current, _) = card(figures, today, rules);
     let (points, spend) = window(&figures.earned, today, rules);
-    let gold = format!(
-        "gold: {} more points in {} months ({} more from maintenance and parts), or a second vehicle",
-        (i64::from(rules.gold_points) - points).max(0),
-        rules.window_months,
-        (i64::from(rules.gold_spend_points) - spend).max(0)
-    );
+    let more_points = (i64::from(rules.gold_points) - points).max(0);
+    let more_spend = (i64::from(rules.gold_spend_points) - spend).max(0);
+    let chinese = language == aftercare_kernel::Language::Chinese;
+    let gold = if chinese {
+        format!(
+            "金卡：{}个月内再积{more_points}分（其中维修保养再积{more_spend}分），或再购一辆车",
+            rules.window_months
+        )
+    } else {
+        format!(
+            "gold: {more_points} more points in {} months ({more_spend} more from maintenance and parts), or a second vehicle",
+            rules.window_months
+        )
+    };
+    let referrals = |star: &str, needed: u32| {
+        let more = needed.saturating_sub(figures.referred);
+        if chinese {
+            format!("{star}：再推荐{more}位购车客户；{gold}")
+        } else {
+            format!("{star}: {more} more referred buyers; {gold}")
+        }
+    };
     match current {
         Card::Gold => None,
-        Card::Prospect => Some("green: buy a vehicle".to_owned()),
-        Card::Green => Some(format!(
-            "green 1-star: {} more referred buyers; {gold}",
-            rules.one_star_referrals.saturating_sub(figures.referred)
+        Card::Prospect => Some(
+            language
+                .pick("green: buy a vehicle", "绿卡：购车")
+                .to_owned(),
+        ),
+        Card::Green => Some(referrals(
+            language.pick("green 1-star", "绿卡一星"),
+            rules.one_star_referrals,
         )),
-        Card::GreenOneStar => Some(format!(
-            "green 2-star: {} more referred buyers; {gold}",
-            rules.two_star_referrals.saturating_sub(figures.referred)
+        Card::GreenOneStar => Some(referrals(
+            language.pick("green 2-star", "绿卡二星"),
+            rules.two_star_referrals,
         )),
         Card::GreenTwoStar => Some(gold),
     }
@@ -214,10 +240,28 @@ mod tests {
         f.referred = 1;
         f.earned = vec![earned(date(2026, 1, 1), 4_000, true)];
         assert_eq!(
-            next_card(&f, date(2026, 12, 1), &rules).as_deref(),
+            next_card(
+                &f,
+                date(2026, 12, 1),
+                &rules,
+                aftercare_kernel::Language::English
+            )
+            .as_deref(),
             Some(
                 "green 1-star: 2 more referred buyers; gold: 26000 more points in 24 months \
                  (6000 more from maintenance and parts), or a second vehicle"
+            )
+        );
+        assert_eq!(
+            next_card(
+                &f,
+                date(2026, 12, 1),
+                &rules,
+                aftercare_kernel::Language::Chinese
+            )
+            .as_deref(),
+            Some(
+                "绿卡一星：再推荐2位购车客户；金卡：24个月内再积26000分（其中维修保养再积6000分），或再购一辆车"
             )
         );
     }
