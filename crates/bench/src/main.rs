@@ -10,6 +10,7 @@ mod callback_suite;
 mod churn;
 mod churn_suite;
 mod cpu;
+mod loyalty_suite;
 mod metered;
 mod raw;
 mod report;
@@ -54,13 +55,15 @@ struct Args {
     /// Exit with failure when a target is not met.
     #[arg(long)]
     check: bool,
-    /// Which measurements: the foundation (event store, rebuilds, backfill), churn, callbacks, or all.
+    /// Which measurements: the foundation (event store, rebuilds, backfill), churn, callbacks, the club, or all.
     #[arg(long, value_enum, default_value_t = Suite::All)]
     suite: Suite,
     #[command(flatten)]
     churn: churn_suite::ChurnArgs,
     #[command(flatten)]
     callback: callback_suite::CallbackArgs,
+    #[command(flatten)]
+    loyalty: loyalty_suite::LoyaltyArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -69,6 +72,7 @@ enum Suite {
     Foundation,
     Churn,
     Callback,
+    Loyalty,
 }
 
 #[tokio::main]
@@ -90,6 +94,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if matches!(args.suite, Suite::All | Suite::Callback) {
         met &= callback_suite::run(n, &args.callback, now).await?;
+    }
+    if matches!(args.suite, Suite::All | Suite::Loyalty) {
+        met &= loyalty_suite::run(n, &args.loyalty, now).await?;
     }
     if args.check && !met {
         anyhow::bail!("a performance target was not met");
