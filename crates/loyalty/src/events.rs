@@ -12,8 +12,8 @@ use crate::domain::{Card, Source};
 
 pub use aftercare_proto::aggregates::MEMBER as AGGREGATE;
 pub use aftercare_proto::event_types::loyalty::{
-    MEMBER_JOINED, POINTS_ADJUSTED, POINTS_EARNED, POINTS_REDEEMED, REFERRAL_COUNTED, TIER_CHANGED,
-    VEHICLE_LINKED, VEHICLE_UNLINKED, VIP_SET,
+    MEMBER_JOINED, POINTS_ADJUSTED, POINTS_EARNED, POINTS_EXPIRED, POINTS_REDEEMED,
+    REFERRAL_COUNTED, TIER_CHANGED, VEHICLE_LINKED, VEHICLE_UNLINKED, VIP_SET,
 };
 
 /// A customer's member id at a dealer: one member per customer and dealer.
@@ -213,6 +213,21 @@ impl EventCodec<Event> for MemberCodec {
                 .encode_to_vec(),
                 *at,
             ),
+            Event::Expired {
+                entry_id,
+                points,
+                at,
+            } => (
+                POINTS_EXPIRED,
+                pb::PointsExpired {
+                    member_id,
+                    entry_id: entry_id.clone(),
+                    points: *points,
+                    at: ts(at),
+                }
+                .encode_to_vec(),
+                *at,
+            ),
             Event::TierChanged {
                 from,
                 to,
@@ -320,6 +335,14 @@ pub fn decode(recorded: &RecordedEvent, zone: &jiff::tz::TimeZone) -> Result<Eve
                 points: e.points,
                 reason: e.reason,
                 by: e.by,
+                at: from_ts(e.at.as_ref(), "at")?,
+            }
+        }
+        POINTS_EXPIRED => {
+            let e: pb::PointsExpired = message(recorded)?;
+            Event::Expired {
+                entry_id: e.entry_id,
+                points: e.points,
                 at: from_ts(e.at.as_ref(), "at")?,
             }
         }

@@ -280,6 +280,17 @@ impl Members {
                 ));
                 -points
             }
+            Event::Expired {
+                entry_id,
+                points,
+                at,
+                ..
+            } => {
+                entries.push(entry(
+                    &entry_id, "expired", "", -points, false, at, "", "", 0,
+                ));
+                -points
+            }
             Event::Adjusted {
                 entry_id,
                 points,

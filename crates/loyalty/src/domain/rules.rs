@@ -27,6 +27,9 @@ pub struct LoyaltyRules {
     pub downgrades: bool,
     /// What a point is worth, in fen: the club's liability.
     pub point_value_fen: u32,
+    /// Points not used this many months after they were earned lapse, the
+    /// oldest first; none lapse unless set.
+    pub expiry_months: Option<u32>,
 }
 
 impl Default for LoyaltyRules {
@@ -42,6 +45,7 @@ impl Default for LoyaltyRules {
             two_star_referrals: 5,
             downgrades: false,
             point_value_fen: 1,
+            expiry_months: None,
         }
     }
 }
@@ -56,6 +60,11 @@ impl LoyaltyRules {
             errors.push(format!(
                 "{key}.gold_spend_points: is {}, more than gold_points ({})",
                 self.gold_spend_points, self.gold_points
+            ));
+        }
+        if self.expiry_months == Some(0) {
+            errors.push(format!(
+                "{key}.expiry_months: must be at least 1 (leave it out for points that never lapse)"
             ));
         }
         if self.one_star_referrals == 0 || self.two_star_referrals < self.one_star_referrals {

@@ -73,6 +73,11 @@ pub enum Event {
         by: String,
         at: Timestamp,
     },
+    Expired {
+        entry_id: String,
+        points: i64,
+        at: Timestamp,
+    },
     TierChanged {
         from: Card,
         to: Card,
@@ -199,6 +204,10 @@ pub struct Member {
     pub keys: BTreeMap<String, (i64, String)>,
     pub balance: i64,
     pub card: Option<Card>,
+    /// Points redeemed or taken by hand, and lapsed: what the oldest earnings
+    /// were used for.
+    pub consumed: i64,
+    pub expired: i64,
 }
 
 impl Member {
@@ -396,7 +405,32 @@ impl Member {
                     }]
                 }
             }
-            Command::Reevaluate { .. } => Vec::new(),
+            Command::Reevaluate { terms } => self.expiry(terms).into_iter().collect(),
+        })
+    }
+}
+
+impl Member {
+    /// What lapses on the terms' day: points earned on or before the cutoff,
+    /// less everything used or lapsed since (the oldest points go first).
+    fn expiry(&self, terms: &Terms) -> Option<Event> {
+        let months = terms.rules.expiry_months?;
+        self.member_id.as_ref()?;
+        let cutoff = terms
+            .today
+            .checked_sub(jiff::Span::new().months(i64::from(months)))
+            .ok()?;
+        let old: i64 = self
+            .earned
+            .iter()
+            .filter(|e| e.on <= cutoff)
+            .map(|e| e.points)
+            .sum();
+        let due = (old - self.consumed - self.expired).min(self.balance);
+        (due > 0).then(|| Event::Expired {
+            entry_id: format!("expiry/{}", terms.today),
+            points: due,
+            at: terms.at,
         })
     }
 }
@@ -490,6 +524,7 @@ impl Aggregate for Member {
             } => {
                 self.entries.insert(entry_id.clone());
                 self.balance -= points;
+                self.consumed += points;
                 self.keys.insert(key.clone(), (-points, item.clone()));
             }
             Event::Adjusted {
@@ -500,8 +535,16 @@ impl Aggregate for Member {
             } => {
                 self.entries.insert(entry_id.clone());
                 self.balance += points;
+                self.consumed += (-points).max(0);
                 self.keys
                     .insert(entry_id.clone(), (*points, reason.clone()));
+            }
+            Event::Expired {
+                entry_id, points, ..
+            } => {
+                self.entries.insert(entry_id.clone());
+                self.balance -= points;
+                self.expired += points;
             }
             Event::TierChanged { to, .. } => self.card = Some(*to),
         }

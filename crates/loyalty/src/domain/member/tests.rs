@@ -248,3 +248,46 @@ fn a_prospect_who_buys_becomes_green() {
         })
     ));
 }
+
+#[test]
+fn unused_points_lapse_oldest_first_on_the_day_they_reach_the_expiry() {
+    let mut events = after(&owner(), earn("v-old", 1_000, true, date(2024, 1, 10)));
+    events = after(&events, earn("v-new", 500, true, date(2025, 6, 1)));
+    events = after(&events, redeem("k-1", 300));
+    let expiring = |today: Date| {
+        let mut t = terms(today);
+        t.rules.expiry_months = Some(24);
+        Command::Reevaluate { terms: t }
+    };
+    // The day before: nothing lapses.
+    assert_eq!(
+        given::<Member>(&events).when(expiring(date(2026, 1, 9))),
+        Ok(vec![])
+    );
+    // 1,000 earned two years ago, 300 of them redeemed: 700 lapse.
+    let lapsed = given::<Member>(&events)
+        .when(expiring(date(2026, 1, 10)))
+        .expect("decided");
+    assert_eq!(
+        lapsed,
+        vec![Event::Expired {
+            entry_id: "expiry/2026-01-10".into(),
+            points: 700,
+            at: Timestamp::UNIX_EPOCH
+        }]
+    );
+    events.extend(lapsed);
+    assert_eq!(replay::<Member>(&events).balance, 500);
+    assert_eq!(
+        given::<Member>(&events).when(expiring(date(2026, 1, 11))),
+        Ok(vec![]),
+        "lapsed once"
+    );
+    // Without an expiry nothing ever lapses.
+    assert_eq!(
+        given::<Member>(&events).when(Command::Reevaluate {
+            terms: terms(date(2030, 1, 1))
+        }),
+        Ok(vec![])
+    );
+}
