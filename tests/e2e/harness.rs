@@ -21,11 +21,22 @@ pub struct Server {
 impl Server {
     /// `aftercare serve --listen 127.0.0.1:0` in `dir`, with `args` before `serve`.
     pub fn start(dir: &Path, global_args: &[&str], env: &[(&str, String)]) -> Server {
+        Server::start_services(dir, global_args, &[], env)
+    }
+
+    /// [`Server::start`] running only `services` (all when empty).
+    pub fn start_services(
+        dir: &Path,
+        global_args: &[&str],
+        services: &[&str],
+        env: &[(&str, String)],
+    ) -> Server {
         let mut command = Command::new(BINARY);
         command
             .current_dir(dir)
             .args(global_args)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(services.iter().flat_map(|s| ["--service", s]))
             .env_remove("AFTERCARE_TOKEN")
             .env("RUST_BACKTRACE", "0")
             .stdout(Stdio::null())

@@ -4,10 +4,21 @@
 
 use crate::harness::{Server, cli, cli_json};
 
-/// The event log head `aftercare status` reports.
+/// The event log head `aftercare status` reports, once every projection and
+/// policy has caught up with it (the owner club's policy appends members'
+/// events in reaction to the demo's).
 fn head(dir: &std::path::Path, url: &str) -> u64 {
-    let status = cli_json(dir, url, &["status"]).expect("status");
-    crate::harness::int(&status["head"]["value"]) as u64
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let status = cli_json(dir, url, &["status"]).expect("status");
+        let settled = status["projections"]
+            .as_array()
+            .is_some_and(|all| all.iter().all(|p| crate::harness::int(&p["lag"]) == 0));
+        if settled || std::time::Instant::now() > deadline {
+            return crate::harness::int(&status["head"]["value"]) as u64;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
