@@ -6,7 +6,7 @@ use std::sync::Arc;
 use aftercare_eventstore::{Filter, RecordedEvent};
 use aftercare_proto::event_types::intake as intake_events;
 use aftercare_proto::intake::v1 as intake;
-use aftercare_runtime::db::{Migrations, SqlMigration, SqlValue, insert_rows};
+use aftercare_runtime::db::{Migrations, SqlMigration, SqlValue, fetch_in, insert_rows};
 use aftercare_runtime::projection::{ApplyError, Projection};
 use async_trait::async_trait;
 use prost::Message;
@@ -59,6 +59,7 @@ impl Members {
         &self,
         tx: &mut AnyConnection,
         event: &RecordedEvent,
+        pending: &mut Pending,
     ) -> Result<(), ApplyError> {
         let poison = |reason: String| ApplyError::Poison {
             position: event.position,
@@ -304,34 +305,95 @@ impl Members {
                 points
             }
         };
-        let written = insert_rows(
+        // Entries are written for the whole batch at once (see `Pending`).
+        for row in entries {
+            pending.push(member.clone(), row, balance_change, position);
+        }
+        Ok(())
+    }
+}
+
+/// A batch's ledger entries, written with one insert, and each member's
+/// balance moved once by the sum of the entries that were new.
+#[derive(Default)]
+struct Pending {
+    /// (member, entry row, what it does to the balance, its position)
+    entries: Vec<(String, Vec<SqlValue>, i64, i64)>,
+}
+
+const ENTRY_COLUMNS: &[&str] = &[
+    "entry_id",
+    "member_id",
+    "dealer",
+    "kind",
+    "source",
+    "points",
+    "from_spend",
+    "at",
+    "detail",
+    "partner_id",
+    "value_fen",
+];
+
+impl Pending {
+    fn push(&mut self, member: String, row: Vec<SqlValue>, change: i64, position: i64) {
+        self.entries.push((member, row, change, position));
+    }
+
+    fn entry_id(row: &[SqlValue]) -> String {
+        match row.first() {
+            Some(SqlValue::Text(id)) => id.clone(),
+            _ => String::new(),
+        }
+    }
+
+    async fn flush(self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        if self.entries.is_empty() {
+            return Ok(());
+        }
+        // An entry already on the ledger (or twice in the batch) moves nothing.
+        let ids: Vec<String> = self
+            .entries
+            .iter()
+            .map(|(_, row, ..)| Self::entry_id(row))
+            .collect();
+        let mut seen: std::collections::HashSet<(String, String)> = fetch_in(
+            tx,
+            "SELECT member_id, entry_id FROM loyalty_entries WHERE entry_id IN",
+            &ids,
+        )
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("member_id")?, r.try_get("entry_id")?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+        let mut rows = Vec::new();
+        let mut balances: std::collections::BTreeMap<String, (i64, i64)> = Default::default();
+        for (member, row, change, position) in self.entries {
+            if !seen.insert((member.clone(), Self::entry_id(&row))) {
+                continue;
+            }
+            rows.push(row);
+            let b = balances.entry(member).or_default();
+            b.0 += change;
+            b.1 = b.1.max(position);
+        }
+        insert_rows(
             tx,
             "loyalty_entries",
-            &[
-                "entry_id",
-                "member_id",
-                "dealer",
-                "kind",
-                "source",
-                "points",
-                "from_spend",
-                "at",
-                "detail",
-                "partner_id",
-                "value_fen",
-            ],
+            ENTRY_COLUMNS,
             "ON CONFLICT (member_id, entry_id) DO NOTHING",
-            &entries,
+            &rows,
         )
         .await?;
-        if written > 0 {
+        for (member, (change, position)) in balances {
             sqlx::query(
-                "UPDATE loyalty_members SET balance = balance + $1, position = $2 \
+                "UPDATE loyalty_members SET balance = balance + $1, \
+                 position = CASE WHEN position < $2 THEN $2 ELSE position END \
                  WHERE member_id = $3",
             )
-            .bind(balance_change)
+            .bind(change)
             .bind(position)
-            .bind(&member)
+            .bind(member)
             .execute(&mut *tx)
             .await?;
         }
@@ -431,9 +493,11 @@ impl Projection for Members {
         tx: &mut AnyConnection,
         batch: &[RecordedEvent],
     ) -> Result<(), ApplyError> {
+        let mut pending = Pending::default();
         for event in batch {
-            self.apply_one(tx, event).await?;
+            self.apply_one(tx, event, &mut pending).await?;
         }
+        pending.flush(tx).await?;
         Ok(())
     }
 }
