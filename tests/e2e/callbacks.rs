@@ -158,9 +158,9 @@ async fn a_day_of_callbacks_survives_a_rebuild() {
         ))
         .await
         .expect("sale");
-    // Two DMS visits as the DMS sends them: one two hours ago, one of last year.
+    // Two DMS visits as the DMS sends them: one two days ago, one of last year.
     for (ro, v, hours) in [
-        ("RO-61-1", vin(61, 2), 2),
+        ("RO-61-1", vin(61, 2), 48),
         ("RO-61-0", vin(61, 3), 24 * 400),
     ] {
         let closed = Timestamp::now() - SignedDuration::from_hours(hours);
@@ -190,20 +190,21 @@ async fn a_day_of_callbacks_survives_a_rebuild() {
         .await
         .expect("lead");
 
-    // The agent's worklist: the lead's 30 minutes first, then the delivery's
-    // and the visit's callbacks; nothing for last year's visit.
+    // The agent's worklist: the lead's 30 minutes first, then the visit's
+    // callback (two days ago) and the delivery's (yesterday); nothing for last
+    // year's visit.
     let list = worklist(d, &url, AGENT, &[], 3);
     assert_eq!(
         kinds(&list),
         [
             "TASK_KIND_LEAD_FIRST_CONTACT",
-            "TASK_KIND_POST_SALE",
-            "TASK_KIND_POST_SERVICE"
+            "TASK_KIND_POST_SERVICE",
+            "TASK_KIND_POST_SALE"
         ],
         "{list}"
     );
     let id = |i: usize| list["tasks"][i]["task_id"].as_str().expect("id").to_owned();
-    let (lead, post_sale, post_service) = (id(0), id(1), id(2));
+    let (lead, post_service, post_sale) = (id(0), id(1), id(2));
     assert_eq!(list["tasks"][1]["phone"], "13812341234");
     // The advisor has nothing yet.
     assert_eq!(
