@@ -166,27 +166,21 @@ async fn exactly_one_claimant_wins(backend: Backend) {
 
     // The wrong number is marked on the customer file by intake, once.
     let customer_id = shown.customer_id.clone();
-    let mut wrong = Vec::new();
-    for _ in 0..200 {
-        wrong = app
-            .intake
-            .get_customer(request(
-                intake::GetCustomerRequest {
-                    dealer: dealer("D001"),
-                    customer_id: customer_id.clone(),
-                    consistency: None,
-                },
-                &person("经理", Role::CareManager, "D001"),
-            ))
-            .await
-            .expect("file")
-            .into_inner()
-            .wrong_numbers;
-        if !wrong.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let settled = app.settled().await;
+    let wrong = app
+        .intake
+        .get_customer(request(
+            intake::GetCustomerRequest {
+                dealer: dealer("D001"),
+                customer_id: customer_id.clone(),
+                consistency: after(settled),
+            },
+            &person("经理", Role::CareManager, "D001"),
+        ))
+        .await
+        .expect("file")
+        .into_inner()
+        .wrong_numbers;
     assert_eq!(wrong, ["13812341234"]);
     // With no other number, the customer's next visit is not called.
     let next = visit(

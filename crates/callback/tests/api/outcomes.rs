@@ -230,19 +230,13 @@ async fn a_complaint_on_a_call_is_filed_once(backend: Backend) {
     // The complaint context files it as a callback complaint, once, with the
     // customer's words and the vehicle.
     let ticket = aftercare_complaint::from_callback::ticket_id("D001", &task_id);
-    let mut rows = Vec::new();
-    for _ in 0..200 {
-        rows = sqlx::query_as::<_, (String, String, String)>(
-            "SELECT ticket_id, description, vin FROM complaint_tickets WHERE dealer = 'D001'",
-        )
-        .fetch_all(&app.db.pool)
-        .await
-        .expect("tickets");
-        if !rows.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    app.settled().await;
+    let rows = sqlx::query_as::<_, (String, String, String)>(
+        "SELECT ticket_id, description, vin FROM complaint_tickets WHERE dealer = 'D001'",
+    )
+    .fetch_all(&app.db.pool)
+    .await
+    .expect("tickets");
     assert_eq!(
         rows,
         [(ticket, "取车时等了三个小时，没有人解释".to_owned(), vin)]

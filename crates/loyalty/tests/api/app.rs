@@ -25,11 +25,37 @@ pub enum Backend {
 }
 
 pub struct App {
+    /// Every projection's and policy's progress, for [`App::settled`].
+    progress: Vec<ProgressHandle>,
+    store: Arc<dyn EventStore>,
     pub intake: IntakeApi,
     pub api: LoyaltyApi,
     runners: Vec<tokio::task::JoinHandle<()>>,
     _postgres: Option<aftercare_testkit::TestDatabase>,
     _dir: tempfile::TempDir,
+}
+
+impl App {
+    /// Waits until every projection and policy has applied the whole log,
+    /// including what the policies appended meanwhile: the log's head then.
+    pub async fn settled(&self) -> u64 {
+        loop {
+            let head = self.store_head().await;
+            for handle in &self.progress {
+                handle
+                    .wait_for(head, Duration::from_secs(30))
+                    .await
+                    .expect("caught up");
+            }
+            if self.store_head().await == head {
+                return head.0;
+            }
+        }
+    }
+
+    async fn store_head(&self) -> aftercare_eventstore::Position {
+        self.store.head().await.expect("head")
+    }
 }
 
 impl Drop for App {
@@ -103,6 +129,7 @@ pub async fn spawn_app_with(backend: Backend, dealers: &str) -> App {
         db.clone(),
         RunnerOptions::default(),
     );
+    handles.push(policy.handle());
     runners.push(tokio::spawn(policy.run(std::future::pending())));
     let handle = |name: &str| handles.iter().find(|h| h.name() == name).cloned();
     let intake = IntakeApi {
@@ -124,6 +151,8 @@ pub async fn spawn_app_with(backend: Backend, dealers: &str) -> App {
         allow_future_as_of: true,
     };
     App {
+        progress: handles.clone(),
+        store: store.clone(),
         intake,
         api,
         runners,

@@ -90,34 +90,31 @@ async fn visit(
         .value
 }
 
-/// The member's card once the read model has reached `position`; the policy
-/// runs behind the log, so the card is asked for until `ready` holds.
+/// The member's card once every projection and policy has applied the log
+/// (the club's policy reacts to intake's events behind them); `expected`
+/// is what it must show.
 async fn card(
     app: &App,
     customer_id: &str,
     position: u64,
-    ready: impl Fn(&pb::MemberCard) -> bool,
+    expected: impl Fn(&pb::MemberCard) -> bool,
 ) -> pb::MemberCard {
-    let mut last = None;
-    for _ in 0..200 {
-        match app
-            .api
-            .get_member(request(
-                pb::GetMemberRequest {
-                    dealer: dealer("D001"),
-                    customer_id: customer_id.into(),
-                    consistency: after(position),
-                },
-                &staff(),
-            ))
-            .await
-        {
-            Ok(card) if ready(card.get_ref()) => return card.into_inner(),
-            other => last = Some(other),
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the card never became ready: {last:?}")
+    let settled = app.settled().await.max(position);
+    let card = app
+        .api
+        .get_member(request(
+            pb::GetMemberRequest {
+                dealer: dealer("D001"),
+                customer_id: customer_id.into(),
+                consistency: after(settled),
+            },
+            &staff(),
+        ))
+        .await
+        .expect("card")
+        .into_inner();
+    assert!(expected(&card), "{card:?}");
+    card
 }
 
 fn redeem(
