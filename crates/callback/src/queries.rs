@@ -247,7 +247,9 @@ impl CallbackApi {
         )
         .await?;
         let zone = &self.dealers.rules(dealer.as_str()).time_zone;
-        let (from, to) = month_bounds(year, month, zone)
+        let (from, to) = aftercare_kernel::Month::new(year, month)
+            .bounds_at(zone)
+            .map(|(from, to)| (from.as_microsecond(), to.as_microsecond()))
             .ok_or_else(|| ServiceError::invalid("month", "has no bounds at the dealer"))?;
         let rows = sqlx::query(
             "SELECT kind, status, assignee, claimed_by, caller, due_at, first_attempt_at, \
@@ -305,18 +307,6 @@ impl CallbackApi {
             not_scheduled_history: history as u64,
         })
     }
-}
-
-/// The month's first and the next month's first microsecond at the dealer.
-fn month_bounds(year: i16, month: i8, zone: &jiff::tz::TimeZone) -> Option<(i64, i64)> {
-    let first = jiff::civil::date(year, month, 1);
-    let next = first.checked_add(jiff::Span::new().months(1)).ok()?;
-    let at = |d: jiff::civil::Date| {
-        d.to_zoned(zone.clone())
-            .ok()
-            .map(|z| z.timestamp().as_microsecond())
-    };
-    Some((at(first)?, at(next)?))
 }
 
 /// One task as the measures count it.
