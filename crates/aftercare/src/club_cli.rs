@@ -457,9 +457,25 @@ pub async fn club(command: ClubCommand) -> anyhow::Result<()> {
                         table.row(vec![card_name(c.card).to_owned(), c.members.to_string()]);
                     }
                     table.print();
+                    if stats.club != dealer {
+                        println!("the group-wide club kept at dealer {}", stats.club);
+                    }
                     println!(
                         "{} members, {} joined in {month}, {} active",
                         stats.members, stats.joined, stats.active
+                    );
+                    println!(
+                        "owners on file {}, of whom members {}{}",
+                        stats.owners,
+                        stats.owners_joined,
+                        if stats.owners > 0 {
+                            format!(
+                                " ({:.1}%)",
+                                stats.owners_joined as f64 * 100.0 / stats.owners as f64
+                            )
+                        } else {
+                            String::new()
+                        }
                     );
                     println!(
                         "points issued {}, redeemed {}; outstanding {} ({} yuan)",

@@ -7,16 +7,15 @@ use std::time::Duration;
 use aftercare_eventstore::{DealerId, EventStore, Metadata};
 use aftercare_proto::common::v1::Position;
 use aftercare_proto::loyalty::v1 as pb;
-use aftercare_runtime::command::{CommandError, replay};
+use aftercare_runtime::command::CommandError;
 use aftercare_runtime::projection::ProgressHandle;
 use aftercare_runtime::{Database, Principal, Role, ServiceError, reference, telemetry};
 use jiff::Timestamp;
 use tonic::{Request, Response, Status};
 
 use crate::config::LoyaltyDealers;
-use crate::domain::member::{Command, Identity, Member, Rejection, Terms};
+use crate::domain::member::{Command, Identity, Rejection, Terms};
 use crate::domain::{Card, Source};
-use crate::events::{MemberCodec, member_id, stream};
 
 /// Who runs the club.
 pub(crate) const CLUB_STAFF: &[Role] = &[Role::CareManager, Role::Manager];
@@ -81,6 +80,11 @@ impl LoyaltyApi {
         }
     }
 
+    /// The dealer that keeps `dealer`'s club.
+    pub(crate) fn club(&self, dealer: &DealerId) -> DealerId {
+        crate::config::club_of(&self.dealers, dealer)
+    }
+
     /// The customer named in `field`, one of this dealer's.
     async fn customer(&self, dealer: &DealerId, id: &str) -> Result<String, ServiceError> {
         reference::require(
@@ -106,8 +110,7 @@ impl LoyaltyApi {
             traceparent: telemetry::current_traceparent(),
             ..Metadata::default()
         };
-        let member = member_id(dealer.as_str(), customer);
-        let done = crate::owners::run(
+        let (membership, done) = crate::owners::run(
             self.store.as_ref(),
             &self.dealers,
             dealer,
@@ -117,33 +120,20 @@ impl LoyaltyApi {
         )
         .await
         .map_err(|e: CommandError<Rejection>| e.into_service_error(rejection))?;
-        // The balance after the command, from the member's own events.
-        let codec = MemberCodec {
-            member_id: member.clone(),
-            zone: self.dealers.rules(dealer.as_str()).time_zone.clone(),
-        };
-        let recorded = self.store.read_stream(&stream(dealer, &member)?).await?;
-        let mut events = Vec::new();
-        for e in &recorded.events {
-            events.push(
-                aftercare_runtime::command::EventCodec::decode(&codec, e)
-                    .map_err(ServiceError::Internal)?,
-            );
-        }
-        let state: Member = replay(&events);
         Ok(pb::MemberCommandResponse {
-            member_id: member,
+            member_id: membership.member_id,
             position: Some(Position {
                 value: done.position.0,
             }),
             changed: !done.events.is_empty(),
-            balance: state.balance,
+            balance: done.state.balance,
         })
     }
 
-    fn who(dealer: &DealerId, customer: &str) -> Identity {
+    /// The customer file; its member is found when the command runs.
+    fn who(customer: &str) -> Identity {
         Identity {
-            member_id: member_id(dealer.as_str(), customer),
+            member_id: String::new(),
             customer_id: customer.to_owned(),
         }
     }
@@ -180,7 +170,7 @@ impl pb::loyalty_service_server::LoyaltyService for LoyaltyApi {
         let dealer = principal.dealer_for("dealer", &body.dealer, CLUB_STAFF)?;
         let customer = self.customer(&dealer, &body.customer_id).await?;
         let command = Command::Join {
-            who: Self::who(&dealer, &customer),
+            who: Self::who(&customer),
             card: Card::Prospect,
             terms: self.terms(&dealer, Timestamp::now()),
         };
@@ -205,9 +195,9 @@ impl pb::loyalty_service_server::LoyaltyService for LoyaltyApi {
         let partner = match body.partner_id.trim() {
             "" => String::new(),
             id => {
-                // Only a partner registered at this dealer.
+                // Only a partner of this dealer's club.
                 let id = crate::partners::partner_id("partner_id", id)?;
-                self.require_partner(&dealer, &id).await?;
+                self.require_partner(&self.club(&dealer), &id).await?;
                 id
             }
         };
@@ -263,7 +253,7 @@ impl pb::loyalty_service_server::LoyaltyService for LoyaltyApi {
         }
         let customer = self.customer(&dealer, &body.customer_id).await?;
         let command = Command::Earn {
-            who: Self::who(&dealer, &customer),
+            who: Self::who(&customer),
             entry_id: format!("activity/{key}"),
             source: Source::Activity,
             reference: key,

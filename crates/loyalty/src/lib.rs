@@ -7,6 +7,7 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod events;
+pub mod membership;
 pub mod owners;
 pub mod partners;
 pub mod projection;
@@ -84,7 +85,8 @@ impl Module for LoyaltyModule {
     }
 
     fn check_config(&self, config: &aftercare_runtime::Config, errors: &mut Vec<String>) {
-        config.dealers.section::<config::LoyaltySection>(errors);
+        let dealers = config.dealers.section::<config::LoyaltySection>(errors);
+        config::check_clubs(&dealers, errors);
     }
 
     fn service_names(&self) -> Vec<&'static str> {

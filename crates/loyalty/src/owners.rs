@@ -20,7 +20,8 @@ use prost::Message;
 use crate::config::LoyaltyDealers;
 use crate::domain::Source;
 use crate::domain::member::{Command, Identity, Member, Rejection, Terms};
-use crate::events::{MemberCodec, member_id, stream};
+use crate::events::MemberCodec;
+use crate::membership::{self, Membership};
 
 pub const NAME: &str = "loyalty_owners";
 
@@ -29,7 +30,11 @@ pub struct Owners {
     pub dealers: Arc<LoyaltyDealers>,
 }
 
-/// Runs `command` on the member of `customer_id` at `dealer`.
+/// What a command did to a member: which member, and the runtime's result.
+pub type Done = (Membership, aftercare_runtime::command::Executed<Member>);
+
+/// Runs `command` on the member of `customer_id` at `dealer` (linking the
+/// customer file to its group's member the first time, in a group-wide club).
 pub async fn run(
     store: &dyn EventStore,
     dealers: &LoyaltyDealers,
@@ -37,16 +42,28 @@ pub async fn run(
     customer_id: &str,
     command: Command,
     metadata: &Metadata,
-) -> Result<
-    aftercare_runtime::command::Executed<crate::domain::member::Event>,
-    CommandError<Rejection>,
-> {
-    let member = member_id(dealer.as_str(), customer_id);
+) -> Result<Done, CommandError<Rejection>> {
+    let membership = membership::resolve(store, dealers, dealer, customer_id, metadata)
+        .await
+        .map_err(CommandError::Store)?;
+    let command = command.for_member(&membership.member_id);
+    let done = run_member(store, dealers, &membership, command, metadata).await?;
+    Ok((membership, done))
+}
+
+/// Runs `command` on a member where its club keeps it.
+pub async fn run_member(
+    store: &dyn EventStore,
+    dealers: &LoyaltyDealers,
+    membership: &Membership,
+    command: Command,
+    metadata: &Metadata,
+) -> Result<aftercare_runtime::command::Executed<Member>, CommandError<Rejection>> {
     let codec = MemberCodec {
-        member_id: member.clone(),
-        zone: dealers.rules(dealer.as_str()).time_zone.clone(),
+        member_id: membership.member_id.clone(),
+        zone: dealers.rules(membership.club.as_str()).time_zone.clone(),
     };
-    let stream = stream(dealer, &member).map_err(CommandError::Store)?;
+    let stream = membership.stream().map_err(CommandError::Store)?;
     execute::<Member>(store, &stream, &codec, command, |e| {
         e.with_metadata(metadata.clone())
     })
@@ -69,8 +86,9 @@ impl Owners {
             |e: prost::DecodeError| ReactError::Poison(format!("{}: {e}", event.data.event_type));
         let payload = event.data.payload.as_ref();
         let dealer = event.dealer();
+        // The member id is the customer file's member's, found when it runs.
         let who = |customer: &str| Identity {
-            member_id: member_id(dealer.as_str(), customer),
+            member_id: String::new(),
             customer_id: customer.to_owned(),
         };
         let at = event.data.occurred_at;

@@ -128,6 +128,8 @@ impl LoyaltyApi {
         body: &pb::RegisterPartnerRequest,
     ) -> Result<pb::PartnerCommandResponse, ServiceError> {
         let dealer = principal.dealer_for("dealer", &body.dealer, CLUB_STAFF)?;
+        // Partners, statements and figures are the club\'s.
+        let dealer = self.club(&dealer);
         let partner = partner_id("partner_id", &body.partner_id)?;
         let name = body.name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -149,6 +151,8 @@ impl LoyaltyApi {
         body: &pb::ListPartnersRequest,
     ) -> Result<pb::ListPartnersResponse, ServiceError> {
         let dealer = principal.dealer_for("dealer", &body.dealer, READERS)?;
+        // Partners, statements and figures are the club\'s.
+        let dealer = self.club(&dealer);
         wait_for_consistency(
             self.members.as_ref(),
             body.consistency.as_ref(),
@@ -211,6 +215,8 @@ impl LoyaltyApi {
         body: &pb::PartnerStatementRequest,
     ) -> Result<pb::Statement, ServiceError> {
         let dealer = principal.dealer_for("dealer", &body.dealer, FINANCE)?;
+        // Partners, statements and figures are the club\'s.
+        let dealer = self.club(&dealer);
         let partner = partner_id("partner_id", &body.partner_id)?;
         let (month, label) = month_of(body.month.as_ref())?;
         wait_for_consistency(
@@ -262,6 +268,8 @@ impl LoyaltyApi {
         body: &pb::SettleStatementRequest,
     ) -> Result<pb::PartnerCommandResponse, ServiceError> {
         let dealer = principal.dealer_for("dealer", &body.dealer, FINANCE)?;
+        // Partners, statements and figures are the club\'s.
+        let dealer = self.club(&dealer);
         let partner = partner_id("partner_id", &body.partner_id)?;
         let (month, label) = month_of(body.month.as_ref())?;
         let zone = &self.dealers.rules(dealer.as_str()).time_zone;
@@ -290,6 +298,8 @@ impl LoyaltyApi {
         body: &pb::ClubStatsRequest,
     ) -> Result<pb::ClubStatsResponse, ServiceError> {
         let dealer = principal.dealer_for("dealer", &body.dealer, READERS)?;
+        // Partners, statements and figures are the club\'s.
+        let dealer = self.club(&dealer);
         let (month, _) = month_of(body.month.as_ref())?;
         wait_for_consistency(
             self.members.as_ref(),
@@ -344,7 +354,24 @@ impl LoyaltyApi {
         .bind(dealer.as_str())
         .fetch_one(&self.db.pool)
         .await?;
+        // Owner → member: the owners on file at the club's dealers, and those
+        // whose file is a member (their own, or the group's they are linked to).
+        let conversion = sqlx::query(
+            "SELECT COUNT(*) AS owners, CAST(COALESCE(SUM(CASE WHEN \
+             EXISTS (SELECT 1 FROM loyalty_members m WHERE m.dealer = o.club \
+                     AND m.customer_id = o.customer_id) \
+             OR EXISTS (SELECT 1 FROM loyalty_links l JOIN loyalty_members m \
+                        ON m.member_id = l.member_id WHERE l.customer_id = o.customer_id) \
+             THEN 1 ELSE 0 END), 0) AS BIGINT) AS joined \
+             FROM (SELECT DISTINCT club, customer_id FROM loyalty_owned WHERE club = $1) o",
+        )
+        .bind(dealer.as_str())
+        .fetch_one(&self.db.pool)
+        .await?;
         Ok(pb::ClubStatsResponse {
+            club: dealer.to_string(),
+            owners: conversion.try_get::<i64, _>("owners")? as u64,
+            owners_joined: conversion.try_get::<i64, _>("joined")? as u64,
             cards: cards
                 .into_iter()
                 .map(|(card, members)| pb::CardCount {

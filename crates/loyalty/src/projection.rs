@@ -28,6 +28,11 @@ const SQL: &[SqlMigration] = &[
         description: "loyalty partners and settlements",
         sql: include_str!("../migrations/5000002_partners.sql"),
     },
+    SqlMigration {
+        version: 5_000_003,
+        description: "loyalty links and owners on file",
+        sql: include_str!("../migrations/5000003_links_and_owners.sql"),
+    },
 ];
 
 /// Loyalty owns migration versions 5,000,000–5,999,999.
@@ -95,6 +100,47 @@ impl Members {
                     .bind(&e.customer_id)
                     .execute(&mut *tx)
                     .await?;
+                return Ok(());
+            }
+            intake_events::VEHICLE_REGISTERED => {
+                let e = intake::VehicleRegistered::decode(payload)
+                    .map_err(|e| poison(e.to_string()))?;
+                return self
+                    .owned(tx, event, &e.vehicle_id, &e.owner_customer_id)
+                    .await;
+            }
+            intake_events::VEHICLE_SOLD => {
+                let e = intake::VehicleSold::decode(payload).map_err(|e| poison(e.to_string()))?;
+                if e.buyer_customer_id.is_empty() {
+                    return Ok(());
+                }
+                return self
+                    .owned(tx, event, &e.vehicle_id, &e.buyer_customer_id)
+                    .await;
+            }
+            intake_events::VEHICLE_OWNERSHIP_TRANSFERRED => {
+                let e = intake::VehicleOwnershipTransferred::decode(payload)
+                    .map_err(|e| poison(e.to_string()))?;
+                return self
+                    .owned(tx, event, &e.vehicle_id, &e.to_customer_id)
+                    .await;
+            }
+            events::MEMBER_LINKED => {
+                let e = aftercare_proto::loyalty::v1::MemberLinked::decode(payload)
+                    .map_err(|e| poison(e.to_string()))?;
+                insert_rows(
+                    tx,
+                    "loyalty_links",
+                    &["customer_id", "dealer", "member_id", "club"],
+                    "ON CONFLICT (customer_id) DO NOTHING",
+                    &[vec![
+                        SqlValue::Text(e.customer_id),
+                        text(&dealer),
+                        SqlValue::Text(e.member_id),
+                        SqlValue::Text(e.club),
+                    ]],
+                )
+                .await?;
                 return Ok(());
             }
             _ if event.stream.aggregate() == events::PARTNER => {
@@ -402,6 +448,39 @@ impl Pending {
 }
 
 impl Members {
+    /// Who owns a vehicle on file now, under the club of its dealer; a vehicle
+    /// passed to nobody on file leaves the owners.
+    async fn owned(
+        &self,
+        tx: &mut AnyConnection,
+        event: &RecordedEvent,
+        vehicle_id: &str,
+        customer_id: &str,
+    ) -> Result<(), ApplyError> {
+        if customer_id.is_empty() {
+            sqlx::query("DELETE FROM loyalty_owned WHERE vehicle_id = $1")
+                .bind(vehicle_id)
+                .execute(&mut *tx)
+                .await?;
+            return Ok(());
+        }
+        let club = crate::config::club_of(&self.dealers, event.dealer());
+        insert_rows(
+            tx,
+            "loyalty_owned",
+            &["vehicle_id", "dealer", "club", "customer_id"],
+            "ON CONFLICT (vehicle_id) DO UPDATE SET customer_id = excluded.customer_id",
+            &[vec![
+                text(vehicle_id),
+                text(event.dealer().as_str()),
+                SqlValue::Text(club.to_string()),
+                text(customer_id),
+            ]],
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn apply_partner(
         &self,
         tx: &mut AnyConnection,
@@ -472,6 +551,8 @@ impl Projection for Members {
         Filter::aggregate(events::AGGREGATE)
             .or_aggregate(events::PARTNER)
             .or_aggregate(aftercare_proto::aggregates::CUSTOMER)
+            .or_aggregate(aftercare_proto::aggregates::VEHICLE)
+            .or_aggregate(aftercare_proto::aggregates::MEMBER_LINK)
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
@@ -483,6 +564,8 @@ impl Projection for Members {
                 "loyalty_customers",
                 "loyalty_partners",
                 "loyalty_settlements",
+                "loyalty_links",
+                "loyalty_owned",
             ],
         )
         .await

@@ -16,6 +16,7 @@ use crate::domain::Card;
 use crate::domain::member::Command;
 use crate::domain::tier::{Earned, Figures, next_card, window};
 use crate::events::card_to;
+use crate::membership::Membership;
 
 fn micros(value: i64) -> Option<prost_types::Timestamp> {
     Timestamp::from_microsecond(value).ok().map(timestamp)
@@ -28,6 +29,15 @@ fn customer_id(value: &str) -> Result<String, ServiceError> {
 }
 
 impl LoyaltyApi {
+    /// The member a customer file of `dealer` is, if any.
+    async fn membership(
+        &self,
+        dealer: &DealerId,
+        customer: &str,
+    ) -> Result<Option<Membership>, ServiceError> {
+        Ok(crate::membership::find(self.store.as_ref(), &self.dealers, dealer, customer).await?)
+    }
+
     pub(crate) async fn card(
         &self,
         principal: &Principal,
@@ -41,19 +51,25 @@ impl LoyaltyApi {
             self.read_timeout,
         )
         .await?;
+        let not_found =
+            || ServiceError::NotFound(format!("club member {customer} at dealer {dealer}"));
+        let membership = self
+            .membership(&dealer, &customer)
+            .await?
+            .ok_or_else(not_found)?;
         let row = sqlx::query(
             "SELECT m.member_id, m.card, m.vip, m.owner, m.balance, m.referred, m.vehicles, \
              m.joined_at, COALESCE(c.name, '') AS name FROM loyalty_members m \
-             LEFT JOIN loyalty_customers c ON c.customer_id = m.customer_id \
-             WHERE m.dealer = $1 AND m.customer_id = $2",
+             LEFT JOIN loyalty_customers c ON c.customer_id = $3 AND c.dealer = $4 \
+             WHERE m.member_id = $1 AND m.dealer = $2",
         )
-        .bind(dealer.as_str())
+        .bind(&membership.member_id)
+        .bind(membership.club.as_str())
         .bind(&customer)
+        .bind(dealer.as_str())
         .fetch_optional(&self.db.pool)
         .await?
-        .ok_or_else(|| {
-            ServiceError::NotFound(format!("club member {customer} at dealer {dealer}"))
-        })?;
+        .ok_or_else(not_found)?;
         let member: String = row.try_get("member_id")?;
         let rules = self.dealers.rules(dealer.as_str());
         let today = Timestamp::now().to_zoned(rules.time_zone.clone()).date();
@@ -131,12 +147,18 @@ impl LoyaltyApi {
             self.read_timeout,
         )
         .await?;
-        let member = crate::events::member_id(dealer.as_str(), &customer);
+        let Some(membership) = self.membership(&dealer, &customer).await? else {
+            return Ok(pb::ListLedgerResponse {
+                entries: Vec::new(),
+                page: Some(page.response(0, 0)),
+            });
+        };
+        let (member, club) = (membership.member_id, membership.club);
         let total: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM loyalty_entries WHERE member_id = $1 AND dealer = $2",
         )
         .bind(&member)
-        .bind(dealer.as_str())
+        .bind(club.as_str())
         .fetch_one(&self.db.pool)
         .await?;
         let rows = sqlx::query(&format!(
@@ -146,7 +168,7 @@ impl LoyaltyApi {
             page.offset
         ))
         .bind(&member)
-        .bind(dealer.as_str())
+        .bind(club.as_str())
         .fetch_all(&self.db.pool)
         .await?;
         let found = rows.len();
@@ -211,7 +233,8 @@ impl LoyaltyApi {
     }
 }
 
-/// Re-decides every member of `dealer` as of `as_of`: (cards changed, last position).
+/// Re-decides every member of `dealer`'s club as of `as_of`: (cards
+/// changed, last position).
 pub async fn sweep(
     store: &dyn aftercare_eventstore::EventStore,
     db: &aftercare_runtime::Database,
@@ -219,28 +242,32 @@ pub async fn sweep(
     dealer: &DealerId,
     as_of: Timestamp,
 ) -> Result<(u64, u64), ServiceError> {
-    let customers: Vec<String> =
-        sqlx::query_scalar("SELECT customer_id FROM loyalty_members WHERE dealer = $1")
-            .bind(dealer.as_str())
+    let club = crate::config::club_of(dealers, dealer);
+    let members: Vec<String> =
+        sqlx::query_scalar("SELECT member_id FROM loyalty_members WHERE dealer = $1")
+            .bind(club.as_str())
             .fetch_all(&db.pool)
             .await?;
     let metadata = Metadata {
         actor: "system:loyalty-sweep".to_owned(),
         ..Metadata::default()
     };
-    let rules = dealers.rules(dealer.as_str());
+    let rules = dealers.rules(club.as_str());
     let terms = crate::domain::member::Terms {
         at: as_of,
         today: as_of.to_zoned(rules.time_zone.clone()).date(),
         rules: rules.loyalty.clone(),
     };
     let (mut changed, mut last) = (0, 0);
-    for customer in customers {
-        let done = crate::owners::run(
+    for member_id in members {
+        let membership = Membership {
+            club: club.clone(),
+            member_id,
+        };
+        let done = crate::owners::run_member(
             store,
             dealers,
-            dealer,
-            &customer,
+            &membership,
             Command::Reevaluate {
                 terms: terms.clone(),
             },

@@ -28,6 +28,8 @@ pub mod aggregates {
     pub const CALLBACK_TASK: &str = "callback-task";
     pub const MEMBER: &str = "member";
     pub const PARTNER: &str = "partner";
+    /// A customer's link to their member of a group-wide club.
+    pub const MEMBER_LINK: &str = "member-link";
 }
 pub mod edge;
 pub mod json;

@@ -25,12 +25,12 @@ pub enum CommandError<R: std::fmt::Debug> {
     Store(#[from] StoreError),
 }
 
-/// What a command did: its events (none when it changed nothing) and where the
-/// aggregate now stands.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Executed<E> {
-    pub events: Vec<E>,
+/// What a command did: its events (none when it changed nothing), where the
+/// aggregate now stands, and its state after them.
+pub struct Executed<A: Aggregate> {
+    pub events: Vec<A::Event>,
     pub position: Position,
+    pub state: A,
 }
 
 pub const ATTEMPTS: u32 = 5;
@@ -41,7 +41,7 @@ pub async fn execute<A: Aggregate>(
     codec: &impl EventCodec<A::Event>,
     command: A::Command,
     prepare: impl Fn(EventData) -> EventData,
-) -> Result<Executed<A::Event>, CommandError<A::Rejection>> {
+) -> Result<Executed<A>, CommandError<A::Rejection>> {
     for _ in 0..ATTEMPTS {
         let recorded = store.read_stream(stream).await?;
         let mut state = A::default();
@@ -61,15 +61,18 @@ pub async fn execute<A: Aggregate>(
             return Ok(Executed {
                 events,
                 position: recorded.version,
+                state,
             });
         }
         let expected = recorded.expected();
         let data = events.iter().map(|e| prepare(codec.encode(e))).collect();
         match store.append(stream, expected, data).await {
             Ok(appended) => {
+                let state = events.iter().fold(state, A::evolve);
                 return Ok(Executed {
                     events,
                     position: appended.position,
+                    state,
                 });
             }
             Err(StoreError::Conflict { .. }) => continue,

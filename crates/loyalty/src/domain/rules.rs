@@ -30,6 +30,11 @@ pub struct LoyaltyRules {
     /// Points not used this many months after they were earned lapse, the
     /// oldest first; none lapse unless set.
     pub expiry_months: Option<u32>,
+    /// A group-wide club: the dealer that keeps it (`club = "D001"` in the
+    /// table of every dealer of the group, the keeping dealer's included).
+    /// A customer at several of its dealers is one member. Unset, the dealer
+    /// keeps a club of its own.
+    pub club: Option<String>,
 }
 
 impl Default for LoyaltyRules {
@@ -46,6 +51,7 @@ impl Default for LoyaltyRules {
             downgrades: false,
             point_value_fen: 1,
             expiry_months: None,
+            club: None,
         }
     }
 }
@@ -67,11 +73,37 @@ impl LoyaltyRules {
                 "{key}.expiry_months: must be at least 1 (leave it out for points that never lapse)"
             ));
         }
+        if let Some(club) = &self.club
+            && aftercare_eventstore::DealerId::parse(club.as_str()).is_err()
+        {
+            errors.push(format!(
+                "{key}.club: {club:?} is not a dealer id (letters, digits, '-' and '_')"
+            ));
+        }
         if self.one_star_referrals == 0 || self.two_star_referrals < self.one_star_referrals {
             errors.push(format!(
                 "{key}.two_star_referrals: must be at least one_star_referrals, which must be at least 1"
             ));
         }
+    }
+
+    /// Whether a club's dealers can share members under these two rules: the
+    /// cards and the points' worth are the club's; what a visit or a referral
+    /// earns may differ by dealer.
+    pub fn same_club_rules(&self, other: &Self) -> bool {
+        let club_part = |r: &Self| {
+            (
+                r.window_months,
+                r.gold_points,
+                r.gold_spend_points,
+                r.one_star_referrals,
+                r.two_star_referrals,
+                r.downgrades,
+                r.point_value_fen,
+                r.expiry_months,
+            )
+        };
+        club_part(self) == club_part(other)
     }
 
     /// The points a visit's spend earns: labour and parts at their rates,

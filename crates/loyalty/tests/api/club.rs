@@ -354,7 +354,7 @@ async fn gold_by_points_leaves_with_the_window_on_postgres() {
     gold_by_points_leaves_with_the_window(Backend::Postgres).await;
 }
 
-fn this_month(offset: i32) -> aftercare_proto::common::v1::YearMonth {
+pub(crate) fn this_month(offset: i32) -> aftercare_proto::common::v1::YearMonth {
     let today = Timestamp::now()
         .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").expect("zone"))
         .date()
@@ -478,6 +478,12 @@ async fn partners_statements_and_the_clubs_month(backend: Backend) {
     assert_eq!((stats.members, stats.joined, stats.active), (2, 2, 1));
     assert_eq!((stats.points_issued, stats.points_redeemed), (1_000, 600));
     assert_eq!(stats.points_outstanding, 400);
+    assert_eq!(stats.club, "D001");
+    assert_eq!(
+        (stats.owners, stats.owners_joined),
+        (2, 2),
+        "both buyers are members"
+    );
     assert_eq!(stats.liability.map(|m| m.fen), Some(800), "2 fen a point");
     assert_eq!(
         stats.cards,

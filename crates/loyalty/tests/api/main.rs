@@ -4,3 +4,4 @@
 
 mod app;
 mod club;
+mod group;

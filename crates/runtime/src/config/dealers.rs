@@ -74,6 +74,18 @@ impl<T> Dealers<T> {
     pub fn all(&self) -> impl Iterator<Item = &Dealer<T>> {
         std::iter::once(&self.default).chain(self.by_dealer.values())
     }
+
+    /// Every dealer with a table of its own, by id.
+    pub fn named(&self) -> impl Iterator<Item = (&str, &Dealer<T>)> {
+        self.by_dealer
+            .iter()
+            .map(|(id, rules)| (id.as_str(), rules))
+    }
+
+    /// The default's rules (every dealer without a table of its own).
+    pub fn default_rules(&self) -> &Dealer<T> {
+        &self.default
+    }
 }
 
 impl<T: Default> Default for Dealers<T> {

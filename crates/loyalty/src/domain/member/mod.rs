@@ -435,6 +435,25 @@ impl Member {
     }
 }
 
+impl Command {
+    /// The command for the member its customer file turned out to be (in a
+    /// group-wide club, the group's member of the same person).
+    pub fn for_member(mut self, member_id: &str) -> Self {
+        match &mut self {
+            Command::Join { who, .. }
+            | Command::LinkVehicle { who, .. }
+            | Command::Earn { who, .. }
+            | Command::Referral { who, .. } => who.member_id = member_id.to_owned(),
+            Command::UnlinkVehicle { .. }
+            | Command::Redeem { .. }
+            | Command::Adjust { .. }
+            | Command::SetVip { .. }
+            | Command::Reevaluate { .. } => {}
+        }
+        self
+    }
+}
+
 fn terms_of(command: &Command) -> &Terms {
     match command {
         Command::Join { terms, .. }
