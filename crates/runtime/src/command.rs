@@ -27,6 +27,7 @@ pub enum CommandError<R: std::fmt::Debug> {
 
 /// What a command did: its events (none when it changed nothing), where the
 /// aggregate now stands, and its state after them.
+#[derive(Debug)]
 pub struct Executed<A: Aggregate> {
     pub events: Vec<A::Event>,
     pub position: Position,
