@@ -229,6 +229,7 @@ async fn churn_rates_from_visits_sent_by_a_dms() {
                 consistency: Some(Consistency {
                     min_position: Some(Position { value: at }),
                 }),
+                threshold_months: 0,
             },
             D001,
         ))
@@ -254,6 +255,53 @@ async fn churn_rates_from_visits_sent_by_a_dms() {
         ]
     );
     assert!(scorecard.service_manager.is_none());
+    // Rule B: the dealer's rate counts the sale (3 of 6); the groups are judged
+    // on the same denominator as theirs, the visits (2 of 5).
+    let rule_b_card = analytics
+        .churn_scorecard(authorized(
+            pb::ChurnScorecardRequest {
+                dealer: crate::harness::dealer("D001"),
+                month: month(2026, 1),
+                rule: pb::ChurnRule::B as i32,
+                consistency: None,
+                threshold_months: 0,
+            },
+            D001,
+        ))
+        .await
+        .expect("scorecard")
+        .into_inner();
+    assert_eq!(figures(rule_b_card.dealer.as_ref()), (3, 6));
+    assert_eq!(figures(rule_b_card.groups_rate.as_ref()), (2, 5));
+    assert_eq!(rule_b_card.threshold_months, 12);
+
+    // The churn table at the end of January 2026: six vehicles on file, two
+    // of them past twelve months; with eight months, vin 5 (February) too.
+    let table = |threshold_months: u32| {
+        let mut analytics = analytics.clone();
+        async move {
+            analytics
+                .churn_table(authorized(
+                    pb::ChurnTableRequest {
+                        dealers: vec![],
+                        month: month(2026, 1),
+                        threshold_months,
+                        breakdown: pb::Breakdown::Unspecified as i32,
+                        consistency: None,
+                    },
+                    D001,
+                ))
+                .await
+                .expect("table")
+                .into_inner()
+        }
+    };
+    let twelve = table(0).await;
+    let total = twelve.total.expect("total");
+    assert_eq!((total.base, total.churned), (6, 2));
+    assert!((total.rate - 2.0 / 6.0).abs() < 1e-12);
+    let eight = table(8).await.total.expect("total");
+    assert_eq!((eight.base, eight.churned), (6, 3));
 
     // The group: D001 with 12 months, D002 with 8 (cohort May 2025), not D003.
     let group = analytics

@@ -55,9 +55,41 @@ pub enum ReportCommand {
         month: String,
         #[arg(long, value_enum, default_value_t = RuleArg::A)]
         rule: RuleArg,
+        /// Months without a visit that count as churned; the dealer's own by default.
+        #[arg(long)]
+        threshold: Option<u32>,
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// The churn table at the end of a month: vehicles on file per segment and
+    /// the share at or past the threshold, optionally broken down.
+    ChurnTable {
+        /// The month, e.g. 2026-09 (the current month: as of today).
+        #[arg(long)]
+        month: String,
+        #[arg(long, value_enum)]
+        by: Option<By>,
+        /// Months without a visit that count as churned; each dealer's own by default.
+        #[arg(long)]
+        threshold: Option<u32>,
+        /// Repeatable; every dealer in the token's scope when not given.
+        #[arg(long = "dealer")]
+        dealers: Vec<String>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+fn breakdown(by: Option<By>) -> pb::Breakdown {
+    match by {
+        None => pb::Breakdown::Unspecified,
+        Some(By::AdvisorGroup) => pb::Breakdown::AdvisorGroup,
+        Some(By::Advisor) => pb::Breakdown::Advisor,
+        Some(By::Model) => pb::Breakdown::Model,
+        Some(By::Region) => pb::Breakdown::Region,
+        Some(By::Age) => pb::Breakdown::Age,
+        Some(By::Warranty) => pb::Breakdown::Warranty,
+    }
 }
 
 pub fn year_month(text: &str) -> anyhow::Result<YearMonth> {
@@ -103,15 +135,7 @@ pub async fn report(command: ReportCommand) -> anyhow::Result<()> {
             dealers,
             client,
         } => {
-            let breakdown = match by {
-                None => pb::Breakdown::Unspecified,
-                Some(By::AdvisorGroup) => pb::Breakdown::AdvisorGroup,
-                Some(By::Advisor) => pb::Breakdown::Advisor,
-                Some(By::Model) => pb::Breakdown::Model,
-                Some(By::Region) => pb::Breakdown::Region,
-                Some(By::Age) => pb::Breakdown::Age,
-                Some(By::Warranty) => pb::Breakdown::Warranty,
-            };
+            let breakdown = breakdown(by);
             let mut api = AnalyticsServiceClient::new(client.channel().await?);
             let answer = api
                 .churn_report(pb::ChurnReportRequest {
@@ -134,6 +158,7 @@ pub async fn report(command: ReportCommand) -> anyhow::Result<()> {
             dealer,
             month,
             rule: r,
+            threshold,
             client,
         } => {
             let mut api = AnalyticsServiceClient::new(client.channel().await?);
@@ -143,11 +168,36 @@ pub async fn report(command: ReportCommand) -> anyhow::Result<()> {
                     month: Some(year_month(&month)?),
                     rule: rule(r) as i32,
                     consistency: None,
+                    threshold_months: threshold.unwrap_or(0),
                 })
                 .await
                 .map_err(status_error)?
                 .into_inner();
             print_scorecard(&answer, client.output);
+        }
+        ReportCommand::ChurnTable {
+            month,
+            by,
+            threshold,
+            dealers,
+            client,
+        } => {
+            let mut api = AnalyticsServiceClient::new(client.channel().await?);
+            let answer = api
+                .churn_table(pb::ChurnTableRequest {
+                    dealers: dealers
+                        .iter()
+                        .filter_map(|d| crate::client::dealer(d))
+                        .collect(),
+                    month: Some(year_month(&month)?),
+                    threshold_months: threshold.unwrap_or(0),
+                    breakdown: breakdown(by) as i32,
+                    consistency: None,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            print_table(&answer, client.output);
         }
     }
     Ok(())
@@ -216,6 +266,58 @@ fn print_churn(answer: &pb::ChurnReportResponse, output: Output) {
     }
 }
 
+fn print_table(answer: &pb::ChurnTableResponse, output: Output) {
+    match output {
+        Output::Json => print_json(answer),
+        Output::Table => {
+            println!(
+                "vehicles on file at the end of {}",
+                month_text(answer.month.as_ref())
+            );
+            for t in &answer.thresholds {
+                println!(
+                    "  {}: wavering from {} months, churned from {}",
+                    t.dealer, t.at_risk_months, t.threshold_months
+                );
+            }
+            let mut headers = vec!["".to_owned(), ">BASE".to_owned()];
+            if let Some(total) = &answer.total {
+                headers.extend(
+                    total
+                        .segments
+                        .iter()
+                        .map(|s| format!(">{}", segment_name(s.segment).to_uppercase())),
+                );
+            }
+            headers.extend([">CHURNED".to_owned(), ">RATE".to_owned()]);
+            let header_refs: Vec<&str> = headers.iter().map(String::as_str).collect();
+            let mut table = crate::table::Table::new(&header_refs);
+            let rows = answer
+                .lines
+                .iter()
+                .map(|l| (l, false))
+                .chain(answer.total.iter().map(|t| (t, true)));
+            for (l, total) in rows {
+                let value = match (total, l.value.is_empty()) {
+                    (true, _) => "TOTAL",
+                    (false, true) => "(unknown)",
+                    (false, false) => &l.value,
+                };
+                let mut row = vec![value.to_owned(), l.base.to_string()];
+                row.extend(l.segments.iter().map(|s| s.vehicles.to_string()));
+                row.push(l.churned.to_string());
+                row.push(if l.base == 0 {
+                    "-".to_owned()
+                } else {
+                    format!("{:.1}%", l.rate * 100.0)
+                });
+                table.row(row);
+            }
+            table.print();
+        }
+    }
+}
+
 fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
     match output {
         Output::Json => print_json(answer),
@@ -226,6 +328,14 @@ fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
                 percent(&dealer),
                 dealer.churned,
                 dealer.base
+            );
+            let groups = answer.groups_rate.clone().unwrap_or_default();
+            println!(
+                "advisor groups judged against {} ({} of {} visits), churned after {} months",
+                percent(&groups),
+                groups.churned,
+                groups.base,
+                answer.threshold_months
             );
             let mut table = crate::table::Table::new(&["", ">BASE", ">CHURNED", ">RATE", ">YUAN"]);
             let rows = answer

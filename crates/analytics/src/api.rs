@@ -17,7 +17,7 @@ use tonic::{Request, Response, Status};
 
 use crate::config::{ChurnDealers, ChurnRules};
 use crate::domain::history::{Dimension, Rule};
-use crate::domain::report::{ChurnLine, LastSeen, segment_counts};
+use crate::domain::report::{ChurnLine, Seen, TableLine, churn_table};
 use crate::domain::scorecard::{self, Score, Verdict};
 use crate::domain::{Month, Segment, Thresholds};
 use crate::projection::{VEHICLE_COLUMNS, vehicle_history};
@@ -71,6 +71,37 @@ fn not_after_today(
         ));
     }
     Ok(())
+}
+
+/// A threshold asked for: 0 for each dealer's own, else 1–36 months.
+fn threshold_asked(months: u32) -> Result<(), ServiceError> {
+    if months > 36 {
+        return Err(ServiceError::invalid(
+            "threshold_months",
+            format!("{months} is more than 36 months"),
+        ));
+    }
+    Ok(())
+}
+
+fn table_line(l: &TableLine) -> pb::ChurnTableLine {
+    pb::ChurnTableLine {
+        value: l.value.clone(),
+        base: l.base(),
+        segments: segment_lines(&l.segments),
+        churned: l.churned(),
+        rate: l.rate().unwrap_or(0.0),
+    }
+}
+
+fn segment_lines(counts: &BTreeMap<Segment, i64>) -> Vec<pb::SegmentCount> {
+    Segment::ALL
+        .iter()
+        .map(|s| pb::SegmentCount {
+            segment: segment_to(*s) as i32,
+            vehicles: counts.get(s).copied().unwrap_or(0),
+        })
+        .collect()
 }
 
 fn rule(value: i32) -> Rule {
@@ -133,12 +164,7 @@ impl AnalyticsApi {
         let asked = month("month", body.month.as_ref())?;
         let rule = rule(body.rule);
         let dimension = dimension(body.breakdown)?;
-        if body.threshold_months > 36 {
-            return Err(ServiceError::invalid(
-                "threshold_months",
-                format!("{} is more than 36 months", body.threshold_months),
-            ));
-        }
+        threshold_asked(body.threshold_months)?;
         let dealers = queries::dealers(&self.db, principal, &body.dealers).await?;
         self.ready(body.consistency.as_ref()).await?;
         // Dealers that share a threshold share a cohort month: one lookup each.
@@ -179,29 +205,23 @@ impl AnalyticsApi {
                 }
             }
         }
-        let mut visited: BTreeMap<String, Vec<LastSeen>> = BTreeMap::new();
-        let mut never: BTreeMap<String, i64> = BTreeMap::new();
-        for (dealer, rule, seen) in queries::last_seen(&self.db, &dealers, asked).await? {
-            if rule == Rule::A {
-                visited.entry(dealer).or_default().push(seen);
-            } else {
-                *never.entry(dealer).or_default() += seen.vehicles;
-            }
-        }
-        let mut segments: BTreeMap<Segment, i64> = BTreeMap::new();
-        for c in &cohorts {
-            let rules = self.dealers.rules(&c.dealer);
-            let thresholds = Thresholds::for_churn(rules.at_risk_months, c.threshold_months);
-            let counts = segment_counts(
-                asked,
-                thresholds,
-                visited.get(&c.dealer).map_or(&[], Vec::as_slice),
-                never.get(&c.dealer).copied().unwrap_or(0),
-            );
-            for (s, n) in counts {
-                *segments.entry(s).or_default() += n;
-            }
-        }
+        let thresholds: Vec<(DealerId, Thresholds)> = cohorts
+            .iter()
+            .zip(&dealers)
+            .map(|(c, dealer)| {
+                let rules = self.dealers.rules(dealer.as_str());
+                (
+                    dealer.clone(),
+                    Thresholds::for_churn(rules.at_risk_months, c.threshold_months),
+                )
+            })
+            .collect();
+        let segments = self
+            .table(&thresholds, asked, Dimension::All)
+            .await?
+            .remove("")
+            .unwrap_or_else(|| TableLine::new(""))
+            .segments;
         Ok(pb::ChurnReportResponse {
             month: Some(year_month(asked)),
             rule: match rule {
@@ -212,13 +232,81 @@ impl AnalyticsApi {
             cohorts,
             total: Some(line(&total)),
             lines: lines.values().map(line).collect(),
-            segments: Segment::ALL
+            segments: segment_lines(&segments),
+        })
+    }
+
+    /// The churn table of dealers at the end of `as_of`, each with its
+    /// thresholds, added up by breakdown value.
+    async fn table(
+        &self,
+        dealers: &[(DealerId, Thresholds)],
+        as_of: Month,
+        dimension: Dimension,
+    ) -> Result<BTreeMap<String, TableLine>, ServiceError> {
+        let ids: Vec<DealerId> = dealers.iter().map(|(d, _)| d.clone()).collect();
+        let mut seen: BTreeMap<String, Vec<Seen>> = BTreeMap::new();
+        for (dealer, s) in queries::last_seen(&self.db, &ids, as_of, dimension).await? {
+            seen.entry(dealer).or_default().push(s);
+        }
+        let mut lines: BTreeMap<String, TableLine> = BTreeMap::new();
+        for (dealer, thresholds) in dealers {
+            let rows = seen.get(dealer.as_str()).map_or(&[][..], Vec::as_slice);
+            for (value, line) in churn_table(as_of, *thresholds, rows) {
+                lines
+                    .entry(value.clone())
+                    .or_insert_with(|| TableLine::new(&value))
+                    .absorb(&line);
+            }
+        }
+        Ok(lines)
+    }
+
+    async fn churn_table_(
+        &self,
+        principal: &Principal,
+        body: &pb::ChurnTableRequest,
+    ) -> Result<pb::ChurnTableResponse, ServiceError> {
+        let asked = month("month", body.month.as_ref())?;
+        let dimension = dimension(body.breakdown)?;
+        threshold_asked(body.threshold_months)?;
+        let dealers = queries::dealers(&self.db, principal, &body.dealers).await?;
+        self.ready(body.consistency.as_ref()).await?;
+        let mut thresholds = Vec::new();
+        for dealer in &dealers {
+            let rules = self.dealers.rules(dealer.as_str());
+            not_after_today("month", asked, dealer, rules)?;
+            let churn = match body.threshold_months {
+                0 => rules.churn_months,
+                k => k,
+            };
+            thresholds.push((
+                dealer.clone(),
+                Thresholds::for_churn(rules.at_risk_months, churn),
+            ));
+        }
+        let lines = self.table(&thresholds, asked, dimension).await?;
+        let mut total = TableLine::new("");
+        for line in lines.values() {
+            total.absorb(line);
+        }
+        Ok(pb::ChurnTableResponse {
+            month: Some(year_month(asked)),
+            breakdown: body.breakdown,
+            thresholds: thresholds
                 .iter()
-                .map(|s| pb::SegmentCount {
-                    segment: segment_to(*s) as i32,
-                    vehicles: segments.get(s).copied().unwrap_or(0),
+                .map(|(dealer, t)| pb::DealerThreshold {
+                    dealer: dealer.to_string(),
+                    at_risk_months: t.at_risk,
+                    threshold_months: t.churn,
                 })
                 .collect(),
+            total: Some(table_line(&total)),
+            lines: if dimension == Dimension::All {
+                Vec::new()
+            } else {
+                lines.values().map(table_line).collect()
+            },
         })
     }
 
@@ -232,8 +320,12 @@ impl AnalyticsApi {
         let rules = self.dealers.rules(dealer.as_str());
         not_after_today("month", asked, &dealer, rules)?;
         let rule = rule(body.rule);
+        threshold_asked(body.threshold_months)?;
         self.ready(body.consistency.as_ref()).await?;
-        let k = rules.churn_months;
+        let k = match body.threshold_months {
+            0 => rules.churn_months,
+            k => k,
+        };
         let one = std::slice::from_ref(&dealer);
         let total = queries::total(&self.db, one, rule, asked, k).await?;
         let groups: Vec<ChurnLine> =
@@ -246,9 +338,12 @@ impl AnalyticsApi {
             previous.push(queries::total(&self.db, one, rule, asked.minus(back), k).await?);
         }
         let fen = rules.incentive;
+        let groups_rate = scorecard::groups_rate(&groups);
         Ok(pb::ChurnScorecardResponse {
             dealer: Some(line(&total)),
-            advisor_groups: scorecard::advisor_groups(&total, &groups, fen.advisor_group_fen)
+            groups_rate: Some(line(&groups_rate)),
+            threshold_months: k,
+            advisor_groups: scorecard::advisor_groups(&groups_rate, &groups, fen.advisor_group_fen)
                 .iter()
                 .map(score)
                 .collect(),
@@ -339,6 +434,17 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
         let principal = Principal::of(&request)?;
         Ok(Response::new(
             self.scorecard(&principal, request.get_ref()).await?,
+        ))
+    }
+
+    async fn churn_table(
+        &self,
+        request: Request<pb::ChurnTableRequest>,
+    ) -> Result<Response<pb::ChurnTableResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(REPORT_READERS)?;
+        Ok(Response::new(
+            self.churn_table_(&principal, request.get_ref()).await?,
         ))
     }
 

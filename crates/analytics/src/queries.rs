@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use crate::domain::Month;
 use crate::domain::history::{Dimension, Rule};
-use crate::domain::report::{BaseCount, ChurnLine, ChurnedCount, LastSeen, churn_lines};
+use crate::domain::report::{BaseCount, ChurnLine, ChurnedCount, Seen, churn_lines};
 
 /// The dealers a report covers: those asked for (each must be in scope), or
 /// every dealer in the caller's scope.
@@ -149,41 +149,41 @@ pub async fn total(
 }
 
 /// Per dealer, the vehicles whose last visit at the end of `as_of` fell in each
-/// month, and those sold and not serviced by then: the counters that satisfy
-/// [`crate::domain::report::still_last`], added up by the database.
+/// month, and those sold and not serviced by then, by breakdown value: the
+/// counters that satisfy [`crate::domain::report::still_last`], added up by the
+/// database.
 pub async fn last_seen(
     db: &Database,
     dealers: &[DealerId],
     as_of: Month,
-) -> Result<Vec<(String, Rule, LastSeen)>, ServiceError> {
+    dimension: Dimension,
+) -> Result<Vec<(String, Seen)>, ServiceError> {
     if dealers.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT dealer, rule, month, CAST(SUM(vehicles) AS BIGINT) AS vehicles \
+        "SELECT dealer, rule, month, value, CAST(SUM(vehicles) AS BIGINT) AS vehicles \
          FROM analytics_churn_cohorts \
-         WHERE rule IN ('a', 'n') AND dimension = 'all' AND month <= $1 \
+         WHERE rule IN ('a', 'n') AND dimension = $2 AND month <= $1 \
          AND (gap = -1 OR month + gap > $1) AND dealer IN ({}) \
-         GROUP BY dealer, rule, month",
-        placeholders(2, dealers.len())
+         GROUP BY dealer, rule, month, value",
+        placeholders(3, dealers.len())
     );
-    let mut query = sqlx::query(&sql).bind(i64::from(as_of.index()));
+    let mut query = sqlx::query(&sql)
+        .bind(i64::from(as_of.index()))
+        .bind(dimension.code());
     for d in dealers {
         query = query.bind(d.as_str());
     }
     let rows = query.fetch_all(&db.pool).await?;
     rows.iter()
         .map(|r| {
-            let rule: String = r.try_get("rule")?;
             Ok((
                 r.try_get("dealer")?,
-                if rule == "a" {
-                    Rule::A
-                } else {
-                    Rule::NeverVisited
-                },
-                LastSeen {
+                Seen {
+                    value: r.try_get("value")?,
                     month: Month::from_index(r.try_get::<i64, _>("month")? as i32),
+                    never_visited: r.try_get::<String, _>("rule")? != "a",
                     vehicles: r.try_get("vehicles")?,
                 },
             ))

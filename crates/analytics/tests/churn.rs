@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aftercare_analytics::config::ChurnDealers;
-use aftercare_analytics::domain::Month;
 use aftercare_analytics::domain::history::{Dimension, Rule};
+use aftercare_analytics::domain::report::churn_table;
+use aftercare_analytics::domain::{Month, Segment, Thresholds};
 use aftercare_analytics::projection::{ChurnCounters, MIGRATIONS};
 use aftercare_analytics::queries;
 use aftercare_eventstore::{
@@ -177,6 +178,24 @@ impl Fixture {
         task.abort();
     }
 
+    /// (value, base, wavering, churned) of each line of the churn table at the
+    /// end of `as_of`, with the default thresholds.
+    async fn table(&self, as_of: Month, dimension: Dimension) -> Vec<(String, i64, i64, i64)> {
+        let seen: Vec<_> = queries::last_seen(&self.db, &[d001()], as_of, dimension)
+            .await
+            .expect("table")
+            .into_iter()
+            .map(|(_, seen)| seen)
+            .collect();
+        churn_table(as_of, Thresholds::default(), &seen)
+            .into_values()
+            .map(|l| {
+                let wavering = l.segments[&Segment::Wavering];
+                (l.value.clone(), l.base(), wavering, l.churned())
+            })
+            .collect()
+    }
+
     /// (value, churned, base) of a report line set.
     async fn lines(
         &self,
@@ -239,6 +258,18 @@ async fn churn_read_model_on(url: String) {
         f.lines(Rule::A, jan_2026, Dimension::Model).await,
         vec![("".into(), 1, 1), ("Lavida".into(), 0, 1)]
     );
+    // The churn table at the end of January 2026: VIN_1 back that month
+    // (active), VIN_2 gone twelve months (churned), VIN_3 eleven (wavering).
+    assert_eq!(
+        f.table(jan_2026, Dimension::Model).await,
+        vec![("".into(), 2, 1, 1), ("Lavida".into(), 1, 0, 0)]
+    );
+    assert_eq!(
+        f.table(jan_2026, Dimension::AdvisorGroup).await,
+        vec![("A组".into(), 1, 0, 0), ("B组".into(), 2, 1, 1)]
+    );
+    // At the end of December 2024 nothing was on file yet.
+    assert_eq!(f.table(Month::new(2024, 12), Dimension::All).await, vec![]);
 
     // The owner moves: the vehicle's history goes with them.
     f.customer("c2", "徐汇", false).await;

@@ -106,29 +106,84 @@ pub fn still_last(c: &DatedCount, as_of: Month) -> bool {
     c.month <= as_of && (c.gap == NOT_BACK || c.month.plus(c.gap as u32) > as_of)
 }
 
-/// Vehicles whose last visit at the end of some month fell in `month`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LastSeen {
+/// Vehicles whose last contact at the end of a month fell in `month` with a
+/// breakdown `value`: serviced then (and not since), or sold then and never
+/// serviced (`never_visited`). The read model adds up the counters that
+/// satisfy [`still_last`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seen {
+    pub value: String,
     pub month: Month,
+    pub never_visited: bool,
     pub vehicles: i64,
 }
 
-/// Vehicles per segment at the end of `as_of`, counting calendar months since the
-/// month of the last visit; `never_visited` are sold and not serviced by then.
-pub fn segment_counts(
+/// A line of the churn table: the vehicles on file with one breakdown value,
+/// per segment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableLine {
+    pub value: String,
+    pub segments: BTreeMap<Segment, i64>,
+}
+
+impl TableLine {
+    pub fn new(value: &str) -> TableLine {
+        TableLine {
+            value: value.to_owned(),
+            segments: Segment::ALL.iter().map(|s| (*s, 0)).collect(),
+        }
+    }
+
+    /// Every vehicle on file.
+    pub fn base(&self) -> i64 {
+        self.segments.values().sum()
+    }
+
+    /// At or past the churn threshold: churned, drifting and fully churned.
+    pub fn churned(&self) -> i64 {
+        [Segment::Churned, Segment::Drifting, Segment::FullyChurned]
+            .iter()
+            .map(|s| self.segments.get(s).copied().unwrap_or(0))
+            .sum()
+    }
+
+    /// `churned / base`; none without a base.
+    pub fn rate(&self) -> Option<f64> {
+        let base = self.base();
+        (base > 0).then(|| self.churned() as f64 / base as f64)
+    }
+
+    pub fn absorb(&mut self, other: &TableLine) {
+        for (segment, n) in &other.segments {
+            *self.segments.entry(*segment).or_default() += n;
+        }
+    }
+}
+
+/// The churn table at the end of `as_of` for one dealer's thresholds: each
+/// vehicle in the segment of the calendar months since its last visit, by
+/// breakdown value. The total is the lines added up: each vehicle has one
+/// value per breakdown.
+pub fn churn_table(
     as_of: Month,
     thresholds: Thresholds,
-    visited: &[LastSeen],
-    never_visited: i64,
-) -> BTreeMap<Segment, i64> {
-    let mut counts: BTreeMap<Segment, i64> = Segment::ALL.iter().map(|s| (*s, 0)).collect();
-    for c in visited {
-        *counts
-            .entry(Segment::after(as_of.since(c.month), thresholds))
-            .or_default() += c.vehicles;
+    seen: &[Seen],
+) -> BTreeMap<String, TableLine> {
+    let mut lines: BTreeMap<String, TableLine> = BTreeMap::new();
+    for s in seen.iter().filter(|s| s.month <= as_of) {
+        let segment = if s.never_visited {
+            Segment::NeverVisited
+        } else {
+            Segment::after(as_of.since(s.month), thresholds)
+        };
+        *lines
+            .entry(s.value.clone())
+            .or_insert_with(|| TableLine::new(&s.value))
+            .segments
+            .entry(segment)
+            .or_default() += s.vehicles;
     }
-    *counts.entry(Segment::NeverVisited).or_default() += never_visited;
-    counts
+    lines
 }
 
 #[cfg(test)]

@@ -41,6 +41,17 @@ fn score(who: &str, line: &ChurnLine, order: Ordering, fen: i64) -> Score {
     }
 }
 
+/// The rate the groups are judged against: every group's line added up, so
+/// the dealer's figure has the groups' denominator (the visits charged to a
+/// group; a sale, counted as a contact under rule B, has no group).
+pub fn groups_rate(groups: &[ChurnLine]) -> ChurnLine {
+    let mut sum = ChurnLine::default();
+    for g in groups.iter().filter(|g| !g.value.is_empty()) {
+        sum.absorb(g);
+    }
+    sum
+}
+
 /// Each advisor group against the dealer's rate. Groups without visits in the
 /// cohort month have no rate and are not scored.
 pub fn advisor_groups(dealer: &ChurnLine, groups: &[ChurnLine], fen: i64) -> Vec<Score> {
@@ -119,6 +130,38 @@ mod tests {
         // 1/3 and 3/9 compare equal exactly.
         let scores = advisor_groups(&line("", 3, 9), &[line("A", 1, 3)], 20_000);
         assert_eq!(scores[0].verdict, Verdict::Equal);
+    }
+
+    #[test]
+    fn under_rule_b_the_groups_are_judged_on_their_own_denominator() {
+        // Rule B adds the month's 100 sales (no group) to the dealer's base,
+        // with 2 vehicles churned after a sale: 52 of 900. The groups are
+        // judged against their own visits added up, 50 of 800 (6.25%): A at
+        // 5% is better, B at 7.5% worse, on the same denominator.
+        let groups = [line("", 2, 100), line("A", 20, 400), line("B", 30, 400)];
+        let rate = groups_rate(&groups);
+        assert_eq!(
+            (rate.churned, rate.base),
+            (50, 800),
+            "the sales line is not a group"
+        );
+        let scores = advisor_groups(&rate, &groups, 20_000);
+        let verdicts: Vec<(&str, Verdict)> =
+            scores.iter().map(|s| (s.who.as_str(), s.verdict)).collect();
+        assert_eq!(verdicts, [("A", Verdict::Better), ("B", Verdict::Worse)]);
+    }
+
+    #[test]
+    fn a_dealer_with_one_group_is_equal_to_itself() {
+        let groups = [line("A", 7, 90)];
+        let scores = advisor_groups(&groups_rate(&groups), &groups, 20_000);
+        assert_eq!(
+            scores
+                .iter()
+                .map(|s| (s.verdict, s.amount_fen))
+                .collect::<Vec<_>>(),
+            [(Verdict::Equal, 0)]
+        );
     }
 
     #[test]

@@ -233,43 +233,119 @@ fn segments_at_the_end_of_a_month_count_calendar_months_since_the_last_visit() {
     sold.add_visit(m(2026, 10), visit(1, "G", "A"));
     fleet.push(sold);
     let counters = total(&fleet);
-    // What the read model selects: the counters whose contact was still the
-    // last one at the end of the month.
-    let still_last_at = |rule: Rule, as_of: Month| -> Vec<LastSeen> {
-        counters
-            .cohorts
-            .iter()
-            .filter(|(k, _)| k.rule == rule && k.dimension == Dimension::All)
-            .map(|(k, n)| DatedCount {
-                month: k.month,
-                gap: k.gap,
-                vehicles: *n,
-            })
-            .filter(|c| still_last(c, as_of))
-            .map(|c| LastSeen {
-                month: c.month,
-                vehicles: c.vehicles,
-            })
-            .collect()
-    };
     let segments = |as_of: Month| {
-        let never: i64 = still_last_at(Rule::NeverVisited, as_of)
-            .iter()
-            .map(|c| c.vehicles)
-            .sum();
-        segment_counts(as_of, thresholds, &still_last_at(Rule::A, as_of), never)
+        churn_table(as_of, thresholds, &seen(&counters, Dimension::All, as_of))[""].clone()
     };
-    let counts = segments(m(2026, 9));
+    let counts = segments(m(2026, 9)).segments;
     assert_eq!(counts[&Segment::Active], 2);
     assert_eq!(counts[&Segment::Wavering], 1);
     assert_eq!(counts[&Segment::Churned], 1);
     assert_eq!(counts[&Segment::Drifting], 1);
     assert_eq!(counts[&Segment::FullyChurned], 1);
     assert_eq!(counts[&Segment::NeverVisited], 1);
+    let september = segments(m(2026, 9));
+    assert_eq!((september.base(), september.churned()), (7, 3));
     // In October the sold vehicle has visited: seven vehicles, none never-visited.
     let october = segments(m(2026, 10));
-    assert_eq!(october[&Segment::NeverVisited], 0);
-    assert_eq!(october.values().sum::<i64>(), 7);
+    assert_eq!(october.segments[&Segment::NeverVisited], 0);
+    assert_eq!(october.base(), 7);
+}
+
+/// What the read model selects for the churn table: the counters whose
+/// contact was still the last one at the end of `as_of`.
+fn seen(counters: &Counters, dimension: Dimension, as_of: Month) -> Vec<Seen> {
+    counters
+        .cohorts
+        .iter()
+        .filter(|(k, _)| matches!(k.rule, Rule::A | Rule::NeverVisited) && k.dimension == dimension)
+        .filter(|(k, _)| {
+            still_last(
+                &DatedCount {
+                    month: k.month,
+                    gap: k.gap,
+                    vehicles: 0,
+                },
+                as_of,
+            )
+        })
+        .map(|(k, n)| Seen {
+            value: k.value.clone(),
+            month: k.month,
+            never_visited: k.rule == Rule::NeverVisited,
+            vehicles: *n,
+        })
+        .collect()
+}
+
+#[test]
+fn the_churn_table_by_model_counts_every_vehicle_on_file_once() {
+    let thresholds = Thresholds::default();
+    let as_of = m(2026, 9);
+    let vehicle = |model: &str, visits: &[Month], sold: Option<Month>| {
+        let mut h = VehicleHistory {
+            model: model.into(),
+            ..VehicleHistory::default()
+        };
+        if let Some(sold) = sold {
+            h.add_sale(sold);
+        }
+        for v in visits {
+            h.add_visit(*v, visit(1, "G", "A"));
+        }
+        h
+    };
+    let fleet = [
+        // 科鲁兹: back this year; gone 13 months; never serviced since its sale.
+        vehicle("科鲁兹", &[m(2024, 5), m(2026, 6)], None),
+        vehicle("科鲁兹", &[m(2025, 8)], None),
+        vehicle("科鲁兹", &[], Some(m(2026, 7))),
+        // 迈锐宝: wavering at 7 months; fully churned at 40.
+        vehicle("迈锐宝", &[m(2026, 2)], Some(m(2025, 1))),
+        vehicle("迈锐宝", &[m(2023, 5)], None),
+        // Serviced only after September: not on file yet.
+        vehicle("迈锐宝", &[m(2026, 11)], None),
+    ];
+    let table = churn_table(
+        as_of,
+        thresholds,
+        &seen(&total(&fleet), Dimension::Model, as_of),
+    );
+    let cruze = &table["科鲁兹"];
+    assert_eq!(cruze.base(), 3);
+    assert_eq!(cruze.segments[&Segment::Active], 1);
+    assert_eq!(cruze.segments[&Segment::Churned], 1);
+    assert_eq!(cruze.segments[&Segment::NeverVisited], 1);
+    assert_eq!(cruze.churned(), 1);
+    let malibu = &table["迈锐宝"];
+    assert_eq!((malibu.base(), malibu.churned()), (2, 1));
+    assert_eq!(malibu.segments[&Segment::Wavering], 1);
+    assert_eq!(malibu.segments[&Segment::FullyChurned], 1);
+    // Every vehicle once: the lines add up to the total of the fleet.
+    let everything = churn_table(
+        as_of,
+        thresholds,
+        &seen(&total(&fleet), Dimension::All, as_of),
+    );
+    assert_eq!(everything[""].base(), cruze.base() + malibu.base());
+}
+
+#[test]
+fn the_seeds_table_reads_as_they_draw_it() {
+    // One model line of a dealer's table: 107 on file, 14 at or past the threshold.
+    let mut line = TableLine::new("科鲁兹");
+    line.segments.insert(Segment::Active, 80);
+    line.segments.insert(Segment::Wavering, 10);
+    line.segments.insert(Segment::Churned, 9);
+    line.segments.insert(Segment::Drifting, 3);
+    line.segments.insert(Segment::FullyChurned, 2);
+    line.segments.insert(Segment::NeverVisited, 3);
+    assert_eq!((line.base(), line.churned()), (107, 14));
+    assert_eq!((line.rate().expect("a base") * 100.0).round(), 13.0);
+    assert_eq!(TableLine::new("").rate(), None, "no base, no rate");
+    let mut group = TableLine::new("");
+    group.absorb(&line);
+    group.absorb(&line);
+    assert_eq!((group.base(), group.churned()), (214, 28));
 }
 
 use aftercare_kernel::random::Xorshift;
