@@ -240,3 +240,75 @@ pub fn vin(series: u32, serial: u32) -> String {
     vin[8] = digit as u8;
     String::from_utf8(vin).expect("ascii")
 }
+
+/// Yesterday at the dealers (China Standard Time).
+pub fn yesterday() -> jiff::civil::Date {
+    (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24))
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").expect("zone"))
+        .date()
+}
+
+/// A sale at `at` of the vehicle `vin`, sold yesterday: the position.
+pub async fn sale_at(app: &App, at: &str, vin: String, buyer: &str, referrer: &str) -> u64 {
+    app.intake
+        .record_sale(request(
+            intake::RecordSaleRequest {
+                dealer: dealer(at),
+                vin,
+                buyer_customer_id: buyer.into(),
+                referrer_customer_id: referrer.into(),
+                sales_consultant: "李娜".into(),
+                sold_on: Some(aftercare_proto::calendar::to_date(yesterday())),
+                model: "科鲁兹".into(),
+                ..Default::default()
+            },
+            &admin(at),
+        ))
+        .await
+        .expect("sale")
+        .into_inner()
+        .position
+        .expect("position")
+        .value
+}
+
+/// A maintenance visit at `at` closed at `closed` with its labour and parts
+/// in fen: the position.
+pub async fn visit_at(
+    app: &App,
+    at: &str,
+    order: &str,
+    vin: String,
+    owner: &str,
+    closed: jiff::Timestamp,
+    (labour, parts): (i64, i64),
+) -> u64 {
+    app.intake
+        .record_visit(request(
+            intake::RecordVisitRequest {
+                dealer: dealer(at),
+                repair_order: Some(intake::RepairOrder {
+                    repair_order: order.into(),
+                    vin,
+                    customer_id: owner.into(),
+                    opened_at: Some(aftercare_proto::calendar::timestamp(
+                        closed - jiff::SignedDuration::from_hours(2),
+                    )),
+                    closed_at: Some(aftercare_proto::calendar::timestamp(closed)),
+                    mileage_km: 20_000,
+                    kind: intake::VisitKind::Maintenance as i32,
+                    labour: Some(aftercare_proto::common::v1::Money { fen: labour }),
+                    parts: Some(aftercare_proto::common::v1::Money { fen: parts }),
+                    service_advisor: "张伟".into(),
+                    ..Default::default()
+                }),
+            },
+            &admin(at),
+        ))
+        .await
+        .expect("visit")
+        .into_inner()
+        .position
+        .expect("position")
+        .value
+}

@@ -6,8 +6,6 @@
 //! dealer's member is not found.
 
 use aftercare_proto::common::v1::Money;
-use aftercare_proto::intake::v1 as intake;
-use aftercare_proto::intake::v1::intake_service_server::IntakeService;
 use aftercare_proto::loyalty::v1 as pb;
 use aftercare_proto::loyalty::v1::loyalty_service_server::LoyaltyService;
 use aftercare_runtime::Role;
@@ -15,40 +13,15 @@ use jiff::{SignedDuration, Timestamp};
 use tonic::Code;
 
 use crate::app::{
-    App, Backend, admin, after, customer, dealer, person, request, spawn_app_with, vin,
+    App, Backend, after, customer, dealer, person, request, sale_at, spawn_app_with, vin, visit_at,
 };
 
 fn staff() -> aftercare_runtime::Principal {
     person("经理", Role::CareManager, "D001")
 }
 
-fn yesterday() -> jiff::civil::Date {
-    (Timestamp::now() - SignedDuration::from_hours(24))
-        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").expect("zone"))
-        .date()
-}
-
 async fn sale(app: &App, serial: u32, buyer: &str, referrer: &str) -> u64 {
-    app.intake
-        .record_sale(request(
-            intake::RecordSaleRequest {
-                dealer: dealer("D001"),
-                vin: vin(71, serial),
-                buyer_customer_id: buyer.into(),
-                referrer_customer_id: referrer.into(),
-                sales_consultant: "李娜".into(),
-                sold_on: Some(aftercare_proto::calendar::to_date(yesterday())),
-                model: "科鲁兹".into(),
-                ..Default::default()
-            },
-            &admin("D001"),
-        ))
-        .await
-        .expect("sale")
-        .into_inner()
-        .position
-        .expect("position")
-        .value
+    sale_at(app, "D001", vin(71, serial), buyer, referrer).await
 }
 
 async fn visit(
@@ -60,34 +33,16 @@ async fn visit(
     labour: i64,
     parts: i64,
 ) -> u64 {
-    app.intake
-        .record_visit(request(
-            intake::RecordVisitRequest {
-                dealer: dealer("D001"),
-                repair_order: Some(intake::RepairOrder {
-                    repair_order: order.into(),
-                    vin: vin(71, serial),
-                    customer_id: owner.into(),
-                    opened_at: Some(aftercare_proto::calendar::timestamp(
-                        closed - SignedDuration::from_hours(2),
-                    )),
-                    closed_at: Some(aftercare_proto::calendar::timestamp(closed)),
-                    mileage_km: 20_000,
-                    kind: intake::VisitKind::Maintenance as i32,
-                    labour: Some(Money { fen: labour }),
-                    parts: Some(Money { fen: parts }),
-                    service_advisor: "张伟".into(),
-                    ..Default::default()
-                }),
-            },
-            &admin("D001"),
-        ))
-        .await
-        .expect("visit")
-        .into_inner()
-        .position
-        .expect("position")
-        .value
+    visit_at(
+        app,
+        "D001",
+        order,
+        vin(71, serial),
+        owner,
+        closed,
+        (labour, parts),
+    )
+    .await
 }
 
 /// The member's card once every projection and policy has applied the log

@@ -6,8 +6,6 @@
 //! group, or a customer file of another dealer, finds nothing.
 
 use aftercare_proto::common::v1::Money;
-use aftercare_proto::intake::v1 as intake;
-use aftercare_proto::intake::v1::intake_service_server::IntakeService;
 use aftercare_proto::loyalty::v1 as pb;
 use aftercare_proto::loyalty::v1::loyalty_service_server::LoyaltyService;
 use aftercare_runtime::{Principal, Role};
@@ -15,7 +13,7 @@ use jiff::{SignedDuration, Timestamp};
 use tonic::Code;
 
 use crate::app::{
-    App, Backend, admin, after, customer, dealer, person, request, spawn_app_with, vin,
+    App, Backend, after, customer, dealer, person, request, sale_at, spawn_app_with, vin, visit_at,
 };
 
 const GROUP: &str = "[dealers.D001.loyalty]\nclub = \"D001\"\n\
@@ -27,28 +25,7 @@ fn staff(at: &str) -> Principal {
 }
 
 async fn sale(app: &App, at: &str, serial: u32, buyer: &str) -> u64 {
-    let sold_on = (Timestamp::now() - SignedDuration::from_hours(24))
-        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").expect("zone"))
-        .date();
-    app.intake
-        .record_sale(request(
-            intake::RecordSaleRequest {
-                dealer: dealer(at),
-                vin: vin(81, serial),
-                buyer_customer_id: buyer.into(),
-                sales_consultant: "李娜".into(),
-                sold_on: Some(aftercare_proto::calendar::to_date(sold_on)),
-                model: "迈锐宝".into(),
-                ..Default::default()
-            },
-            &admin(at),
-        ))
-        .await
-        .expect("sale")
-        .into_inner()
-        .position
-        .expect("position")
-        .value
+    sale_at(app, at, vin(81, serial), buyer, "").await
 }
 
 async fn card(app: &App, at: &str, customer_id: &str) -> Result<pb::MemberCard, tonic::Status> {
@@ -102,30 +79,16 @@ async fn group_wide_club(backend: Backend) {
 
     // Points earned at D002, at D002's rate (2 a yuan of labour) …
     let closed = Timestamp::now() - SignedDuration::from_hours(3);
-    app.intake
-        .record_visit(request(
-            intake::RecordVisitRequest {
-                dealer: dealer("D002"),
-                repair_order: Some(intake::RepairOrder {
-                    repair_order: "RO-D2-1".into(),
-                    vin: vin(81, 2),
-                    customer_id: zhou_2.clone(),
-                    opened_at: Some(aftercare_proto::calendar::timestamp(
-                        closed - SignedDuration::from_hours(2),
-                    )),
-                    closed_at: Some(aftercare_proto::calendar::timestamp(closed)),
-                    mileage_km: 5_000,
-                    kind: intake::VisitKind::Maintenance as i32,
-                    labour: Some(Money { fen: 30_000 }),
-                    parts: Some(Money { fen: 20_000 }),
-                    service_advisor: "张伟".into(),
-                    ..Default::default()
-                }),
-            },
-            &admin("D002"),
-        ))
-        .await
-        .expect("visit");
+    visit_at(
+        &app,
+        "D002",
+        "RO-D2-1",
+        vin(81, 2),
+        &zhou_2,
+        closed,
+        (30_000, 20_000),
+    )
+    .await;
     let earned = card(&app, "D001", &zhou_1).await.expect("member");
     assert_eq!(
         earned.balance, 800,
