@@ -6,6 +6,7 @@ pub mod history;
 pub mod report;
 pub mod scorecard;
 pub mod status;
+pub mod value;
 
 pub use aftercare_kernel::Month;
 
