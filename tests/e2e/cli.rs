@@ -300,6 +300,64 @@ async fn the_demo_seeds_a_dealer_through_the_real_commands() {
         table.contains("TOTAL") && table.contains("segments at month end"),
         "{table}"
     );
+    // The churn table of the same month counts every vehicle on file once.
+    let churn_table = poll(
+        dir.path(),
+        &[
+            "report",
+            "churn-table",
+            "--month",
+            &last_month,
+            "--by",
+            "model",
+            "--server",
+            &url,
+            "--output",
+            "json",
+        ],
+        |t| int(&t["total"]["base"]) > 0,
+    );
+    let table_lines = churn_table["lines"].as_array().expect("lines");
+    assert_eq!(
+        int(&churn_table["total"]["base"]),
+        table_lines.iter().map(|l| int(&l["base"])).sum::<i64>(),
+        "{churn_table}"
+    );
+    // RFM and ABC of today: every serviced vehicle in one segment, every
+    // vehicle in one class, the classes' revenue adding up.
+    let rfm = poll(
+        dir.path(),
+        &["report", "rfm", "--server", &url, "--output", "json"],
+        |r| int(&r["units"]) >= customers as i64,
+    );
+    let in_segments: i64 = rfm["segments"]
+        .as_array()
+        .expect("segments")
+        .iter()
+        .map(|s| int(&s["units"]))
+        .sum();
+    assert_eq!(
+        in_segments,
+        int(&rfm["units"]) - int(&rfm["never_serviced"]),
+        "{rfm}"
+    );
+    let classes = rfm["classes"].as_array().expect("classes");
+    assert_eq!(
+        classes.iter().map(|c| int(&c["units"])).sum::<i64>(),
+        int(&rfm["units"]),
+        "{rfm}"
+    );
+    assert!(
+        int(&classes[0]["contribution"]["fen"]) > 0,
+        "the demo's visits earn: {rfm}"
+    );
+    let (ok, abc, stderr) = cli(
+        dir.path(),
+        &["report", "abc", "--per", "customer", "--server", &url],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    assert!(abc.contains("CLASS") && abc.contains("OF REVENUE"), "{abc}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,6 +61,12 @@ pub enum ReportCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// RFM segments: recency of the last visit, visits and spend per year,
+    /// scored in quintiles among each dealer's vehicles.
+    Rfm(ValueArgs),
+    /// ABC classes by the last twelve months' labour and parts (80/15/5 unless
+    /// the dealer sets its own).
+    Abc(ValueArgs),
     /// The churn table at the end of a month: vehicles on file per segment and
     /// the share at or past the threshold, optionally broken down.
     ChurnTable {
@@ -80,6 +86,15 @@ pub enum ReportCommand {
     },
 }
 
+#[derive(Clone, Copy, Debug, Default, ValueEnum)]
+pub enum Per {
+    /// Each vehicle on file.
+    #[default]
+    Vehicle,
+    /// Each customer, their vehicles added up.
+    Customer,
+}
+
 fn breakdown(by: Option<By>) -> pb::Breakdown {
     match by {
         None => pb::Breakdown::Unspecified,
@@ -89,6 +104,98 @@ fn breakdown(by: Option<By>) -> pb::Breakdown {
         Some(By::Region) => pb::Breakdown::Region,
         Some(By::Age) => pb::Breakdown::Age,
         Some(By::Warranty) => pb::Breakdown::Warranty,
+    }
+}
+
+#[derive(clap::Args)]
+pub struct ValueArgs {
+    /// Repeatable; every dealer in the token's scope when not given.
+    #[arg(long = "dealer")]
+    dealers: Vec<String>,
+    /// The day, e.g. 2026-11-30; today at the dealer by default.
+    #[arg(long)]
+    as_of: Option<jiff::civil::Date>,
+    #[arg(long, value_enum, default_value_t = Per::Vehicle)]
+    per: Per,
+    #[command(flatten)]
+    client: ClientArgs,
+}
+
+async fn value_report(args: &ValueArgs) -> anyhow::Result<pb::ValueReportResponse> {
+    let mut api = AnalyticsServiceClient::new(args.client.channel().await?);
+    Ok(api
+        .value_report(pb::ValueReportRequest {
+            dealers: args
+                .dealers
+                .iter()
+                .filter_map(|d| crate::client::dealer(d))
+                .collect(),
+            as_of: args.as_of.map(aftercare_proto::calendar::to_date),
+            unit: match args.per {
+                Per::Vehicle => pb::ValueUnit::Vehicle,
+                Per::Customer => pb::ValueUnit::Customer,
+            } as i32,
+            consistency: None,
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner())
+}
+
+fn share(value: f64) -> String {
+    format!("{:.1}%", value * 100.0)
+}
+
+fn print_rfm(answer: &pb::ValueReportResponse, output: Output) {
+    match output {
+        Output::Json => print_json(answer),
+        Output::Table => {
+            let unit = if answer.unit == pb::ValueUnit::Customer as i32 {
+                "customers"
+            } else {
+                "vehicles"
+            };
+            println!(
+                "{} {unit} on file, {} never serviced",
+                answer.units, answer.never_serviced
+            );
+            let mut table =
+                crate::table::Table::new(&["SEGMENT", ">UNITS", ">SHARE", ">YUAN A YEAR"]);
+            for l in &answer.segments {
+                table.row(vec![
+                    l.segment.clone(),
+                    l.units.to_string(),
+                    share(l.share),
+                    aftercare_kernel::money::yuan(l.spend_per_year.as_ref().map_or(0, |m| m.fen)),
+                ]);
+            }
+            table.print();
+        }
+    }
+}
+
+fn print_abc(answer: &pb::ValueReportResponse, output: Output) {
+    match output {
+        Output::Json => print_json(answer),
+        Output::Table => {
+            let mut table = crate::table::Table::new(&[
+                "CLASS",
+                ">UNITS",
+                ">OF UNITS",
+                ">YUAN (12 MONTHS)",
+                ">OF REVENUE",
+            ]);
+            for c in &answer.classes {
+                table.row(vec![
+                    c.class.clone(),
+                    c.units.to_string(),
+                    share(c.share_of_units),
+                    aftercare_kernel::money::yuan(c.contribution.as_ref().map_or(0, |m| m.fen)),
+                    share(c.share_of_contribution),
+                ]);
+            }
+            table.print();
+        }
     }
 }
 
@@ -175,6 +282,8 @@ pub async fn report(command: ReportCommand) -> anyhow::Result<()> {
                 .into_inner();
             print_scorecard(&answer, client.output);
         }
+        ReportCommand::Rfm(args) => print_rfm(&value_report(&args).await?, args.client.output),
+        ReportCommand::Abc(args) => print_abc(&value_report(&args).await?, args.client.output),
         ReportCommand::ChurnTable {
             month,
             by,
@@ -384,6 +493,63 @@ pub async fn vehicle_status(
                 println!(
                     "last visit {last} ({} months ago), advisor {} of {}",
                     answer.months_since_last_visit, answer.service_advisor, answer.advisor_group
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn vehicle_value(
+    dealer: String,
+    vin: String,
+    as_of: Option<jiff::civil::Date>,
+    client: ClientArgs,
+) -> anyhow::Result<()> {
+    let mut api = AnalyticsServiceClient::new(client.channel().await?);
+    let answer = api
+        .vehicle_value(pb::VehicleValueRequest {
+            dealer: crate::client::dealer(&dealer),
+            vin: vin.clone(),
+            as_of: as_of.map(aftercare_proto::calendar::to_date),
+            consistency: None,
+        })
+        .await
+        .map_err(status_error)?
+        .into_inner();
+    match client.output {
+        Output::Json => print_json(&answer),
+        Output::Table => {
+            let day = |d: Option<&aftercare_proto::common::v1::Date>| {
+                d.and_then(|d| aftercare_proto::calendar::date(d).ok())
+                    .map(|d| d.to_string())
+                    .unwrap_or_default()
+            };
+            let yuan = |m: Option<&aftercare_proto::common::v1::Money>| {
+                aftercare_kernel::money::yuan(m.map_or(0, |m| m.fen))
+            };
+            if answer.segment.is_empty() {
+                println!(
+                    "{vin} on {}: never serviced here",
+                    day(answer.as_of.as_ref())
+                );
+            } else {
+                println!(
+                    "{vin} on {}: {} (R{} F{} M{}), class {}",
+                    day(answer.as_of.as_ref()),
+                    answer.segment,
+                    answer.recency_score,
+                    answer.frequency_score,
+                    answer.monetary_score,
+                    answer.abc_class
+                );
+                println!(
+                    "last visit {} ({} days ago), {:.1} visits and {} yuan a year; {} yuan in the last twelve months",
+                    day(answer.last_visit.as_ref()),
+                    answer.recency_days,
+                    answer.visits_per_year,
+                    yuan(answer.spend_per_year.as_ref()),
+                    yuan(answer.last_twelve_months.as_ref())
                 );
             }
         }

@@ -24,6 +24,17 @@ pub enum VehicleCommand {
     Update(VehicleUpdate),
     /// A new owner (a used-car sale, a family transfer).
     Transfer(VehicleTransfer),
+    /// What a vehicle is worth to the workshop: RFM scores and segment, ABC class.
+    Value {
+        #[arg(long)]
+        dealer: String,
+        vin: String,
+        /// The day, e.g. 2026-11-30; today at the dealer by default.
+        #[arg(long)]
+        as_of: Option<jiff::civil::Date>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// Where a vehicle stands: last visit, months since, churn segment.
     Status {
         #[arg(long)]
@@ -50,6 +61,12 @@ pub async fn vehicle(command: VehicleCommand) -> anyhow::Result<()> {
             as_of,
             client,
         } => return crate::report_cli::vehicle_status(dealer, vin, as_of, client).await,
+        VehicleCommand::Value {
+            dealer,
+            vin,
+            as_of,
+            client,
+        } => return crate::report_cli::vehicle_value(dealer, vin, as_of, client).await,
         VehicleCommand::Register(args) => return register_vehicle(args).await,
         VehicleCommand::Update(args) => return update_vehicle(args).await,
         VehicleCommand::Transfer(args) => return transfer_vehicle(args).await,

@@ -25,9 +25,9 @@ use crate::queries;
 use crate::status_events::segment_to;
 
 /// Reports are for managers and whoever reads KPIs.
-const REPORT_READERS: &[Role] = &[Role::CareManager, Role::Manager, Role::Viewer];
+pub(crate) const REPORT_READERS: &[Role] = &[Role::CareManager, Role::Manager, Role::Viewer];
 /// A vehicle's status is also what advisors and callback agents look up.
-const STATUS_READERS: &[Role] = &[
+pub(crate) const STATUS_READERS: &[Role] = &[
     Role::CareManager,
     Role::Manager,
     Role::Viewer,
@@ -38,6 +38,8 @@ const STATUS_READERS: &[Role] = &[
 pub struct AnalyticsApi {
     pub db: Database,
     pub churn: Option<ProgressHandle>,
+    /// The value read model (RFM, ABC).
+    pub value: Option<ProgressHandle>,
     pub dealers: Arc<ChurnDealers>,
     pub read_timeout: Duration,
 }
@@ -445,6 +447,26 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
         principal.require_role(REPORT_READERS)?;
         Ok(Response::new(
             self.churn_table_(&principal, request.get_ref()).await?,
+        ))
+    }
+
+    async fn value_report(
+        &self,
+        request: Request<pb::ValueReportRequest>,
+    ) -> Result<Response<pb::ValueReportResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(
+            AnalyticsApi::value_report(self, &principal, request.get_ref()).await?,
+        ))
+    }
+
+    async fn vehicle_value(
+        &self,
+        request: Request<pb::VehicleValueRequest>,
+    ) -> Result<Response<pb::VehicleValueResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(
+            AnalyticsApi::vehicle_value(self, &principal, request.get_ref()).await?,
         ))
     }
 

@@ -17,6 +17,36 @@ pub struct ChurnRules {
     pub warranty_months: u32,
     /// The monthly churn incentive, in fen.
     pub incentive: Incentive,
+    /// Where the ABC classes end, in percent of the dealer's contribution.
+    pub abc: Abc,
+}
+
+/// `[dealers.<id>.abc]`: A is the vehicles that make up the first `a_percent`
+/// of the workshop's revenue, B the next up to `b_percent`, C the rest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Abc {
+    pub a_percent: u32,
+    pub b_percent: u32,
+}
+
+impl Default for Abc {
+    fn default() -> Self {
+        let pareto = crate::domain::value::Pareto::default();
+        Self {
+            a_percent: pareto.a,
+            b_percent: pareto.b,
+        }
+    }
+}
+
+impl Abc {
+    pub fn pareto(self) -> crate::domain::value::Pareto {
+        crate::domain::value::Pareto {
+            a: self.a_percent,
+            b: self.b_percent,
+        }
+    }
 }
 
 impl Default for ChurnRules {
@@ -26,6 +56,7 @@ impl Default for ChurnRules {
             churn_months: 12,
             warranty_months: 36,
             incentive: Incentive::default(),
+            abc: Abc::default(),
         }
     }
 }
@@ -58,6 +89,7 @@ impl DealerSection for ChurnRules {
         "churn_months",
         "warranty_months",
         "incentive",
+        "abc",
     ];
 
     fn check(&self, key: &str, errors: &mut Vec<String>) {
@@ -77,6 +109,15 @@ impl DealerSection for ChurnRules {
         }
         if self.warranty_months == 0 {
             errors.push(format!("{key}.warranty_months: must be at least 1"));
+        }
+        if !(0 < self.abc.a_percent
+            && self.abc.a_percent < self.abc.b_percent
+            && self.abc.b_percent < 100)
+        {
+            errors.push(format!(
+                "{key}.abc: a_percent ({}) and b_percent ({}) must satisfy 0 < a < b < 100",
+                self.abc.a_percent, self.abc.b_percent
+            ));
         }
     }
 }
@@ -129,7 +170,8 @@ mod tests {
         let err = load(
             "[dealers.D042]\ntime_zone = \"Mars/Olympus\"\nchurn_months = 30\n\
              [dealers.D043]\nat_risk_months = 9\nchurn_months = 8\n\
-             [dealers.\"bad dealer\"]\nchurn_months = 8\n",
+             [dealers.\"bad dealer\"]\nchurn_months = 8\n\
+             [dealers.D044.abc]\na_percent = 90\nb_percent = 85\n",
         )
         .expect_err("invalid");
         for expected in [
@@ -137,6 +179,7 @@ mod tests {
             "dealers.D042.churn_months: 30",
             "dealers.D043.at_risk_months: 9 must be less than churn_months (8)",
             "dealers.bad dealer: not a dealer id",
+            "dealers.D044.abc: a_percent (90) and b_percent (85) must satisfy 0 < a < b < 100",
         ] {
             assert!(err.contains(expected), "{expected} in {err}");
         }

@@ -12,6 +12,8 @@ pub mod projection;
 pub mod queries;
 pub mod status_events;
 pub mod sweep;
+pub mod value_api;
+pub mod value_projection;
 
 use std::sync::Arc;
 
@@ -39,9 +41,14 @@ impl Module for AnalyticsModule {
     }
 
     fn projections(&self, ctx: &ModuleContext) -> Vec<Arc<dyn Projection>> {
-        vec![Arc::new(projection::ChurnCounters {
-            dealers: Arc::new(dealers(ctx)),
-        })]
+        vec![
+            Arc::new(projection::ChurnCounters {
+                dealers: Arc::new(dealers(ctx)),
+            }),
+            Arc::new(value_projection::VisitValues {
+                dealers: Arc::new(dealers(ctx)),
+            }),
+        ]
     }
 
     fn routes(&self, ctx: &ModuleContext, progress: &[ProgressHandle], routes: &mut RoutesBuilder) {
@@ -50,6 +57,10 @@ impl Module for AnalyticsModule {
             churn: progress
                 .iter()
                 .find(|p| p.name() == projection::NAME)
+                .cloned(),
+            value: progress
+                .iter()
+                .find(|p| p.name() == value_projection::NAME)
                 .cloned(),
             dealers: Arc::new(dealers(ctx)),
             read_timeout: ctx.config.projections.read_your_writes_timeout,

@@ -39,6 +39,11 @@ const CHURN_SQL: &[SqlMigration] = &[
         description: "analytics churn replay mark",
         sql: include_str!("../migrations/2000003_replay_mark.sql"),
     },
+    SqlMigration {
+        version: 2_000_004,
+        description: "analytics value contacts",
+        sql: include_str!("../migrations/2000004_value.sql"),
+    },
 ];
 
 /// Analytics owns migration versions 2,000,000–2,999,999.

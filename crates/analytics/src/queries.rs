@@ -166,7 +166,7 @@ pub async fn last_seen(
          FROM analytics_churn_cohorts \
          WHERE rule IN ('a', 'n') AND dimension = $2 AND month <= $1 \
          AND (gap = -1 OR month + gap > $1) AND dealer IN ({}) \
-         GROUP BY dealer, rule, month, value",
+         GROUP BY dealer, rule, month, value HAVING SUM(vehicles) <> 0",
         placeholders(3, dealers.len())
     );
     let mut query = sqlx::query(&sql)

@@ -2,214 +2,54 @@
 //! intake writes them: month ends in the dealer's time zone, late backfill, an
 //! owner who moves, and a rebuild that gives the same counters.
 
-use std::sync::Arc;
-use std::time::Duration;
+mod fixture;
 
 use aftercare_analytics::config::ChurnDealers;
 use aftercare_analytics::domain::history::{Dimension, Rule};
 use aftercare_analytics::domain::report::churn_table;
 use aftercare_analytics::domain::{Month, Segment, Thresholds};
-use aftercare_analytics::projection::{ChurnCounters, MIGRATIONS};
 use aftercare_analytics::queries;
-use aftercare_eventstore::{
-    DealerId, EmbeddedStore, EventData, EventStore, Expected, Metadata, Position, StreamId,
-};
-use aftercare_intake::customer_events::{CUSTOMER_REGISTERED, CUSTOMER_UPDATED};
-use aftercare_intake::domain::visit::{RepairOrder, VisitKind};
-use aftercare_intake::record::record_visit;
-use aftercare_intake::vehicle_events::VEHICLE_SOLD;
-use aftercare_proto::common::v1 as common;
-use aftercare_proto::intake::v1 as pb;
-use aftercare_runtime::projection::{RUNTIME_MIGRATIONS, Runner, RunnerOptions};
-use aftercare_runtime::{Database, Secret};
+use aftercare_eventstore::Position;
+use aftercare_runtime::Database;
 use jiff::Timestamp;
-use prost::Message;
+
+use fixture::{Fixture, d001};
 
 const VIN_1: &str = "LSVAG2186E2100001";
 const VIN_2: &str = "1M8GDM9AXKP042788";
 const VIN_3: &str = "LSVAG2188E2100002";
 
-fn d001() -> DealerId {
-    DealerId::parse("D001").expect("dealer")
-}
-
-struct Fixture {
-    _dir: tempfile::TempDir,
-    store: Arc<dyn EventStore>,
-    db: Database,
-    head: Position,
-}
-
-impl Fixture {
-    async fn new(url: String) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let store: Arc<dyn EventStore> = Arc::new(
-            EmbeddedStore::open(dir.path().join("events.db"))
-                .await
-                .expect("log"),
-        );
-        let db = Database::connect(&Secret::new(url), 5)
-            .await
-            .expect("database");
-        db.migrate(&RUNTIME_MIGRATIONS).await.expect("migrate");
-        db.migrate(&MIGRATIONS).await.expect("migrate");
-        Fixture {
-            _dir: dir,
-            store,
-            db,
-            head: Position::ZERO,
-        }
-    }
-
-    async fn visit(&mut self, ro: &str, vin: &str, customer: &str, closed: &str, group: &str) {
-        let closed: Timestamp = closed.parse().expect("timestamp");
-        let order = RepairOrder {
-            repair_order: ro.into(),
-            vin: vin.into(),
-            customer_id: customer.into(),
-            opened_at: Some(closed - jiff::SignedDuration::from_hours(3)),
-            closed_at: Some(closed),
-            mileage_km: 10_000,
-            kind: Some(VisitKind::Maintenance),
-            labour_fen: 10_000,
-            parts_fen: 10_000,
-            service_advisor: format!("{group}-advisor"),
-            advisor_group: group.into(),
-            fault_codes: vec![],
-        };
-        let now: Timestamp = "2026-11-01T00:00:00Z".parse().expect("now");
-        let recorded = record_visit(
-            self.store.as_ref(),
-            &d001(),
-            &order,
-            now,
-            Metadata::default(),
-        )
+/// (value, base, wavering, churned) of each line of the churn table at the
+/// end of `as_of`, with the default thresholds.
+async fn table(f: &Fixture, as_of: Month, dimension: Dimension) -> Vec<(String, i64, i64, i64)> {
+    let seen: Vec<_> = queries::last_seen(&f.db, &[d001()], as_of, dimension)
         .await
-        .expect("recorded");
-        self.head = self.head.max(recorded.position);
-    }
+        .expect("table")
+        .into_iter()
+        .map(|(_, seen)| seen)
+        .collect();
+    churn_table(as_of, Thresholds::default(), &seen)
+        .into_values()
+        .map(|l| {
+            let wavering = l.segments[&Segment::Wavering];
+            (l.value.clone(), l.base(), wavering, l.churned())
+        })
+        .collect()
+}
 
-    async fn append(&mut self, aggregate: &str, id: &str, event_type: &str, payload: Vec<u8>) {
-        let stream = StreamId::new(d001(), aggregate, id).expect("stream");
-        let appended = self
-            .store
-            .append(
-                &stream,
-                Expected::Any,
-                vec![EventData::new(event_type, payload)],
-            )
-            .await
-            .expect("append");
-        self.head = self.head.max(appended.position);
-    }
-
-    async fn customer(&mut self, id: &str, district: &str, first: bool) {
-        let profile = Some(pb::CustomerProfile {
-            name: "王先生".into(),
-            district: district.into(),
-            ..Default::default()
-        });
-        let (event_type, payload) = if first {
-            let e = pb::CustomerRegistered {
-                customer_id: id.into(),
-                profile,
-                consents: vec![],
-            };
-            (CUSTOMER_REGISTERED, e.encode_to_vec())
-        } else {
-            let e = pb::CustomerUpdated {
-                customer_id: id.into(),
-                profile,
-            };
-            (CUSTOMER_UPDATED, e.encode_to_vec())
-        };
-        self.append("customer", id, event_type, payload).await;
-    }
-
-    async fn sale(&mut self, vin: &str, buyer: &str, model: &str, sold_on: (i32, u32, u32)) {
-        let vehicle = aftercare_intake::domain::visit::vehicle_id(
-            "D001",
-            &aftercare_intake::domain::vin::Vin::parse(vin).expect("vin"),
-        );
-        let e = pb::VehicleSold {
-            sale_id: format!("sale-{vin}"),
-            vehicle_id: vehicle.to_string(),
-            vin: vin.into(),
-            buyer_customer_id: buyer.into(),
-            sales_consultant: "赵".into(),
-            sold_on: Some(common::Date {
-                year: sold_on.0,
-                month: sold_on.1,
-                day: sold_on.2,
-            }),
-            price: Some(common::Money { fen: 15_000_000 }),
-            referrer_customer_id: String::new(),
-            model: model.into(),
-        };
-        self.append(
-            "vehicle",
-            &vehicle.simple().to_string(),
-            VEHICLE_SOLD,
-            e.encode_to_vec(),
-        )
-        .await;
-    }
-
-    fn runner(&self) -> Runner {
-        Runner::projection(
-            Arc::new(ChurnCounters {
-                dealers: Arc::new(ChurnDealers::default()),
-            }),
-            self.store.clone(),
-            self.db.clone(),
-            RunnerOptions::default(),
-        )
-    }
-
-    async fn catch_up(&self) {
-        let runner = self.runner();
-        let progress = runner.handle();
-        let task = tokio::spawn(runner.run(std::future::pending()));
-        progress
-            .wait_for(self.head, Duration::from_secs(60))
-            .await
-            .expect("caught up");
-        task.abort();
-    }
-
-    /// (value, base, wavering, churned) of each line of the churn table at the
-    /// end of `as_of`, with the default thresholds.
-    async fn table(&self, as_of: Month, dimension: Dimension) -> Vec<(String, i64, i64, i64)> {
-        let seen: Vec<_> = queries::last_seen(&self.db, &[d001()], as_of, dimension)
-            .await
-            .expect("table")
-            .into_iter()
-            .map(|(_, seen)| seen)
-            .collect();
-        churn_table(as_of, Thresholds::default(), &seen)
-            .into_values()
-            .map(|l| {
-                let wavering = l.segments[&Segment::Wavering];
-                (l.value.clone(), l.base(), wavering, l.churned())
-            })
-            .collect()
-    }
-
-    /// (value, churned, base) of a report line set.
-    async fn lines(
-        &self,
-        rule: Rule,
-        month: Month,
-        dimension: Dimension,
-    ) -> Vec<(String, i64, i64)> {
-        queries::churn(&self.db, &[d001()], rule, month, 12, dimension)
-            .await
-            .expect("report")
-            .into_values()
-            .map(|l| (l.value, l.churned, l.base))
-            .collect()
-    }
+/// (value, churned, base) of a report line set.
+async fn lines(
+    f: &Fixture,
+    rule: Rule,
+    month: Month,
+    dimension: Dimension,
+) -> Vec<(String, i64, i64)> {
+    queries::churn(&f.db, &[d001()], rule, month, 12, dimension)
+        .await
+        .expect("report")
+        .into_values()
+        .map(|l| (l.value, l.churned, l.base))
+        .collect()
 }
 
 fn all(churned: i64, base: i64) -> Vec<(String, i64, i64)> {
@@ -236,40 +76,46 @@ async fn churn_read_model_on(url: String) {
         .await;
     f.catch_up().await;
 
-    assert_eq!(f.lines(Rule::A, jan_2026, Dimension::All).await, all(1, 2));
     assert_eq!(
-        f.lines(Rule::B, jan_2026, Dimension::All).await,
+        lines(&f, Rule::A, jan_2026, Dimension::All).await,
+        all(1, 2)
+    );
+    assert_eq!(
+        lines(&f, Rule::B, jan_2026, Dimension::All).await,
         all(1, 3),
         "rule B adds the January sale to the base"
     );
     assert_eq!(
-        f.lines(Rule::A, Month::new(2026, 2), Dimension::All).await,
+        lines(&f, Rule::A, Month::new(2026, 2), Dimension::All).await,
         all(1, 1)
     );
     assert_eq!(
-        f.lines(Rule::A, jan_2026, Dimension::AdvisorGroup).await,
+        lines(&f, Rule::A, jan_2026, Dimension::AdvisorGroup).await,
         vec![("A组".into(), 0, 1), ("B组".into(), 1, 1)]
     );
     assert_eq!(
-        f.lines(Rule::A, jan_2026, Dimension::Region).await,
+        lines(&f, Rule::A, jan_2026, Dimension::Region).await,
         vec![("浦东".into(), 0, 1), ("闵行".into(), 1, 1)]
     );
     assert_eq!(
-        f.lines(Rule::A, jan_2026, Dimension::Model).await,
+        lines(&f, Rule::A, jan_2026, Dimension::Model).await,
         vec![("".into(), 1, 1), ("Lavida".into(), 0, 1)]
     );
     // The churn table at the end of January 2026: VIN_1 back that month
     // (active), VIN_2 gone twelve months (churned), VIN_3 eleven (wavering).
     assert_eq!(
-        f.table(jan_2026, Dimension::Model).await,
+        table(&f, jan_2026, Dimension::Model).await,
         vec![("".into(), 2, 1, 1), ("Lavida".into(), 1, 0, 0)]
     );
     assert_eq!(
-        f.table(jan_2026, Dimension::AdvisorGroup).await,
+        table(&f, jan_2026, Dimension::AdvisorGroup).await,
         vec![("A组".into(), 1, 0, 0), ("B组".into(), 2, 1, 1)]
     );
     // At the end of December 2024 nothing was on file yet.
-    assert_eq!(f.table(Month::new(2024, 12), Dimension::All).await, vec![]);
+    assert_eq!(
+        table(&f, Month::new(2024, 12), Dimension::All).await,
+        vec![]
+    );
 
     // The owner moves: the vehicle's history goes with them.
     f.customer("c2", "徐汇", false).await;
@@ -278,13 +124,16 @@ async fn churn_read_model_on(url: String) {
         .await;
     f.catch_up().await;
     assert_eq!(
-        f.lines(Rule::A, jan_2026, Dimension::Region).await,
+        lines(&f, Rule::A, jan_2026, Dimension::Region).await,
         vec![("徐汇".into(), 0, 1), ("浦东".into(), 0, 1)]
     );
-    assert_eq!(f.lines(Rule::A, jan_2026, Dimension::All).await, all(0, 2));
+    assert_eq!(
+        lines(&f, Rule::A, jan_2026, Dimension::All).await,
+        all(0, 2)
+    );
     // June 2025's visit is now the one not followed up by June 2026.
     assert_eq!(
-        f.lines(Rule::A, Month::new(2026, 6), Dimension::All).await,
+        lines(&f, Rule::A, Month::new(2026, 6), Dimension::All).await,
         all(1, 1)
     );
 

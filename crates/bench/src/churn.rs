@@ -220,6 +220,7 @@ pub async fn latency(
     let api = AnalyticsApi {
         db: db.clone(),
         churn: None,
+        value: None,
         dealers: Arc::new(ChurnDealers::default()),
         read_timeout: Duration::from_secs(5),
     };

@@ -170,7 +170,8 @@ pub fn churn_table(
     seen: &[Seen],
 ) -> BTreeMap<String, TableLine> {
     let mut lines: BTreeMap<String, TableLine> = BTreeMap::new();
-    for s in seen.iter().filter(|s| s.month <= as_of) {
+    // Counters that netted to nothing (a vehicle counted, then moved) add no line.
+    for s in seen.iter().filter(|s| s.month <= as_of && s.vehicles != 0) {
         let segment = if s.never_visited {
             Segment::NeverVisited
         } else {

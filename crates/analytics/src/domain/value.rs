@@ -140,7 +140,9 @@ pub fn score(figures: &[Figures], today: Date) -> Vec<Scored> {
     let monetary: Vec<i64> = rated.iter().map(|(_, r)| r.spend_per_year_fen).collect();
     // Fewer days since the last visit is better.
     let r = quintiles(&recency, |a, b| b.cmp(a));
-    let f = quintiles(&frequency, |a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+    let f = quintiles(&frequency, |a, b| {
+        a.partial_cmp(b).unwrap_or(Ordering::Equal)
+    });
     let m = quintiles(&monetary, |a, b| a.cmp(b));
     rated
         .iter()

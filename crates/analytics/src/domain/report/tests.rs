@@ -320,6 +320,14 @@ fn the_churn_table_by_model_counts_every_vehicle_on_file_once() {
     assert_eq!((malibu.base(), malibu.churned()), (2, 1));
     assert_eq!(malibu.segments[&Segment::Wavering], 1);
     assert_eq!(malibu.segments[&Segment::FullyChurned], 1);
+    // A counter that netted to nothing adds no line.
+    let netted = Seen {
+        value: "迈腾".into(),
+        month: m(2026, 1),
+        never_visited: false,
+        vehicles: 0,
+    };
+    assert!(!churn_table(as_of, thresholds, &[netted]).contains_key("迈腾"));
     // Every vehicle once: the lines add up to the total of the fleet.
     let everything = churn_table(
         as_of,

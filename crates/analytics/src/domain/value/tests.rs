@@ -17,23 +17,23 @@ fn figures(id: &str, first: Date, last: Option<Date>, visits: u32, spend: i64) -
 fn rfm_counts_days_since_the_last_visit_and_rates_per_year_on_file() {
     let today = date(2026, 12, 1);
     // Two years on file (730 days), four visits, 8,000 yuan.
-    let two_years = figures(
-        "v1",
-        date(2024, 12, 1),
-        Some(date(2026, 11, 1)),
-        4,
-        800_000,
-    );
+    let two_years = figures("v1", date(2024, 12, 1), Some(date(2026, 11, 1)), 4, 800_000);
     let r = rfm(&two_years, today).expect("serviced");
     assert_eq!(r.recency_days, 30);
     assert!((r.visits_per_year - 4.0 / (730.0 / 365.25)).abs() < 1e-9);
-    assert_eq!(r.spend_per_year_fen, (800_000.0_f64 / (730.0 / 365.25)).round() as i64);
+    assert_eq!(
+        r.spend_per_year_fen,
+        (800_000.0_f64 / (730.0 / 365.25)).round() as i64
+    );
     // Three months on file: counted as a year, not four.
     let new = figures("v2", date(2026, 9, 1), Some(date(2026, 9, 1)), 1, 50_000);
     let r = rfm(&new, today).expect("serviced");
     assert_eq!((r.visits_per_year, r.spend_per_year_fen), (1.0, 50_000));
     // Sold and never serviced: no RFM.
-    assert_eq!(rfm(&figures("v3", date(2026, 1, 1), None, 0, 0), today), None);
+    assert_eq!(
+        rfm(&figures("v3", date(2026, 1, 1), None, 0, 0), today),
+        None
+    );
 }
 
 #[test]
@@ -46,7 +46,10 @@ fn quintiles_score_fifths_with_ties_sharing_a_score() {
     // Lower is better (days since the last visit): the reverse order.
     assert_eq!(quintiles(&[10i64, 400, 90], |a, b| b.cmp(a)), [5, 2, 4]);
     // Equal values share a score; one vehicle alone is the best.
-    assert_eq!(quintiles(&[7, 7, 7, 7], |a: &i32, b| a.cmp(b)), [5, 5, 5, 5]);
+    assert_eq!(
+        quintiles(&[7, 7, 7, 7], |a: &i32, b| a.cmp(b)),
+        [5, 5, 5, 5]
+    );
     assert_eq!(quintiles(&[3, 9, 9], |a: &i32, b| a.cmp(b)), [2, 5, 5]);
     assert_eq!(quintiles(&[42], |a: &i32, b| a.cmp(b)), [5]);
     assert!(quintiles(&[] as &[i32], |a, b| a.cmp(b)).is_empty());
@@ -91,7 +94,13 @@ fn a_dealers_vehicles_are_scored_against_each_other() {
         // Visits often, spends, was here last week.
         figures("often", date(2023, 12, 1), Some(days_ago(7)), 9, 2_700_000),
         // Came often, not for 20 months.
-        figures("gone", date(2022, 12, 1), Some(date(2025, 4, 1)), 8, 1_600_000),
+        figures(
+            "gone",
+            date(2022, 12, 1),
+            Some(date(2025, 4, 1)),
+            8,
+            1_600_000,
+        ),
         // One visit, long ago.
         figures("once", date(2022, 1, 1), Some(date(2022, 6, 1)), 1, 30_000),
         // New owner, first service last month.
@@ -131,7 +140,14 @@ fn abc_classes_take_the_first_80_and_the_next_15_percent() {
     };
     // 1,000 in all: a 500 + b 300 = 80% → A; c 100 and d 50 → up to 95% B; e 50 → C.
     let classes = abc(
-        &spend(&[("e", 50), ("c", 100), ("a", 500), ("d", 50), ("b", 300), ("z", 0)]),
+        &spend(&[
+            ("e", 50),
+            ("c", 100),
+            ("a", 500),
+            ("d", 50),
+            ("b", 300),
+            ("z", 0),
+        ]),
         Pareto::default(),
     );
     let of = |id: &str| classes.iter().find(|(v, _)| v == id).expect("classed").1;
@@ -140,13 +156,19 @@ fn abc_classes_take_the_first_80_and_the_next_15_percent() {
         [Class::A, Class::A, Class::B, Class::B, Class::C, Class::C]
     );
     // The vehicle that crosses 80% is still A (the share before it was under).
-    let crossing = abc(&spend(&[("x", 700), ("y", 200), ("w", 100)]), Pareto::default());
+    let crossing = abc(
+        &spend(&[("x", 700), ("y", 200), ("w", 100)]),
+        Pareto::default(),
+    );
     assert_eq!(
         crossing.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
         [Class::A, Class::A, Class::B]
     );
     // Configurable: 70/90; nothing spent anywhere is all C.
-    let strict = abc(&spend(&[("x", 700), ("y", 200), ("w", 100)]), Pareto { a: 70, b: 90 });
+    let strict = abc(
+        &spend(&[("x", 700), ("y", 200), ("w", 100)]),
+        Pareto { a: 70, b: 90 },
+    );
     assert_eq!(
         strict.iter().map(|(_, c)| *c).collect::<Vec<_>>(),
         [Class::A, Class::B, Class::C]

@@ -1,0 +1,119 @@
+//! The value read model: every visit's labour and parts and every sale's day,
+//! per vehicle, from intake's events. RFM, ABC classes and lifetime value are
+//! computed from it as of any day; nothing is entered twice.
+
+use std::sync::Arc;
+
+use aftercare_eventstore::{Filter, RecordedEvent};
+use aftercare_proto::calendar::read_instant;
+use aftercare_proto::event_types::intake as intake_events;
+use aftercare_proto::intake::v1 as intake;
+use aftercare_runtime::db::{SqlValue, insert_rows};
+use aftercare_runtime::projection::{ApplyError, Projection};
+use async_trait::async_trait;
+use prost::Message;
+use sqlx::AnyConnection;
+
+use crate::config::ChurnDealers;
+
+pub const NAME: &str = "analytics_value";
+
+pub struct VisitValues {
+    pub dealers: Arc<ChurnDealers>,
+}
+
+const COLUMNS: &[&str] = &[
+    "contact_id",
+    "dealer",
+    "vehicle_id",
+    "at",
+    "visit",
+    "spend_fen",
+];
+
+impl VisitValues {
+    /// The row an event adds, if any.
+    fn row(&self, event: &RecordedEvent) -> Result<Option<Vec<SqlValue>>, ApplyError> {
+        let poison = |reason: String| ApplyError::Poison {
+            position: event.position,
+            reason,
+        };
+        let dealer = event.dealer().as_str();
+        let payload = event.data.payload.as_ref();
+        let (id, vehicle, at, visit, spend) = match event.data.event_type.as_str() {
+            intake_events::VISIT_RECORDED => {
+                let e =
+                    intake::VisitRecorded::decode(payload).map_err(|e| poison(e.to_string()))?;
+                let closed = e
+                    .closed_at
+                    .as_ref()
+                    .and_then(read_instant)
+                    .unwrap_or(event.data.occurred_at);
+                let spend =
+                    e.labour.map_or(0, |m| m.fen).max(0) + e.parts.map_or(0, |m| m.fen).max(0);
+                (e.visit_id, e.vehicle_id, closed, 1, spend)
+            }
+            intake_events::VEHICLE_SOLD => {
+                let e = intake::VehicleSold::decode(payload).map_err(|e| poison(e.to_string()))?;
+                let zone = &self.dealers.rules(dealer).time_zone;
+                let day = e
+                    .sold_on
+                    .as_ref()
+                    .and_then(|d| aftercare_proto::calendar::date(d).ok())
+                    .and_then(|d| d.to_zoned(zone.clone()).ok())
+                    .map_or(event.data.occurred_at, |z| z.timestamp());
+                (format!("sale/{}", e.sale_id), e.vehicle_id, day, 0, 0)
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(vec![
+            SqlValue::Text(id),
+            SqlValue::Text(dealer.to_owned()),
+            SqlValue::Text(vehicle),
+            SqlValue::Int(at.as_microsecond()),
+            SqlValue::Int(visit),
+            SqlValue::Int(spend),
+        ]))
+    }
+}
+
+#[async_trait]
+impl Projection for VisitValues {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn filter(&self) -> Filter {
+        Filter::aggregate(aftercare_proto::aggregates::VISIT)
+            .or_aggregate(aftercare_proto::aggregates::VEHICLE)
+    }
+
+    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        aftercare_runtime::db::delete_all(tx, &["analytics_value_contacts"]).await
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut AnyConnection,
+        batch: &[RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        let mut rows = Vec::new();
+        for event in batch {
+            if let Some(row) = self.row(event)? {
+                rows.push(row);
+            }
+        }
+        // A visit is recorded once and a sale once: a replayed event adds nothing.
+        for chunk in rows.chunks(500) {
+            insert_rows(
+                tx,
+                "analytics_value_contacts",
+                COLUMNS,
+                "ON CONFLICT (contact_id) DO NOTHING",
+                chunk,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
