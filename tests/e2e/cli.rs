@@ -351,6 +351,14 @@ async fn the_demo_seeds_a_dealer_through_the_real_commands() {
         int(&classes[0]["contribution"]["fen"]) > 0,
         "the demo's visits earn: {rfm}"
     );
+    let clv = &rfm["lifetime_value"]["fen"];
+    assert!(
+        int(clv) > 0,
+        "the demo's customers are worth something: {rfm}"
+    );
+    let (ok, clv_table, stderr) = cli(dir.path(), &["report", "clv", "--server", &url], &[]);
+    assert!(ok, "{stderr}");
+    assert!(clv_table.contains("survival by vehicle age"), "{clv_table}");
     let (ok, abc, stderr) = cli(
         dir.path(),
         &["report", "abc", "--per", "customer", "--server", &url],

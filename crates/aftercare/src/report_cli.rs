@@ -67,6 +67,9 @@ pub enum ReportCommand {
     /// ABC classes by the last twelve months' labour and parts (80/15/5 unless
     /// the dealer sets its own).
     Abc(ValueArgs),
+    /// Lifetime value: annual margin so far × the service years still expected
+    /// from the dealer's own survival table by vehicle age.
+    Clv(ValueArgs),
     /// The churn table at the end of a month: vehicles on file per segment and
     /// the share at or past the threshold, optionally broken down.
     ChurnTable {
@@ -199,6 +202,43 @@ fn print_abc(answer: &pb::ValueReportResponse, output: Output) {
     }
 }
 
+fn print_clv(answer: &pb::ValueReportResponse, output: Output) {
+    let yuan = |m: Option<&aftercare_proto::common::v1::Money>| {
+        aftercare_kernel::money::yuan(m.map_or(0, |m| m.fen))
+    };
+    match output {
+        Output::Json => print_json(answer),
+        Output::Table => {
+            println!(
+                "lifetime value of {} units: {} yuan",
+                answer.units,
+                yuan(answer.lifetime_value.as_ref())
+            );
+            let mut by_segment = crate::table::Table::new(&["SEGMENT", ">UNITS", ">LIFETIME YUAN"]);
+            for l in &answer.segments {
+                by_segment.row(vec![
+                    l.segment.clone(),
+                    l.units.to_string(),
+                    yuan(l.lifetime_value.as_ref()),
+                ]);
+            }
+            by_segment.print();
+            println!("survival by vehicle age");
+            let mut table =
+                crate::table::Table::new(&[">AGE", ">CUSTOMERS", ">LOST", ">STAY"]).indented(2);
+            for y in answer.survival.iter().filter(|y| y.customers > 0) {
+                table.row(vec![
+                    y.age.to_string(),
+                    y.customers.to_string(),
+                    y.lost.to_string(),
+                    y.stays.map_or("-".to_owned(), share),
+                ]);
+            }
+            table.print();
+        }
+    }
+}
+
 pub fn year_month(text: &str) -> anyhow::Result<YearMonth> {
     let bad = || anyhow::anyhow!("--month {text:?}: write it as 2026-09");
     let (y, m) = text.split_once('-').ok_or_else(bad)?;
@@ -284,6 +324,7 @@ pub async fn report(command: ReportCommand) -> anyhow::Result<()> {
         }
         ReportCommand::Rfm(args) => print_rfm(&value_report(&args).await?, args.client.output),
         ReportCommand::Abc(args) => print_abc(&value_report(&args).await?, args.client.output),
+        ReportCommand::Clv(args) => print_clv(&value_report(&args).await?, args.client.output),
         ReportCommand::ChurnTable {
             month,
             by,

@@ -7,6 +7,7 @@ CREATE TABLE analytics_value_contacts (
     vehicle_id TEXT NOT NULL,
     at         BIGINT NOT NULL,
     visit      BIGINT NOT NULL,
-    spend_fen  BIGINT NOT NULL
+    labour_fen BIGINT NOT NULL,
+    parts_fen  BIGINT NOT NULL
 );
 CREATE INDEX analytics_value_contacts_dealer ON analytics_value_contacts (dealer, at);

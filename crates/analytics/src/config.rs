@@ -19,6 +19,26 @@ pub struct ChurnRules {
     pub incentive: Incentive,
     /// Where the ABC classes end, in percent of the dealer's contribution.
     pub abc: Abc,
+    /// The workshop's margins, for lifetime value.
+    pub margins: Margins,
+}
+
+/// `[dealers.<id>.margins]`: the dealer's gross margin on labour and on parts,
+/// in percent of what the customer paid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Margins {
+    pub labour_percent: u32,
+    pub parts_percent: u32,
+}
+
+impl Default for Margins {
+    fn default() -> Self {
+        Self {
+            labour_percent: 60,
+            parts_percent: 25,
+        }
+    }
 }
 
 /// `[dealers.<id>.abc]`: A is the vehicles that make up the first `a_percent`
@@ -57,6 +77,7 @@ impl Default for ChurnRules {
             warranty_months: 36,
             incentive: Incentive::default(),
             abc: Abc::default(),
+            margins: Margins::default(),
         }
     }
 }
@@ -90,6 +111,7 @@ impl DealerSection for ChurnRules {
         "warranty_months",
         "incentive",
         "abc",
+        "margins",
     ];
 
     fn check(&self, key: &str, errors: &mut Vec<String>) {
@@ -109,6 +131,14 @@ impl DealerSection for ChurnRules {
         }
         if self.warranty_months == 0 {
             errors.push(format!("{key}.warranty_months: must be at least 1"));
+        }
+        for (name, value) in [
+            ("labour_percent", self.margins.labour_percent),
+            ("parts_percent", self.margins.parts_percent),
+        ] {
+            if value > 100 {
+                errors.push(format!("{key}.margins.{name}: {value} is more than 100"));
+            }
         }
         if !(0 < self.abc.a_percent
             && self.abc.a_percent < self.abc.b_percent

@@ -28,7 +28,8 @@ const COLUMNS: &[&str] = &[
     "vehicle_id",
     "at",
     "visit",
-    "spend_fen",
+    "labour_fen",
+    "parts_fen",
 ];
 
 impl VisitValues {
@@ -40,7 +41,7 @@ impl VisitValues {
         };
         let dealer = event.dealer().as_str();
         let payload = event.data.payload.as_ref();
-        let (id, vehicle, at, visit, spend) = match event.data.event_type.as_str() {
+        let (id, vehicle, at, visit, (labour, parts)) = match event.data.event_type.as_str() {
             intake_events::VISIT_RECORDED => {
                 let e =
                     intake::VisitRecorded::decode(payload).map_err(|e| poison(e.to_string()))?;
@@ -49,8 +50,10 @@ impl VisitValues {
                     .as_ref()
                     .and_then(read_instant)
                     .unwrap_or(event.data.occurred_at);
-                let spend =
-                    e.labour.map_or(0, |m| m.fen).max(0) + e.parts.map_or(0, |m| m.fen).max(0);
+                let spend = (
+                    e.labour.map_or(0, |m| m.fen).max(0),
+                    e.parts.map_or(0, |m| m.fen).max(0),
+                );
                 (e.visit_id, e.vehicle_id, closed, 1, spend)
             }
             intake_events::VEHICLE_SOLD => {
@@ -62,7 +65,7 @@ impl VisitValues {
                     .and_then(|d| aftercare_proto::calendar::date(d).ok())
                     .and_then(|d| d.to_zoned(zone.clone()).ok())
                     .map_or(event.data.occurred_at, |z| z.timestamp());
-                (format!("sale/{}", e.sale_id), e.vehicle_id, day, 0, 0)
+                (format!("sale/{}", e.sale_id), e.vehicle_id, day, 0, (0, 0))
             }
             _ => return Ok(None),
         };
@@ -72,7 +75,8 @@ impl VisitValues {
             SqlValue::Text(vehicle),
             SqlValue::Int(at.as_microsecond()),
             SqlValue::Int(visit),
-            SqlValue::Int(spend),
+            SqlValue::Int(labour),
+            SqlValue::Int(parts),
         ]))
     }
 }

@@ -147,6 +147,46 @@ async fn value_on(url: String) {
         ]
     );
 
+    // Lifetime value: the survival table from these histories (three customers
+    // at age 0, two at age 1 of whom GONE was lost, OFTEN alone at 2, nobody
+    // older), times each vehicle's annual margin (60% of labour, 25% of parts).
+    let survival: Vec<(u64, u64, Option<f64>)> = vehicles
+        .survival
+        .iter()
+        .take(4)
+        .map(|y| (y.customers, y.lost, y.stays))
+        .collect();
+    assert_eq!(
+        survival,
+        [
+            (3, 0, Some(1.0)),
+            (2, 1, Some(0.5)),
+            (1, 0, Some(1.0)),
+            (0, 0, None)
+        ]
+    );
+    // OFTEN: 7,650 yuan of margin in 1,095 days, one more year expected;
+    // NEW: 212.50 yuan in its first year, 1 + 0.5 + 0.5 years expected.
+    assert_eq!(
+        vehicles.lifetime_value.as_ref().map(|m| m.fen),
+        Some(255_175 + 42_500)
+    );
+    let new = api
+        .vehicle_value(request(pb::VehicleValueRequest {
+            dealer: Some(common::DealerId {
+                value: "D001".into(),
+            }),
+            vin: NEW.into(),
+            as_of: as_of(),
+            consistency: None,
+        }))
+        .await
+        .expect("value")
+        .into_inner();
+    assert_eq!(new.remaining_years, 2.0);
+    assert_eq!(new.margin_per_year.as_ref().map(|m| m.fen), Some(21_250));
+    assert_eq!(new.lifetime_value.as_ref().map(|m| m.fen), Some(42_500));
+
     let gone = api
         .vehicle_value(request(pb::VehicleValueRequest {
             dealer: Some(common::DealerId {
@@ -185,10 +225,20 @@ async fn value_on(url: String) {
         .into_inner();
     assert_eq!((never.segment.as_str(), never.recency_score), ("", 0));
     assert!(never.last_visit.is_none());
+    assert_eq!(
+        gone.lifetime_value.as_ref().map(|m| m.fen),
+        Some(0),
+        "a lost vehicle brings nothing more"
+    );
 
     // By customer: c2's two vehicles are one customer.
     let customers = report(&api, pb::ValueUnit::Customer).await;
     assert_eq!((customers.units, customers.never_serviced), (3, 1));
+    assert_eq!(
+        customers.lifetime_value.as_ref().map(|m| m.fen),
+        Some(255_175 + 42_500),
+        "the same value, by owner"
+    );
     assert_eq!(
         classes(&customers),
         [

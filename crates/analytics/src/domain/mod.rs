@@ -3,6 +3,7 @@
 //! and scorecard computed from those counters. No I/O, no clock.
 
 pub mod history;
+pub mod lifetime;
 pub mod report;
 pub mod scorecard;
 pub mod status;

@@ -20,6 +20,29 @@ pub struct Figures {
     pub spend_fen: i64,
     /// Labour and parts of the visits in the twelve months to the day.
     pub spend_last_year_fen: i64,
+    /// The workshop's margin on every visit, in fen.
+    pub margin_fen: i64,
+}
+
+/// Years on file as of `today`: a year at least, so a new vehicle's one visit
+/// is one a year, not twelve.
+pub fn years_on_file(first_on: Date, today: Date) -> f64 {
+    (f64::from((today - first_on).get_days().max(0)) / 365.25).max(1.0)
+}
+
+/// The figures of a customer: their vehicles' added up (the first day on file
+/// the earliest, the last visit the latest).
+pub fn combined(id: &str, vehicles: &[&Figures]) -> Option<Figures> {
+    let first = vehicles.iter().map(|f| f.first_on).min()?;
+    Some(Figures {
+        id: id.to_owned(),
+        first_on: first,
+        last_visit_on: vehicles.iter().filter_map(|f| f.last_visit_on).max(),
+        visits: vehicles.iter().map(|f| f.visits).sum(),
+        spend_fen: vehicles.iter().map(|f| f.spend_fen).sum(),
+        spend_last_year_fen: vehicles.iter().map(|f| f.spend_last_year_fen).sum(),
+        margin_fen: vehicles.iter().map(|f| f.margin_fen).sum(),
+    })
 }
 
 /// The three RFM figures of a vehicle that was serviced.
@@ -37,8 +60,7 @@ pub struct Rfm {
 /// The RFM figures as of `today`; none for a vehicle never serviced.
 pub fn rfm(figures: &Figures, today: Date) -> Option<Rfm> {
     let last = figures.last_visit_on?;
-    let days_on_file = (today - figures.first_on).get_days().max(0);
-    let years = (f64::from(days_on_file) / 365.25).max(1.0);
+    let years = years_on_file(figures.first_on, today);
     Some(Rfm {
         recency_days: i64::from((today - last).get_days().max(0)),
         visits_per_year: f64::from(figures.visits) / years,

@@ -10,6 +10,7 @@ fn figures(id: &str, first: Date, last: Option<Date>, visits: u32, spend: i64) -
         visits,
         spend_fen: spend,
         spend_last_year_fen: spend,
+        margin_fen: spend / 2,
     }
 }
 
@@ -178,4 +179,19 @@ fn abc_classes_take_the_first_80_and_the_next_15_percent() {
             .iter()
             .all(|(_, c)| *c == Class::C)
     );
+}
+
+#[test]
+fn a_customers_figures_are_their_vehicles_added_up() {
+    let a = figures("a", date(2021, 3, 1), Some(date(2024, 5, 1)), 4, 400_000);
+    let b = figures("b", date(2025, 1, 1), Some(date(2026, 10, 1)), 2, 100_000);
+    let never = figures("c", date(2026, 6, 1), None, 0, 0);
+    let both = combined("owner", &[&a, &b, &never]).expect("vehicles");
+    assert_eq!(both.first_on, date(2021, 3, 1));
+    assert_eq!(both.last_visit_on, Some(date(2026, 10, 1)));
+    assert_eq!(
+        (both.visits, both.spend_fen, both.margin_fen),
+        (6, 500_000, 250_000)
+    );
+    assert_eq!(combined("nobody", &[]), None);
 }
