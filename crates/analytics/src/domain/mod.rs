@@ -5,6 +5,7 @@
 pub mod history;
 pub mod lifetime;
 pub mod report;
+pub mod risk;
 pub mod scorecard;
 pub mod status;
 pub mod value;
