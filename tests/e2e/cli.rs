@@ -359,6 +359,28 @@ async fn the_demo_seeds_a_dealer_through_the_real_commands() {
     let (ok, clv_table, stderr) = cli(dir.path(), &["report", "clv", "--server", &url], &[]);
     assert!(ok, "{stderr}");
     assert!(clv_table.contains("survival by vehicle age"), "{clv_table}");
+    let (ok, risk, stderr) = cli(
+        dir.path(),
+        &[
+            "report", "risk", "--dealer", "D001", "--server", &url, "--output", "json",
+        ],
+        &[],
+    );
+    // Three years of demo visits are enough to fit the model; a month whose
+    // demo history had no churner is refused in words that say why.
+    if ok {
+        let risk: serde_json::Value = serde_json::from_str(&risk).expect("json");
+        assert_eq!(risk["features"].as_array().map(Vec::len), Some(6), "{risk}");
+        let risks: Vec<f64> = risk["top"]
+            .as_array()
+            .expect("top")
+            .iter()
+            .map(|v| v["risk"].as_f64().expect("risk"))
+            .collect();
+        assert!(risks.windows(2).all(|w| w[0] >= w[1]), "{risk}");
+    } else {
+        assert!(stderr.contains("too little history"), "{stderr}");
+    }
     let (ok, abc, stderr) = cli(
         dir.path(),
         &["report", "abc", "--per", "customer", "--server", &url],

@@ -70,6 +70,20 @@ pub enum ReportCommand {
     /// Lifetime value: annual margin so far × the service years still expected
     /// from the dealer's own survival table by vehicle age.
     Clv(ValueArgs),
+    /// The churn-risk model fitted on the dealer's past months, how it did on
+    /// later months, and the vehicles most at risk now.
+    Risk {
+        #[arg(long)]
+        dealer: String,
+        /// The month to score, e.g. 2026-11; the current month by default.
+        #[arg(long)]
+        month: Option<String>,
+        /// How many vehicles to list.
+        #[arg(long, default_value_t = 20)]
+        top: u32,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// The churn table at the end of a month: vehicles on file per segment and
     /// the share at or past the threshold, optionally broken down.
     ChurnTable {
@@ -239,6 +253,46 @@ fn print_clv(answer: &pb::ValueReportResponse, output: Output) {
     }
 }
 
+fn print_risk(answer: &pb::RiskReportResponse, output: Output) {
+    match output {
+        Output::Json => print_json(answer),
+        Output::Table => {
+            println!(
+                "churn risk in {}: the chance of churning within {} months; warning from {}",
+                month_text(answer.month.as_ref()),
+                answer.ahead_months,
+                share(answer.level)
+            );
+            println!(
+                "fitted on {} snapshots of {}..{}, judged on {} of {}..{}: AUC {}, the top tenth caught {} of the churners",
+                answer.trained_on,
+                month_text(answer.train_from.as_ref()),
+                month_text(answer.train_to.as_ref()),
+                answer.evaluated_on,
+                month_text(answer.test_from.as_ref()),
+                month_text(answer.test_to.as_ref()),
+                answer.auc.map_or("-".to_owned(), |a| format!("{a:.2}")),
+                answer.top_decile_capture.map_or("-".to_owned(), share)
+            );
+            let mut weights = crate::table::Table::new(&["FEATURE", ">WEIGHT"]).indented(2);
+            for f in &answer.features {
+                weights.row(vec![f.name.clone(), format!("{:+.2}", f.weight)]);
+            }
+            weights.print();
+            println!("{} vehicles at the warning level now", answer.at_level);
+            let mut table = crate::table::Table::new(&["VIN", ">RISK", ">MONTHS SINCE VISIT"]);
+            for v in &answer.top {
+                table.row(vec![
+                    v.vin.clone(),
+                    share(v.risk),
+                    v.months_since_last_visit.to_string(),
+                ]);
+            }
+            table.print();
+        }
+    }
+}
+
 pub fn year_month(text: &str) -> anyhow::Result<YearMonth> {
     let bad = || anyhow::anyhow!("--month {text:?}: write it as 2026-09");
     let (y, m) = text.split_once('-').ok_or_else(bad)?;
@@ -325,6 +379,25 @@ pub async fn report(command: ReportCommand) -> anyhow::Result<()> {
         ReportCommand::Rfm(args) => print_rfm(&value_report(&args).await?, args.client.output),
         ReportCommand::Abc(args) => print_abc(&value_report(&args).await?, args.client.output),
         ReportCommand::Clv(args) => print_clv(&value_report(&args).await?, args.client.output),
+        ReportCommand::Risk {
+            dealer,
+            month,
+            top,
+            client,
+        } => {
+            let mut api = AnalyticsServiceClient::new(client.channel().await?);
+            let answer = api
+                .risk_report(pb::RiskReportRequest {
+                    dealer: crate::client::dealer(&dealer),
+                    month: month.as_deref().map(year_month).transpose()?,
+                    top,
+                    consistency: None,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            print_risk(&answer, client.output);
+        }
         ReportCommand::ChurnTable {
             month,
             by,

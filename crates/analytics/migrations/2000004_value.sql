@@ -11,3 +11,14 @@ CREATE TABLE analytics_value_contacts (
     parts_fen  BIGINT NOT NULL
 );
 CREATE INDEX analytics_value_contacts_dealer ON analytics_value_contacts (dealer, at);
+
+-- Each vehicle's churn-risk warning as last announced (ChurnRiskRaised,
+-- ChurnRiskCleared): the daily pass looks here for warnings to clear.
+CREATE TABLE analytics_risk_alerts (
+    vehicle_id TEXT PRIMARY KEY,
+    dealer     TEXT NOT NULL,
+    raised     BIGINT NOT NULL,
+    risk_permille BIGINT NOT NULL,
+    position   BIGINT NOT NULL
+);
+CREATE INDEX analytics_risk_alerts_dealer ON analytics_risk_alerts (dealer, raised);

@@ -470,6 +470,16 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
         ))
     }
 
+    async fn risk_report(
+        &self,
+        request: Request<pb::RiskReportRequest>,
+    ) -> Result<Response<pb::RiskReportResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(
+            AnalyticsApi::risk_report(self, &principal, request.get_ref()).await?,
+        ))
+    }
+
     async fn vehicle_churn_status(
         &self,
         request: Request<pb::VehicleChurnStatusRequest>,

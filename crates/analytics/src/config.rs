@@ -21,6 +21,26 @@ pub struct ChurnRules {
     pub abc: Abc,
     /// The workshop's margins, for lifetime value.
     pub margins: Margins,
+    /// The churn-risk warning.
+    pub risk: Risk,
+}
+
+/// `[dealers.<id>.risk]`: a vehicle whose chance of churning within
+/// `ahead_months` reaches `level_percent` is announced for a call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Risk {
+    pub level_percent: u32,
+    pub ahead_months: u32,
+}
+
+impl Default for Risk {
+    fn default() -> Self {
+        Self {
+            level_percent: 50,
+            ahead_months: 6,
+        }
+    }
 }
 
 /// `[dealers.<id>.margins]`: the dealer's gross margin on labour and on parts,
@@ -78,6 +98,7 @@ impl Default for ChurnRules {
             incentive: Incentive::default(),
             abc: Abc::default(),
             margins: Margins::default(),
+            risk: Risk::default(),
         }
     }
 }
@@ -112,6 +133,7 @@ impl DealerSection for ChurnRules {
         "incentive",
         "abc",
         "margins",
+        "risk",
     ];
 
     fn check(&self, key: &str, errors: &mut Vec<String>) {
@@ -139,6 +161,18 @@ impl DealerSection for ChurnRules {
             if value > 100 {
                 errors.push(format!("{key}.margins.{name}: {value} is more than 100"));
             }
+        }
+        if !(1..=99).contains(&self.risk.level_percent) {
+            errors.push(format!(
+                "{key}.risk.level_percent: {} must be between 1 and 99",
+                self.risk.level_percent
+            ));
+        }
+        if !(1..=12).contains(&self.risk.ahead_months) {
+            errors.push(format!(
+                "{key}.risk.ahead_months: {} must be between 1 and 12",
+                self.risk.ahead_months
+            ));
         }
         if !(0 < self.abc.a_percent
             && self.abc.a_percent < self.abc.b_percent

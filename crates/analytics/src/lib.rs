@@ -10,6 +10,8 @@ pub mod contacts;
 pub mod domain;
 pub mod projection;
 pub mod queries;
+pub mod risk_alert;
+pub mod risk_api;
 pub mod status_events;
 pub mod sweep;
 pub mod value_api;
@@ -73,13 +75,19 @@ impl Module for AnalyticsModule {
 
     /// The churn sweep, announcing segment changes as they come due.
     fn start(&self, ctx: &ModuleContext, stop: tokio::sync::watch::Receiver<bool>) -> Background {
-        let task = tokio::spawn(sweep::run(
+        let sweep = tokio::spawn(sweep::run(
+            ctx.store.clone(),
+            ctx.db.clone(),
+            Arc::new(dealers(ctx)),
+            stop.clone(),
+        ));
+        let risk = tokio::spawn(risk_api::run(
             ctx.store.clone(),
             ctx.db.clone(),
             Arc::new(dealers(ctx)),
             stop,
         ));
-        Box::pin(async move { Ok(vec![task]) })
+        Box::pin(async move { Ok(vec![sweep, risk]) })
     }
 
     fn dealer_keys(&self) -> &'static [&'static str] {

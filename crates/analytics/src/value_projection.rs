@@ -81,6 +81,47 @@ impl VisitValues {
     }
 }
 
+impl VisitValues {
+    /// A churn-risk warning raised or cleared.
+    async fn alert(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
+        use crate::risk_alert::{AlertCodec, AlertEvent};
+        use aftercare_runtime::command::EventCodec;
+        let decoded = AlertCodec
+            .decode(event)
+            .map_err(|reason| ApplyError::Poison {
+                position: event.position,
+                reason,
+            })?;
+        let (raised, risk) = match decoded {
+            AlertEvent::Raised(s) => (1, s.risk),
+            AlertEvent::Cleared(s) => (0, s.risk),
+        };
+        insert_rows(
+            tx,
+            "analytics_risk_alerts",
+            &[
+                "vehicle_id",
+                "dealer",
+                "raised",
+                "risk_permille",
+                "position",
+            ],
+            "ON CONFLICT (vehicle_id) DO UPDATE SET raised = excluded.raised, \
+             risk_permille = excluded.risk_permille, \
+             position = excluded.position",
+            &[vec![
+                SqlValue::Text(event.stream.id().to_owned()),
+                SqlValue::Text(event.dealer().as_str().to_owned()),
+                SqlValue::Int(raised),
+                SqlValue::Int((risk * 1000.0).round() as i64),
+                SqlValue::Int(event.position.0 as i64),
+            ]],
+        )
+        .await?;
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Projection for VisitValues {
     fn name(&self) -> &'static str {
@@ -90,10 +131,15 @@ impl Projection for VisitValues {
     fn filter(&self) -> Filter {
         Filter::aggregate(aftercare_proto::aggregates::VISIT)
             .or_aggregate(aftercare_proto::aggregates::VEHICLE)
+            .or_aggregate(crate::risk_alert::AGGREGATE)
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        aftercare_runtime::db::delete_all(tx, &["analytics_value_contacts"]).await
+        aftercare_runtime::db::delete_all(
+            tx,
+            &["analytics_value_contacts", "analytics_risk_alerts"],
+        )
+        .await
     }
 
     async fn apply(
@@ -103,7 +149,9 @@ impl Projection for VisitValues {
     ) -> Result<(), ApplyError> {
         let mut rows = Vec::new();
         for event in batch {
-            if let Some(row) = self.row(event)? {
+            if event.stream.aggregate() == crate::risk_alert::AGGREGATE {
+                self.alert(tx, event).await?;
+            } else if let Some(row) = self.row(event)? {
                 rows.push(row);
             }
         }

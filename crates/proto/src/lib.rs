@@ -25,6 +25,8 @@ pub mod aggregates {
     pub const COMPLAINT: &str = "complaint";
     pub const WARNING: &str = "warning";
     pub const VEHICLE_CHURN: &str = "vehicle-churn";
+    /// A vehicle's churn-risk warning.
+    pub const VEHICLE_RISK: &str = "vehicle-risk";
     pub const CALLBACK_TASK: &str = "callback-task";
     pub const MEMBER: &str = "member";
     pub const PARTNER: &str = "partner";

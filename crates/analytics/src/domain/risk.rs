@@ -128,10 +128,9 @@ fn sigmoid(z: f64) -> f64 {
 impl Model {
     /// The chance the vehicle churns within the horizon.
     pub fn risk(&self, x: &[f64; 6]) -> f64 {
-        let mut z = self.bias;
-        for i in 0..6 {
-            z += self.weights[i] * (x[i] - self.means[i]) / self.scales[i];
-        }
+        let z = (0..6).fold(self.bias, |z, i| {
+            z + self.weights[i] * (x[i] - self.means[i]) / self.scales[i]
+        });
         sigmoid(z)
     }
 }
@@ -163,8 +162,8 @@ pub fn fit(xs: &[[f64; 6]], ys: &[bool]) -> Model {
         for (x, y) in z.iter().zip(ys) {
             let p = sigmoid(bias + (0..6).map(|i| weights[i] * x[i]).sum::<f64>());
             let err = p - f64::from(u8::from(*y));
-            for i in 0..6 {
-                grad[i] += err * x[i];
+            for (g, xi) in grad.iter_mut().zip(x) {
+                *g += err * xi;
             }
             grad_bias += err;
         }
@@ -217,6 +216,89 @@ pub fn top_decile_capture(scores: &[f64], labels: &[bool]) -> Option<f64> {
     let tenth = scores.len().div_ceil(10);
     let caught = order[..tenth].iter().filter(|i| labels[**i]).count();
     Some(caught as f64 / positives as f64)
+}
+
+/// The dealer's usual interval between visits: the median of its vehicles'
+/// own intervals (6 months when no vehicle has two visits).
+pub fn usual_interval(histories: &[History]) -> f64 {
+    let mut own: Vec<f64> = histories
+        .iter()
+        .filter(|h| h.visits.len() >= 2)
+        .map(|h| {
+            let (first, last) = (h.visits[0], h.visits[h.visits.len() - 1]);
+            f64::from(last.since(first)) / (h.visits.len() - 1) as f64
+        })
+        .filter(|i| *i > 0.0)
+        .collect();
+    if own.is_empty() {
+        return 6.0;
+    }
+    own.sort_by(f64::total_cmp);
+    own[own.len() / 2]
+}
+
+/// Months of snapshots the model is fitted on…
+pub const TRAIN_MONTHS: u32 = 9;
+/// …and the later months it is judged on.
+pub const TEST_MONTHS: u32 = 3;
+
+/// A model fitted on a dealer's past and judged on a later period.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Judged {
+    pub model: Model,
+    /// The first and last month of the snapshots fitted on…
+    pub train: (Month, Month),
+    /// …and of those judged on; their outcomes were all known.
+    pub test: (Month, Month),
+    pub trained_on: usize,
+    pub evaluated_on: usize,
+    pub auc: Option<f64>,
+    pub top_decile: Option<f64>,
+}
+
+/// Fits the model on the snapshots of [`TRAIN_MONTHS`] months and judges it on
+/// the [`TEST_MONTHS`] after them, every outcome known by the month before
+/// `as_of` and every training outcome known before the first judged month (no
+/// look-ahead). None when the training months lack churners or stayers.
+pub fn judge(histories: &[History], as_of: Month, horizon: Horizon) -> Option<Judged> {
+    let known = as_of.minus(1);
+    let test_end = known.minus(horizon.ahead_months);
+    let test_start = test_end.minus(TEST_MONTHS - 1);
+    let train_end = test_start.minus(horizon.ahead_months);
+    let train_start = train_end.minus(TRAIN_MONTHS - 1);
+    let rows = |from: Month, to: Month| {
+        let mut xs = Vec::new();
+        let mut ys = Vec::new();
+        let mut t = from;
+        while t <= to {
+            for h in histories {
+                if let (Some(f), Some(y)) =
+                    (features(h, t, horizon), churned_ahead(h, t, horizon, known))
+                {
+                    xs.push(f.values());
+                    ys.push(y);
+                }
+            }
+            t = t.plus(1);
+        }
+        (xs, ys)
+    };
+    let (train_x, train_y) = rows(train_start, train_end);
+    if !train_y.iter().any(|y| *y) || train_y.iter().all(|y| *y) {
+        return None;
+    }
+    let model = fit(&train_x, &train_y);
+    let (test_x, test_y) = rows(test_start, test_end);
+    let scores: Vec<f64> = test_x.iter().map(|x| model.risk(x)).collect();
+    Some(Judged {
+        auc: auc(&scores, &test_y),
+        top_decile: top_decile_capture(&scores, &test_y),
+        model,
+        train: (train_start, train_end),
+        test: (test_start, test_end),
+        trained_on: train_y.len(),
+        evaluated_on: test_y.len(),
+    })
 }
 
 #[cfg(test)]

@@ -131,3 +131,58 @@ fn the_fit_learns_that_overdue_vehicles_churn() {
     // The same data, the same model.
     assert_eq!(fit(&xs, &ys), model);
 }
+
+#[test]
+fn the_usual_interval_is_the_median_of_the_vehicles_own() {
+    let hs = [
+        history(&[m(2024, 1), m(2024, 5)]),             // 4
+        history(&[m(2024, 1), m(2024, 7), m(2025, 1)]), // 6
+        history(&[m(2024, 1), m(2025, 1)]),             // 12
+        history(&[m(2024, 3)]),                         // one visit: no interval
+    ];
+    assert_eq!(usual_interval(&hs), 6.0);
+    assert_eq!(usual_interval(&hs[3..]), 6.0, "nobody came twice");
+}
+
+/// A dealer's two years: regulars every 4 to 8 months, and leavers that stop
+/// coming at some month; a leaver is overdue against its own interval first.
+fn fleet() -> Vec<History> {
+    let mut hs = Vec::new();
+    for i in 0..300u32 {
+        let interval = 4 + i % 5;
+        let leaves = (i % 3 == 0).then_some(6 + (i * 7) % 14);
+        let mut visits = Vec::new();
+        let mut t = (i % interval) as i32;
+        while t < 30 {
+            if leaves.is_some_and(|l| t as u32 > l) {
+                break;
+            }
+            visits.push(m(2024, 1).plus(t as u32));
+            t += interval as i32 + ((i * 31 + t as u32) % 3) as i32 - 1;
+        }
+        hs.push(History {
+            spend_fen: visits
+                .iter()
+                .map(|_| 80_000 + i64::from(i % 7) * 10_000)
+                .collect(),
+            visits,
+            bought: m(2023, 1).plus(i % 12),
+        });
+    }
+    hs
+}
+
+#[test]
+fn judged_on_later_months_the_model_beats_a_constant() {
+    let hs = fleet();
+    let judged = judge(&hs, m(2026, 7), HORIZON).expect("churners and stayers");
+    // Fitted on nine months of snapshots, judged on the three after the
+    // training outcomes were all known.
+    assert_eq!(judged.test, (m(2025, 10), m(2025, 12)));
+    assert_eq!(judged.train, (m(2024, 8), m(2025, 4)));
+    let auc = judged.auc.expect("both outcomes in the judged months");
+    assert!(auc >= 0.7, "AUC {auc}");
+    assert!(judged.top_decile.expect("churners") > 0.1);
+    // Too little history: nothing to fit.
+    assert_eq!(judge(&hs, m(2024, 6), HORIZON), None);
+}
