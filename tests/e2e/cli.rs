@@ -381,6 +381,51 @@ async fn the_demo_seeds_a_dealer_through_the_real_commands() {
     } else {
         assert!(stderr.contains("too little history"), "{stderr}");
     }
+    // Any report exports as CSV: the table alone, UTF-8 with a byte-order mark.
+    let (ok, csv, stderr) = cli(
+        dir.path(),
+        &["report", "rfm", "--server", &url, "--output", "csv"],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        csv.starts_with("\u{feff}SEGMENT,UNITS,SHARE,YUAN A YEAR\r\n"),
+        "{csv}"
+    );
+    assert_eq!(
+        csv.lines().count(),
+        1 + 7,
+        "a header and the seven segments: {csv}"
+    );
+    let (ok, csv, stderr) = cli(
+        dir.path(),
+        &[
+            "report",
+            "churn-table",
+            "--month",
+            &last_month,
+            "--by",
+            "model",
+            "--server",
+            &url,
+            "--output",
+            "csv",
+        ],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    assert!(
+        csv.lines().last().is_some_and(|l| l.starts_with("TOTAL,")),
+        "{csv}"
+    );
+    // Other commands answer in a table or JSON, and say so.
+    let (ok, _, stderr) = cli(
+        dir.path(),
+        &["status", "--server", &url, "--output", "csv"],
+        &[],
+    );
+    assert!(!ok);
+    assert!(stderr.contains("only reports"), "{stderr}");
     let (ok, abc, stderr) = cli(
         dir.path(),
         &["report", "abc", "--per", "customer", "--server", &url],

@@ -234,7 +234,7 @@ pub async fn callback(command: CallbackCommand) -> anyhow::Result<()> {
                 .into_inner();
             match output {
                 Output::Json => crate::client::print_json(&list),
-                Output::Table => {
+                Output::Table | Output::Csv => {
                     let mut table = crate::table::Table::new(&[
                         "TASK", "KIND", "DUE", "OVERDUE", "CUSTOMER", "PHONE", "VEHICLE", "FOR",
                         "ATTEMPTS", "WHY",
@@ -378,7 +378,7 @@ pub async fn callback(command: CallbackCommand) -> anyhow::Result<()> {
                 .into_inner();
             match output {
                 Output::Json => crate::client::print_json(&t),
-                Output::Table => {
+                Output::Table | Output::Csv => {
                     println!(
                         "{} task {}: {}",
                         kind_name(t.kind),
@@ -446,7 +446,7 @@ pub async fn callback(command: CallbackCommand) -> anyhow::Result<()> {
                 .into_inner();
             match output {
                 Output::Json => crate::client::print_json(&swept),
-                Output::Table => println!("{} reminders scheduled", swept.scheduled),
+                Output::Table | Output::Csv => println!("{} reminders scheduled", swept.scheduled),
             }
             return Ok(());
         }
@@ -464,7 +464,7 @@ pub async fn callback(command: CallbackCommand) -> anyhow::Result<()> {
                 .into_inner();
             match output {
                 Output::Json => crate::client::print_json(&answer),
-                Output::Table => {
+                Output::Table | Output::Csv => {
                     let mut table = crate::table::Table::new(&[
                         "WHO",
                         "CALLBACK RATE",

@@ -15,6 +15,8 @@ pub enum Output {
     #[default]
     Table,
     Json,
+    /// A report's table as CSV (reports only).
+    Csv,
 }
 
 #[derive(Args, Clone, Debug)]
@@ -125,7 +127,7 @@ pub async fn whoami(args: &ClientArgs) -> anyhow::Result<()> {
         .into_inner();
     match args.output {
         Output::Json => print_json(&me),
-        Output::Table => {
+        Output::Table | Output::Csv => {
             println!("principal  {}", me.principal);
             println!("roles      {}", me.roles.join(", "));
             println!("scope      {}", scope_text(me.scope.as_ref()));
@@ -144,7 +146,7 @@ pub async fn status(args: &ClientArgs) -> anyhow::Result<()> {
     let head = status.head.map_or(0, |p| p.value);
     match args.output {
         Output::Json => print_json(&status),
-        Output::Table => {
+        Output::Table | Output::Csv => {
             println!("event log head: {head}");
             let mut table =
                 crate::table::Table::new(&["PROJECTION", ">CHECKPOINT", ">LAG", ">DEAD LETTERS"]);
@@ -195,8 +197,8 @@ pub(crate) fn report<M: prost::Message + prost::Name>(
 ) {
     match output {
         Output::Json => print_json(answer),
-        Output::Table if changed => println!("{what} {id} (position {at})"),
-        Output::Table => println!("{what} {id}: nothing to change"),
+        Output::Table | Output::Csv if changed => println!("{what} {id} (position {at})"),
+        Output::Table | Output::Csv => println!("{what} {id}: nothing to change"),
     }
 }
 

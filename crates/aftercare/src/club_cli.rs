@@ -190,7 +190,7 @@ pub async fn club(command: ClubCommand) -> anyhow::Result<()> {
                 .into_inner();
             match output {
                 Output::Json => crate::client::print_json(&card),
-                Output::Table => {
+                Output::Table | Output::Csv => {
                     println!(
                         "{} {}: {} card{}",
                         card.name,
@@ -239,7 +239,7 @@ pub async fn club(command: ClubCommand) -> anyhow::Result<()> {
                 .into_inner();
             match output {
                 Output::Json => crate::client::print_json(&list),
-                Output::Table => {
+                Output::Table | Output::Csv => {
                     let mut table =
                         crate::table::Table::new(&["AT", "WHAT", ">POINTS", "DETAIL", "PARTNER"]);
                     for e in &list.entries {
@@ -366,7 +366,7 @@ pub async fn club(command: ClubCommand) -> anyhow::Result<()> {
                 .into_inner();
             match output {
                 Output::Json => crate::client::print_json(&list),
-                Output::Table => {
+                Output::Table | Output::Csv => {
                     let mut table = crate::table::Table::new(&["PARTNER", "NAME", "SINCE"]);
                     for p in &list.partners {
                         table.row(vec![
@@ -415,7 +415,7 @@ pub async fn club(command: ClubCommand) -> anyhow::Result<()> {
                 .into_inner();
             match output {
                 Output::Json => crate::client::print_json(&s),
-                Output::Table => {
+                Output::Table | Output::Csv => {
                     println!(
                         "{} ({}), {:04}-{:02}: {} redemptions, {} points, {} yuan{}",
                         s.name,
@@ -451,7 +451,7 @@ pub async fn club(command: ClubCommand) -> anyhow::Result<()> {
                 .into_inner();
             match output {
                 Output::Json => crate::client::print_json(&stats),
-                Output::Table => {
+                Output::Table | Output::Csv => {
                     let mut table = crate::table::Table::new(&["CARD", ">MEMBERS"]);
                     for c in &stats.cards {
                         table.row(vec![card_name(c.card).to_owned(), c.members.to_string()]);
@@ -500,7 +500,7 @@ pub async fn club(command: ClubCommand) -> anyhow::Result<()> {
                 .into_inner();
             match output {
                 Output::Json => crate::client::print_json(&swept),
-                Output::Table => println!("{} cards changed", swept.changed),
+                Output::Table | Output::Csv => println!("{} cards changed", swept.changed),
             }
             return Ok(());
         }
@@ -508,13 +508,13 @@ pub async fn club(command: ClubCommand) -> anyhow::Result<()> {
     let answer = answer.map_err(status_error)?.into_inner();
     match output {
         Output::Json => crate::client::print_json(&answer),
-        Output::Table if answer.changed => println!(
+        Output::Table | Output::Csv if answer.changed => println!(
             "member {}: balance {} points (position {})",
             answer.member_id,
             answer.balance,
             answer.position.map_or(0, |p| p.value)
         ),
-        Output::Table => println!(
+        Output::Table | Output::Csv => println!(
             "member {}: nothing to change; balance {} points",
             answer.member_id, answer.balance
         ),

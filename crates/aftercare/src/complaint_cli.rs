@@ -150,13 +150,15 @@ fn changed(output: Output, answer: pb::ComplaintCommandResponse) {
     let position = answer.position.map_or(0, |p| p.value);
     match output {
         Output::Json => crate::client::print_json(&answer),
-        Output::Table if answer.already_filed => {
+        Output::Table | Output::Csv if answer.already_filed => {
             println!("complaint {} already filed", answer.ticket_id)
         }
-        Output::Table if answer.changed => {
+        Output::Table | Output::Csv if answer.changed => {
             println!("complaint {} (position {position})", answer.ticket_id)
         }
-        Output::Table => println!("complaint {}: nothing to change", answer.ticket_id),
+        Output::Table | Output::Csv => {
+            println!("complaint {}: nothing to change", answer.ticket_id)
+        }
     }
 }
 
@@ -319,7 +321,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
                 .into_inner();
             match output {
                 Output::Json => crate::client::print_json(&list),
-                Output::Table => {
+                Output::Table | Output::Csv => {
                     let mut table = crate::table::Table::new(&[
                         "TICKET",
                         ">GRADE",
@@ -358,7 +360,7 @@ pub async fn complaint(command: ComplaintCommand) -> anyhow::Result<()> {
                 .into_inner();
             match output {
                 Output::Json => crate::client::print_json(&t),
-                Output::Table => {
+                Output::Table | Output::Csv => {
                     println!("complaint {} at {}: {}", t.ticket_id, t.dealer, t.status);
                     println!(
                         "grade {} handled by {}, owned by {}",

@@ -146,7 +146,9 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
                 .into_inner();
             match client.output {
                 Output::Json => print_json(&answer),
-                Output::Table => println!("registered customer {}", answer.customer_id),
+                Output::Table | Output::Csv => {
+                    println!("registered customer {}", answer.customer_id)
+                }
             }
         }
         CustomerCommand::Consent {
@@ -172,8 +174,8 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
                 .into_inner();
             match client.output {
                 Output::Json => print_json(&answer),
-                Output::Table if answer.changed => println!("recorded"),
-                Output::Table => println!("unchanged: already so"),
+                Output::Table | Output::Csv if answer.changed => println!("recorded"),
+                Output::Table | Output::Csv => println!("unchanged: already so"),
             }
         }
         CustomerCommand::Show {
@@ -193,7 +195,7 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
                 .into_inner();
             match client.output {
                 Output::Json => print_json(&file),
-                Output::Table => print_customers(&[file]),
+                Output::Table | Output::Csv => print_customers(&[file]),
             }
         }
         CustomerCommand::Search {
@@ -218,7 +220,7 @@ pub async fn customer(command: CustomerCommand) -> anyhow::Result<()> {
                 .into_inner();
             match client.output {
                 Output::Json => print_json(&found),
-                Output::Table => {
+                Output::Table | Output::Csv => {
                     print_customers(&found.customers);
                     crate::client::print_page(found.customers.len(), found.page.as_ref());
                 }

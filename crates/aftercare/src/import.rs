@@ -305,7 +305,7 @@ pub fn print(summary: &Summary, output: Output) {
                 "rejects_file": summary.rejects_file.as_ref().map(|p| p.display().to_string()),
             })
         ),
-        Output::Table => {
+        Output::Table | Output::Csv => {
             println!("accepted          {}", summary.accepted);
             println!("already recorded  {}", summary.already_recorded);
             println!("rejected          {}", summary.rejected.len());

@@ -100,7 +100,7 @@ pub async fn lead(command: LeadCommand) -> anyhow::Result<()> {
                 .into_inner();
             match client.output {
                 Output::Json => print_json(&answer),
-                Output::Table => println!("lead {}", answer.lead_id),
+                Output::Table | Output::Csv => println!("lead {}", answer.lead_id),
             }
             return Ok(());
         }
@@ -131,7 +131,7 @@ pub async fn lead(command: LeadCommand) -> anyhow::Result<()> {
     };
     match client.output {
         Output::Json => print_json(&leads),
-        Output::Table => {
+        Output::Table | Output::Csv => {
             let mut table = crate::table::Table::new(&["LEAD", "STATUS", "NAME", "PHONE", "MODEL"]);
             for l in &leads.leads {
                 table.row(vec![

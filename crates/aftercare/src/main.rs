@@ -156,7 +156,21 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// `--output csv` outside `aftercare report …`: CSV is how reports are
+/// exported; the other commands answer in a table or JSON.
+fn csv_outside_reports(command: &Command, args: &[String]) -> bool {
+    let csv = args.windows(2).any(|w| w[0] == "--output" && w[1] == "csv")
+        || args.iter().any(|a| a == "--output=csv");
+    csv && !matches!(command, Command::Report(_))
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    if csv_outside_reports(&cli.command, &args) {
+        anyhow::bail!(
+            "--output csv: only reports (aftercare report …) are exported as CSV; use table or json here"
+        );
+    }
     match cli.command {
         Command::Serve { services, listen } => {
             let mut config = load_config(cli.config.as_deref())?;

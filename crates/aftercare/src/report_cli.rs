@@ -159,6 +159,16 @@ async fn value_report(args: &ValueArgs) -> anyhow::Result<pb::ValueReportRespons
         .into_inner())
 }
 
+/// A sentence around a report's table: printed with the table, left out of
+/// the CSV (which is the table alone).
+macro_rules! say {
+    ($output:expr, $($arg:tt)*) => {
+        if $output == Output::Table {
+            println!($($arg)*);
+        }
+    };
+}
+
 fn share(value: f64) -> String {
     format!("{:.1}%", value * 100.0)
 }
@@ -166,15 +176,17 @@ fn share(value: f64) -> String {
 fn print_rfm(answer: &pb::ValueReportResponse, output: Output) {
     match output {
         Output::Json => print_json(answer),
-        Output::Table => {
+        Output::Table | Output::Csv => {
             let unit = if answer.unit == pb::ValueUnit::Customer as i32 {
                 "customers"
             } else {
                 "vehicles"
             };
-            println!(
+            say!(
+                output,
                 "{} {unit} on file, {} never serviced",
-                answer.units, answer.never_serviced
+                answer.units,
+                answer.never_serviced
             );
             let mut table =
                 crate::table::Table::new(&["SEGMENT", ">UNITS", ">SHARE", ">YUAN A YEAR"]);
@@ -186,7 +198,7 @@ fn print_rfm(answer: &pb::ValueReportResponse, output: Output) {
                     aftercare_kernel::money::yuan(l.spend_per_year.as_ref().map_or(0, |m| m.fen)),
                 ]);
             }
-            table.print();
+            table.print_as(output);
         }
     }
 }
@@ -194,7 +206,7 @@ fn print_rfm(answer: &pb::ValueReportResponse, output: Output) {
 fn print_abc(answer: &pb::ValueReportResponse, output: Output) {
     match output {
         Output::Json => print_json(answer),
-        Output::Table => {
+        Output::Table | Output::Csv => {
             let mut table = crate::table::Table::new(&[
                 "CLASS",
                 ">UNITS",
@@ -211,7 +223,7 @@ fn print_abc(answer: &pb::ValueReportResponse, output: Output) {
                     share(c.share_of_contribution),
                 ]);
             }
-            table.print();
+            table.print_as(output);
         }
     }
 }
@@ -222,8 +234,9 @@ fn print_clv(answer: &pb::ValueReportResponse, output: Output) {
     };
     match output {
         Output::Json => print_json(answer),
-        Output::Table => {
-            println!(
+        Output::Table | Output::Csv => {
+            say!(
+                output,
                 "lifetime value of {} units: {} yuan",
                 answer.units,
                 yuan(answer.lifetime_value.as_ref())
@@ -236,8 +249,8 @@ fn print_clv(answer: &pb::ValueReportResponse, output: Output) {
                     yuan(l.lifetime_value.as_ref()),
                 ]);
             }
-            by_segment.print();
-            println!("survival by vehicle age");
+            by_segment.print_as(output);
+            say!(output, "survival by vehicle age");
             let mut table =
                 crate::table::Table::new(&[">AGE", ">CUSTOMERS", ">LOST", ">STAY"]).indented(2);
             for y in answer.survival.iter().filter(|y| y.customers > 0) {
@@ -248,7 +261,9 @@ fn print_clv(answer: &pb::ValueReportResponse, output: Output) {
                     y.stays.map_or("-".to_owned(), share),
                 ]);
             }
-            table.print();
+            if output == Output::Table {
+                table.print();
+            }
         }
     }
 }
@@ -256,14 +271,16 @@ fn print_clv(answer: &pb::ValueReportResponse, output: Output) {
 fn print_risk(answer: &pb::RiskReportResponse, output: Output) {
     match output {
         Output::Json => print_json(answer),
-        Output::Table => {
-            println!(
+        Output::Table | Output::Csv => {
+            say!(
+                output,
                 "churn risk in {}: the chance of churning within {} months; warning from {}",
                 month_text(answer.month.as_ref()),
                 answer.ahead_months,
                 share(answer.level)
             );
-            println!(
+            say!(
+                output,
                 "fitted on {} snapshots of {}..{}, judged on {} of {}..{}: AUC {}, the top tenth caught {} of the churners",
                 answer.trained_on,
                 month_text(answer.train_from.as_ref()),
@@ -278,8 +295,14 @@ fn print_risk(answer: &pb::RiskReportResponse, output: Output) {
             for f in &answer.features {
                 weights.row(vec![f.name.clone(), format!("{:+.2}", f.weight)]);
             }
-            weights.print();
-            println!("{} vehicles at the warning level now", answer.at_level);
+            if output == Output::Table {
+                weights.print();
+            }
+            say!(
+                output,
+                "{} vehicles at the warning level now",
+                answer.at_level
+            );
             let mut table = crate::table::Table::new(&["VIN", ">RISK", ">MONTHS SINCE VISIT"]);
             for v in &answer.top {
                 table.row(vec![
@@ -288,7 +311,7 @@ fn print_risk(answer: &pb::RiskReportResponse, output: Output) {
                     v.months_since_last_visit.to_string(),
                 ]);
             }
-            table.print();
+            table.print_as(output);
         }
     }
 }
@@ -445,15 +468,20 @@ fn print_churn(answer: &pb::ChurnReportResponse, output: Output) {
         .collect();
     match output {
         Output::Json => print_json(answer),
-        Output::Table => {
+        Output::Table | Output::Csv => {
             let rule = if answer.rule == pb::ChurnRule::B as i32 {
                 "B"
             } else {
                 "A"
             };
-            println!("churn {} (rule {rule})", month_text(answer.month.as_ref()));
+            say!(
+                output,
+                "churn {} (rule {rule})",
+                month_text(answer.month.as_ref())
+            );
             for c in &answer.cohorts {
-                println!(
+                say!(
+                    output,
                     "  {}: vehicles last seen {} ({} months)",
                     c.dealer,
                     month_text(c.cohort_month.as_ref()),
@@ -482,9 +510,9 @@ fn print_churn(answer: &pb::ChurnReportResponse, output: Output) {
                     percent(t).to_string(),
                 ]);
             }
-            table.print();
+            table.print_as(output);
             let text: Vec<String> = segments.iter().map(|(s, n)| format!("{s} {n}")).collect();
-            println!("segments at month end: {}", text.join(", "));
+            say!(output, "segments at month end: {}", text.join(", "));
         }
     }
 }
@@ -492,15 +520,19 @@ fn print_churn(answer: &pb::ChurnReportResponse, output: Output) {
 fn print_table(answer: &pb::ChurnTableResponse, output: Output) {
     match output {
         Output::Json => print_json(answer),
-        Output::Table => {
-            println!(
+        Output::Table | Output::Csv => {
+            say!(
+                output,
                 "vehicles on file at the end of {}",
                 month_text(answer.month.as_ref())
             );
             for t in &answer.thresholds {
-                println!(
+                say!(
+                    output,
                     "  {}: wavering from {} months, churned from {}",
-                    t.dealer, t.at_risk_months, t.threshold_months
+                    t.dealer,
+                    t.at_risk_months,
+                    t.threshold_months
                 );
             }
             let mut headers = vec!["".to_owned(), ">BASE".to_owned()];
@@ -536,7 +568,7 @@ fn print_table(answer: &pb::ChurnTableResponse, output: Output) {
                 });
                 table.row(row);
             }
-            table.print();
+            table.print_as(output);
         }
     }
 }
@@ -544,16 +576,18 @@ fn print_table(answer: &pb::ChurnTableResponse, output: Output) {
 fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
     match output {
         Output::Json => print_json(answer),
-        Output::Table => {
+        Output::Table | Output::Csv => {
             let dealer = answer.dealer.clone().unwrap_or_default();
-            println!(
+            say!(
+                output,
                 "dealer churn rate {} ({} of {})",
                 percent(&dealer),
                 dealer.churned,
                 dealer.base
             );
             let groups = answer.groups_rate.clone().unwrap_or_default();
-            println!(
+            say!(
+                output,
                 "advisor groups judged against {} ({} of {} visits), churned after {} months",
                 percent(&groups),
                 groups.churned,
@@ -575,7 +609,7 @@ fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
                     yuan(s.amount.as_ref().map_or(0, |m| m.fen)).to_string(),
                 ]);
             }
-            table.print();
+            table.print_as(output);
         }
     }
 }
@@ -599,7 +633,7 @@ pub async fn vehicle_status(
         .into_inner();
     match client.output {
         Output::Json => print_json(&answer),
-        Output::Table => {
+        Output::Table | Output::Csv => {
             let last = crate::client::local_time(answer.last_visit_closed_at.as_ref());
             let segment = segment_name(answer.segment);
             println!("{vin}: {segment}");
@@ -633,7 +667,7 @@ pub async fn vehicle_value(
         .into_inner();
     match client.output {
         Output::Json => print_json(&answer),
-        Output::Table => {
+        Output::Table | Output::Csv => {
             let day = |d: Option<&aftercare_proto::common::v1::Date>| {
                 d.and_then(|d| aftercare_proto::calendar::date(d).ok())
                     .map(|d| d.to_string())

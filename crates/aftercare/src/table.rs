@@ -91,11 +91,50 @@ impl Table {
     pub fn print(&self) {
         print!("{}", self.render());
     }
+
+    /// The table as CSV (RFC 4180: fields with a comma, a quote or a line
+    /// break are quoted, quotes doubled), led by a byte-order mark so a
+    /// spreadsheet opens the Chinese text as UTF-8.
+    pub fn csv(&self) -> String {
+        let field = |cell: &str| {
+            if cell.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", cell.replace('"', "\"\""))
+            } else {
+                cell.to_owned()
+            }
+        };
+        let mut out = String::from('\u{feff}');
+        for line in std::iter::once(&self.header).chain(&self.rows) {
+            let cells: Vec<String> = line.iter().map(|c| field(c)).collect();
+            out.push_str(&cells.join(","));
+            out.push_str("\r\n");
+        }
+        out
+    }
+
+    /// Prints the table as the output asks: aligned, or CSV.
+    pub fn print_as(&self, output: crate::client::Output) {
+        match output {
+            crate::client::Output::Csv => print!("{}", self.csv()),
+            _ => self.print(),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_quotes_what_needs_quoting_and_keeps_chinese_text() {
+        let mut table = Table::new(&["SEGMENT", ">UNITS"]);
+        table.row(vec!["科鲁兹, 1.5T".into(), "12".into()]);
+        table.row(vec!["the \"A\" group".into(), "3".into()]);
+        assert_eq!(
+            table.csv(),
+            "\u{feff}SEGMENT,UNITS\r\n\"科鲁兹, 1.5T\",12\r\n\"the \"\"A\"\" group\",3\r\n"
+        );
+    }
 
     #[test]
     fn columns_line_up_by_display_width_with_chinese_text() {

@@ -83,7 +83,7 @@ pub async fn vehicle(command: VehicleCommand) -> anyhow::Result<()> {
         .into_inner();
     match client.output {
         Output::Json => print_json(&history),
-        Output::Table => {
+        Output::Table | Output::Csv => {
             println!(
                 "vehicle {} {} owner {}",
                 history.vin, history.model, history.owner_customer_id

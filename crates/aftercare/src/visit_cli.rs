@@ -81,10 +81,10 @@ pub async fn visit(command: VisitCommand) -> anyhow::Result<()> {
         .into_inner();
     match v.client.output {
         Output::Json => crate::client::print_json(&answer),
-        Output::Table if answer.already_recorded => {
+        Output::Table | Output::Csv if answer.already_recorded => {
             println!("already recorded as visit {}", answer.visit_id)
         }
-        Output::Table => println!("recorded visit {}", answer.visit_id),
+        Output::Table | Output::Csv => println!("recorded visit {}", answer.visit_id),
     }
     Ok(())
 }
