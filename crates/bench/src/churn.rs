@@ -32,11 +32,11 @@ use serde::Serialize;
 use crate::cpu::{Sample, Stopwatch};
 use crate::metered::{Meter, RebuildProfile};
 
-const GROUPS: [&str; 5] = ["A组", "B组", "C组", "D组", "E组"];
-const MODELS: [&str; 8] = [
+pub(crate) const GROUPS: [&str; 5] = ["A组", "B组", "C组", "D组", "E组"];
+pub(crate) const MODELS: [&str; 8] = [
     "Lavida", "Passat", "Tiguan", "Magotan", "Sagitar", "Bora", "Teramont", "ID.4",
 ];
-const DISTRICTS: [&str; 12] = [
+pub(crate) const DISTRICTS: [&str; 12] = [
     "浦东", "闵行", "徐汇", "长宁", "静安", "普陀", "虹口", "杨浦", "宝山", "嘉定", "松江", "青浦",
 ];
 
@@ -58,17 +58,17 @@ impl Rng {
 
 /// One generated vehicle: its model, purchase month, district, and visits as
 /// (month offset from the first month, day, group index, advisor index).
-struct Generated {
-    model: &'static str,
-    purchased: u32,
-    district: &'static str,
-    sold_here: bool,
-    visits: Vec<(u32, u32, usize, usize)>,
+pub(crate) struct Generated {
+    pub model: &'static str,
+    pub purchased: u32,
+    pub district: &'static str,
+    pub sold_here: bool,
+    pub visits: Vec<(u32, u32, usize, usize)>,
 }
 
 /// A vehicle's life over `months` months: bought, then serviced every few months,
 /// now and then after a long absence, until it stops coming.
-fn vehicle(rng: &mut Rng, months: u32, visits_per_vehicle: u32) -> Generated {
+pub(crate) fn vehicle(rng: &mut Rng, months: u32, visits_per_vehicle: u32) -> Generated {
     // Bought in the first two thirds of the history, so most have years of service.
     let purchased = rng.below(u64::from(months * 2 / 3)) as u32;
     let mut visits = Vec::new();
@@ -112,8 +112,8 @@ pub struct Latency {
     pub met: bool,
 }
 
-const FIRST: (i16, i8) = (2020, 1);
-const MONTHS: u32 = 72;
+pub(crate) const FIRST: (i16, i8) = (2020, 1);
+pub(crate) const MONTHS: u32 = 72;
 
 /// Loads the counters of `vehicles` generated vehicles over `dealers` dealers.
 pub async fn load(
@@ -200,7 +200,7 @@ async fn write(db: &Database, dealer: &str, counters: Counters) -> anyhow::Resul
     Ok(())
 }
 
-fn principal(scope: DealerScope) -> Arc<Principal> {
+pub(crate) fn principal(scope: DealerScope) -> Arc<Principal> {
     Arc::new(Principal {
         name: "bench".to_owned(),
         roles: [Role::CareManager].into(),

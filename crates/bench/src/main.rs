@@ -15,6 +15,7 @@ mod metered;
 mod raw;
 mod report;
 mod store;
+mod value_suite;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -55,7 +56,7 @@ struct Args {
     /// Exit with failure when a target is not met.
     #[arg(long)]
     check: bool,
-    /// Which measurements: the foundation (event store, rebuilds, backfill), churn, callbacks, the club, or all.
+    /// Which measurements: the foundation (event store, rebuilds, backfill), churn, callbacks, the club, the value reports, or all.
     #[arg(long, value_enum, default_value_t = Suite::All)]
     suite: Suite,
     #[command(flatten)]
@@ -64,6 +65,8 @@ struct Args {
     callback: callback_suite::CallbackArgs,
     #[command(flatten)]
     loyalty: loyalty_suite::LoyaltyArgs,
+    #[command(flatten)]
+    value: value_suite::ValueArgs,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -73,6 +76,7 @@ enum Suite {
     Churn,
     Callback,
     Loyalty,
+    Value,
 }
 
 #[tokio::main]
@@ -97,6 +101,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if matches!(args.suite, Suite::All | Suite::Loyalty) {
         met &= loyalty_suite::run(n, &args.loyalty, now).await?;
+    }
+    if matches!(args.suite, Suite::All | Suite::Value) {
+        met &= value_suite::run(&args.value, now).await?;
     }
     if args.check && !met {
         anyhow::bail!("a performance target was not met");
