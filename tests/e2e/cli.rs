@@ -418,6 +418,62 @@ async fn the_demo_seeds_a_dealer_through_the_real_commands() {
         csv.lines().last().is_some_and(|l| l.starts_with("TOTAL,")),
         "{csv}"
     );
+    // A churn target for this year, read against the demo's churn as CSV.
+    let year = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::fixed(jiff::tz::offset(8)))
+        .year()
+        .to_string();
+    let (ok, _, stderr) = cli(
+        dir.path(),
+        &[
+            "targets",
+            "set",
+            "--dealer",
+            "D001",
+            "--metric",
+            "churn-rate",
+            "--year",
+            &year,
+            "--annual",
+            "0.0338",
+            "--server",
+            &url,
+        ],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    let targets = poll(
+        dir.path(),
+        &[
+            "report", "targets", "--dealer", "D001", "--year", &year, "--server", &url, "--output",
+            "json",
+        ],
+        |t| {
+            t["metrics"].as_array().is_some_and(|m| {
+                m.iter()
+                    .any(|m| m["metric"] == "churn-rate" && m.get("annual").is_some())
+            })
+        },
+    );
+    let churn = targets["metrics"]
+        .as_array()
+        .and_then(|m| m.iter().find(|m| m["metric"] == "churn-rate"))
+        .expect("the churn line");
+    assert_eq!(
+        churn["months"].as_array().map(Vec::len),
+        Some(12),
+        "{churn}"
+    );
+    let (ok, csv, stderr) = cli(
+        dir.path(),
+        &[
+            "report", "targets", "--dealer", "D001", "--year", &year, "--server", &url, "--output",
+            "csv",
+        ],
+        &[],
+    );
+    assert!(ok, "{stderr}");
+    assert!(csv.contains("\r\nchurn-rate,YEAR,3.38%,"), "{csv}");
     // Other commands answer in a table or JSON, and say so.
     let (ok, _, stderr) = cli(
         dir.path(),

@@ -54,9 +54,14 @@ enum Command {
     /// The owner club: member, ledger, redeem, adjust, activity, vip, join, sweep.
     #[command(subcommand)]
     Club(aftercare::club_cli::ClubCommand),
-    /// Reports: churn by month and breakdown, the churn scorecard.
+    /// Reports: churn by month and breakdown, the churn table and scorecard,
+    /// RFM, ABC, lifetime value, churn risk, targets against actuals.
     #[command(subcommand)]
     Report(aftercare::report_cli::ReportCommand),
+    /// Targets: set a metric's annual target (broken down to months), enter a
+    /// month's score from the OEM's report.
+    #[command(subcommand)]
+    Targets(aftercare::report_cli::TargetsCommand),
     /// Seed a realistic dealer through the real command path, for a first look.
     Demo {
         #[arg(long, default_value = "D001")]
@@ -224,6 +229,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Visit(c) => aftercare::visit_cli::visit(c).await,
         Command::Lead(c) => aftercare::lead_cli::lead(c).await,
         Command::Report(c) => aftercare::report_cli::report(c).await,
+        Command::Targets(c) => aftercare::report_cli::targets(c).await,
         Command::Complaint(c) => aftercare::complaint_cli::complaint(c).await,
         Command::Callback(c) => aftercare::callback_cli::callback(c).await,
         Command::Club(c) => aftercare::club_cli::club(c).await,

@@ -84,6 +84,15 @@ pub enum ReportCommand {
         #[command(flatten)]
         client: ClientArgs,
     },
+    /// A year's targets against the actuals by month, quarter, year to date.
+    Targets {
+        #[arg(long)]
+        dealer: String,
+        #[arg(long)]
+        year: i32,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
     /// The churn table at the end of a month: vehicles on file per segment and
     /// the share at or past the threshold, optionally broken down.
     ChurnTable {
@@ -316,6 +325,167 @@ fn print_risk(answer: &pb::RiskReportResponse, output: Output) {
     }
 }
 
+fn level(metric: &pb::MetricLine, value: Option<f64>) -> String {
+    match value {
+        None => "-".to_owned(),
+        Some(v) if metric.metric.ends_with("css") || metric.metric == "mystery-shopper" => {
+            format!("{v:.1}")
+        }
+        Some(v) => format!("{:.2}%", v * 100.0),
+    }
+}
+
+fn print_targets(answer: &pb::TargetsReportResponse, output: Output) {
+    match output {
+        Output::Json => print_json(answer),
+        Output::Table | Output::Csv => {
+            say!(
+                output,
+                "targets of dealer {} for {}",
+                answer.dealer,
+                answer.year
+            );
+            let mut table =
+                crate::table::Table::new(&["METRIC", "PERIOD", ">TARGET", ">ACTUAL", "MET"]);
+            for m in &answer.metrics {
+                if m.annual.is_none() && m.months.iter().all(|x| x.actual.is_none()) {
+                    continue;
+                }
+                let verdict = |met: Option<bool>| match met {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "",
+                };
+                for month in &m.months {
+                    if month.target.is_none() && month.actual.is_none() {
+                        continue;
+                    }
+                    table.row(vec![
+                        m.metric.clone(),
+                        month_text(month.month.as_ref()),
+                        level(m, month.target),
+                        level(m, month.actual),
+                        verdict(month.met).to_owned(),
+                    ]);
+                }
+                for p in &m.periods {
+                    table.row(vec![
+                        m.metric.clone(),
+                        p.period.clone(),
+                        level(m, p.target),
+                        level(m, p.actual),
+                        verdict(p.met).to_owned(),
+                    ]);
+                }
+            }
+            table.print_as(output);
+            for m in &answer.metrics {
+                if m.annual.is_some() && !m.measured {
+                    say!(output, "{}: actuals not derived yet", m.metric);
+                }
+            }
+        }
+    }
+}
+
+/// `aftercare targets …`.
+#[derive(Subcommand)]
+pub enum TargetsCommand {
+    /// Set or change a metric's target for a year: the annual level every
+    /// month, shaped by seasonal weights, or given per month.
+    Set {
+        #[arg(long)]
+        dealer: String,
+        /// sales-css, service-css, sales-satisfaction, service-satisfaction,
+        /// complaint-rate, churn-rate, callback-rate, winback-appointment-rate,
+        /// mystery-shopper.
+        #[arg(long)]
+        metric: String,
+        #[arg(long)]
+        year: i32,
+        /// A rate as a share (3.38% is 0.0338), a score in points (930).
+        #[arg(long, default_value_t = 0.0)]
+        annual: f64,
+        /// Twelve weights, 100 an average month: 80,90,100,…
+        #[arg(long, value_delimiter = ',')]
+        weights: Vec<u32>,
+        /// Twelve monthly values instead: 0.039,0.038,…
+        #[arg(long, value_delimiter = ',')]
+        monthly: Vec<f64>,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+    /// Enter a month's score from the OEM's report (CSS, mystery shopper).
+    Result {
+        #[arg(long)]
+        dealer: String,
+        #[arg(long)]
+        metric: String,
+        /// YYYY-MM.
+        #[arg(long)]
+        month: String,
+        #[arg(long)]
+        value: f64,
+        #[command(flatten)]
+        client: ClientArgs,
+    },
+}
+
+pub async fn targets(command: TargetsCommand) -> anyhow::Result<()> {
+    let (client, answer) = match command {
+        TargetsCommand::Set {
+            dealer,
+            metric,
+            year,
+            annual,
+            weights,
+            monthly,
+            client,
+        } => {
+            let mut api = AnalyticsServiceClient::new(client.channel().await?);
+            let answer = api
+                .set_target(pb::SetTargetRequest {
+                    dealer: crate::client::dealer(&dealer),
+                    metric,
+                    year,
+                    annual,
+                    seasonal_weights: weights,
+                    monthly,
+                })
+                .await;
+            (client, answer)
+        }
+        TargetsCommand::Result {
+            dealer,
+            metric,
+            month,
+            value,
+            client,
+        } => {
+            let mut api = AnalyticsServiceClient::new(client.channel().await?);
+            let answer = api
+                .record_result(pb::RecordResultRequest {
+                    dealer: crate::client::dealer(&dealer),
+                    metric,
+                    month: Some(year_month(&month)?),
+                    value,
+                })
+                .await;
+            (client, answer)
+        }
+    };
+    let answer = answer.map_err(status_error)?.into_inner();
+    match client.output {
+        Output::Json => print_json(&answer),
+        Output::Table | Output::Csv if answer.changed => println!(
+            "recorded (position {})",
+            answer.position.map_or(0, |p| p.value)
+        ),
+        Output::Table | Output::Csv => println!("nothing to change"),
+    }
+    Ok(())
+}
+
 pub fn year_month(text: &str) -> anyhow::Result<YearMonth> {
     let bad = || anyhow::anyhow!("--month {text:?}: write it as 2026-09");
     let (y, m) = text.split_once('-').ok_or_else(bad)?;
@@ -398,6 +568,23 @@ pub async fn report(command: ReportCommand) -> anyhow::Result<()> {
                 .map_err(status_error)?
                 .into_inner();
             print_scorecard(&answer, client.output);
+        }
+        ReportCommand::Targets {
+            dealer,
+            year,
+            client,
+        } => {
+            let mut api = AnalyticsServiceClient::new(client.channel().await?);
+            let answer = api
+                .targets_report(pb::TargetsReportRequest {
+                    dealer: crate::client::dealer(&dealer),
+                    year,
+                    consistency: None,
+                })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            print_targets(&answer, client.output);
         }
         ReportCommand::Rfm(args) => print_rfm(&value_report(&args).await?, args.client.output),
         ReportCommand::Abc(args) => print_abc(&value_report(&args).await?, args.client.output),

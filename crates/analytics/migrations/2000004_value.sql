@@ -22,3 +22,29 @@ CREATE TABLE analytics_risk_alerts (
     position   BIGINT NOT NULL
 );
 CREATE INDEX analytics_risk_alerts_dealer ON analytics_risk_alerts (dealer, raised);
+
+-- Each dealer's targets by year, metric and month (in millionths: a rate of
+-- 3.38% is 33,800; a score of 930 points is 930,000,000), with who set them.
+CREATE TABLE analytics_targets (
+    dealer     TEXT NOT NULL,
+    year       BIGINT NOT NULL,
+    metric     TEXT NOT NULL,
+    month      BIGINT NOT NULL,
+    target     BIGINT NOT NULL,
+    annual     BIGINT NOT NULL,
+    breakdown  TEXT NOT NULL,
+    set_by     TEXT NOT NULL,
+    set_at     BIGINT NOT NULL,
+    PRIMARY KEY (dealer, year, metric, month)
+);
+
+-- Monthly scores entered from the OEM's reports, in millionths.
+CREATE TABLE analytics_results (
+    dealer   TEXT NOT NULL,
+    metric   TEXT NOT NULL,
+    month    BIGINT NOT NULL,
+    value    BIGINT NOT NULL,
+    by_whom  TEXT NOT NULL,
+    at       BIGINT NOT NULL,
+    PRIMARY KEY (dealer, metric, month)
+);

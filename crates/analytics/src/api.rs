@@ -37,6 +37,9 @@ pub(crate) const STATUS_READERS: &[Role] = &[
 
 pub struct AnalyticsApi {
     pub db: Database,
+    /// The event log, for the commands (targets); none where the service only
+    /// reads.
+    pub store: Option<std::sync::Arc<dyn aftercare_eventstore::EventStore>>,
     pub churn: Option<ProgressHandle>,
     /// The value read model (RFM, ABC).
     pub value: Option<ProgressHandle>,
@@ -154,6 +157,14 @@ fn score(s: &Score) -> pb::Score {
 }
 
 impl AnalyticsApi {
+    pub(crate) fn store(
+        &self,
+    ) -> Result<&std::sync::Arc<dyn aftercare_eventstore::EventStore>, ServiceError> {
+        self.store.as_ref().ok_or_else(|| {
+            ServiceError::Internal("this analytics service takes no commands".into())
+        })
+    }
+
     async fn ready(&self, consistency: Option<&common::Consistency>) -> Result<(), ServiceError> {
         wait_for_consistency(self.churn.as_ref(), consistency, self.read_timeout).await
     }
@@ -477,6 +488,36 @@ impl pb::analytics_service_server::AnalyticsService for AnalyticsApi {
         let principal = Principal::of(&request)?;
         Ok(Response::new(
             AnalyticsApi::risk_report(self, &principal, request.get_ref()).await?,
+        ))
+    }
+
+    async fn set_target(
+        &self,
+        request: Request<pb::SetTargetRequest>,
+    ) -> Result<Response<pb::TargetsCommandResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(
+            AnalyticsApi::set_target(self, &principal, request.get_ref()).await?,
+        ))
+    }
+
+    async fn record_result(
+        &self,
+        request: Request<pb::RecordResultRequest>,
+    ) -> Result<Response<pb::TargetsCommandResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(
+            AnalyticsApi::record_result(self, &principal, request.get_ref()).await?,
+        ))
+    }
+
+    async fn targets_report(
+        &self,
+        request: Request<pb::TargetsReportRequest>,
+    ) -> Result<Response<pb::TargetsReportResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(
+            AnalyticsApi::targets_report(self, &principal, request.get_ref()).await?,
         ))
     }
 

@@ -14,6 +14,8 @@ pub mod risk_alert;
 pub mod risk_api;
 pub mod status_events;
 pub mod sweep;
+pub mod targets_api;
+pub mod targets_events;
 pub mod value_api;
 pub mod value_projection;
 
@@ -56,6 +58,7 @@ impl Module for AnalyticsModule {
     fn routes(&self, ctx: &ModuleContext, progress: &[ProgressHandle], routes: &mut RoutesBuilder) {
         let api = api::AnalyticsApi {
             db: ctx.db.clone(),
+            store: Some(ctx.store.clone()),
             churn: progress
                 .iter()
                 .find(|p| p.name() == projection::NAME)

@@ -81,7 +81,97 @@ impl VisitValues {
     }
 }
 
+/// A target or a result in millionths (3.38% is 33,800; 930 points 930,000,000).
+pub fn millionths(value: f64) -> i64 {
+    (value * 1_000_000.0).round() as i64
+}
+
 impl VisitValues {
+    /// A target set or a result entered.
+    async fn target(
+        &self,
+        tx: &mut AnyConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ApplyError> {
+        use crate::domain::targets::Event as E;
+        use aftercare_runtime::command::EventCodec;
+        let dealer = event.dealer().as_str();
+        let decoded = crate::targets_events::TargetsCodec
+            .decode(event)
+            .map_err(|reason| ApplyError::Poison {
+                position: event.position,
+                reason,
+            })?;
+        match decoded {
+            E::TargetSet {
+                metric,
+                year,
+                plan,
+                by,
+                at,
+            } => {
+                let rows: Vec<Vec<SqlValue>> = plan
+                    .months
+                    .iter()
+                    .enumerate()
+                    .map(|(m, target)| {
+                        vec![
+                            SqlValue::Text(dealer.to_owned()),
+                            SqlValue::Int(i64::from(year)),
+                            SqlValue::Text(metric.code().to_owned()),
+                            SqlValue::Int(m as i64 + 1),
+                            SqlValue::Int(millionths(*target)),
+                            SqlValue::Int(millionths(plan.annual)),
+                            SqlValue::Text(
+                                crate::targets_events::breakdown_name(&plan.breakdown).to_owned(),
+                            ),
+                            SqlValue::Text(by.clone()),
+                            SqlValue::Int(at.as_microsecond()),
+                        ]
+                    })
+                    .collect();
+                insert_rows(
+                    tx,
+                    "analytics_targets",
+                    &[
+                        "dealer", "year", "metric", "month", "target", "annual", "breakdown",
+                        "set_by", "set_at",
+                    ],
+                    "ON CONFLICT (dealer, year, metric, month) DO UPDATE SET \
+                     target = excluded.target, annual = excluded.annual, \
+                     breakdown = excluded.breakdown, set_by = excluded.set_by, set_at = excluded.set_at",
+                    &rows,
+                )
+                .await?;
+            }
+            E::ResultRecorded {
+                metric,
+                month,
+                value,
+                by,
+                at,
+            } => {
+                insert_rows(
+                    tx,
+                    "analytics_results",
+                    &["dealer", "metric", "month", "value", "by_whom", "at"],
+                    "ON CONFLICT (dealer, metric, month) DO UPDATE SET value = excluded.value, \
+                     by_whom = excluded.by_whom, at = excluded.at",
+                    &[vec![
+                        SqlValue::Text(dealer.to_owned()),
+                        SqlValue::Text(metric.code().to_owned()),
+                        SqlValue::Int(i64::from(month.index())),
+                        SqlValue::Int(millionths(value)),
+                        SqlValue::Text(by),
+                        SqlValue::Int(at.as_microsecond()),
+                    ]],
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// A churn-risk warning raised or cleared.
     async fn alert(&self, tx: &mut AnyConnection, event: &RecordedEvent) -> Result<(), ApplyError> {
         use crate::risk_alert::{AlertCodec, AlertEvent};
@@ -132,12 +222,18 @@ impl Projection for VisitValues {
         Filter::aggregate(aftercare_proto::aggregates::VISIT)
             .or_aggregate(aftercare_proto::aggregates::VEHICLE)
             .or_aggregate(crate::risk_alert::AGGREGATE)
+            .or_aggregate(crate::targets_events::AGGREGATE)
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
         aftercare_runtime::db::delete_all(
             tx,
-            &["analytics_value_contacts", "analytics_risk_alerts"],
+            &[
+                "analytics_value_contacts",
+                "analytics_risk_alerts",
+                "analytics_targets",
+                "analytics_results",
+            ],
         )
         .await
     }
@@ -151,6 +247,8 @@ impl Projection for VisitValues {
         for event in batch {
             if event.stream.aggregate() == crate::risk_alert::AGGREGATE {
                 self.alert(tx, event).await?;
+            } else if event.stream.aggregate() == crate::targets_events::AGGREGATE {
+                self.target(tx, event).await?;
             } else if let Some(row) = self.row(event)? {
                 rows.push(row);
             }

@@ -82,6 +82,7 @@ async fn risk_on(url: String) {
     assert!(errors.is_empty(), "{errors:?}");
     let api = AnalyticsApi {
         db: f.db.clone(),
+        store: Some(f.store.clone()),
         churn: None,
         value: None,
         dealers: dealers.clone(),

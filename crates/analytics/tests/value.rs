@@ -122,6 +122,7 @@ async fn value_on(url: String) {
 
     let api = AnalyticsApi {
         db: f.db.clone(),
+        store: Some(f.store.clone()),
         churn: None,
         value: None,
         dealers: Arc::new(ChurnDealers::default()),

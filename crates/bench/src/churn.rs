@@ -219,6 +219,7 @@ pub async fn latency(
 ) -> anyhow::Result<Latency> {
     let api = AnalyticsApi {
         db: db.clone(),
+        store: None,
         churn: None,
         value: None,
         dealers: Arc::new(ChurnDealers::default()),

@@ -253,6 +253,7 @@ pub async fn run(args: &ValueArgs, now: jiff::Timestamp) -> anyhow::Result<bool>
     sqlx::query("ANALYZE").execute(&db.pool).await?;
     let api = AnalyticsApi {
         db: db.clone(),
+        store: None,
         churn: None,
         value: None,
         dealers: Arc::new(ChurnDealers::default()),

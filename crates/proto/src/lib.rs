@@ -27,6 +27,8 @@ pub mod aggregates {
     pub const VEHICLE_CHURN: &str = "vehicle-churn";
     /// A vehicle's churn-risk warning.
     pub const VEHICLE_RISK: &str = "vehicle-risk";
+    /// A dealer's targets of a year.
+    pub const TARGETS: &str = "targets";
     pub const CALLBACK_TASK: &str = "callback-task";
     pub const MEMBER: &str = "member";
     pub const PARTNER: &str = "partner";

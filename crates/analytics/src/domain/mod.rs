@@ -8,6 +8,7 @@ pub mod report;
 pub mod risk;
 pub mod scorecard;
 pub mod status;
+pub mod targets;
 pub mod value;
 
 pub use aftercare_kernel::Month;

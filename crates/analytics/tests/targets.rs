@@ -1,0 +1,301 @@
+//! Targets against actuals through the service's handlers, on SQLite and
+//! PostgreSQL: a churn-rate path given per month read against the churn
+//! counters, a service CSS target with the OEM's scores entered; quarters and
+//! the year as ratios of the months' counts; bad input named, roles kept.
+
+mod fixture;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aftercare_analytics::api::AnalyticsApi;
+use aftercare_analytics::config::ChurnDealers;
+use aftercare_eventstore::Position;
+use aftercare_proto::analytics::v1 as pb;
+use aftercare_proto::analytics::v1::analytics_service_server::AnalyticsService;
+use aftercare_proto::common::v1 as common;
+use aftercare_runtime::{DealerScope, Principal, Role};
+use tonic::Code;
+
+use fixture::{Fixture, d001};
+
+fn request<T>(message: T, role: Role) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request.extensions_mut().insert(Arc::new(Principal {
+        name: "王经理".into(),
+        roles: BTreeSet::from([role]),
+        scope: DealerScope::Dealer(d001()),
+    }));
+    request
+}
+
+fn dealer() -> Option<common::DealerId> {
+    Some(common::DealerId {
+        value: "D001".into(),
+    })
+}
+
+fn month(year: i32, month: u32) -> Option<common::YearMonth> {
+    Some(common::YearMonth { year, month })
+}
+
+async fn targets_on(url: String) {
+    let mut f = Fixture::new(url).await;
+    // January 2025: two vehicles serviced, one of them back in January 2026;
+    // February 2025: one, never back.
+    f.visit(
+        "RO-1",
+        "LSVAG2186E2100001",
+        "c1",
+        "2025-01-20T02:00:00Z",
+        "A组",
+    )
+    .await;
+    f.visit(
+        "RO-2",
+        "LSVAG2186E2100001",
+        "c1",
+        "2026-01-20T02:00:00Z",
+        "A组",
+    )
+    .await;
+    f.visit(
+        "RO-3",
+        "1M8GDM9AXKP042788",
+        "c2",
+        "2025-01-05T02:00:00Z",
+        "B组",
+    )
+    .await;
+    f.visit(
+        "RO-4",
+        "LSVAG2188E2100002",
+        "c2",
+        "2025-02-10T02:00:00Z",
+        "B组",
+    )
+    .await;
+    f.catch_up().await;
+    let api = AnalyticsApi {
+        db: f.db.clone(),
+        store: Some(f.store.clone()),
+        churn: None,
+        value: None,
+        dealers: Arc::new(ChurnDealers::default()),
+        read_timeout: Duration::from_secs(5),
+    };
+    let mut last = Position::ZERO;
+    let mut done = |r: pb::TargetsCommandResponse| {
+        last = last.max(Position(r.position.map_or(0, |p| p.value)));
+        r.changed
+    };
+    // The churn plan: 3.9% in January falling by 0.1 point a month.
+    let path: Vec<f64> = (0..12).map(|m| 0.039 - 0.001 * f64::from(m)).collect();
+    let set_churn = pb::SetTargetRequest {
+        dealer: dealer(),
+        metric: "churn-rate".into(),
+        year: 2026,
+        annual: 0.0,
+        seasonal_weights: vec![],
+        monthly: path.clone(),
+    };
+    assert!(done(
+        api.set_target(request(set_churn.clone(), Role::CareManager))
+            .await
+            .expect("set")
+            .into_inner()
+    ));
+    assert!(
+        !done(
+            api.set_target(request(set_churn, Role::CareManager))
+                .await
+                .expect("again")
+                .into_inner()
+        ),
+        "the same target again changes nothing"
+    );
+    assert!(done(
+        api.set_target(request(
+            pb::SetTargetRequest {
+                dealer: dealer(),
+                metric: "service-css".into(),
+                year: 2026,
+                annual: 930.0,
+                seasonal_weights: vec![],
+                monthly: vec![],
+            },
+            Role::Manager,
+        ))
+        .await
+        .expect("set")
+        .into_inner()
+    ));
+    for (m, score) in [(1, 925.0), (2, 935.0)] {
+        assert!(done(
+            api.record_result(request(
+                pb::RecordResultRequest {
+                    dealer: dealer(),
+                    metric: "service-css".into(),
+                    month: month(2026, m),
+                    value: score,
+                },
+                Role::CareManager,
+            ))
+            .await
+            .expect("recorded")
+            .into_inner()
+        ));
+    }
+    f.head = f.head.max(last);
+    f.catch_up_value().await;
+
+    let report = api
+        .targets_report(request(
+            pb::TargetsReportRequest {
+                dealer: dealer(),
+                year: 2026,
+                consistency: None,
+            },
+            Role::Viewer,
+        ))
+        .await
+        .expect("report")
+        .into_inner();
+    let line = |name: &str| {
+        report
+            .metrics
+            .iter()
+            .find(|m| m.metric == name)
+            .expect("a line per metric")
+    };
+    let churn = line("churn-rate");
+    assert!(churn.lower_is_better && churn.measured);
+    assert_eq!(churn.breakdown, "monthly");
+    assert_eq!(churn.set_by, "王经理");
+    assert!((churn.annual.expect("set") - 0.0335).abs() < 1e-9);
+    // January 2026: of January 2025's two vehicles, one not back: 50%.
+    let january = &churn.months[0];
+    assert_eq!((january.numerator, january.denominator), (1.0, 2.0));
+    assert_eq!(january.target, Some(0.039));
+    assert_eq!(january.met, Some(false));
+    let february = &churn.months[1];
+    assert_eq!((february.numerator, february.denominator), (1.0, 1.0));
+    // The first quarter: 2 of 3, not the average of 50% and 100%.
+    let period = |line: &pb::MetricLine, name: &str| {
+        line.periods
+            .iter()
+            .find(|p| p.period == name)
+            .cloned()
+            .expect("period")
+    };
+    let q1 = period(churn, "Q1");
+    assert!((q1.actual.expect("counted") - 2.0 / 3.0).abs() < 1e-12);
+    assert!((q1.target.expect("set") - 0.038).abs() < 1e-12);
+    assert!(period(churn, "YEAR").target.is_some());
+    // The service CSS: 930 every month; Q1's scores average 930: met.
+    let css = line("service-css");
+    assert_eq!(css.months[0].actual, Some(925.0));
+    assert_eq!(css.months[0].met, Some(false));
+    assert_eq!(period(css, "Q1").actual, Some(930.0));
+    assert_eq!(period(css, "Q1").met, Some(true));
+    // Not set, nothing entered: no target, no actual.
+    let sales = line("sales-css");
+    assert!(sales.annual.is_none() && sales.months.iter().all(|m| m.actual.is_none()));
+    assert!(!line("callback-rate").measured);
+
+    // Bad input is named; the churn rate is counted, not entered; roles hold.
+    let bad = api
+        .set_target(request(
+            pb::SetTargetRequest {
+                dealer: dealer(),
+                metric: "churn".into(),
+                year: 2026,
+                annual: 0.03,
+                seasonal_weights: vec![],
+                monthly: vec![],
+            },
+            Role::CareManager,
+        ))
+        .await
+        .expect_err("no such metric");
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(bad.message().contains("metric"), "{}", bad.message());
+    let weights = api
+        .set_target(request(
+            pb::SetTargetRequest {
+                dealer: dealer(),
+                metric: "complaint-rate".into(),
+                year: 2026,
+                annual: 0.011,
+                seasonal_weights: vec![100; 11],
+                monthly: vec![],
+            },
+            Role::CareManager,
+        ))
+        .await
+        .expect_err("eleven weights");
+    assert!(
+        weights.message().contains("seasonal_weights"),
+        "{}",
+        weights.message()
+    );
+    let percent = api
+        .set_target(request(
+            pb::SetTargetRequest {
+                dealer: dealer(),
+                metric: "complaint-rate".into(),
+                year: 2026,
+                annual: 1.1,
+                seasonal_weights: vec![],
+                monthly: vec![],
+            },
+            Role::CareManager,
+        ))
+        .await
+        .expect_err("a percentage where a share belongs");
+    assert_eq!(percent.code(), Code::InvalidArgument);
+    let computed = api
+        .record_result(request(
+            pb::RecordResultRequest {
+                dealer: dealer(),
+                metric: "churn-rate".into(),
+                month: month(2026, 3),
+                value: 0.02,
+            },
+            Role::CareManager,
+        ))
+        .await
+        .expect_err("counted, not entered");
+    assert_eq!(computed.code(), Code::FailedPrecondition);
+    let agent = api
+        .set_target(request(
+            pb::SetTargetRequest {
+                dealer: dealer(),
+                metric: "callback-rate".into(),
+                year: 2026,
+                annual: 1.0,
+                seasonal_weights: vec![],
+                monthly: vec![],
+            },
+            Role::CallbackAgent,
+        ))
+        .await
+        .expect_err("agents do not set targets");
+    assert_eq!(agent.code(), Code::PermissionDenied);
+}
+
+#[tokio::test]
+async fn targets_on_sqlite() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    targets_on(format!(
+        "sqlite://{}/read.db?mode=rwc",
+        dir.path().display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn targets_on_postgres() {
+    targets_on(aftercare_testkit::postgres().create_database().url).await;
+}
