@@ -48,3 +48,11 @@ CREATE TABLE analytics_results (
     at       BIGINT NOT NULL,
     PRIMARY KEY (dealer, metric, month)
 );
+
+-- Complaints filed, by day at the dealer: the complaint rate's numerator.
+CREATE TABLE analytics_complaints (
+    ticket_id TEXT PRIMARY KEY,
+    dealer    TEXT NOT NULL,
+    filed_at  BIGINT NOT NULL
+);
+CREATE INDEX analytics_complaints_dealer ON analytics_complaints (dealer, filed_at);

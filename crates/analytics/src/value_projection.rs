@@ -1,6 +1,8 @@
 //! The value read model: every visit's labour and parts and every sale's day,
-//! per vehicle, from intake's events. RFM, ABC classes and lifetime value are
-//! computed from it as of any day; nothing is entered twice.
+//! per vehicle, from intake's events (RFM, ABC classes and lifetime value are
+//! computed from it as of any day), the churn-risk warnings, the dealers'
+//! targets and entered scores, and the complaints filed (for the complaint
+//! rate). Nothing is entered twice.
 
 use std::sync::Arc;
 
@@ -223,6 +225,7 @@ impl Projection for VisitValues {
             .or_aggregate(aftercare_proto::aggregates::VEHICLE)
             .or_aggregate(crate::risk_alert::AGGREGATE)
             .or_aggregate(crate::targets_events::AGGREGATE)
+            .or_aggregate(aftercare_proto::aggregates::COMPLAINT)
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
@@ -233,6 +236,7 @@ impl Projection for VisitValues {
                 "analytics_risk_alerts",
                 "analytics_targets",
                 "analytics_results",
+                "analytics_complaints",
             ],
         )
         .await
@@ -249,6 +253,33 @@ impl Projection for VisitValues {
                 self.alert(tx, event).await?;
             } else if event.stream.aggregate() == crate::targets_events::AGGREGATE {
                 self.target(tx, event).await?;
+            } else if event.data.event_type
+                == aftercare_proto::event_types::complaint::COMPLAINT_FILED
+            {
+                let filed = aftercare_proto::complaint::v1::ComplaintFiled::decode(
+                    event.data.payload.as_ref(),
+                )
+                .map_err(|e| ApplyError::Poison {
+                    position: event.position,
+                    reason: e.to_string(),
+                })?;
+                let at = filed
+                    .filed_at
+                    .as_ref()
+                    .and_then(read_instant)
+                    .unwrap_or(event.data.occurred_at);
+                insert_rows(
+                    tx,
+                    "analytics_complaints",
+                    &["ticket_id", "dealer", "filed_at"],
+                    "ON CONFLICT (ticket_id) DO NOTHING",
+                    &[vec![
+                        SqlValue::Text(event.stream.id().to_owned()),
+                        SqlValue::Text(event.dealer().as_str().to_owned()),
+                        SqlValue::Int(at.as_microsecond()),
+                    ]],
+                )
+                .await?;
             } else if let Some(row) = self.row(event)? {
                 rows.push(row);
             }

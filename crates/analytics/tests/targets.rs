@@ -1,6 +1,7 @@
 //! Targets against actuals through the service's handlers, on SQLite and
 //! PostgreSQL: a churn-rate path given per month read against the churn
-//! counters, a service CSS target with the OEM's scores entered; quarters and
+//! counters, the complaint rate from the complaints filed over the month's
+//! visits, a service CSS target with the OEM's scores entered; quarters and
 //! the year as ratios of the months' counts; bad input named, roles kept.
 
 mod fixture;
@@ -43,7 +44,7 @@ fn month(year: i32, month: u32) -> Option<common::YearMonth> {
 async fn targets_on(url: String) {
     let mut f = Fixture::new(url).await;
     // January 2025: two vehicles serviced, one of them back in January 2026;
-    // February 2025: one, never back.
+    // February 2025: one, back in January 2026.
     f.visit(
         "RO-1",
         "LSVAG2186E2100001",
@@ -74,6 +75,30 @@ async fn targets_on(url: String) {
         "c2",
         "2025-02-10T02:00:00Z",
         "B组",
+    )
+    .await;
+    f.visit(
+        "RO-5",
+        "LSVAG2188E2100002",
+        "c2",
+        "2026-01-25T02:00:00Z",
+        "B组",
+    )
+    .await;
+    // One complaint in January 2026, of its two service visits.
+    let filed = aftercare_proto::complaint::v1::ComplaintFiled {
+        ticket_id: "t-1".into(),
+        grade: 2,
+        filed_at: Some(aftercare_proto::calendar::timestamp(
+            "2026-01-26T03:00:00Z".parse().expect("instant"),
+        )),
+        ..Default::default()
+    };
+    f.append(
+        "complaint",
+        "t-1",
+        aftercare_proto::event_types::complaint::COMPLAINT_FILED,
+        prost::Message::encode_to_vec(&filed),
     )
     .await;
     f.catch_up().await;
@@ -179,9 +204,10 @@ async fn targets_on(url: String) {
     assert_eq!((january.numerator, january.denominator), (1.0, 2.0));
     assert_eq!(january.target, Some(0.039));
     assert_eq!(january.met, Some(false));
+    // February: February 2025's vehicle came back in January 2026.
     let february = &churn.months[1];
-    assert_eq!((february.numerator, february.denominator), (1.0, 1.0));
-    // The first quarter: 2 of 3, not the average of 50% and 100%.
+    assert_eq!((february.numerator, february.denominator), (0.0, 1.0));
+    // The first quarter: 1 of 3, not the average of 50% and 0%.
     let period = |line: &pb::MetricLine, name: &str| {
         line.periods
             .iter()
@@ -190,7 +216,7 @@ async fn targets_on(url: String) {
             .expect("period")
     };
     let q1 = period(churn, "Q1");
-    assert!((q1.actual.expect("counted") - 2.0 / 3.0).abs() < 1e-12);
+    assert!((q1.actual.expect("counted") - 1.0 / 3.0).abs() < 1e-12);
     assert!((q1.target.expect("set") - 0.038).abs() < 1e-12);
     assert!(period(churn, "YEAR").target.is_some());
     // The service CSS: 930 every month; Q1's scores average 930: met.
@@ -203,6 +229,19 @@ async fn targets_on(url: String) {
     let sales = line("sales-css");
     assert!(sales.annual.is_none() && sales.months.iter().all(|m| m.actual.is_none()));
     assert!(!line("callback-rate").measured);
+    let complaints = line("complaint-rate");
+    assert!(complaints.measured);
+    assert_eq!(
+        (
+            complaints.months[0].numerator,
+            complaints.months[0].denominator
+        ),
+        (1.0, 2.0)
+    );
+    assert_eq!(
+        complaints.months[1].actual, None,
+        "no visits in February 2026"
+    );
 
     // Bad input is named; the churn rate is counted, not entered; roles hold.
     let bad = api
