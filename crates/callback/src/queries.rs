@@ -14,6 +14,7 @@ use sqlx::Row;
 
 use crate::api::{CallbackApi, READERS};
 use crate::domain::Kind;
+use crate::domain::measures::{Line, Tally};
 use crate::events::{appointment_to, kind_from, kind_to};
 
 const SELECT: &str = "SELECT t.task_id, t.dealer, t.kind, t.status, t.customer_id, t.vehicle_id, \
@@ -271,13 +272,10 @@ impl CallbackApi {
         let mut tally = Tally::default();
         let mut people: BTreeMap<String, Tally> = BTreeMap::new();
         for row in &rows {
-            let line = Line::read(row, &passed)?;
+            let (line, who) = line_of(row, &passed)?;
             tally.add(&line);
-            let who = [&line.caller, &line.claimed_by, &line.assignee]
-                .into_iter()
-                .find(|p| !p.is_empty());
             if let Some(who) = who {
-                people.entry(who.clone()).or_default().add(&line);
+                people.entry(who).or_default().add(&line);
             }
         }
         let unscheduled = |reason: &'static str| {
@@ -295,12 +293,12 @@ impl CallbackApi {
             .await?;
         let history = unscheduled("history").fetch_one(&self.db.pool).await?;
         Ok(pb::MeasuresResponse {
-            dealer: Some(tally.figures()),
+            dealer: Some(figures(&tally)),
             people: people
                 .into_iter()
                 .map(|(person, t)| pb::PersonFigures {
                     person,
-                    figures: Some(t.figures()),
+                    figures: Some(figures(&t)),
                 })
                 .collect(),
             not_contactable: not_contactable as u64,
@@ -309,145 +307,55 @@ impl CallbackApi {
     }
 }
 
-/// One task as the measures count it.
-struct Line {
-    kind: Option<Kind>,
-    status: String,
-    assignee: String,
-    claimed_by: String,
-    caller: String,
-    due_at: i64,
-    first_attempt_at: Option<i64>,
-    attempts: i64,
-    satisfaction: Option<i64>,
-    appointment: bool,
-    /// The appointment's day and the day after have passed.
-    appointment_passed: bool,
-    returned: bool,
-    kept: bool,
+/// One task of the month as the read model has it: the measures' line and
+/// who it is counted for (the caller, else who claimed it, else the assignee).
+fn line_of(row: &sqlx::any::AnyRow, passed: &str) -> Result<(Line, Option<String>), sqlx::Error> {
+    let appointment_day: Option<String> = row.try_get("appointment_day")?;
+    let line = Line {
+        kind: Kind::parse(&row.try_get::<String, _>("kind")?),
+        status: row.try_get("status")?,
+        due_at: row.try_get("due_at")?,
+        first_attempt_at: row.try_get("first_attempt_at")?,
+        attempts: row.try_get("attempts")?,
+        satisfaction: row.try_get("satisfaction")?,
+        appointment: appointment_day.is_some(),
+        appointment_passed: appointment_day.is_some_and(|d| d.as_str() < passed),
+        returned: row.try_get::<Option<i64>, _>("returned_at")?.is_some(),
+        kept: row.try_get::<Option<i64>, _>("kept_at")?.is_some(),
+    };
+    let mut who = None;
+    for column in ["caller", "claimed_by", "assignee"] {
+        let person: String = row.try_get(column)?;
+        if !person.is_empty() {
+            who = Some(person);
+            break;
+        }
+    }
+    Ok((line, who))
 }
 
-impl Line {
-    /// `passed`: the day before today at the dealer, `YYYY-MM-DD`.
-    fn read(row: &sqlx::any::AnyRow, passed: &str) -> Result<Line, sqlx::Error> {
-        let appointment_day: Option<String> = row.try_get("appointment_day")?;
-        Ok(Line {
-            kind: Kind::parse(&row.try_get::<String, _>("kind")?),
-            status: row.try_get("status")?,
-            assignee: row.try_get("assignee")?,
-            claimed_by: row.try_get("claimed_by")?,
-            caller: row.try_get("caller")?,
-            due_at: row.try_get("due_at")?,
-            first_attempt_at: row.try_get("first_attempt_at")?,
-            attempts: row.try_get("attempts")?,
-            satisfaction: row.try_get("satisfaction")?,
-            appointment: appointment_day.is_some(),
-            appointment_passed: appointment_day.is_some_and(|d| d.as_str() < passed),
-            returned: row.try_get::<Option<i64>, _>("returned_at")?.is_some(),
-            kept: row.try_get::<Option<i64>, _>("kept_at")?.is_some(),
+fn figures(tally: &Tally) -> pb::Figures {
+    let ratio = |numerator: u64, denominator: u64| {
+        Some(pb::Ratio {
+            numerator,
+            denominator,
+            rate: if denominator == 0 {
+                0.0
+            } else {
+                numerator as f64 / denominator as f64
+            },
         })
-    }
-}
-
-#[derive(Default)]
-struct Tally {
-    callbacks_due: u64,
-    callbacks_in_window: u64,
-    attempted: u64,
-    reached: u64,
-    sales_rated: u64,
-    sales_satisfied: u64,
-    service_rated: u64,
-    service_satisfied: u64,
-    leads_due: u64,
-    leads_in_time: u64,
-    winback_called: u64,
-    winback_appointments: u64,
-    winback_returned: u64,
-    reminders_called: u64,
-    reminders_converted: u64,
-    appointments_due: u64,
-    appointments_kept: u64,
-    unreached: u64,
-}
-
-impl Tally {
-    fn add(&mut self, line: &Line) {
-        let Some(kind) = line.kind else {
-            return;
-        };
-        let in_window = line.first_attempt_at.is_some_and(|at| at <= line.due_at);
-        let reached = line.status == "reached";
-        if kind.is_callback() {
-            self.callbacks_due += 1;
-            self.callbacks_in_window += u64::from(in_window);
-        }
-        if line.attempts > 0 {
-            self.attempted += 1;
-            self.reached += u64::from(reached);
-        }
-        self.unreached += u64::from(line.status == "unreached");
-        if let Some(s) = line.satisfaction {
-            let satisfied = u64::from(s >= 4);
-            match kind {
-                Kind::PostSale => {
-                    self.sales_rated += 1;
-                    self.sales_satisfied += satisfied;
-                }
-                Kind::PostService => {
-                    self.service_rated += 1;
-                    self.service_satisfied += satisfied;
-                }
-                _ => {}
-            }
-        }
-        match kind {
-            Kind::LeadFirstContact => {
-                self.leads_due += 1;
-                self.leads_in_time += u64::from(in_window);
-            }
-            Kind::Winback if line.attempts > 0 => {
-                self.winback_called += 1;
-                self.winback_appointments += u64::from(reached && line.appointment);
-                self.winback_returned += u64::from(line.returned);
-            }
-            Kind::FirstServiceReminder | Kind::MaintenanceReminder if line.attempts > 0 => {
-                self.reminders_called += 1;
-                self.reminders_converted += u64::from(line.returned);
-            }
-            _ => {}
-        }
-        // A visit on a day of its own kept the appointment even before the
-        // day after has passed.
-        if line.kept || line.appointment_passed {
-            self.appointments_due += 1;
-            self.appointments_kept += u64::from(line.kept);
-        }
-    }
-
-    fn figures(&self) -> pb::Figures {
-        let ratio = |numerator: u64, denominator: u64| {
-            Some(pb::Ratio {
-                numerator,
-                denominator,
-                rate: if denominator == 0 {
-                    0.0
-                } else {
-                    numerator as f64 / denominator as f64
-                },
-            })
-        };
-        pb::Figures {
-            callback_rate: ratio(self.callbacks_in_window, self.callbacks_due),
-            reach_rate: ratio(self.reached, self.attempted),
-            sales_satisfaction: ratio(self.sales_satisfied, self.sales_rated),
-            service_satisfaction: ratio(self.service_satisfied, self.service_rated),
-            lead_compliance: ratio(self.leads_in_time, self.leads_due),
-            winback_appointment_rate: ratio(self.winback_appointments, self.winback_called),
-            unreached: self.unreached,
-            return_rate: ratio(self.winback_returned, self.winback_called),
-            reminder_conversion: ratio(self.reminders_converted, self.reminders_called),
-            appointment_show_rate: ratio(self.appointments_kept, self.appointments_due),
-        }
+    };
+    pb::Figures {
+        callback_rate: ratio(tally.callbacks_in_window, tally.callbacks_due),
+        reach_rate: ratio(tally.reached, tally.attempted),
+        sales_satisfaction: ratio(tally.sales_satisfied, tally.sales_rated),
+        service_satisfaction: ratio(tally.service_satisfied, tally.service_rated),
+        lead_compliance: ratio(tally.leads_in_time, tally.leads_due),
+        winback_appointment_rate: ratio(tally.winback_appointments, tally.winback_called),
+        unreached: tally.unreached,
+        return_rate: ratio(tally.winback_returned, tally.winback_called),
+        reminder_conversion: ratio(tally.reminders_converted, tally.reminders_called),
+        appointment_show_rate: ratio(tally.appointments_kept, tally.appointments_due),
     }
 }

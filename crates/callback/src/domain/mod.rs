@@ -4,6 +4,7 @@
 //! or unreached, its outcome recorded once).
 
 pub mod appointments;
+pub mod measures;
 pub mod mileage;
 pub mod rules;
 pub mod schedule;
