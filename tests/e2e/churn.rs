@@ -255,6 +255,27 @@ async fn churn_rates_from_visits_sent_by_a_dms() {
         ]
     );
     assert!(scorecard.service_manager.is_none());
+    assert!(
+        scorecard.workshop_supervisor.is_none(),
+        "judged like the service manager"
+    );
+    // Each advisor shown against the groups' rate, paid nothing of their own.
+    assert!(!scorecard.advisors.is_empty());
+    assert!(
+        scorecard
+            .advisors
+            .iter()
+            .all(|a| a.amount.as_ref().is_some_and(|m| m.fen == 0))
+    );
+    let advisors_base: i64 = scorecard
+        .advisors
+        .iter()
+        .filter_map(|a| a.line.as_ref().map(|l| l.base))
+        .sum();
+    assert_eq!(
+        advisors_base, 5,
+        "the five January visits, each under its advisor"
+    );
     // Rule B: the dealer's rate counts the sale (3 of 6); the groups are judged
     // on the same denominator as theirs, the visits (2 of 5).
     let rule_b_card = analytics

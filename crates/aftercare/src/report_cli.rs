@@ -785,7 +785,9 @@ fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
             let rows = answer
                 .advisor_groups
                 .iter()
-                .chain(answer.service_manager.iter());
+                .chain(answer.service_manager.iter())
+                .chain(answer.workshop_supervisor.iter())
+                .chain(answer.advisors.iter());
             for s in rows {
                 let l = s.line.clone().unwrap_or_default();
                 table.row(vec![

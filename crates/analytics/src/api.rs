@@ -350,6 +350,11 @@ impl AnalyticsApi {
         for back in 1..=3 {
             previous.push(queries::total(&self.db, one, rule, asked.minus(back), k).await?);
         }
+        let advisors: Vec<ChurnLine> =
+            queries::churn(&self.db, one, rule, asked, k, Dimension::Advisor)
+                .await?
+                .into_values()
+                .collect();
         let fen = rules.incentive;
         let groups_rate = scorecard::groups_rate(&groups);
         Ok(pb::ChurnScorecardResponse {
@@ -363,6 +368,17 @@ impl AnalyticsApi {
             service_manager: scorecard::service_manager(&total, &previous, fen.service_manager_fen)
                 .as_ref()
                 .map(score),
+            advisors: scorecard::advisors(&groups_rate, &advisors)
+                .iter()
+                .map(score)
+                .collect(),
+            workshop_supervisor: scorecard::workshop_supervisor(
+                &total,
+                &previous,
+                fen.workshop_supervisor_fen,
+            )
+            .as_ref()
+            .map(score),
             previous_months: previous.iter().map(line).collect(),
         })
     }

@@ -113,6 +113,8 @@ pub struct Incentive {
     pub callback_agent_fen: i64,
     /// The service manager, against the average of the previous three months.
     pub service_manager_fen: i64,
+    /// The workshop supervisor, by the same rule as the service manager.
+    pub workshop_supervisor_fen: i64,
 }
 
 impl Default for Incentive {
@@ -121,6 +123,7 @@ impl Default for Incentive {
             advisor_group_fen: 20_000,
             callback_agent_fen: 10_000,
             service_manager_fen: 20_000,
+            workshop_supervisor_fen: 20_000,
         }
     }
 }

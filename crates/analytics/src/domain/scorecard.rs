@@ -65,9 +65,29 @@ pub fn advisor_groups(dealer: &ChurnLine, groups: &[ChurnLine], fen: i64) -> Vec
         .collect()
 }
 
+/// Each service advisor against the rate the groups are judged on: shown with
+/// the verdict, paid nothing of their own (the scheme pays the group).
+pub fn advisors(rate: &ChurnLine, advisors: &[ChurnLine]) -> Vec<Score> {
+    advisor_groups(rate, advisors, 0)
+}
+
 /// The service manager: this month's rate against the average rate of the
 /// previous months that have one. "No worse than the average" earns the bonus.
 pub fn service_manager(month: &ChurnLine, previous: &[ChurnLine], fen: i64) -> Option<Score> {
+    against_previous("service manager", month, previous, fen)
+}
+
+/// The workshop supervisor, by the service manager's rule.
+pub fn workshop_supervisor(month: &ChurnLine, previous: &[ChurnLine], fen: i64) -> Option<Score> {
+    against_previous("workshop supervisor", month, previous, fen)
+}
+
+fn against_previous(
+    who: &str,
+    month: &ChurnLine,
+    previous: &[ChurnLine],
+    fen: i64,
+) -> Option<Score> {
     let rated: Vec<&ChurnLine> = previous.iter().filter(|l| l.base > 0).collect();
     if month.base <= 0 || rated.is_empty() {
         return None;
@@ -85,7 +105,7 @@ pub fn service_manager(month: &ChurnLine, previous: &[ChurnLine], fen: i64) -> O
     } else {
         Ordering::Greater
     };
-    Some(score("service manager", month, order, fen))
+    Some(score(who, month, order, fen))
 }
 
 #[cfg(test)]
@@ -162,6 +182,35 @@ mod tests {
                 .collect::<Vec<_>>(),
             [(Verdict::Equal, 0)]
         );
+    }
+
+    #[test]
+    fn advisors_are_shown_against_the_groups_rate_and_paid_nothing_themselves() {
+        let rate = line("", 50, 800);
+        let scores = advisors(
+            &rate,
+            &[line("张伟", 2, 100), line("李娜", 9, 100), line("", 1, 10)],
+        );
+        let seen: Vec<(&str, Verdict, i64)> = scores
+            .iter()
+            .map(|s| (s.who.as_str(), s.verdict, s.amount_fen))
+            .collect();
+        assert_eq!(
+            seen,
+            [("张伟", Verdict::Better, 0), ("李娜", Verdict::Worse, 0)]
+        );
+    }
+
+    #[test]
+    fn the_workshop_supervisor_follows_the_service_managers_rule() {
+        let previous = [line("", 4, 100), line("", 10, 200), line("", 3, 100)];
+        let supervisor = workshop_supervisor(&line("", 8, 200), &previous, 20_000).expect("score");
+        assert_eq!(
+            (supervisor.who.as_str(), supervisor.amount_fen),
+            ("workshop supervisor", 20_000)
+        );
+        let worse = workshop_supervisor(&line("", 41, 1000), &previous, 15_000).expect("score");
+        assert_eq!(worse.amount_fen, -15_000);
     }
 
     #[test]
