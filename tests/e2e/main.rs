@@ -14,6 +14,7 @@ mod ingest;
 mod leads;
 mod restart;
 mod retries;
+mod risk;
 mod sales;
 mod serve;
 mod visits;

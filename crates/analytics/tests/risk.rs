@@ -30,25 +30,6 @@ fn vin(serial: u32) -> String {
     String::from_utf8(vin).expect("ascii")
 }
 
-/// The months (from June 2024) a vehicle visits: every 4 to 8 months, one
-/// gap in four twice as long (late, but back), a leaver stopping after its
-/// month.
-fn visits(i: u32) -> Vec<u32> {
-    let interval = 4 + i % 5;
-    let leaves = i.is_multiple_of(3).then_some(6 + (i * 7) % 22);
-    let mut months = Vec::new();
-    let mut t = i % interval;
-    while t < 29 {
-        if leaves.is_some_and(|l| t > l) {
-            break;
-        }
-        months.push(t);
-        let late = (i * 13 + t * 7).is_multiple_of(4);
-        t = t + interval * if late { 2 } else { 1 } + (i * 31 + t) % 3 - 1;
-    }
-    months
-}
-
 fn month_text(offset: u32) -> String {
     let index = 2024 * 12 + 5 + offset;
     format!("{}-{:02}-15T02:00:00Z", index / 12, index % 12 + 1)
@@ -57,7 +38,7 @@ fn month_text(offset: u32) -> String {
 async fn risk_on(url: String) {
     let mut f = Fixture::new(url).await;
     for i in 0..300 {
-        for (n, t) in visits(i).into_iter().enumerate() {
+        for (n, t) in aftercare_testkit::fleet_visits(i).into_iter().enumerate() {
             f.visit_spending(
                 &format!("RO-{i}-{n}"),
                 &vin(i),

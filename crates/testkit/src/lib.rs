@@ -6,6 +6,7 @@
 //! - [`postgres()`]: one throwaway PostgreSQL cluster per test binary, with
 //!   [`PostgresCluster::create_database`] giving every test a database of its own.
 //! - [`init_tracing()`]: test logs, printed only when `TEST_LOG` is set.
+//! - [`fleet_visits`]: a dealer's generated history with known churners.
 //!
 //! A guard that is never dropped (a server kept in a static, a test binary killed
 //! by a timeout) is covered too: a detached watchdog stops the server and removes
@@ -17,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 mod deploy_accounts;
+mod fleet;
 mod nats;
 mod postgres;
 mod tracing;
@@ -26,6 +28,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 pub use deploy_accounts::{deploy_nats_accounts, deploy_nats_accounts_with};
+pub use fleet::{FLEET_MONTHS, fleet_leaver, fleet_visits};
 pub use nats::{NatsServer, SyncMode, nats_server_binary};
 pub use postgres::{PostgresCluster, TestDatabase, postgres};
 pub use tracing::init_tracing;
