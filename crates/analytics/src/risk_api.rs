@@ -155,14 +155,7 @@ impl AnalyticsApi {
             }
             n => n as usize,
         };
-        for handle in [self.churn.as_ref(), self.value.as_ref()] {
-            aftercare_runtime::projection::wait_for_consistency(
-                handle,
-                body.consistency.as_ref(),
-                self.read_timeout,
-            )
-            .await?;
-        }
+        self.ready_for_value(body.consistency.as_ref()).await?;
         let scoring = score(&self.db, &self.dealers, &dealer, month).await?;
         let judged = scoring.judged.ok_or_else(|| {
             ServiceError::Rejected(format!(
@@ -271,18 +264,9 @@ pub async fn announce(
             as_of: month,
             level,
         };
-        let executed = execute::<Alert>(
-            store,
-            &stream(dealer, &v.vehicle_id)?,
-            &AlertCodec,
-            command,
-            |e| e.occurred_at(now),
-        )
-        .await
-        .map_err(|e| e.into_service_error(|r| ServiceError::Internal(format!("{r:?}"))))?;
-        if !executed.events.is_empty() {
+        if let Some(position) = decide(store, dealer, command, now).await? {
             done.raised += 1;
-            done.position = done.position.max(executed.position);
+            done.position = done.position.max(position);
         }
     }
     for vehicle_id in clear {
@@ -290,28 +274,34 @@ pub async fn announce(
             .get(vehicle_id.as_str())
             .map_or((0.0, 0), |s| (s.1, s.2));
         let command = Scored {
-            vehicle_id: vehicle_id.clone(),
+            vehicle_id,
             vin: String::new(),
             risk,
             months_since_last_visit: since,
             as_of: month,
             level,
         };
-        let executed = execute::<Alert>(
-            store,
-            &stream(dealer, &vehicle_id)?,
-            &AlertCodec,
-            command,
-            |e| e.occurred_at(now),
-        )
-        .await
-        .map_err(|e| e.into_service_error(|r| ServiceError::Internal(format!("{r:?}"))))?;
-        if !executed.events.is_empty() {
+        if let Some(position) = decide(store, dealer, command, now).await? {
             done.cleared += 1;
-            done.position = done.position.max(executed.position);
+            done.position = done.position.max(position);
         }
     }
     Ok(done)
+}
+
+/// Runs one vehicle's alert on what was scored: the position of what it
+/// announced, if anything.
+async fn decide(
+    store: &dyn EventStore,
+    dealer: &DealerId,
+    command: Scored,
+    now: Timestamp,
+) -> Result<Option<Position>, ServiceError> {
+    let stream = stream(dealer, &command.vehicle_id)?;
+    let executed = execute::<Alert>(store, &stream, &AlertCodec, command, |e| e.occurred_at(now))
+        .await
+        .map_err(|e| e.into_service_error(|r| ServiceError::Internal(format!("{r:?}"))))?;
+    Ok((!executed.events.is_empty()).then_some(executed.position))
 }
 
 /// How often the risk is scored: the model reads months, so daily is enough.

@@ -238,14 +238,7 @@ impl AnalyticsApi {
     ) -> Result<pb::TargetsReportResponse, ServiceError> {
         let dealer = principal.dealer_for("dealer", &body.dealer, REPORT_READERS)?;
         let year = year(body.year)?;
-        for handle in [self.churn.as_ref(), self.value.as_ref()] {
-            aftercare_runtime::projection::wait_for_consistency(
-                handle,
-                body.consistency.as_ref(),
-                self.read_timeout,
-            )
-            .await?;
-        }
+        self.ready_for_value(body.consistency.as_ref()).await?;
         let zone = &self.dealers.rules(dealer.as_str()).time_zone;
         let now = Month::of_instant(Timestamp::now(), zone);
         let mut targets: BTreeMap<String, Stored> = BTreeMap::new();

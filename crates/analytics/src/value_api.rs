@@ -247,7 +247,9 @@ impl AnalyticsApi {
         })
     }
 
-    async fn ready_for_value(
+    /// Waits until both read models (the churn counters, the value rows)
+    /// have applied the position the request asks for.
+    pub(crate) async fn ready_for_value(
         &self,
         consistency: Option<&common::Consistency>,
     ) -> Result<(), ServiceError> {

@@ -24,7 +24,8 @@ pub struct VisitValues {
     pub dealers: Arc<ChurnDealers>,
 }
 
-const COLUMNS: &[&str] = &[
+/// The value rows' columns, in the order rows are written.
+pub const COLUMNS: &[&str] = &[
     "contact_id",
     "dealer",
     "vehicle_id",

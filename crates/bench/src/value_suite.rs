@@ -187,15 +187,7 @@ async fn write(
         insert_rows(
             &mut tx,
             "analytics_value_contacts",
-            &[
-                "contact_id",
-                "dealer",
-                "vehicle_id",
-                "at",
-                "visit",
-                "labour_fen",
-                "parts_fen",
-            ],
+            aftercare_analytics::value_projection::COLUMNS,
             "",
             chunk,
         )
