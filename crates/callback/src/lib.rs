@@ -9,6 +9,7 @@ pub mod config;
 pub mod domain;
 pub mod events;
 pub mod lead_feedback;
+pub mod months;
 pub mod projection;
 pub mod queries;
 pub mod sweep;

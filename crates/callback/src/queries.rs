@@ -252,32 +252,7 @@ impl CallbackApi {
             .bounds_at(zone)
             .map(|(from, to)| (from.as_microsecond(), to.as_microsecond()))
             .ok_or_else(|| ServiceError::invalid("month", "has no bounds at the dealer"))?;
-        let rows = sqlx::query(
-            "SELECT kind, status, assignee, claimed_by, caller, due_at, first_attempt_at, \
-             attempts, satisfaction, appointment_day, returned_at, kept_at FROM callback_tasks \
-             WHERE dealer = $1 AND due_at >= $2 AND due_at < $3 AND status <> 'superseded'",
-        )
-        .bind(dealer.as_str())
-        .bind(from)
-        .bind(to)
-        .fetch_all(&self.db.pool)
-        .await?;
-        // An appointment counts for the show rate once the day after it has passed.
-        let today = Timestamp::now().to_zoned(zone.clone()).date();
-        let passed = today
-            .checked_sub(jiff::Span::new().days(1))
-            .unwrap_or(today)
-            .strftime("%Y-%m-%d")
-            .to_string();
-        let mut tally = Tally::default();
-        let mut people: BTreeMap<String, Tally> = BTreeMap::new();
-        for row in &rows {
-            let (line, who) = line_of(row, &passed)?;
-            tally.add(&line);
-            if let Some(who) = who {
-                people.entry(who).or_default().add(&line);
-            }
-        }
+        let (tally, people) = tally_month(&self.db, dealer.as_str(), from, to, zone).await?;
         let unscheduled = |reason: &'static str| {
             sqlx::query_scalar::<_, i64>(
                 "SELECT COUNT(*) FROM callback_unscheduled \
@@ -305,6 +280,44 @@ impl CallbackApi {
             not_scheduled_history: history as u64,
         })
     }
+}
+
+/// The measures' counts of the tasks of `dealer` due in `[from, to)`: the
+/// dealer's and each person's.
+pub async fn tally_month(
+    db: &aftercare_runtime::Database,
+    dealer: &str,
+    from: i64,
+    to: i64,
+    zone: &jiff::tz::TimeZone,
+) -> Result<(Tally, BTreeMap<String, Tally>), ServiceError> {
+    let rows = sqlx::query(
+        "SELECT kind, status, assignee, claimed_by, caller, due_at, first_attempt_at, \
+         attempts, satisfaction, appointment_day, returned_at, kept_at FROM callback_tasks \
+         WHERE dealer = $1 AND due_at >= $2 AND due_at < $3 AND status <> 'superseded'",
+    )
+    .bind(dealer)
+    .bind(from)
+    .bind(to)
+    .fetch_all(&db.pool)
+    .await?;
+    // An appointment counts for the show rate once the day after it has passed.
+    let today = Timestamp::now().to_zoned(zone.clone()).date();
+    let passed = today
+        .checked_sub(jiff::Span::new().days(1))
+        .unwrap_or(today)
+        .strftime("%Y-%m-%d")
+        .to_string();
+    let mut tally = Tally::default();
+    let mut people: BTreeMap<String, Tally> = BTreeMap::new();
+    for row in &rows {
+        let (line, who) = line_of(row, &passed)?;
+        tally.add(&line);
+        if let Some(who) = who {
+            people.entry(who).or_default().add(&line);
+        }
+    }
+    Ok((tally, people))
 }
 
 /// One task of the month as the read model has it: the measures' line and

@@ -237,6 +237,23 @@ pub async fn run(
                     let Ok(dealer) = DealerId::parse(&id) else {
                         continue;
                     };
+                    match crate::months::publish(
+                        store.as_ref(),
+                        &db,
+                        &dealers,
+                        &dealer,
+                        Timestamp::now(),
+                    )
+                    .await
+                    {
+                        Ok(n) if n > 0 => {
+                            tracing::info!(dealer = %dealer, months = n, "callback measures published")
+                        }
+                        Ok(_) => {}
+                        Err(e) => {
+                            tracing::warn!(dealer = %dealer, error = %e, "callback measures not published; retried next interval")
+                        }
+                    }
                     match sweep(store.as_ref(), &db, &dealers, &dealer, Timestamp::now()).await {
                         Ok(s) if s.scheduled > 0 => {
                             tracing::info!(dealer = %dealer, scheduled = s.scheduled, "reminders scheduled")

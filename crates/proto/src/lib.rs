@@ -30,6 +30,8 @@ pub mod aggregates {
     /// A dealer's targets of a year.
     pub const TARGETS: &str = "targets";
     pub const CALLBACK_TASK: &str = "callback-task";
+    /// A dealer's month of callback measures, published once.
+    pub const CALLBACK_MONTH: &str = "callback-month";
     pub const MEMBER: &str = "member";
     pub const PARTNER: &str = "partner";
     /// A customer's link to their member of a group-wide club.

@@ -385,3 +385,85 @@ async fn a_winback_called_vehicle_returns_on_sqlite() {
 async fn a_winback_called_vehicle_returns_on_postgres() {
     a_winback_called_vehicle_returns(Backend::Postgres).await;
 }
+
+/// A month's measures are published once, a week after it ended, with the
+/// dealer's and each caller's counts.
+async fn a_months_measures_are_published_once(backend: Backend) {
+    let app = spawn_app_with(backend, "").await;
+    let (id, _) = reached_visit(&app, 71).await;
+    let done = app
+        .api
+        .record_outcome(request(
+            pb::RecordOutcomeRequest {
+                dealer: dealer("D001"),
+                task_id: id.clone(),
+                satisfaction: pb::Satisfaction::VerySatisfied as i32,
+                ..Default::default()
+            },
+            &agent(),
+        ))
+        .await
+        .expect("outcome")
+        .into_inner();
+    let seen = task(&app, &id, done.position.expect("position").value).await;
+    let due = seen
+        .due_at
+        .as_ref()
+        .and_then(aftercare_proto::calendar::read_instant)
+        .expect("due");
+    let month = aftercare_kernel::Month::of_instant(due, &shanghai());
+    app.settled().await;
+    // Before the month has settled, nothing; a week after its end, once.
+    let (_, end) = month.bounds_at(&shanghai()).expect("bounds");
+    let dealer = dealer_id("D001");
+    let early = aftercare_callback::months::publish(
+        app.store.as_ref(),
+        &app.db,
+        &app.api.dealers,
+        &dealer,
+        end + jiff::SignedDuration::from_hours(24),
+    )
+    .await
+    .expect("published");
+    assert_eq!(early, 0, "the month has not settled");
+    let settled = end + jiff::SignedDuration::from_hours(24 * 8);
+    for expected in [1, 0] {
+        let published = aftercare_callback::months::publish(
+            app.store.as_ref(),
+            &app.db,
+            &app.api.dealers,
+            &dealer,
+            settled,
+        )
+        .await
+        .expect("published");
+        assert_eq!(published, expected);
+    }
+    let stream = aftercare_callback::months::stream(&dealer, month).expect("stream");
+    let events = app.store.read_stream(&stream).await.expect("read");
+    assert_eq!(events.len(), 1);
+    let measured =
+        pb::MonthMeasured::decode(events[0].data.payload.as_ref()).expect("MonthMeasured");
+    let counts = measured.dealer.expect("the dealer's counts");
+    assert_eq!(
+        (
+            counts.callbacks_due,
+            counts.callbacks_in_window,
+            counts.service_rated,
+            counts.service_satisfied
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(measured.people.len(), 1);
+    assert_eq!(measured.people[0].person, "王芳");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_months_measures_are_published_once_on_sqlite() {
+    a_months_measures_are_published_once(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_months_measures_are_published_once_on_postgres() {
+    a_months_measures_are_published_once(Backend::Postgres).await;
+}
