@@ -379,11 +379,6 @@ fn print_targets(answer: &pb::TargetsReportResponse, output: Output) {
                 }
             }
             table.print_as(output);
-            for m in &answer.metrics {
-                if m.annual.is_some() && !m.measured {
-                    say!(output, "{}: actuals not derived yet", m.metric);
-                }
-            }
         }
     }
 }

@@ -56,3 +56,20 @@ CREATE TABLE analytics_complaints (
     filed_at  BIGINT NOT NULL
 );
 CREATE INDEX analytics_complaints_dealer ON analytics_complaints (dealer, filed_at);
+
+-- Each dealer's month of callback measures as the callback context published
+-- them (MonthMeasured): the dealer's counts (person '') and each caller's.
+CREATE TABLE analytics_callback_months (
+    dealer               TEXT NOT NULL,
+    month                BIGINT NOT NULL,
+    person               TEXT NOT NULL,
+    callbacks_due        BIGINT NOT NULL,
+    callbacks_in_window  BIGINT NOT NULL,
+    sales_rated          BIGINT NOT NULL,
+    sales_satisfied      BIGINT NOT NULL,
+    service_rated        BIGINT NOT NULL,
+    service_satisfied    BIGINT NOT NULL,
+    winback_called       BIGINT NOT NULL,
+    winback_appointments BIGINT NOT NULL,
+    PRIMARY KEY (dealer, month, person)
+);

@@ -1,6 +1,8 @@
 //! Targets: set by managers, broken down to months, and read against the
 //! actuals by month, quarter, year to date and year. The churn rate's actuals
-//! come from the churn counters, the OEM's scores from what was entered.
+//! come from the churn counters, the complaint rate's from the complaints
+//! filed over the visits, the callback rates' from the months the callback
+//! context published, the OEM's scores from what was entered.
 
 use std::collections::BTreeMap;
 
@@ -227,7 +229,33 @@ impl AnalyticsApi {
                     denominator: visits as f64,
                 }))
             }
-            _ => Ok(None),
+            Metric::CallbackRate
+            | Metric::SalesSatisfaction
+            | Metric::ServiceSatisfaction
+            | Metric::WinbackAppointmentRate => {
+                let (numerator, denominator) = match metric {
+                    Metric::CallbackRate => ("callbacks_in_window", "callbacks_due"),
+                    Metric::SalesSatisfaction => ("sales_satisfied", "sales_rated"),
+                    Metric::ServiceSatisfaction => ("service_satisfied", "service_rated"),
+                    _ => ("winback_appointments", "winback_called"),
+                };
+                let row = sqlx::query(&format!(
+                    "SELECT {numerator} AS n, {denominator} AS d FROM analytics_callback_months \
+                     WHERE dealer = $1 AND month = $2 AND person = ''"
+                ))
+                .bind(dealer.as_str())
+                .bind(i64::from(month.index()))
+                .fetch_optional(&self.db.pool)
+                .await?;
+                let Some(row) = row else { return Ok(None) };
+                let (n, d): (i64, i64) = (row.try_get("n")?, row.try_get("d")?);
+                Ok((d > 0).then_some(Actual {
+                    numerator: n as f64,
+                    denominator: d as f64,
+                }))
+            }
+            // Entered, answered above.
+            Metric::SalesCss | Metric::ServiceCss | Metric::MysteryShopper => Ok(None),
         }
     }
 
@@ -360,8 +388,6 @@ impl AnalyticsApi {
                     .map(aftercare_proto::calendar::timestamp),
                 months,
                 periods,
-                measured: metric.entered()
-                    || matches!(metric, Metric::ChurnRate | Metric::ComplaintRate),
             });
         }
         Ok(pb::TargetsReportResponse {

@@ -90,6 +90,70 @@ pub fn millionths(value: f64) -> i64 {
 }
 
 impl VisitValues {
+    /// A month of callback measures as the callback context published it.
+    async fn callback_month(
+        &self,
+        tx: &mut AnyConnection,
+        event: &RecordedEvent,
+    ) -> Result<(), ApplyError> {
+        use aftercare_proto::callback::v1 as callback;
+        let poison = |reason: String| ApplyError::Poison {
+            position: event.position,
+            reason,
+        };
+        let measured = callback::MonthMeasured::decode(event.data.payload.as_ref())
+            .map_err(|e| poison(e.to_string()))?;
+        let month = measured
+            .month
+            .as_ref()
+            .ok_or_else(|| poison("no month".to_owned()))
+            .and_then(|m| aftercare_proto::calendar::year_month(m).map_err(poison))?;
+        let month = crate::domain::Month::new(month.0, month.1);
+        let dealer = event.dealer().as_str();
+        let row = |person: &str, c: &callback::MeasureCounts| {
+            vec![
+                SqlValue::Text(dealer.to_owned()),
+                SqlValue::Int(i64::from(month.index())),
+                SqlValue::Text(person.to_owned()),
+                SqlValue::Int(c.callbacks_due as i64),
+                SqlValue::Int(c.callbacks_in_window as i64),
+                SqlValue::Int(c.sales_rated as i64),
+                SqlValue::Int(c.sales_satisfied as i64),
+                SqlValue::Int(c.service_rated as i64),
+                SqlValue::Int(c.service_satisfied as i64),
+                SqlValue::Int(c.winback_called as i64),
+                SqlValue::Int(c.winback_appointments as i64),
+            ]
+        };
+        let mut rows = vec![row("", &measured.dealer.unwrap_or_default())];
+        for p in &measured.people {
+            if !p.person.is_empty() {
+                rows.push(row(&p.person, &p.counts.unwrap_or_default()));
+            }
+        }
+        insert_rows(
+            tx,
+            "analytics_callback_months",
+            &[
+                "dealer",
+                "month",
+                "person",
+                "callbacks_due",
+                "callbacks_in_window",
+                "sales_rated",
+                "sales_satisfied",
+                "service_rated",
+                "service_satisfied",
+                "winback_called",
+                "winback_appointments",
+            ],
+            "ON CONFLICT (dealer, month, person) DO NOTHING",
+            &rows,
+        )
+        .await?;
+        Ok(())
+    }
+
     /// A target set or a result entered.
     async fn target(
         &self,
@@ -227,6 +291,7 @@ impl Projection for VisitValues {
             .or_aggregate(crate::risk_alert::AGGREGATE)
             .or_aggregate(crate::targets_events::AGGREGATE)
             .or_aggregate(aftercare_proto::aggregates::COMPLAINT)
+            .or_aggregate(aftercare_proto::aggregates::CALLBACK_MONTH)
     }
 
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
@@ -238,6 +303,7 @@ impl Projection for VisitValues {
                 "analytics_targets",
                 "analytics_results",
                 "analytics_complaints",
+                "analytics_callback_months",
             ],
         )
         .await
@@ -254,6 +320,8 @@ impl Projection for VisitValues {
                 self.alert(tx, event).await?;
             } else if event.stream.aggregate() == crate::targets_events::AGGREGATE {
                 self.target(tx, event).await?;
+            } else if event.stream.aggregate() == aftercare_proto::aggregates::CALLBACK_MONTH {
+                self.callback_month(tx, event).await?;
             } else if event.data.event_type
                 == aftercare_proto::event_types::complaint::COMPLAINT_FILED
             {
