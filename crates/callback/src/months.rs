@@ -69,7 +69,7 @@ pub async fn publish(
         if !store.read_stream(&stream).await?.is_empty() {
             continue;
         }
-        let (tally, people) = tally_month(
+        let measured = tally_month(
             db,
             dealer.as_str(),
             from.as_microsecond(),
@@ -77,7 +77,7 @@ pub async fn publish(
             zone,
         )
         .await?;
-        if tally == Tally::default() {
+        if measured.dealer == Tally::default() {
             continue;
         }
         let event = pb::MonthMeasured {
@@ -85,8 +85,9 @@ pub async fn publish(
                 year: month.year(),
                 month: month.month() as u32,
             }),
-            dealer: Some(counts(&tally)),
-            people: people
+            dealer: Some(counts(&measured.dealer)),
+            people: measured
+                .people
                 .iter()
                 .map(|(person, t)| pb::PersonCounts {
                     person: person.clone(),
@@ -94,6 +95,15 @@ pub async fn publish(
                 })
                 .collect(),
             at: Some(aftercare_proto::calendar::timestamp(now)),
+            calls_by_group: measured
+                .calls_by_group
+                .iter()
+                .map(|((person, group), called)| pb::GroupCalls {
+                    person: person.clone(),
+                    group: group.clone(),
+                    called: *called,
+                })
+                .collect(),
         };
         let data = EventData::new(MONTH_MEASURED, event.encode_to_vec()).occurred_at(now);
         match store.append(&stream, Expected::NoStream, vec![data]).await {

@@ -64,6 +64,11 @@ const SQL: &[SqlMigration] = &[
         description: "callback worklist order",
         sql: include_str!("../migrations/4000007_worklist_order.sql"),
     },
+    SqlMigration {
+        version: 4_000_008,
+        description: "callback task advisor group",
+        sql: include_str!("../migrations/4000008_advisor_group.sql"),
+    },
 ];
 
 /// A winback-called vehicle has come back when it visits within this many days
@@ -124,6 +129,8 @@ struct Planned {
     whom: Whom,
     /// An agent or advisor; empty for the agents' common pool.
     assignee: String,
+    /// The advisor group of the cause's visit, if it has one.
+    group: String,
     window: Window,
 }
 
@@ -155,6 +162,7 @@ const TASK_COLUMNS: &[&str] = &[
     "closes_at",
     "attempts",
     "caller",
+    "advisor_group",
 ];
 
 /// Schedules each of `plans`, or counts it as history or not contactable:
@@ -191,6 +199,7 @@ async fn schedule_all(
                     us(w.closes_at),
                     SqlValue::Int(0),
                     text(""),
+                    text(&plan.group),
                 ]);
                 continue;
             }
@@ -644,6 +653,7 @@ impl Tasks {
                     cause,
                     whom: whom.clone(),
                     assignee: String::new(),
+                    group: String::new(),
                     window,
                 };
                 schedule(
@@ -725,6 +735,7 @@ impl Tasks {
                     cause,
                     whom: whom.clone(),
                     assignee: String::new(),
+                    group: e.advisor_group.clone(),
                     window,
                 };
                 let mut plans = vec![plan(
@@ -798,6 +809,7 @@ impl Tasks {
                                 ..Whom::default()
                             },
                             assignee: String::new(),
+                            group: String::new(),
                             window: schedule::lead(recorded, due, rules),
                         },
                         recorded,
@@ -857,6 +869,7 @@ impl Tasks {
                                 ..Whom::default()
                             },
                             assignee: e.service_advisor.clone(),
+                            group: e.advisor_group.clone(),
                             window: schedule::winback(event.data.occurred_at, rules, &zone),
                         },
                         recorded,
@@ -894,6 +907,7 @@ impl Tasks {
                                 us(t.window.due_at),
                                 us(t.window.closes_at),
                                 SqlValue::Int(0),
+                                text(""),
                                 text(""),
                             ]],
                         )
@@ -1033,6 +1047,7 @@ impl Tasks {
                     ..Whom::default()
                 },
                 assignee: String::new(),
+                group: String::new(),
                 window: schedule::insurance(expiry, &rules.callback, &rules.time_zone),
             },
             recorded,

@@ -252,7 +252,11 @@ impl CallbackApi {
             .bounds_at(zone)
             .map(|(from, to)| (from.as_microsecond(), to.as_microsecond()))
             .ok_or_else(|| ServiceError::invalid("month", "has no bounds at the dealer"))?;
-        let (tally, people) = tally_month(&self.db, dealer.as_str(), from, to, zone).await?;
+        let crate::queries::Month {
+            dealer: tally,
+            people,
+            ..
+        } = tally_month(&self.db, dealer.as_str(), from, to, zone).await?;
         let unscheduled = |reason: &'static str| {
             sqlx::query_scalar::<_, i64>(
                 "SELECT COUNT(*) FROM callback_unscheduled \
@@ -282,18 +286,26 @@ impl CallbackApi {
     }
 }
 
-/// The measures' counts of the tasks of `dealer` due in `[from, to)`: the
-/// dealer's and each person's.
+/// A month's measures: the dealer's counts, each person's, and the calls
+/// each person made by advisor group.
+pub struct Month {
+    pub dealer: Tally,
+    pub people: BTreeMap<String, Tally>,
+    pub calls_by_group: BTreeMap<(String, String), u64>,
+}
+
+/// The measures' counts of the tasks of `dealer` due in `[from, to)`.
 pub async fn tally_month(
     db: &aftercare_runtime::Database,
     dealer: &str,
     from: i64,
     to: i64,
     zone: &jiff::tz::TimeZone,
-) -> Result<(Tally, BTreeMap<String, Tally>), ServiceError> {
+) -> Result<Month, ServiceError> {
     let rows = sqlx::query(
         "SELECT kind, status, assignee, claimed_by, caller, due_at, first_attempt_at, \
-         attempts, satisfaction, appointment_day, returned_at, kept_at FROM callback_tasks \
+         attempts, satisfaction, appointment_day, returned_at, kept_at, advisor_group \
+         FROM callback_tasks \
          WHERE dealer = $1 AND due_at >= $2 AND due_at < $3 AND status <> 'superseded'",
     )
     .bind(dealer)
@@ -308,16 +320,26 @@ pub async fn tally_month(
         .unwrap_or(today)
         .strftime("%Y-%m-%d")
         .to_string();
-    let mut tally = Tally::default();
-    let mut people: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut month = Month {
+        dealer: Tally::default(),
+        people: BTreeMap::new(),
+        calls_by_group: BTreeMap::new(),
+    };
     for row in &rows {
         let (line, who) = line_of(row, &passed)?;
-        tally.add(&line);
+        month.dealer.add(&line);
         if let Some(who) = who {
-            people.entry(who).or_default().add(&line);
+            let group: String = row.try_get("advisor_group")?;
+            if line.attempts > 0 && !group.is_empty() {
+                *month
+                    .calls_by_group
+                    .entry((who.clone(), group))
+                    .or_default() += 1;
+            }
+            month.people.entry(who).or_default().add(&line);
         }
     }
-    Ok((tally, people))
+    Ok(month)
 }
 
 /// One task of the month as the read model has it: the measures' line and

@@ -456,6 +456,15 @@ async fn a_months_measures_are_published_once(backend: Backend) {
     );
     assert_eq!(measured.people.len(), 1);
     assert_eq!(measured.people[0].person, "王芳");
+    // The call was for a visit of A组.
+    assert_eq!(
+        measured
+            .calls_by_group
+            .iter()
+            .map(|c| (c.person.as_str(), c.group.as_str(), c.called))
+            .collect::<Vec<_>>(),
+        [("王芳", "A组", 1)]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
