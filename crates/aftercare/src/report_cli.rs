@@ -794,6 +794,20 @@ fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
                 ]);
             }
             table.print_as(output);
+            if output == Output::Table && !answer.callback_agents.is_empty() {
+                println!("callback agents, on the groups they called");
+                let mut agents =
+                    crate::table::Table::new(&["", ">CALLS", ">RATE", ">YUAN"]).indented(2);
+                for a in &answer.callback_agents {
+                    agents.row(vec![
+                        a.agent.clone(),
+                        a.calls.to_string(),
+                        format!("{:.1}%", a.rate * 100.0),
+                        yuan(a.amount.as_ref().map_or(0, |m| m.fen)),
+                    ]);
+                }
+                agents.print();
+            }
         }
     }
 }

@@ -73,3 +73,14 @@ CREATE TABLE analytics_callback_months (
     winback_appointments BIGINT NOT NULL,
     PRIMARY KEY (dealer, month, person)
 );
+
+-- The calls each callback agent made in a month, by the advisor group of the
+-- task's cause (MonthMeasured): an agent is judged on the groups they call.
+CREATE TABLE analytics_callback_groups (
+    dealer  TEXT NOT NULL,
+    month   BIGINT NOT NULL,
+    person  TEXT NOT NULL,
+    grp     TEXT NOT NULL,
+    called  BIGINT NOT NULL,
+    PRIMARY KEY (dealer, month, person, grp)
+);

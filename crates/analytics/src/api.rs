@@ -143,15 +143,19 @@ fn line(l: &ChurnLine) -> pb::ChurnLine {
     }
 }
 
+fn verdict_to(v: Verdict) -> pb::Verdict {
+    match v {
+        Verdict::Better => pb::Verdict::Better,
+        Verdict::Equal => pb::Verdict::Equal,
+        Verdict::Worse => pb::Verdict::Worse,
+    }
+}
+
 fn score(s: &Score) -> pb::Score {
     pb::Score {
         who: s.who.clone(),
         line: Some(line(&s.line)),
-        verdict: match s.verdict {
-            Verdict::Better => pb::Verdict::Better,
-            Verdict::Equal => pb::Verdict::Equal,
-            Verdict::Worse => pb::Verdict::Worse,
-        } as i32,
+        verdict: verdict_to(s.verdict) as i32,
         amount: Some(common::Money { fen: s.amount_fen }),
     }
 }
@@ -355,6 +359,7 @@ impl AnalyticsApi {
                 .await?
                 .into_values()
                 .collect();
+        let calls = queries::callback_calls(&self.db, &dealer, asked).await?;
         let fen = rules.incentive;
         let groups_rate = scorecard::groups_rate(&groups);
         Ok(pb::ChurnScorecardResponse {
@@ -372,6 +377,21 @@ impl AnalyticsApi {
                 .iter()
                 .map(score)
                 .collect(),
+            callback_agents: scorecard::callback_agents(
+                &groups_rate,
+                &groups,
+                &calls,
+                fen.callback_agent_fen,
+            )
+            .iter()
+            .map(|a| pb::AgentScore {
+                agent: a.agent.clone(),
+                calls: a.calls,
+                rate: a.rate,
+                verdict: verdict_to(a.verdict) as i32,
+                amount: Some(common::Money { fen: a.amount_fen }),
+            })
+            .collect(),
             workshop_supervisor: scorecard::workshop_supervisor(
                 &total,
                 &previous,

@@ -191,3 +191,30 @@ pub async fn last_seen(
         .collect::<Result<_, sqlx::Error>>()
         .map_err(ServiceError::from)
 }
+
+/// The calls each callback agent made in `month` by advisor group, as the
+/// callback context published them: (agent, group, calls).
+pub async fn callback_calls(
+    db: &Database,
+    dealer: &DealerId,
+    month: Month,
+) -> Result<Vec<(String, String, u64)>, ServiceError> {
+    let rows = sqlx::query(
+        "SELECT person, grp, called FROM analytics_callback_groups \
+         WHERE dealer = $1 AND month = $2 ORDER BY person, grp",
+    )
+    .bind(dealer.as_str())
+    .bind(i64::from(month.index()))
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("person")?,
+                r.try_get("grp")?,
+                r.try_get::<i64, _>("called")? as u64,
+            ))
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(ServiceError::from)
+}

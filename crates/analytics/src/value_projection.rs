@@ -131,6 +131,30 @@ impl VisitValues {
                 rows.push(row(&p.person, &p.counts.unwrap_or_default()));
             }
         }
+        let calls: Vec<Vec<SqlValue>> = measured
+            .calls_by_group
+            .iter()
+            .filter(|c| !c.person.is_empty() && !c.group.is_empty())
+            .map(|c| {
+                vec![
+                    SqlValue::Text(dealer.to_owned()),
+                    SqlValue::Int(i64::from(month.index())),
+                    SqlValue::Text(c.person.clone()),
+                    SqlValue::Text(c.group.clone()),
+                    SqlValue::Int(c.called as i64),
+                ]
+            })
+            .collect();
+        if !calls.is_empty() {
+            insert_rows(
+                tx,
+                "analytics_callback_groups",
+                &["dealer", "month", "person", "grp", "called"],
+                "ON CONFLICT (dealer, month, person, grp) DO NOTHING",
+                &calls,
+            )
+            .await?;
+        }
         insert_rows(
             tx,
             "analytics_callback_months",
@@ -304,6 +328,7 @@ impl Projection for VisitValues {
                 "analytics_results",
                 "analytics_complaints",
                 "analytics_callback_months",
+                "analytics_callback_groups",
             ],
         )
         .await

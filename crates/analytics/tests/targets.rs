@@ -108,6 +108,23 @@ async fn targets_on(url: String) {
         }),
         people: vec![],
         at: None,
+        calls_by_group: vec![
+            aftercare_proto::callback::v1::GroupCalls {
+                person: "王芳".into(),
+                group: "A组".into(),
+                called: 3,
+            },
+            aftercare_proto::callback::v1::GroupCalls {
+                person: "王芳".into(),
+                group: "B组".into(),
+                called: 1,
+            },
+            aftercare_proto::callback::v1::GroupCalls {
+                person: "李静".into(),
+                group: "B组".into(),
+                called: 2,
+            },
+        ],
     };
     f.append(
         "callback-month",
@@ -262,6 +279,41 @@ async fn targets_on(url: String) {
         line("sales-satisfaction").months[0].actual,
         None,
         "nobody rated after a sale"
+    );
+    // The agents' incentive in January 2026: A组 0 of 1, B组 1 of 1, the
+    // groups together 1 of 2. 王芳's calls average 25%: better; 李静's 100%.
+    let card = api
+        .churn_scorecard(request(
+            pb::ChurnScorecardRequest {
+                dealer: dealer(),
+                month: month(2026, 1),
+                rule: pb::ChurnRule::A as i32,
+                consistency: None,
+                threshold_months: 0,
+            },
+            Role::Manager,
+        ))
+        .await
+        .expect("scorecard")
+        .into_inner();
+    let agents: Vec<(String, u64, i32, i64)> = card
+        .callback_agents
+        .iter()
+        .map(|a| {
+            (
+                a.agent.clone(),
+                a.calls,
+                a.verdict,
+                a.amount.as_ref().map_or(0, |m| m.fen),
+            )
+        })
+        .collect();
+    assert_eq!(
+        agents,
+        [
+            ("李静".to_owned(), 2, pb::Verdict::Worse as i32, -10_000),
+            ("王芳".to_owned(), 4, pb::Verdict::Better as i32, 10_000),
+        ]
     );
     let complaints = line("complaint-rate");
     assert_eq!(

@@ -71,6 +71,70 @@ pub fn advisors(rate: &ChurnLine, advisors: &[ChurnLine]) -> Vec<Score> {
     advisor_groups(rate, advisors, 0)
 }
 
+/// A callback agent's score: the churn rates of the groups they called,
+/// averaged by their calls, against the groups' rate.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AgentScore {
+    pub agent: String,
+    pub calls: u64,
+    pub rate: f64,
+    pub verdict: Verdict,
+    pub amount_fen: i64,
+}
+
+/// Each agent judged on the groups they called (`(agent, group, calls)`):
+/// below the groups' rate earns `fen`, above it loses it, equal is zero.
+/// Calls to a group without a rate that month do not count; an agent with
+/// none is not scored.
+pub fn callback_agents(
+    rate: &ChurnLine,
+    groups: &[ChurnLine],
+    calls: &[(String, String, u64)],
+    fen: i64,
+) -> Vec<AgentScore> {
+    let Some(dealer) = rate.rate() else {
+        return Vec::new();
+    };
+    let mut by_agent: std::collections::BTreeMap<&str, (u64, f64)> = Default::default();
+    for (agent, group, called) in calls {
+        let Some(group_rate) = groups
+            .iter()
+            .find(|g| &g.value == group)
+            .and_then(ChurnLine::rate)
+        else {
+            continue;
+        };
+        let entry = by_agent.entry(agent.as_str()).or_default();
+        entry.0 += called;
+        entry.1 += *called as f64 * group_rate;
+    }
+    by_agent
+        .into_iter()
+        .filter(|(_, (calls, _))| *calls > 0)
+        .map(|(agent, (calls, weighted))| {
+            let average = weighted / calls as f64;
+            let verdict = if (average - dealer).abs() < 1e-12 {
+                Verdict::Equal
+            } else if average < dealer {
+                Verdict::Better
+            } else {
+                Verdict::Worse
+            };
+            AgentScore {
+                agent: agent.to_owned(),
+                calls,
+                rate: average,
+                verdict,
+                amount_fen: match verdict {
+                    Verdict::Better => fen,
+                    Verdict::Equal => 0,
+                    Verdict::Worse => -fen,
+                },
+            }
+        })
+        .collect()
+}
+
 /// The service manager: this month's rate against the average rate of the
 /// previous months that have one. "No worse than the average" earns the bonus.
 pub fn service_manager(month: &ChurnLine, previous: &[ChurnLine], fen: i64) -> Option<Score> {
@@ -198,6 +262,56 @@ mod tests {
         assert_eq!(
             seen,
             [("张伟", Verdict::Better, 0), ("李娜", Verdict::Worse, 0)]
+        );
+    }
+
+    #[test]
+    fn an_agent_is_judged_on_the_groups_they_called() {
+        // The groups: A 5% (20/400), B 7.5% (30/400); together 6.25%.
+        let groups = [line("A", 20, 400), line("B", 30, 400)];
+        let rate = groups_rate(&groups);
+        let calls = |pairs: &[(&str, &str, u64)]| -> Vec<(String, String, u64)> {
+            pairs
+                .iter()
+                .map(|(a, g, n)| ((*a).into(), (*g).into(), *n))
+                .collect()
+        };
+        let scores = callback_agents(
+            &rate,
+            &groups,
+            &calls(&[
+                ("王芳", "A", 30),
+                ("李静", "B", 10),
+                // Half and half: exactly the groups' rate.
+                ("赵敏", "A", 5),
+                ("赵敏", "B", 5),
+                // Only a group without visits that month: not scored.
+                ("孙丽", "C", 8),
+            ]),
+            10_000,
+        );
+        let seen: Vec<(&str, u64, Verdict, i64)> = scores
+            .iter()
+            .map(|s| (s.agent.as_str(), s.calls, s.verdict, s.amount_fen))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("李静", 10, Verdict::Worse, -10_000),
+                ("王芳", 30, Verdict::Better, 10_000),
+                ("赵敏", 10, Verdict::Equal, 0),
+            ]
+        );
+        assert!((scores[2].rate - 0.0625).abs() < 1e-12);
+        // A dealer without a rate scores nobody.
+        assert!(
+            callback_agents(
+                &line("", 0, 0),
+                &groups,
+                &calls(&[("王芳", "A", 3)]),
+                10_000
+            )
+            .is_empty()
         );
     }
 
