@@ -795,14 +795,36 @@ fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
             }
             table.print_as(output);
             if output == Output::Table && !answer.callback_agents.is_empty() {
-                println!("callback agents, on the groups they called");
-                let mut agents =
-                    crate::table::Table::new(&["", ">CALLS", ">RATE", ">YUAN"]).indented(2);
+                println!("callback agents: their calls, and the groups they called");
+                let mut agents = crate::table::Table::new(&[
+                    "",
+                    ">IN WINDOW",
+                    ">SATISFIED",
+                    ">WINBACK APPTS",
+                    ">GROUP CALLS",
+                    ">GROUPS' RATE",
+                    ">YUAN",
+                ])
+                .indented(2);
+                let of = |n: u64, d: u64| {
+                    if d == 0 {
+                        "-".to_owned()
+                    } else {
+                        format!("{n}/{d}")
+                    }
+                };
                 for a in &answer.callback_agents {
                     agents.row(vec![
                         a.agent.clone(),
+                        of(a.callbacks_in_window, a.callbacks_due),
+                        of(a.satisfied, a.rated),
+                        of(a.winback_appointments, a.winback_called),
                         a.calls.to_string(),
-                        format!("{:.1}%", a.rate * 100.0),
+                        if a.calls == 0 {
+                            "-".to_owned()
+                        } else {
+                            format!("{:.1}%", a.rate * 100.0)
+                        },
                         yuan(a.amount.as_ref().map_or(0, |m| m.fen)),
                     ]);
                 }

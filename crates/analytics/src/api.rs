@@ -360,8 +360,39 @@ impl AnalyticsApi {
                 .into_values()
                 .collect();
         let calls = queries::callback_calls(&self.db, &dealer, asked).await?;
+        let people = queries::callback_people(&self.db, &dealer, asked).await?;
         let fen = rules.incentive;
         let groups_rate = scorecard::groups_rate(&groups);
+        let scored: BTreeMap<String, scorecard::AgentScore> =
+            scorecard::callback_agents(&groups_rate, &groups, &calls, fen.callback_agent_fen)
+                .into_iter()
+                .map(|a| (a.agent.clone(), a))
+                .collect();
+        let mut names: Vec<&String> = people.keys().chain(scored.keys()).collect();
+        names.sort();
+        names.dedup();
+        let agents = names
+            .into_iter()
+            .map(|name| {
+                let s = scored.get(name);
+                let c = people.get(name).copied().unwrap_or_default();
+                pb::AgentScore {
+                    agent: name.clone(),
+                    calls: s.map_or(0, |s| s.calls),
+                    rate: s.map_or(0.0, |s| s.rate),
+                    verdict: s.map_or(pb::Verdict::Unspecified, |s| verdict_to(s.verdict)) as i32,
+                    amount: Some(common::Money {
+                        fen: s.map_or(0, |s| s.amount_fen),
+                    }),
+                    callbacks_due: c[0],
+                    callbacks_in_window: c[1],
+                    rated: c[2],
+                    satisfied: c[3],
+                    winback_called: c[4],
+                    winback_appointments: c[5],
+                }
+            })
+            .collect();
         Ok(pb::ChurnScorecardResponse {
             dealer: Some(line(&total)),
             groups_rate: Some(line(&groups_rate)),
@@ -377,21 +408,7 @@ impl AnalyticsApi {
                 .iter()
                 .map(score)
                 .collect(),
-            callback_agents: scorecard::callback_agents(
-                &groups_rate,
-                &groups,
-                &calls,
-                fen.callback_agent_fen,
-            )
-            .iter()
-            .map(|a| pb::AgentScore {
-                agent: a.agent.clone(),
-                calls: a.calls,
-                rate: a.rate,
-                verdict: verdict_to(a.verdict) as i32,
-                amount: Some(common::Money { fen: a.amount_fen }),
-            })
-            .collect(),
+            callback_agents: agents,
             workshop_supervisor: scorecard::workshop_supervisor(
                 &total,
                 &previous,

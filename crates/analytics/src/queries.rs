@@ -218,3 +218,37 @@ pub async fn callback_calls(
         .collect::<Result<_, sqlx::Error>>()
         .map_err(ServiceError::from)
 }
+
+/// Each person's callback counts of `month` as published: (due, in window,
+/// rated, satisfied, winback called, winback appointments).
+pub async fn callback_people(
+    db: &Database,
+    dealer: &DealerId,
+    month: Month,
+) -> Result<BTreeMap<String, [u64; 6]>, ServiceError> {
+    let rows = sqlx::query(
+        "SELECT person, callbacks_due, callbacks_in_window, sales_rated + service_rated AS rated, \
+         sales_satisfied + service_satisfied AS satisfied, winback_called, winback_appointments \
+         FROM analytics_callback_months WHERE dealer = $1 AND month = $2 AND person <> ''",
+    )
+    .bind(dealer.as_str())
+    .bind(i64::from(month.index()))
+    .fetch_all(&db.pool)
+    .await?;
+    let mut out = BTreeMap::new();
+    for r in &rows {
+        let n = |c: &str| r.try_get::<i64, _>(c).map(|v| v as u64);
+        out.insert(
+            r.try_get("person")?,
+            [
+                n("callbacks_due")?,
+                n("callbacks_in_window")?,
+                n("rated")?,
+                n("satisfied")?,
+                n("winback_called")?,
+                n("winback_appointments")?,
+            ],
+        );
+    }
+    Ok(out)
+}

@@ -106,7 +106,16 @@ async fn targets_on(url: String) {
             winback_appointments: 1,
             ..Default::default()
         }),
-        people: vec![],
+        people: vec![aftercare_proto::callback::v1::PersonCounts {
+            person: "赵敏".into(),
+            counts: Some(aftercare_proto::callback::v1::MeasureCounts {
+                callbacks_due: 6,
+                callbacks_in_window: 5,
+                service_rated: 4,
+                service_satisfied: 3,
+                ..Default::default()
+            }),
+        }],
         at: None,
         calls_by_group: vec![
             aftercare_proto::callback::v1::GroupCalls {
@@ -313,7 +322,19 @@ async fn targets_on(url: String) {
         [
             ("李静".to_owned(), 2, pb::Verdict::Worse as i32, -10_000),
             ("王芳".to_owned(), 4, pb::Verdict::Better as i32, 10_000),
+            // Callback figures, no group called: shown, not scored.
+            ("赵敏".to_owned(), 0, pb::Verdict::Unspecified as i32, 0),
         ]
+    );
+    let zhao = &card.callback_agents[2];
+    assert_eq!(
+        (
+            zhao.callbacks_in_window,
+            zhao.callbacks_due,
+            zhao.satisfied,
+            zhao.rated
+        ),
+        (5, 6, 3, 4)
     );
     let complaints = line("complaint-rate");
     assert_eq!(
