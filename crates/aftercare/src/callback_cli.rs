@@ -18,6 +18,7 @@ pub enum KindArg {
     Insurance,
     Birthday,
     Inspection,
+    ChurnRisk,
 }
 
 impl KindArg {
@@ -32,6 +33,7 @@ impl KindArg {
             KindArg::Insurance => pb::TaskKind::InsuranceReminder,
             KindArg::Birthday => pb::TaskKind::Birthday,
             KindArg::Inspection => pb::TaskKind::InspectionReminder,
+            KindArg::ChurnRisk => pb::TaskKind::ChurnRisk,
         }
     }
 }
@@ -172,6 +174,7 @@ fn kind_name(kind: i32) -> &'static str {
         Ok(pb::TaskKind::InsuranceReminder) => "insurance",
         Ok(pb::TaskKind::Birthday) => "birthday",
         Ok(pb::TaskKind::InspectionReminder) => "inspection",
+        Ok(pb::TaskKind::ChurnRisk) => "churn-risk",
         _ => "",
     }
 }

@@ -831,6 +831,39 @@ impl Tasks {
                     }
                 }
             }
+            analytics_events::CHURN_RISK_RAISED => {
+                let e = analytics::ChurnRiskRaised::decode(payload).map_err(decode_err)?;
+                let (vin, model, owner) = vehicle(tx, &e.vehicle_id)
+                    .await?
+                    .unwrap_or_else(|| (e.vin.clone(), String::new(), String::new()));
+                let reachable = contactable(tx, &owner).await?;
+                schedule(
+                    tx,
+                    Planned {
+                        dealer: dealer.clone(),
+                        kind: Kind::ChurnRisk,
+                        cause_id: format!("{}/{}", e.vehicle_id, event.data.event_id),
+                        cause: format!(
+                            "likely to churn: {:.0}% within the coming months, {} months since the last visit",
+                            e.risk * 100.0,
+                            e.months_since_last_visit
+                        ),
+                        whom: Whom {
+                            customer_id: owner,
+                            vehicle_id: e.vehicle_id.clone(),
+                            vin,
+                            model,
+                            ..Whom::default()
+                        },
+                        assignee: String::new(),
+                        group: String::new(),
+                        window: schedule::churn_risk(event.data.occurred_at, rules, &zone),
+                    },
+                    recorded,
+                    reachable,
+                )
+                .await?;
+            }
             analytics_events::VEHICLE_CHURN_STATUS_CHANGED => {
                 let e =
                     analytics::VehicleChurnStatusChanged::decode(payload).map_err(decode_err)?;
@@ -1070,6 +1103,7 @@ impl Projection for Tasks {
             .or_aggregate(aggregates::VISIT)
             .or_aggregate(aggregates::LEAD)
             .or_aggregate(aggregates::VEHICLE_CHURN)
+            .or_aggregate(aggregates::VEHICLE_RISK)
             .or_aggregate(events::AGGREGATE)
     }
 

@@ -22,10 +22,12 @@ pub enum Kind {
     InsuranceReminder,
     Birthday,
     InspectionReminder,
+    /// Analytics warned that the vehicle is likely to churn: a call before it does.
+    ChurnRisk,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 10] = [
         Kind::PostSale,
         Kind::PostService,
         Kind::LeadFirstContact,
@@ -35,6 +37,7 @@ impl Kind {
         Kind::InsuranceReminder,
         Kind::Birthday,
         Kind::InspectionReminder,
+        Kind::ChurnRisk,
     ];
 
     /// The name in the read model, the CLI and ids.
@@ -49,6 +52,7 @@ impl Kind {
             Kind::InsuranceReminder => "insurance",
             Kind::Birthday => "birthday",
             Kind::InspectionReminder => "inspection",
+            Kind::ChurnRisk => "churn-risk",
         }
     }
 

@@ -476,3 +476,85 @@ async fn a_months_measures_are_published_once_on_sqlite() {
 async fn a_months_measures_are_published_once_on_postgres() {
     a_months_measures_are_published_once(Backend::Postgres).await;
 }
+
+/// Analytics' warning that a vehicle is likely to churn becomes one call for
+/// the agents, however often it is delivered.
+async fn a_churn_risk_warning_becomes_a_call(backend: Backend) {
+    let app = spawn_app_with(backend, "").await;
+    let (owner, _) = customer(&app, "D001", "吴刚", "13700005678", true).await;
+    let vin = vin(55, 1);
+    visit(
+        &app,
+        "RO-55-old",
+        &vin,
+        &owner,
+        Timestamp::now() - Span::new().hours(24 * 200),
+        30_000,
+        intake::VisitKind::Repair,
+    )
+    .await;
+    let vehicle_id = aftercare_intake::domain::visit::vehicle_id(
+        "D001",
+        &aftercare_kernel::vin::Vin::parse(&vin).expect("vin"),
+    )
+    .to_string();
+    let raised = analytics::ChurnRiskRaised {
+        vehicle_id: vehicle_id.clone(),
+        vin: vin.clone(),
+        risk: 0.62,
+        months_since_last_visit: 7,
+        as_of: None,
+    };
+    let stream = StreamId::new(
+        dealer_id("D001"),
+        aftercare_proto::aggregates::VEHICLE_RISK,
+        &vehicle_id,
+    )
+    .expect("stream");
+    let event = EventData::new(
+        aftercare_proto::event_types::analytics::CHURN_RISK_RAISED,
+        raised.encode_to_vec(),
+    );
+    let mut position = 0;
+    // Delivered twice (a redelivery keeps the event's id): one task.
+    for _ in 0..2 {
+        position = app
+            .store
+            .append(&stream, Expected::Any, vec![event.clone()])
+            .await
+            .expect("appended")
+            .position
+            .0;
+    }
+    let list = app
+        .api
+        .worklist(request(
+            pb::WorklistRequest {
+                dealer: dealer("D001"),
+                consistency: after(position),
+                kinds: vec![pb::TaskKind::ChurnRisk as i32],
+                ..Default::default()
+            },
+            &agent(),
+        ))
+        .await
+        .expect("worklist")
+        .into_inner();
+    assert_eq!(list.tasks.len(), 1, "{list:#?}");
+    assert_eq!(list.tasks[0].vin, vin);
+    assert!(
+        list.tasks[0].cause.contains("62%"),
+        "{:?}",
+        list.tasks[0].cause
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_churn_risk_warning_becomes_a_call_on_sqlite() {
+    a_churn_risk_warning_becomes_a_call(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_churn_risk_warning_becomes_a_call_on_postgres() {
+    a_churn_risk_warning_becomes_a_call(Backend::Postgres).await;
+}

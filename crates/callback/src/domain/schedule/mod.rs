@@ -103,6 +103,12 @@ pub fn lead(captured_at: Timestamp, due_at: Option<Timestamp>, rules: &CallbackR
     }
 }
 
+/// The call of a vehicle analytics warned about at `changed_at`: as soon as a
+/// winback call, before the vehicle churns.
+pub fn churn_risk(raised_at: Timestamp, rules: &CallbackRules, zone: &TimeZone) -> Window {
+    winback(raised_at, rules, zone)
+}
+
 /// The winback call of a vehicle that became churned at `changed_at`.
 pub fn winback(changed_at: Timestamp, rules: &CallbackRules, zone: &TimeZone) -> Window {
     let day = changed_at.to_zoned(zone.clone()).date();
