@@ -1,6 +1,7 @@
 //! The reports of part 2 at a dealer group's scale: RFM, ABC and lifetime
 //! value (`ValueReport`), one vehicle's value (`VehicleValue`), the churn table
-//! (`ChurnTable`) and the churn-risk model (`RiskReport`: its fit, its
+//! (`ChurnTable`), targets against actuals (`TargetsReport`), the scorecard
+//! (`ChurnScorecard`) and the churn-risk model (`RiskReport`: its fit, its
 //! judgement and the scoring) over read models of 1M vehicles and 10M visits
 //! on 20 dealers. Written to `target/bench/value-latest.json`.
 //!
@@ -388,6 +389,55 @@ pub async fn run(args: &ValueArgs, now: jiff::Timestamp) -> anyhow::Result<bool>
             .await?,
         ));
     }
+    out.push(latency(
+        "TargetsReport, one dealer, a year of every metric",
+        timed(q, |_| {
+            let mut r = tonic::Request::new(pb::TargetsReportRequest {
+                dealer: Some(common::DealerId {
+                    value: "D001".into(),
+                }),
+                year: last.year(),
+                consistency: None,
+            });
+            r.extensions_mut().insert(who.clone());
+            let api = &api;
+            async move {
+                let t = api
+                    .targets_report(r)
+                    .await
+                    .context("targets report")?
+                    .into_inner();
+                anyhow::ensure!(t.metrics.len() == 9, "a line per metric");
+                Ok(())
+            }
+        })
+        .await?,
+    ));
+    out.push(latency(
+        "ChurnScorecard, one dealer",
+        timed(q, |i| {
+            let month = last.minus((i % 12) as u32);
+            let mut r = tonic::Request::new(pb::ChurnScorecardRequest {
+                dealer: Some(common::DealerId {
+                    value: "D001".into(),
+                }),
+                month: Some(common::YearMonth {
+                    year: month.year(),
+                    month: month.month() as u32,
+                }),
+                rule: pb::ChurnRule::A as i32,
+                consistency: None,
+                threshold_months: 0,
+            });
+            r.extensions_mut().insert(who.clone());
+            let api = &api;
+            async move {
+                api.churn_scorecard(r).await.context("scorecard")?;
+                Ok(())
+            }
+        })
+        .await?,
+    ));
     out.push(latency(
         "RiskReport (fit, judgement, scoring), one dealer",
         timed(q.min(5), |_| {
