@@ -776,7 +776,23 @@ fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
                 groups.base,
                 answer.threshold_months
             );
-            let mut table = crate::table::Table::new(&["", ">BASE", ">CHURNED", ">RATE", ">YUAN"]);
+            let mut table = crate::table::Table::new(&[
+                "",
+                ">BASE",
+                ">CHURNED",
+                ">RATE",
+                ">YUAN",
+                ">CALLED IN WINDOW",
+                ">SATISFIED",
+                ">WINBACK APPTS",
+            ]);
+            let of = |n: u64, d: u64| {
+                if d == 0 {
+                    "-".to_owned()
+                } else {
+                    format!("{n}/{d}")
+                }
+            };
             let rows = answer
                 .advisor_groups
                 .iter()
@@ -791,6 +807,14 @@ fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
                     l.churned.to_string(),
                     percent(&l).to_string(),
                     yuan(s.amount.as_ref().map_or(0, |m| m.fen)).to_string(),
+                    s.callbacks.map_or("-".to_owned(), |c| {
+                        of(c.callbacks_in_window, c.callbacks_due)
+                    }),
+                    s.callbacks
+                        .map_or("-".to_owned(), |c| of(c.satisfied, c.rated)),
+                    s.callbacks.map_or("-".to_owned(), |c| {
+                        of(c.winback_appointments, c.winback_called)
+                    }),
                 ]);
             }
             table.print_as(output);
@@ -806,13 +830,6 @@ fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
                     ">YUAN",
                 ])
                 .indented(2);
-                let of = |n: u64, d: u64| {
-                    if d == 0 {
-                        "-".to_owned()
-                    } else {
-                        format!("{n}/{d}")
-                    }
-                };
                 for a in &answer.callback_agents {
                     agents.row(vec![
                         a.agent.clone(),

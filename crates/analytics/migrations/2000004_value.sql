@@ -84,3 +84,19 @@ CREATE TABLE analytics_callback_groups (
     called  BIGINT NOT NULL,
     PRIMARY KEY (dealer, month, person, grp)
 );
+
+-- The same counts by the advisor group of the tasks' causes (MonthMeasured).
+CREATE TABLE analytics_callback_group_months (
+    dealer               TEXT NOT NULL,
+    month                BIGINT NOT NULL,
+    person               TEXT NOT NULL,
+    callbacks_due        BIGINT NOT NULL,
+    callbacks_in_window  BIGINT NOT NULL,
+    sales_rated          BIGINT NOT NULL,
+    sales_satisfied      BIGINT NOT NULL,
+    service_rated        BIGINT NOT NULL,
+    service_satisfied    BIGINT NOT NULL,
+    winback_called       BIGINT NOT NULL,
+    winback_appointments BIGINT NOT NULL,
+    PRIMARY KEY (dealer, month, person)
+);

@@ -151,12 +151,21 @@ fn verdict_to(v: Verdict) -> pb::Verdict {
     }
 }
 
-fn score(s: &Score) -> pb::Score {
+/// A score with the callback figures of whom it is for, if published.
+fn score(s: &Score, counts: Option<&[u64; 6]>) -> pb::Score {
     pb::Score {
         who: s.who.clone(),
         line: Some(line(&s.line)),
         verdict: verdict_to(s.verdict) as i32,
         amount: Some(common::Money { fen: s.amount_fen }),
+        callbacks: counts.map(|c| pb::CallbackFigures {
+            callbacks_due: c[0],
+            callbacks_in_window: c[1],
+            rated: c[2],
+            satisfied: c[3],
+            winback_called: c[4],
+            winback_appointments: c[5],
+        }),
     }
 }
 
@@ -360,7 +369,8 @@ impl AnalyticsApi {
                 .into_values()
                 .collect();
         let calls = queries::callback_calls(&self.db, &dealer, asked).await?;
-        let people = queries::callback_people(&self.db, &dealer, asked).await?;
+        let people = queries::callback_counts(&self.db, &dealer, asked, false).await?;
+        let group_counts = queries::callback_counts(&self.db, &dealer, asked, true).await?;
         let fen = rules.incentive;
         let groups_rate = scorecard::groups_rate(&groups);
         let scored: BTreeMap<String, scorecard::AgentScore> =
@@ -368,7 +378,11 @@ impl AnalyticsApi {
                 .into_iter()
                 .map(|a| (a.agent.clone(), a))
                 .collect();
-        let mut names: Vec<&String> = people.keys().chain(scored.keys()).collect();
+        let mut names: Vec<&String> = people
+            .keys()
+            .filter(|p| !p.is_empty())
+            .chain(scored.keys())
+            .collect();
         names.sort();
         names.dedup();
         let agents = names
@@ -399,14 +413,14 @@ impl AnalyticsApi {
             threshold_months: k,
             advisor_groups: scorecard::advisor_groups(&groups_rate, &groups, fen.advisor_group_fen)
                 .iter()
-                .map(score)
+                .map(|s| score(s, group_counts.get(&s.who)))
                 .collect(),
             service_manager: scorecard::service_manager(&total, &previous, fen.service_manager_fen)
                 .as_ref()
-                .map(score),
+                .map(|s| score(s, people.get(""))),
             advisors: scorecard::advisors(&groups_rate, &advisors)
                 .iter()
-                .map(score)
+                .map(|s| score(s, people.get(&s.who)))
                 .collect(),
             callback_agents: agents,
             workshop_supervisor: scorecard::workshop_supervisor(
@@ -415,7 +429,7 @@ impl AnalyticsApi {
                 fen.workshop_supervisor_fen,
             )
             .as_ref()
-            .map(score),
+            .map(|s| score(s, people.get(""))),
             previous_months: previous.iter().map(line).collect(),
         })
     }

@@ -219,18 +219,25 @@ pub async fn callback_calls(
         .map_err(ServiceError::from)
 }
 
-/// Each person's callback counts of `month` as published: (due, in window,
-/// rated, satisfied, winback called, winback appointments).
-pub async fn callback_people(
+/// Callback counts of `month` as published: (due, in window, rated,
+/// satisfied, winback called, winback appointments) by person (the dealer's
+/// under ''), or by advisor group.
+pub async fn callback_counts(
     db: &Database,
     dealer: &DealerId,
     month: Month,
+    by_group: bool,
 ) -> Result<BTreeMap<String, [u64; 6]>, ServiceError> {
-    let rows = sqlx::query(
+    let table = if by_group {
+        "analytics_callback_group_months"
+    } else {
+        "analytics_callback_months"
+    };
+    let rows = sqlx::query(&format!(
         "SELECT person, callbacks_due, callbacks_in_window, sales_rated + service_rated AS rated, \
          sales_satisfied + service_satisfied AS satisfied, winback_called, winback_appointments \
-         FROM analytics_callback_months WHERE dealer = $1 AND month = $2 AND person <> ''",
-    )
+         FROM {table} WHERE dealer = $1 AND month = $2"
+    ))
     .bind(dealer.as_str())
     .bind(i64::from(month.index()))
     .fetch_all(&db.pool)

@@ -131,6 +131,12 @@ impl VisitValues {
                 rows.push(row(&p.person, &p.counts.unwrap_or_default()));
             }
         }
+        let groups: Vec<Vec<SqlValue>> = measured
+            .groups
+            .iter()
+            .filter(|g| !g.group.is_empty())
+            .map(|g| row(&g.group, &g.counts.unwrap_or_default()))
+            .collect();
         let calls: Vec<Vec<SqlValue>> = measured
             .calls_by_group
             .iter()
@@ -155,26 +161,35 @@ impl VisitValues {
             )
             .await?;
         }
-        insert_rows(
-            tx,
-            "analytics_callback_months",
-            &[
-                "dealer",
-                "month",
-                "person",
-                "callbacks_due",
-                "callbacks_in_window",
-                "sales_rated",
-                "sales_satisfied",
-                "service_rated",
-                "service_satisfied",
-                "winback_called",
-                "winback_appointments",
-            ],
-            "ON CONFLICT (dealer, month, person) DO NOTHING",
-            &rows,
-        )
-        .await?;
+        // Counted per person (person '' the dealer) and per advisor group.
+        for (table, rows) in [
+            ("analytics_callback_months", rows),
+            ("analytics_callback_group_months", groups),
+        ] {
+            if rows.is_empty() {
+                continue;
+            }
+            insert_rows(
+                tx,
+                table,
+                &[
+                    "dealer",
+                    "month",
+                    "person",
+                    "callbacks_due",
+                    "callbacks_in_window",
+                    "sales_rated",
+                    "sales_satisfied",
+                    "service_rated",
+                    "service_satisfied",
+                    "winback_called",
+                    "winback_appointments",
+                ],
+                "ON CONFLICT (dealer, month, person) DO NOTHING",
+                &rows,
+            )
+            .await?;
+        }
         Ok(())
     }
 
@@ -329,6 +344,7 @@ impl Projection for VisitValues {
                 "analytics_complaints",
                 "analytics_callback_months",
                 "analytics_callback_groups",
+                "analytics_callback_group_months",
             ],
         )
         .await

@@ -106,6 +106,16 @@ async fn targets_on(url: String) {
             winback_appointments: 1,
             ..Default::default()
         }),
+        groups: vec![aftercare_proto::callback::v1::GroupCounts {
+            group: "A组".into(),
+            counts: Some(aftercare_proto::callback::v1::MeasureCounts {
+                callbacks_due: 4,
+                callbacks_in_window: 4,
+                service_rated: 3,
+                service_satisfied: 2,
+                ..Default::default()
+            }),
+        }],
         people: vec![aftercare_proto::callback::v1::PersonCounts {
             person: "赵敏".into(),
             counts: Some(aftercare_proto::callback::v1::MeasureCounts {
@@ -325,6 +335,30 @@ async fn targets_on(url: String) {
             // Callback figures, no group called: shown, not scored.
             ("赵敏".to_owned(), 0, pb::Verdict::Unspecified as i32, 0),
         ]
+    );
+    // The groups' callback figures beside their churn; the manager's are the
+    // dealer's.
+    let a_group = card
+        .advisor_groups
+        .iter()
+        .find(|g| g.who == "A组")
+        .and_then(|g| g.callbacks)
+        .expect("A组's callbacks");
+    assert_eq!(
+        (
+            a_group.callbacks_in_window,
+            a_group.callbacks_due,
+            a_group.satisfied,
+            a_group.rated
+        ),
+        (4, 4, 2, 3)
+    );
+    assert!(
+        card.advisor_groups
+            .iter()
+            .find(|g| g.who == "B组")
+            .is_some_and(|g| g.callbacks.is_none()),
+        "no published figures for B组"
     );
     let zhao = &card.callback_agents[2];
     assert_eq!(

@@ -104,6 +104,14 @@ pub async fn publish(
                     called: *called,
                 })
                 .collect(),
+            groups: measured
+                .groups
+                .iter()
+                .map(|(group, t)| pb::GroupCounts {
+                    group: group.clone(),
+                    counts: Some(counts(t)),
+                })
+                .collect(),
         };
         let data = EventData::new(MONTH_MEASURED, event.encode_to_vec()).occurred_at(now);
         match store.append(&stream, Expected::NoStream, vec![data]).await {

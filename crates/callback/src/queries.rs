@@ -292,6 +292,8 @@ pub struct Month {
     pub dealer: Tally,
     pub people: BTreeMap<String, Tally>,
     pub calls_by_group: BTreeMap<(String, String), u64>,
+    /// The tasks of each advisor group's causes.
+    pub groups: BTreeMap<String, Tally>,
 }
 
 /// The measures' counts of the tasks of `dealer` due in `[from, to)`.
@@ -324,12 +326,16 @@ pub async fn tally_month(
         dealer: Tally::default(),
         people: BTreeMap::new(),
         calls_by_group: BTreeMap::new(),
+        groups: BTreeMap::new(),
     };
     for row in &rows {
         let (line, who) = line_of(row, &passed)?;
         month.dealer.add(&line);
+        let group: String = row.try_get("advisor_group")?;
+        if !group.is_empty() {
+            month.groups.entry(group.clone()).or_default().add(&line);
+        }
         if let Some(who) = who {
-            let group: String = row.try_get("advisor_group")?;
             if line.attempts > 0 && !group.is_empty() {
                 *month
                     .calls_by_group

@@ -465,6 +465,15 @@ async fn a_months_measures_are_published_once(backend: Backend) {
             .collect::<Vec<_>>(),
         [("王芳", "A组", 1)]
     );
+    let groups: Vec<(&str, u64, u64)> = measured
+        .groups
+        .iter()
+        .map(|g| {
+            let c = g.counts.as_ref().expect("counts");
+            (g.group.as_str(), c.callbacks_due, c.service_satisfied)
+        })
+        .collect();
+    assert_eq!(groups, [("A组", 1, 1)]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
