@@ -831,11 +831,12 @@ fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
                 ])
                 .indented(2);
                 for a in &answer.callback_agents {
+                    let c = a.callbacks.unwrap_or_default();
                     agents.row(vec![
                         a.agent.clone(),
-                        of(a.callbacks_in_window, a.callbacks_due),
-                        of(a.satisfied, a.rated),
-                        of(a.winback_appointments, a.winback_called),
+                        of(c.callbacks_in_window, c.callbacks_due),
+                        of(c.satisfied, c.rated),
+                        of(c.winback_appointments, c.winback_called),
                         a.calls.to_string(),
                         if a.calls == 0 {
                             "-".to_owned()

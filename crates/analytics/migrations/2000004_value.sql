@@ -58,11 +58,14 @@ CREATE TABLE analytics_complaints (
 CREATE INDEX analytics_complaints_dealer ON analytics_complaints (dealer, filed_at);
 
 -- Each dealer's month of callback measures as the callback context published
--- them (MonthMeasured): the dealer's counts (person '') and each caller's.
+-- them (MonthMeasured): the dealer's counts (scope 'dealer', name ''), each
+-- caller's ('person') and each advisor group's, by the group of the tasks'
+-- causes ('group').
 CREATE TABLE analytics_callback_months (
     dealer               TEXT NOT NULL,
     month                BIGINT NOT NULL,
-    person               TEXT NOT NULL,
+    scope                TEXT NOT NULL,
+    name                 TEXT NOT NULL,
     callbacks_due        BIGINT NOT NULL,
     callbacks_in_window  BIGINT NOT NULL,
     sales_rated          BIGINT NOT NULL,
@@ -71,7 +74,7 @@ CREATE TABLE analytics_callback_months (
     service_satisfied    BIGINT NOT NULL,
     winback_called       BIGINT NOT NULL,
     winback_appointments BIGINT NOT NULL,
-    PRIMARY KEY (dealer, month, person)
+    PRIMARY KEY (dealer, month, scope, name)
 );
 
 -- The calls each callback agent made in a month, by the advisor group of the
@@ -83,20 +86,4 @@ CREATE TABLE analytics_callback_groups (
     grp     TEXT NOT NULL,
     called  BIGINT NOT NULL,
     PRIMARY KEY (dealer, month, person, grp)
-);
-
--- The same counts by the advisor group of the tasks' causes (MonthMeasured).
-CREATE TABLE analytics_callback_group_months (
-    dealer               TEXT NOT NULL,
-    month                BIGINT NOT NULL,
-    person               TEXT NOT NULL,
-    callbacks_due        BIGINT NOT NULL,
-    callbacks_in_window  BIGINT NOT NULL,
-    sales_rated          BIGINT NOT NULL,
-    sales_satisfied      BIGINT NOT NULL,
-    service_rated        BIGINT NOT NULL,
-    service_satisfied    BIGINT NOT NULL,
-    winback_called       BIGINT NOT NULL,
-    winback_appointments BIGINT NOT NULL,
-    PRIMARY KEY (dealer, month, person)
 );

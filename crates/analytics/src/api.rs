@@ -151,6 +151,17 @@ fn verdict_to(v: Verdict) -> pb::Verdict {
     }
 }
 
+fn callback_figures(c: &[u64; 6]) -> pb::CallbackFigures {
+    pb::CallbackFigures {
+        callbacks_due: c[0],
+        callbacks_in_window: c[1],
+        rated: c[2],
+        satisfied: c[3],
+        winback_called: c[4],
+        winback_appointments: c[5],
+    }
+}
+
 /// A score with the callback figures of whom it is for, if published.
 fn score(s: &Score, counts: Option<&[u64; 6]>) -> pb::Score {
     pb::Score {
@@ -158,14 +169,7 @@ fn score(s: &Score, counts: Option<&[u64; 6]>) -> pb::Score {
         line: Some(line(&s.line)),
         verdict: verdict_to(s.verdict) as i32,
         amount: Some(common::Money { fen: s.amount_fen }),
-        callbacks: counts.map(|c| pb::CallbackFigures {
-            callbacks_due: c[0],
-            callbacks_in_window: c[1],
-            rated: c[2],
-            satisfied: c[3],
-            winback_called: c[4],
-            winback_appointments: c[5],
-        }),
+        callbacks: counts.map(callback_figures),
     }
 }
 
@@ -369,8 +373,9 @@ impl AnalyticsApi {
                 .into_values()
                 .collect();
         let calls = queries::callback_calls(&self.db, &dealer, asked).await?;
-        let people = queries::callback_counts(&self.db, &dealer, asked, false).await?;
-        let group_counts = queries::callback_counts(&self.db, &dealer, asked, true).await?;
+        let people = queries::callback_counts(&self.db, &dealer, asked, "person").await?;
+        let group_counts = queries::callback_counts(&self.db, &dealer, asked, "group").await?;
+        let dealer_counts = queries::callback_counts(&self.db, &dealer, asked, "dealer").await?;
         let fen = rules.incentive;
         let groups_rate = scorecard::groups_rate(&groups);
         let scored: BTreeMap<String, scorecard::AgentScore> =
@@ -378,11 +383,7 @@ impl AnalyticsApi {
                 .into_iter()
                 .map(|a| (a.agent.clone(), a))
                 .collect();
-        let mut names: Vec<&String> = people
-            .keys()
-            .filter(|p| !p.is_empty())
-            .chain(scored.keys())
-            .collect();
+        let mut names: Vec<&String> = people.keys().chain(scored.keys()).collect();
         names.sort();
         names.dedup();
         let agents = names
@@ -398,12 +399,7 @@ impl AnalyticsApi {
                     amount: Some(common::Money {
                         fen: s.map_or(0, |s| s.amount_fen),
                     }),
-                    callbacks_due: c[0],
-                    callbacks_in_window: c[1],
-                    rated: c[2],
-                    satisfied: c[3],
-                    winback_called: c[4],
-                    winback_appointments: c[5],
+                    callbacks: Some(callback_figures(&c)),
                 }
             })
             .collect();
@@ -417,7 +413,7 @@ impl AnalyticsApi {
                 .collect(),
             service_manager: scorecard::service_manager(&total, &previous, fen.service_manager_fen)
                 .as_ref()
-                .map(|s| score(s, people.get(""))),
+                .map(|s| score(s, dealer_counts.get(""))),
             advisors: scorecard::advisors(&groups_rate, &advisors)
                 .iter()
                 .map(|s| score(s, people.get(&s.who)))
@@ -429,7 +425,7 @@ impl AnalyticsApi {
                 fen.workshop_supervisor_fen,
             )
             .as_ref()
-            .map(|s| score(s, people.get(""))),
+            .map(|s| score(s, dealer_counts.get(""))),
             previous_months: previous.iter().map(line).collect(),
         })
     }

@@ -219,34 +219,30 @@ pub async fn callback_calls(
         .map_err(ServiceError::from)
 }
 
-/// Callback counts of `month` as published: (due, in window, rated,
-/// satisfied, winback called, winback appointments) by person (the dealer's
-/// under ''), or by advisor group.
+/// Callback counts of `month` as published, by name within a scope
+/// (`dealer`, `person` or `group`): (due, in window, rated, satisfied,
+/// winback called, winback appointments).
 pub async fn callback_counts(
     db: &Database,
     dealer: &DealerId,
     month: Month,
-    by_group: bool,
+    scope: &str,
 ) -> Result<BTreeMap<String, [u64; 6]>, ServiceError> {
-    let table = if by_group {
-        "analytics_callback_group_months"
-    } else {
-        "analytics_callback_months"
-    };
-    let rows = sqlx::query(&format!(
-        "SELECT person, callbacks_due, callbacks_in_window, sales_rated + service_rated AS rated, \
+    let rows = sqlx::query(
+        "SELECT name, callbacks_due, callbacks_in_window, sales_rated + service_rated AS rated, \
          sales_satisfied + service_satisfied AS satisfied, winback_called, winback_appointments \
-         FROM {table} WHERE dealer = $1 AND month = $2"
-    ))
+         FROM analytics_callback_months WHERE dealer = $1 AND month = $2 AND scope = $3",
+    )
     .bind(dealer.as_str())
     .bind(i64::from(month.index()))
+    .bind(scope)
     .fetch_all(&db.pool)
     .await?;
     let mut out = BTreeMap::new();
     for r in &rows {
         let n = |c: &str| r.try_get::<i64, _>(c).map(|v| v as u64);
         out.insert(
-            r.try_get("person")?,
+            r.try_get("name")?,
             [
                 n("callbacks_due")?,
                 n("callbacks_in_window")?,

@@ -241,7 +241,7 @@ impl AnalyticsApi {
                 };
                 let row = sqlx::query(&format!(
                     "SELECT {numerator} AS n, {denominator} AS d FROM analytics_callback_months \
-                     WHERE dealer = $1 AND month = $2 AND person = ''"
+                     WHERE dealer = $1 AND month = $2 AND scope = 'dealer'"
                 ))
                 .bind(dealer.as_str())
                 .bind(i64::from(month.index()))

@@ -110,11 +110,12 @@ impl VisitValues {
             .and_then(|m| aftercare_proto::calendar::year_month(m).map_err(poison))?;
         let month = crate::domain::Month::new(month.0, month.1);
         let dealer = event.dealer().as_str();
-        let row = |person: &str, c: &callback::MeasureCounts| {
+        let row = |scope: &str, name: &str, c: &callback::MeasureCounts| {
             vec![
                 SqlValue::Text(dealer.to_owned()),
                 SqlValue::Int(i64::from(month.index())),
-                SqlValue::Text(person.to_owned()),
+                SqlValue::Text(scope.to_owned()),
+                SqlValue::Text(name.to_owned()),
                 SqlValue::Int(c.callbacks_due as i64),
                 SqlValue::Int(c.callbacks_in_window as i64),
                 SqlValue::Int(c.sales_rated as i64),
@@ -125,18 +126,13 @@ impl VisitValues {
                 SqlValue::Int(c.winback_appointments as i64),
             ]
         };
-        let mut rows = vec![row("", &measured.dealer.unwrap_or_default())];
-        for p in &measured.people {
-            if !p.person.is_empty() {
-                rows.push(row(&p.person, &p.counts.unwrap_or_default()));
-            }
+        let mut rows = vec![row("dealer", "", &measured.dealer.unwrap_or_default())];
+        for p in measured.people.iter().filter(|p| !p.person.is_empty()) {
+            rows.push(row("person", &p.person, &p.counts.unwrap_or_default()));
         }
-        let groups: Vec<Vec<SqlValue>> = measured
-            .groups
-            .iter()
-            .filter(|g| !g.group.is_empty())
-            .map(|g| row(&g.group, &g.counts.unwrap_or_default()))
-            .collect();
+        for g in measured.groups.iter().filter(|g| !g.group.is_empty()) {
+            rows.push(row("group", &g.group, &g.counts.unwrap_or_default()));
+        }
         let calls: Vec<Vec<SqlValue>> = measured
             .calls_by_group
             .iter()
@@ -161,35 +157,27 @@ impl VisitValues {
             )
             .await?;
         }
-        // Counted per person (person '' the dealer) and per advisor group.
-        for (table, rows) in [
-            ("analytics_callback_months", rows),
-            ("analytics_callback_group_months", groups),
-        ] {
-            if rows.is_empty() {
-                continue;
-            }
-            insert_rows(
-                tx,
-                table,
-                &[
-                    "dealer",
-                    "month",
-                    "person",
-                    "callbacks_due",
-                    "callbacks_in_window",
-                    "sales_rated",
-                    "sales_satisfied",
-                    "service_rated",
-                    "service_satisfied",
-                    "winback_called",
-                    "winback_appointments",
-                ],
-                "ON CONFLICT (dealer, month, person) DO NOTHING",
-                &rows,
-            )
-            .await?;
-        }
+        insert_rows(
+            tx,
+            "analytics_callback_months",
+            &[
+                "dealer",
+                "month",
+                "scope",
+                "name",
+                "callbacks_due",
+                "callbacks_in_window",
+                "sales_rated",
+                "sales_satisfied",
+                "service_rated",
+                "service_satisfied",
+                "winback_called",
+                "winback_appointments",
+            ],
+            "ON CONFLICT (dealer, month, scope, name) DO NOTHING",
+            &rows,
+        )
+        .await?;
         Ok(())
     }
 
@@ -344,7 +332,6 @@ impl Projection for VisitValues {
                 "analytics_complaints",
                 "analytics_callback_months",
                 "analytics_callback_groups",
-                "analytics_callback_group_months",
             ],
         )
         .await

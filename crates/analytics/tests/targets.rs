@@ -360,7 +360,7 @@ async fn targets_on(url: String) {
             .is_some_and(|g| g.callbacks.is_none()),
         "no published figures for B组"
     );
-    let zhao = &card.callback_agents[2];
+    let zhao = card.callback_agents[2].callbacks.expect("published");
     assert_eq!(
         (
             zhao.callbacks_in_window,
