@@ -85,7 +85,8 @@ fn horizon(rules: &ChurnRules, histories: &[History]) -> Horizon {
 pub struct Scoring {
     pub judged: Option<Judged>,
     pub scored: Vec<(usize, f64, i32)>,
-    pub vehicles: Vec<Vehicle>,
+    /// Who each scored index is: (vehicle id, VIN).
+    pub vehicles: Vec<(String, String)>,
 }
 
 pub async fn score(
@@ -95,8 +96,12 @@ pub async fn score(
     month: Month,
 ) -> Result<Scoring, ServiceError> {
     let rules = dealers.rules(dealer.as_str());
-    let vehicles = vehicles(db, dealer, &rules.time_zone).await?;
-    let histories: Vec<History> = vehicles.iter().map(|v| v.history.clone()).collect();
+    let (vehicles, histories): (Vec<(String, String)>, Vec<History>) =
+        vehicles(db, dealer, &rules.time_zone)
+            .await?
+            .into_iter()
+            .map(|v| ((v.vehicle_id, v.vin), v.history))
+            .unzip();
     let horizon = horizon(rules, &histories);
     let judged = judge(&histories, month, horizon);
     let mut scored = Vec::new();
@@ -192,8 +197,8 @@ impl AnalyticsApi {
                 .iter()
                 .take(top)
                 .map(|(i, risk, since)| pb::RiskVehicle {
-                    vehicle_id: scoring.vehicles[*i].vehicle_id.clone(),
-                    vin: scoring.vehicles[*i].vin.clone(),
+                    vehicle_id: scoring.vehicles[*i].0.clone(),
+                    vin: scoring.vehicles[*i].1.clone(),
                     risk: *risk,
                     months_since_last_visit: *since,
                 })
@@ -238,12 +243,12 @@ pub async fn announce(
     let risk_of: std::collections::HashMap<&str, (usize, f64, i32)> = scoring
         .scored
         .iter()
-        .map(|s| (scoring.vehicles[s.0].vehicle_id.as_str(), *s))
+        .map(|s| (scoring.vehicles[s.0].0.as_str(), *s))
         .collect();
-    let mut due: Vec<(usize, f64, i32)> = scoring
+    let due: Vec<(usize, f64, i32)> = scoring
         .scored
         .iter()
-        .filter(|(i, risk, _)| *risk >= level && !raised.contains(&scoring.vehicles[*i].vehicle_id))
+        .filter(|(i, risk, _)| *risk >= level && !raised.contains(&scoring.vehicles[*i].0))
         .copied()
         .collect();
     // A raised vehicle no longer scored (it churned, or came back and has no
@@ -254,11 +259,11 @@ pub async fn announce(
         .cloned()
         .collect();
     clear.sort();
-    for (i, risk, since) in due.drain(..) {
-        let v = &scoring.vehicles[i];
+    for (i, risk, since) in due {
+        let (vehicle_id, vin) = &scoring.vehicles[i];
         let command = Scored {
-            vehicle_id: v.vehicle_id.clone(),
-            vin: v.vin.clone(),
+            vehicle_id: vehicle_id.clone(),
+            vin: vin.clone(),
             risk,
             months_since_last_visit: since,
             as_of: month,

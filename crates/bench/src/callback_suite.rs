@@ -326,14 +326,13 @@ async fn worklist_latency(
             "an empty worklist"
         );
     }
-    times.sort_by(f64::total_cmp);
-    let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
+    let p = crate::report::percentiles(times);
     Ok(WorklistLatency {
         name: name.to_owned(),
         queries,
-        p50_ms: at(0.5),
-        p99_ms: at(0.99),
-        max_ms: at(1.0),
+        p50_ms: p.p50,
+        p99_ms: p.p99,
+        max_ms: p.max,
     })
 }
 

@@ -261,17 +261,15 @@ pub async fn latency(
             "an empty report for {month}"
         );
     }
-    times.sort_by(f64::total_cmp);
-    let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
-    let p50 = at(0.5);
+    let p = crate::report::percentiles(times);
     Ok(Latency {
         name: name.to_owned(),
         queries,
-        p50_ms: p50,
-        p99_ms: at(0.99),
-        max_ms: at(1.0),
+        p50_ms: p.p50,
+        p99_ms: p.p99,
+        max_ms: p.max,
         target_p50_ms: 100.0,
-        met: p50 <= 100.0,
+        met: p.p50 <= 100.0,
     })
 }
 

@@ -324,13 +324,12 @@ async fn card_latency(db: &Database, members: u64, queries: usize) -> anyhow::Re
         times.push(started.elapsed().as_secs_f64() * 1000.0);
         ensure!(card.window_points > 0, "a card without points");
     }
-    times.sort_by(f64::total_cmp);
-    let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
+    let p = crate::report::percentiles(times);
     Ok(Latency {
         queries,
-        p50_ms: at(0.5),
-        p99_ms: at(0.99),
-        max_ms: at(1.0),
+        p50_ms: p.p50,
+        p99_ms: p.p99,
+        max_ms: p.max,
     })
 }
 

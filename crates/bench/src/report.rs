@@ -220,3 +220,28 @@ pub fn nats_server_version() -> anyhow::Result<String> {
         .with_context(|| format!("running {} --version", bin.display()))?;
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
 }
+
+/// The median, the 99th percentile and the slowest of some timings.
+pub struct Percentiles {
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+/// Percentiles of `times` (nearest rank); all zero without timings.
+pub fn percentiles(mut times: Vec<f64>) -> Percentiles {
+    if times.is_empty() {
+        return Percentiles {
+            p50: 0.0,
+            p99: 0.0,
+            max: 0.0,
+        };
+    }
+    times.sort_by(f64::total_cmp);
+    let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
+    Percentiles {
+        p50: at(0.5),
+        p99: at(0.99),
+        max: at(1.0),
+    }
+}

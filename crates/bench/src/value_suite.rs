@@ -200,15 +200,15 @@ async fn write(
     Ok(())
 }
 
-fn latency(name: &str, mut times: Vec<f64>) -> Latency {
-    times.sort_by(f64::total_cmp);
-    let at = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
+fn latency(name: &str, times: Vec<f64>) -> Latency {
+    let queries = times.len();
+    let p = crate::report::percentiles(times);
     Latency {
         name: name.to_owned(),
-        queries: times.len(),
-        p50_ms: at(0.5),
-        p99_ms: at(0.99),
-        max_ms: at(1.0),
+        queries,
+        p50_ms: p.p50,
+        p99_ms: p.p99,
+        max_ms: p.max,
     }
 }
 

@@ -20,6 +20,7 @@ use aftercare_proto::loyalty::v1 as pb;
 use prost::Message;
 
 use crate::config::{LoyaltyDealers, club_of};
+use crate::domain::identity::{FileFact, identifying_mobile};
 use crate::events::{member_id, stream};
 
 /// A customer file's member: its id and the dealer whose club keeps it.
@@ -157,7 +158,8 @@ async fn choose(
     Ok(Membership { club, member_id })
 }
 
-/// The customer's first mobile number on file now, not reported wrong.
+/// The mobile number that identifies the customer file now
+/// ([`identifying_mobile`]).
 async fn mobile(
     store: &dyn EventStore,
     dealer: &DealerId,
@@ -170,33 +172,41 @@ async fn mobile(
             customer_key(customer_id),
         )?)
         .await?;
-    let mut phones: Vec<intake::Phone> = Vec::new();
-    let mut wrong: Vec<String> = Vec::new();
-    for event in &file.events {
-        let payload = event.data.payload.as_ref();
-        let profile = match event.data.event_type.as_str() {
-            intake_events::CUSTOMER_REGISTERED => intake::CustomerRegistered::decode(payload)
-                .ok()
-                .and_then(|e| e.profile),
-            intake_events::CUSTOMER_UPDATED => intake::CustomerUpdated::decode(payload)
-                .ok()
-                .and_then(|e| e.profile),
-            intake_events::PHONE_REPORTED_WRONG => {
-                if let Ok(e) = intake::PhoneReportedWrong::decode(payload) {
-                    wrong.push(e.number);
-                }
-                None
+    let numbers = |profile: Option<intake::CustomerProfile>| {
+        profile.map(|p| {
+            FileFact::Numbers(
+                p.phones
+                    .into_iter()
+                    .map(|phone| {
+                        let mobile = phone.kind == intake::PhoneKind::Mobile as i32;
+                        (phone.number, mobile)
+                    })
+                    .collect(),
+            )
+        })
+    };
+    let facts: Vec<FileFact> = file
+        .events
+        .iter()
+        .filter_map(|event| {
+            let payload = event.data.payload.as_ref();
+            match event.data.event_type.as_str() {
+                intake_events::CUSTOMER_REGISTERED => numbers(
+                    intake::CustomerRegistered::decode(payload)
+                        .ok()
+                        .and_then(|e| e.profile),
+                ),
+                intake_events::CUSTOMER_UPDATED => numbers(
+                    intake::CustomerUpdated::decode(payload)
+                        .ok()
+                        .and_then(|e| e.profile),
+                ),
+                intake_events::PHONE_REPORTED_WRONG => intake::PhoneReportedWrong::decode(payload)
+                    .ok()
+                    .map(|e| FileFact::ReportedWrong(e.number)),
+                _ => None,
             }
-            _ => None,
-        };
-        if let Some(profile) = profile {
-            phones = profile.phones;
-            wrong.clear();
-        }
-    }
-    Ok(phones
-        .into_iter()
-        .filter(|p| p.kind == intake::PhoneKind::Mobile as i32 && !wrong.contains(&p.number))
-        .map(|p| p.number)
-        .next())
+        })
+        .collect();
+    Ok(identifying_mobile(&facts))
 }

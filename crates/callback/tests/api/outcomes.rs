@@ -253,16 +253,23 @@ async fn a_complaint_on_a_call_is_filed_once_on_postgres() {
     a_complaint_on_a_call_is_filed_once(Backend::Postgres).await;
 }
 
-async fn a_winback_called_vehicle_returns(backend: Backend) {
-    let app = spawn_app_with(backend, "").await;
-    let (owner, _) = customer(&app, "D001", "周杰", "13700001234", true).await;
-    let vin = vin(54, 1);
+/// A consenting customer's vehicle last serviced `days_ago` days ago at D001:
+/// (customer, VIN, vehicle id).
+async fn serviced_long_ago(
+    app: &App,
+    name: &str,
+    phone: &str,
+    series: u32,
+    days_ago: i64,
+) -> (String, String, String) {
+    let (owner, _) = customer(app, "D001", name, phone, true).await;
+    let vin = vin(series, 1);
     visit(
-        &app,
-        "RO-54-old",
+        app,
+        &format!("RO-{series}-old"),
         &vin,
         &owner,
-        Timestamp::now() - Span::new().hours(24 * 30),
+        Timestamp::now() - Span::new().hours(24 * days_ago),
         30_000,
         intake::VisitKind::Repair,
     )
@@ -272,6 +279,24 @@ async fn a_winback_called_vehicle_returns(backend: Backend) {
         &aftercare_kernel::vin::Vin::parse(&vin).expect("vin"),
     )
     .to_string();
+    (owner, vin, vehicle_id)
+}
+
+/// An analytics event about a D001 vehicle, appended as analytics would:
+/// its position.
+async fn from_analytics(app: &App, aggregate: &str, vehicle_id: &str, event: EventData) -> u64 {
+    let stream = StreamId::new(dealer_id("D001"), aggregate, vehicle_id).expect("stream");
+    app.store
+        .append(&stream, Expected::Any, vec![event])
+        .await
+        .expect("appended")
+        .position
+        .0
+}
+
+async fn a_winback_called_vehicle_returns(backend: Backend) {
+    let app = spawn_app_with(backend, "").await;
+    let (owner, vin, vehicle_id) = serviced_long_ago(&app, "周杰", "13700001234", 54, 30).await;
     let change = analytics::VehicleChurnStatusChanged {
         vehicle_id: vehicle_id.clone(),
         vin: vin.clone(),
@@ -281,26 +306,16 @@ async fn a_winback_called_vehicle_returns(backend: Backend) {
         months_since_last_visit: 12,
         ..Default::default()
     };
-    let stream = StreamId::new(
-        dealer_id("D001"),
+    let position = from_analytics(
+        &app,
         aftercare_proto::aggregates::VEHICLE_CHURN,
         &vehicle_id,
+        EventData::new(
+            aftercare_proto::event_types::analytics::VEHICLE_CHURN_STATUS_CHANGED,
+            change.encode_to_vec(),
+        ),
     )
-    .expect("stream");
-    let position = app
-        .store
-        .append(
-            &stream,
-            Expected::Any,
-            vec![EventData::new(
-                aftercare_proto::event_types::analytics::VEHICLE_CHURN_STATUS_CHANGED,
-                change.encode_to_vec(),
-            )],
-        )
-        .await
-        .expect("appended")
-        .position
-        .0;
+    .await;
     let list = app
         .api
         .worklist(request(
@@ -490,23 +505,7 @@ async fn a_months_measures_are_published_once_on_postgres() {
 /// the agents, however often it is delivered.
 async fn a_churn_risk_warning_becomes_a_call(backend: Backend) {
     let app = spawn_app_with(backend, "").await;
-    let (owner, _) = customer(&app, "D001", "吴刚", "13700005678", true).await;
-    let vin = vin(55, 1);
-    visit(
-        &app,
-        "RO-55-old",
-        &vin,
-        &owner,
-        Timestamp::now() - Span::new().hours(24 * 200),
-        30_000,
-        intake::VisitKind::Repair,
-    )
-    .await;
-    let vehicle_id = aftercare_intake::domain::visit::vehicle_id(
-        "D001",
-        &aftercare_kernel::vin::Vin::parse(&vin).expect("vin"),
-    )
-    .to_string();
+    let (_, vin, vehicle_id) = serviced_long_ago(&app, "吴刚", "13700005678", 55, 200).await;
     let raised = analytics::ChurnRiskRaised {
         vehicle_id: vehicle_id.clone(),
         vin: vin.clone(),
@@ -514,12 +513,6 @@ async fn a_churn_risk_warning_becomes_a_call(backend: Backend) {
         months_since_last_visit: 7,
         as_of: None,
     };
-    let stream = StreamId::new(
-        dealer_id("D001"),
-        aftercare_proto::aggregates::VEHICLE_RISK,
-        &vehicle_id,
-    )
-    .expect("stream");
     let event = EventData::new(
         aftercare_proto::event_types::analytics::CHURN_RISK_RAISED,
         raised.encode_to_vec(),
@@ -527,13 +520,13 @@ async fn a_churn_risk_warning_becomes_a_call(backend: Backend) {
     let mut position = 0;
     // Delivered twice (a redelivery keeps the event's id): one task.
     for _ in 0..2 {
-        position = app
-            .store
-            .append(&stream, Expected::Any, vec![event.clone()])
-            .await
-            .expect("appended")
-            .position
-            .0;
+        position = from_analytics(
+            &app,
+            aftercare_proto::aggregates::VEHICLE_RISK,
+            &vehicle_id,
+            event.clone(),
+        )
+        .await;
     }
     let list = app
         .api

@@ -2,6 +2,7 @@
 //! that give them, and one member's points ledger — every entry with its
 //! source, the balance and the 24-month window derived from the entries.
 
+pub mod identity;
 pub mod member;
 pub mod partner;
 pub mod rules;
