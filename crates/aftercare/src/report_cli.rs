@@ -785,6 +785,7 @@ fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
                 ">CALLED IN WINDOW",
                 ">SATISFIED",
                 ">WINBACK APPTS",
+                ">COMPLAINTS",
             ]);
             let of = |n: u64, d: u64| {
                 if d == 0 {
@@ -814,6 +815,13 @@ fn print_scorecard(answer: &pb::ChurnScorecardResponse, output: Output) {
                         .map_or("-".to_owned(), |c| of(c.satisfied, c.rated)),
                     s.callbacks.map_or("-".to_owned(), |c| {
                         of(c.winback_appointments, c.winback_called)
+                    }),
+                    s.complaints.map_or("-".to_owned(), |c| {
+                        if c.visits == 0 {
+                            c.complaints.to_string()
+                        } else {
+                            format!("{}/{} ({:.1}%)", c.complaints, c.visits, c.rate * 100.0)
+                        }
                     }),
                 ]);
             }

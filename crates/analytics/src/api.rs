@@ -162,14 +162,32 @@ fn callback_figures(c: &[u64; 6]) -> pb::CallbackFigures {
     }
 }
 
-/// A score with the callback figures of whom it is for, if published.
-fn score(s: &Score, counts: Option<&[u64; 6]>) -> pb::Score {
+fn complaint_figures(c: queries::ComplaintCount) -> pb::ComplaintFigures {
+    pb::ComplaintFigures {
+        complaints: c.complaints,
+        visits: c.visits,
+        rate: if c.visits == 0 {
+            0.0
+        } else {
+            c.complaints as f64 / c.visits as f64
+        },
+    }
+}
+
+/// A score with the callback figures of whom it is for, if published, and
+/// their complaints of the month.
+fn score(
+    s: &Score,
+    counts: Option<&[u64; 6]>,
+    complaints: Option<&queries::ComplaintCount>,
+) -> pb::Score {
     pb::Score {
         who: s.who.clone(),
         line: Some(line(&s.line)),
         verdict: verdict_to(s.verdict) as i32,
         amount: Some(common::Money { fen: s.amount_fen }),
         callbacks: counts.map(callback_figures),
+        complaints: Some(complaint_figures(complaints.copied().unwrap_or_default())),
     }
 }
 
@@ -376,6 +394,7 @@ impl AnalyticsApi {
         let people = queries::callback_counts(&self.db, &dealer, asked, "person").await?;
         let group_counts = queries::callback_counts(&self.db, &dealer, asked, "group").await?;
         let dealer_counts = queries::callback_counts(&self.db, &dealer, asked, "dealer").await?;
+        let complaints = queries::complaints(&self.db, &dealer, asked, &rules.time_zone).await?;
         let fen = rules.incentive;
         let groups_rate = scorecard::groups_rate(&groups);
         let scored: BTreeMap<String, scorecard::AgentScore> =
@@ -409,14 +428,14 @@ impl AnalyticsApi {
             threshold_months: k,
             advisor_groups: scorecard::advisor_groups(&groups_rate, &groups, fen.advisor_group_fen)
                 .iter()
-                .map(|s| score(s, group_counts.get(&s.who)))
+                .map(|s| score(s, group_counts.get(&s.who), complaints.groups.get(&s.who)))
                 .collect(),
             service_manager: scorecard::service_manager(&total, &previous, fen.service_manager_fen)
                 .as_ref()
-                .map(|s| score(s, dealer_counts.get(""))),
+                .map(|s| score(s, dealer_counts.get(""), Some(&complaints.dealer))),
             advisors: scorecard::advisors(&groups_rate, &advisors)
                 .iter()
-                .map(|s| score(s, people.get(&s.who)))
+                .map(|s| score(s, people.get(&s.who), complaints.advisors.get(&s.who)))
                 .collect(),
             callback_agents: agents,
             workshop_supervisor: scorecard::workshop_supervisor(
@@ -425,7 +444,7 @@ impl AnalyticsApi {
                 fen.workshop_supervisor_fen,
             )
             .as_ref()
-            .map(|s| score(s, dealer_counts.get(""))),
+            .map(|s| score(s, dealer_counts.get(""), Some(&complaints.dealer))),
             previous_months: previous.iter().map(line).collect(),
         })
     }

@@ -51,6 +51,7 @@ impl Module for AnalyticsModule {
             }),
             Arc::new(value_projection::VisitValues {
                 dealers: Arc::new(dealers(ctx)),
+                vault: ctx.vault.clone(),
             }),
         ]
     }

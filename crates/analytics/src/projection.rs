@@ -44,6 +44,11 @@ const CHURN_SQL: &[SqlMigration] = &[
         description: "analytics value contacts",
         sql: include_str!("../migrations/2000004_value.sql"),
     },
+    SqlMigration {
+        version: 2_000_005,
+        description: "analytics complaint vehicle",
+        sql: include_str!("../migrations/2000005_complaint_vehicle.sql"),
+    },
 ];
 
 /// Analytics owns migration versions 2,000,000–2,999,999.

@@ -255,3 +255,97 @@ pub async fn callback_counts(
     }
     Ok(out)
 }
+
+/// A month's complaints over its service visits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ComplaintCount {
+    pub complaints: u64,
+    pub visits: u64,
+}
+
+/// The complaints filed at a dealer in a month over the month's service
+/// visits: the dealer's, and each advisor group's and advisor's, a complaint
+/// charged to whom last served the vehicle before it was filed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MonthComplaints {
+    pub dealer: ComplaintCount,
+    pub groups: BTreeMap<String, ComplaintCount>,
+    pub advisors: BTreeMap<String, ComplaintCount>,
+}
+
+pub async fn complaints(
+    db: &Database,
+    dealer: &DealerId,
+    month: Month,
+    zone: &jiff::tz::TimeZone,
+) -> Result<MonthComplaints, ServiceError> {
+    let (from, to) = month.bounds_at(zone).ok_or_else(|| {
+        ServiceError::invalid("month", format!("{month} has no bounds at the dealer"))
+    })?;
+    let filed = sqlx::query(
+        "SELECT c.filed_at, v.contacts FROM analytics_complaints c \
+         LEFT JOIN analytics_vehicles v ON v.vehicle_id = c.vehicle_id AND v.dealer = c.dealer \
+         WHERE c.dealer = $1 AND c.filed_at >= $2 AND c.filed_at < $3",
+    )
+    .bind(dealer.as_str())
+    .bind(from.as_microsecond())
+    .bind(to.as_microsecond())
+    .fetch_all(&db.pool)
+    .await?;
+    let mut histories = Vec::with_capacity(filed.len());
+    for row in &filed {
+        let at: i64 = row.try_get("filed_at")?;
+        let months = match row.try_get::<Option<String>, _>("contacts")? {
+            Some(text) => crate::projection::decode_contacts(&text)
+                .map_err(|e| ServiceError::Internal(e.to_string()))?,
+            None => BTreeMap::new(),
+        };
+        histories.push((at, months));
+    }
+    let charged = crate::domain::scorecard::charge_complaints(
+        histories
+            .iter()
+            .map(|(at, months)| crate::domain::scorecard::served_last(months, *at)),
+    );
+    let visits = sqlx::query(
+        "SELECT dimension, value, CAST(SUM(visits) AS BIGINT) AS visits FROM analytics_churn_base \
+         WHERE dealer = $1 AND month = $2 AND dimension IN ($3, $4, $5) \
+         GROUP BY dimension, value",
+    )
+    .bind(dealer.as_str())
+    .bind(i64::from(month.index()))
+    .bind(Dimension::All.code())
+    .bind(Dimension::AdvisorGroup.code())
+    .bind(Dimension::Advisor.code())
+    .fetch_all(&db.pool)
+    .await?;
+    let mut out = MonthComplaints {
+        dealer: ComplaintCount {
+            complaints: filed.len() as u64,
+            visits: 0,
+        },
+        ..MonthComplaints::default()
+    };
+    for row in &visits {
+        let dimension: String = row.try_get("dimension")?;
+        let value: String = row.try_get("value")?;
+        let n = row.try_get::<i64, _>("visits")?.max(0) as u64;
+        match Dimension::from_code(&dimension) {
+            Some(Dimension::All) => out.dealer.visits += n,
+            Some(Dimension::AdvisorGroup) if !value.is_empty() => {
+                out.groups.entry(value).or_default().visits = n;
+            }
+            Some(Dimension::Advisor) if !value.is_empty() => {
+                out.advisors.entry(value).or_default().visits = n;
+            }
+            _ => {}
+        }
+    }
+    for (group, n) in charged.groups {
+        out.groups.entry(group).or_default().complaints = n;
+    }
+    for (advisor, n) in charged.advisors {
+        out.advisors.entry(advisor).or_default().complaints = n;
+    }
+    Ok(out)
+}

@@ -60,12 +60,36 @@ pub async fn vehicles(
                     visits: Vec::new(),
                     spend_fen: Vec::new(),
                     bought,
+                    complaints: Vec::new(),
                 },
             });
         }
         if let Some(v) = out.last_mut() {
             v.history.visits.push(month);
             v.history.spend_fen.push(row.try_get("spend")?);
+        }
+    }
+    // The complaints about each vehicle (those whose VIN could be opened).
+    let filed = sqlx::query(
+        "SELECT vehicle_id, filed_at FROM analytics_complaints \
+         WHERE dealer = $1 AND vehicle_id IS NOT NULL",
+    )
+    .bind(dealer.as_str())
+    .fetch_all(&db.pool)
+    .await?;
+    let index: std::collections::HashMap<String, usize> = out
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (v.vehicle_id.clone(), i))
+        .collect();
+    for row in &filed {
+        let id: String = row.try_get("vehicle_id")?;
+        let at: i64 = row.try_get("filed_at")?;
+        if let Some(&i) = index.get(&id) {
+            out[i].history.complaints.push(Month::of_instant(
+                Timestamp::from_microsecond(at).unwrap_or(Timestamp::UNIX_EPOCH),
+                zone,
+            ));
         }
     }
     Ok(out)

@@ -204,29 +204,12 @@ impl AnalyticsApi {
             }
             Metric::ComplaintRate => {
                 let zone = &self.dealers.rules(dealer.as_str()).time_zone;
-                let (from, to) = month.bounds_at(zone).ok_or_else(|| {
-                    ServiceError::invalid("year", format!("{month} has no bounds at the dealer"))
-                })?;
-                let complaints: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM analytics_complaints \
-                     WHERE dealer = $1 AND filed_at >= $2 AND filed_at < $3",
-                )
-                .bind(dealer.as_str())
-                .bind(from.as_microsecond())
-                .bind(to.as_microsecond())
-                .fetch_one(&self.db.pool)
-                .await?;
-                let visits: i64 = sqlx::query_scalar(
-                    "SELECT CAST(COALESCE(SUM(visits), 0) AS BIGINT) FROM analytics_churn_base \
-                     WHERE dealer = $1 AND dimension = 'all' AND month = $2",
-                )
-                .bind(dealer.as_str())
-                .bind(i64::from(month.index()))
-                .fetch_one(&self.db.pool)
-                .await?;
-                Ok((visits > 0).then_some(Actual {
-                    numerator: complaints as f64,
-                    denominator: visits as f64,
+                let count = queries::complaints(&self.db, dealer, month, zone)
+                    .await?
+                    .dealer;
+                Ok((count.visits > 0).then_some(Actual {
+                    numerator: count.complaints as f64,
+                    denominator: count.visits as f64,
                 }))
             }
             Metric::CallbackRate

@@ -11,10 +11,14 @@ use aftercare_proto::calendar::read_instant;
 use aftercare_proto::event_types::intake as intake_events;
 use aftercare_proto::intake::v1 as intake;
 use aftercare_runtime::db::{SqlValue, insert_rows};
+use aftercare_runtime::privacy::{Keyring, Vault};
 use aftercare_runtime::projection::{ApplyError, Projection};
 use async_trait::async_trait;
 use prost::Message;
 use sqlx::AnyConnection;
+
+use aftercare_kernel::Vin;
+use aftercare_kernel::vin::vehicle_id;
 
 use crate::config::ChurnDealers;
 
@@ -22,6 +26,9 @@ pub const NAME: &str = "analytics_value";
 
 pub struct VisitValues {
     pub dealers: Arc<ChurnDealers>,
+    /// Opens a complaint's VIN, sealed for its ticket, to find the vehicle the
+    /// complaint is about; never stored in the clear here.
+    pub vault: Vault,
 }
 
 /// The value rows' columns, in the order rows are written.
@@ -306,6 +313,48 @@ impl VisitValues {
     }
 }
 
+/// A complaint filed: its day, and the vehicle it is about when its VIN was
+/// given and can still be opened (an erased ticket counts at the dealer only).
+async fn complaint(
+    tx: &mut AnyConnection,
+    event: &RecordedEvent,
+    keys: &Keyring,
+) -> Result<(), ApplyError> {
+    let filed = aftercare_proto::complaint::v1::ComplaintFiled::decode(event.data.payload.as_ref())
+        .map_err(|e| ApplyError::Poison {
+            position: event.position,
+            reason: e.to_string(),
+        })?;
+    let at = filed
+        .filed_at
+        .as_ref()
+        .and_then(read_instant)
+        .unwrap_or(event.data.occurred_at);
+    let dealer = event.dealer().as_str();
+    let vin = keys.open(
+        &aftercare_proto::sealed::complaint(event.stream.id()),
+        &filed.vin,
+    );
+    let vehicle = Vin::parse(&vin)
+        .ok()
+        .map(|vin| SqlValue::Text(vehicle_id(dealer, &vin).to_string()))
+        .unwrap_or(SqlValue::NullText);
+    insert_rows(
+        tx,
+        "analytics_complaints",
+        &["ticket_id", "dealer", "filed_at", "vehicle_id"],
+        "ON CONFLICT (ticket_id) DO NOTHING",
+        &[vec![
+            SqlValue::Text(event.stream.id().to_owned()),
+            SqlValue::Text(dealer.to_owned()),
+            SqlValue::Int(at.as_microsecond()),
+            vehicle,
+        ]],
+    )
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl Projection for VisitValues {
     fn name(&self) -> &'static str {
@@ -342,6 +391,18 @@ impl Projection for VisitValues {
         tx: &mut AnyConnection,
         batch: &[RecordedEvent],
     ) -> Result<(), ApplyError> {
+        let filed: Vec<String> = batch
+            .iter()
+            .filter(|e| {
+                e.data.event_type == aftercare_proto::event_types::complaint::COMPLAINT_FILED
+            })
+            .map(|e| aftercare_proto::sealed::complaint(e.stream.id()))
+            .collect();
+        let keys = if filed.is_empty() {
+            None
+        } else {
+            Some(self.vault.keyring(&filed).await?)
+        };
         let mut rows = Vec::new();
         for event in batch {
             if event.stream.aggregate() == crate::risk_alert::AGGREGATE {
@@ -350,33 +411,10 @@ impl Projection for VisitValues {
                 self.target(tx, event).await?;
             } else if event.stream.aggregate() == aftercare_proto::aggregates::CALLBACK_MONTH {
                 self.callback_month(tx, event).await?;
-            } else if event.data.event_type
-                == aftercare_proto::event_types::complaint::COMPLAINT_FILED
-            {
-                let filed = aftercare_proto::complaint::v1::ComplaintFiled::decode(
-                    event.data.payload.as_ref(),
-                )
-                .map_err(|e| ApplyError::Poison {
-                    position: event.position,
-                    reason: e.to_string(),
-                })?;
-                let at = filed
-                    .filed_at
-                    .as_ref()
-                    .and_then(read_instant)
-                    .unwrap_or(event.data.occurred_at);
-                insert_rows(
-                    tx,
-                    "analytics_complaints",
-                    &["ticket_id", "dealer", "filed_at"],
-                    "ON CONFLICT (ticket_id) DO NOTHING",
-                    &[vec![
-                        SqlValue::Text(event.stream.id().to_owned()),
-                        SqlValue::Text(event.dealer().as_str().to_owned()),
-                        SqlValue::Int(at.as_microsecond()),
-                    ]],
-                )
-                .await?;
+            } else if let Some(keys) = keys.as_ref().filter(|_| {
+                event.data.event_type == aftercare_proto::event_types::complaint::COMPLAINT_FILED
+            }) {
+                complaint(tx, event, keys).await?;
             } else if let Some(row) = self.row(event)? {
                 rows.push(row);
             }

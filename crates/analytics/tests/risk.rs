@@ -50,6 +50,35 @@ async fn risk_on(url: String) {
             .await;
         }
     }
+    // Every other leaver complained about its last visit, a few days after
+    // it (the VIN sealed for the ticket, as the complaint context writes it).
+    for i in (0..300).filter(|i| i % 2 == 0 && aftercare_testkit::fleet_leaver(*i)) {
+        let last = *aftercare_testkit::fleet_visits(i).last().expect("visited");
+        let ticket = format!("t-{i}");
+        let filed = aftercare_proto::complaint::v1::ComplaintFiled {
+            ticket_id: ticket.clone(),
+            grade: 1,
+            vin: f
+                .vault
+                .seal(&aftercare_proto::sealed::complaint(&ticket), &vin(i))
+                .await
+                .expect("sealed"),
+            filed_at: Some(aftercare_proto::calendar::timestamp(
+                month_text(last)
+                    .replace("-15T", "-20T")
+                    .parse()
+                    .expect("instant"),
+            )),
+            ..Default::default()
+        };
+        f.append(
+            "complaint",
+            &ticket,
+            aftercare_proto::event_types::complaint::COMPLAINT_FILED,
+            prost::Message::encode_to_vec(&filed),
+        )
+        .await;
+    }
     f.catch_up().await;
     f.catch_up_value().await;
 
@@ -105,7 +134,16 @@ async fn risk_on(url: String) {
         report.top_decile_capture.unwrap_or(0.0) * 100.0
     );
     assert!(auc >= 0.7, "AUC {auc}");
-    assert_eq!(report.features.len(), 6);
+    assert_eq!(report.features.len(), 7);
+    let complained = report
+        .features
+        .iter()
+        .find(|w| w.name.starts_with("complaints"))
+        .expect("the complaints feature");
+    assert!(
+        complained.weight > 0.0,
+        "a complaint before leaving raises the risk: {complained:?}"
+    );
     assert_eq!(report.top.len(), 10);
     assert!(report.top.windows(2).all(|w| w[0].risk >= w[1].risk));
     assert_eq!((report.ahead_months, report.level), (6, 0.2));

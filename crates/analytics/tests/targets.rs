@@ -85,15 +85,31 @@ async fn targets_on(url: String) {
         "B组",
     )
     .await;
-    // One complaint in January 2026, of its two service visits.
-    let filed = aftercare_proto::complaint::v1::ComplaintFiled {
-        ticket_id: "t-1".into(),
+    // Two complaints in January 2026, of its two service visits: one about
+    // the car A组's advisor served on 20 January (its VIN sealed for the
+    // ticket, as the complaint context writes it), one naming no vehicle.
+    let complaint = |ticket: &str, vin: String| aftercare_proto::complaint::v1::ComplaintFiled {
+        ticket_id: ticket.into(),
         grade: 2,
+        vin,
         filed_at: Some(aftercare_proto::calendar::timestamp(
             "2026-01-26T03:00:00Z".parse().expect("instant"),
         )),
         ..Default::default()
     };
+    let sealed_vin = f
+        .vault
+        .seal(
+            &aftercare_proto::sealed::complaint("t-1"),
+            "LSVAG2186E2100001",
+        )
+        .await
+        .expect("sealed");
+    assert_ne!(sealed_vin, "LSVAG2186E2100001");
+    let filed = [
+        ("t-1", complaint("t-1", sealed_vin)),
+        ("t-2", complaint("t-2", String::new())),
+    ];
     // The callback context's January 2026, as it published it.
     let measured = aftercare_proto::callback::v1::MonthMeasured {
         month: month(2026, 1),
@@ -152,13 +168,15 @@ async fn targets_on(url: String) {
         prost::Message::encode_to_vec(&measured),
     )
     .await;
-    f.append(
-        "complaint",
-        "t-1",
-        aftercare_proto::event_types::complaint::COMPLAINT_FILED,
-        prost::Message::encode_to_vec(&filed),
-    )
-    .await;
+    for (ticket, filed) in &filed {
+        f.append(
+            "complaint",
+            ticket,
+            aftercare_proto::event_types::complaint::COMPLAINT_FILED,
+            prost::Message::encode_to_vec(filed),
+        )
+        .await;
+    }
     f.catch_up().await;
     let api = AnalyticsApi {
         db: f.db.clone(),
@@ -370,13 +388,36 @@ async fn targets_on(url: String) {
         ),
         (5, 6, 3, 4)
     );
+    // The complaints of January: A组 (and its advisor) 1 of its 1 visit, B组
+    // none of its 1; the one naming no vehicle is the dealer's only (2 of 2
+    // in the complaint rate below).
+    let complaints_of = |s: &pb::Score| {
+        s.complaints
+            .map(|c| (c.complaints, c.visits))
+            .expect("complaint figures")
+    };
+    let by_group: Vec<(String, (u64, u64))> = card
+        .advisor_groups
+        .iter()
+        .map(|g| (g.who.clone(), complaints_of(g)))
+        .collect();
+    assert_eq!(
+        by_group,
+        [("A组".to_owned(), (1, 1)), ("B组".to_owned(), (0, 1))]
+    );
+    let advisor = card
+        .advisors
+        .iter()
+        .find(|a| a.who == "A组-advisor")
+        .expect("A组's advisor");
+    assert_eq!(complaints_of(advisor), (1, 1));
     let complaints = line("complaint-rate");
     assert_eq!(
         (
             complaints.months[0].numerator,
             complaints.months[0].denominator
         ),
-        (1.0, 2.0)
+        (2.0, 2.0)
     );
     assert_eq!(
         complaints.months[1].actual, None,

@@ -21,11 +21,7 @@ pub use aftercare_proto::event_types::callback::{
 /// The stream of a dealer's day of appointments.
 pub const APPOINTMENT_DAY: &str = "appointment-day";
 
-/// The data subject what is said on a task's calls (a complaint's words, the
-/// VIN) is sealed for.
-pub fn subject(task_id: &str) -> String {
-    format!("callback/{task_id}")
-}
+pub use aftercare_proto::sealed::callback_task as subject;
 
 pub fn day_stream(dealer: &DealerId, day: jiff::civil::Date) -> Result<StreamId, StoreError> {
     StreamId::new(

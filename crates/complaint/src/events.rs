@@ -19,11 +19,7 @@ pub use aftercare_proto::event_types::complaint::{
 
 pub use aftercare_proto::aggregates::COMPLAINT as AGGREGATE;
 
-/// The data subject a ticket's personal data (customer, VIN, description,
-/// resolution) is sealed for: erasing it is the ticket's retention.
-pub fn subject(ticket_id: &str) -> String {
-    format!("complaint/{ticket_id}")
-}
+pub use aftercare_proto::sealed::complaint as subject;
 
 pub fn stream(dealer: &DealerId, ticket_id: &str) -> Result<StreamId, StoreError> {
     StreamId::new(dealer.clone(), AGGREGATE, ticket_id)

@@ -77,6 +77,19 @@ impl Vin {
     }
 }
 
+/// The namespace of every id aftercare derives from outside references (a
+/// repair order's number, a VIN): the same reference gives the same id in every
+/// context, minutes or years later.
+pub const ID_NAMESPACE: uuid::Uuid =
+    uuid::Uuid::from_u128(0x6166_7465_7263_6172_652d_696e_7461_6b65);
+
+/// A dealer's file for a vehicle: derived from the VIN, so a visit of an unknown
+/// vehicle and its later sale record land on the same file, and any context that
+/// knows a VIN (a complaint's) finds the vehicle's file.
+pub fn vehicle_id(dealer: &str, vin: &Vin) -> uuid::Uuid {
+    uuid::Uuid::new_v5(&ID_NAMESPACE, format!("vehicle/{dealer}/{vin}").as_bytes())
+}
+
 impl fmt::Display for Vin {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -37,6 +37,20 @@ pub mod aggregates {
     /// A customer's link to their member of a group-wide club.
     pub const MEMBER_LINK: &str = "member-link";
 }
+/// The data subjects personal data is sealed for, by the context that seals it
+/// and any context that opens it.
+pub mod sealed {
+    /// A complaint ticket's personal data (customer, VIN, description,
+    /// resolution): erasing it is the ticket's retention.
+    pub fn complaint(ticket_id: &str) -> String {
+        format!("{}/{ticket_id}", super::aggregates::COMPLAINT)
+    }
+
+    /// What is said on a callback task's calls (a complaint's words, the VIN).
+    pub fn callback_task(task_id: &str) -> String {
+        format!("callback/{task_id}")
+    }
+}
 pub mod edge;
 pub mod json;
 

@@ -6,15 +6,22 @@
 
 use super::Month;
 
+/// How many features the model reads.
+pub const N: usize = 7;
+
 /// The features, in the order of [`Features::values`].
-pub const FEATURES: [&str; 6] = [
+pub const FEATURES: [&str; N] = [
     "months since the last visit / the vehicle's own visit interval",
     "months since the last visit",
     "visits on file (log)",
     "spend per year on file (log yuan)",
     "vehicle age in years",
     "in warranty",
+    "complaints about the vehicle in the last 12 months",
 ];
+
+/// The months a complaint looks back over.
+const COMPLAINT_MONTHS: i32 = 12;
 
 /// A vehicle's history as the model reads it.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,6 +32,8 @@ pub struct History {
     pub spend_fen: Vec<i64>,
     /// Bought (or first on file, when its purchase is not known).
     pub bought: Month,
+    /// The months complaints about it were filed, in any order.
+    pub complaints: Vec<Month>,
 }
 
 /// The features of a vehicle at the end of a month.
@@ -36,10 +45,11 @@ pub struct Features {
     pub spend: f64,
     pub age: f64,
     pub warranty: f64,
+    pub complaints: f64,
 }
 
 impl Features {
-    pub fn values(&self) -> [f64; 6] {
+    pub fn values(&self) -> [f64; N] {
         [
             self.overdue,
             self.months_since,
@@ -47,6 +57,7 @@ impl Features {
             self.spend,
             self.age,
             self.warranty,
+            self.complaints,
         ]
     }
 }
@@ -95,6 +106,11 @@ pub fn features(h: &History, at: Month, horizon: Horizon) -> Option<Features> {
         spend: (spend as f64 / 100.0 / years_on_file).ln_1p(),
         age: f64::from(age_months) / 12.0,
         warranty: f64::from(u8::from(age_months < horizon.warranty_months as i32)),
+        complaints: h
+            .complaints
+            .iter()
+            .filter(|m| **m <= at && at.since(**m) < COMPLAINT_MONTHS)
+            .count() as f64,
     })
 }
 
@@ -115,9 +131,9 @@ pub fn churned_ahead(h: &History, at: Month, horizon: Horizon, known: Month) -> 
 /// A fitted model: standardised features, weights and bias.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model {
-    pub means: [f64; 6],
-    pub scales: [f64; 6],
-    pub weights: [f64; 6],
+    pub means: [f64; N],
+    pub scales: [f64; N],
+    pub weights: [f64; N],
     pub bias: f64,
 }
 
@@ -127,8 +143,8 @@ fn sigmoid(z: f64) -> f64 {
 
 impl Model {
     /// The chance the vehicle churns within the horizon.
-    pub fn risk(&self, x: &[f64; 6]) -> f64 {
-        let z = (0..6).fold(self.bias, |z, i| {
+    pub fn risk(&self, x: &[f64; N]) -> f64 {
+        let z = (0..N).fold(self.bias, |z, i| {
             z + self.weights[i] * (x[i] - self.means[i]) / self.scales[i]
         });
         sigmoid(z)
@@ -138,36 +154,36 @@ impl Model {
 /// Fits a logistic regression by gradient descent on standardised features,
 /// with a little L2 so separable data stays finite. Deterministic: the same
 /// data gives the same model.
-pub fn fit(xs: &[[f64; 6]], ys: &[bool]) -> Model {
+pub fn fit(xs: &[[f64; N]], ys: &[bool]) -> Model {
     let n = xs.len().max(1) as f64;
-    let mut means = [0.0; 6];
-    let mut scales = [1.0; 6];
-    for i in 0..6 {
+    let mut means = [0.0; N];
+    let mut scales = [1.0; N];
+    for i in 0..N {
         means[i] = xs.iter().map(|x| x[i]).sum::<f64>() / n;
         let var = xs.iter().map(|x| (x[i] - means[i]).powi(2)).sum::<f64>() / n;
         scales[i] = if var > 1e-12 { var.sqrt() } else { 1.0 };
     }
-    let z: Vec<[f64; 6]> = xs
+    let z: Vec<[f64; N]> = xs
         .iter()
         .map(|x| std::array::from_fn(|i| (x[i] - means[i]) / scales[i]))
         .collect();
     let positives = ys.iter().filter(|y| **y).count() as f64;
     let prior = ((positives + 0.5) / (n + 1.0)).clamp(1e-6, 1.0 - 1e-6);
-    let mut weights = [0.0; 6];
+    let mut weights = [0.0; N];
     let mut bias = (prior / (1.0 - prior)).ln();
     let (rate, l2) = (0.5, 1e-3);
     for _ in 0..500 {
-        let mut grad = [0.0; 6];
+        let mut grad = [0.0; N];
         let mut grad_bias = 0.0;
         for (x, y) in z.iter().zip(ys) {
-            let p = sigmoid(bias + (0..6).map(|i| weights[i] * x[i]).sum::<f64>());
+            let p = sigmoid(bias + (0..N).map(|i| weights[i] * x[i]).sum::<f64>());
             let err = p - f64::from(u8::from(*y));
             for (g, xi) in grad.iter_mut().zip(x) {
                 *g += err * xi;
             }
             grad_bias += err;
         }
-        for i in 0..6 {
+        for i in 0..N {
             weights[i] -= rate * (grad[i] / n + l2 * weights[i]);
         }
         bias -= rate * grad_bias / n;

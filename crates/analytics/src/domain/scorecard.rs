@@ -4,8 +4,10 @@
 //! previous three months. Rates are compared exactly, never as floats.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 
-use super::report::ChurnLine;
+use super::history::{MonthContacts, VisitMark};
+use super::{Month, report::ChurnLine};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -172,9 +174,102 @@ fn against_previous(
     Some(score(who, month, order, fen))
 }
 
+/// The visit that last served a vehicle at or before `at` (microseconds since
+/// the epoch): whom a complaint filed then is charged to.
+pub fn served_last(months: &BTreeMap<Month, MonthContacts>, at: i64) -> Option<&VisitMark> {
+    months
+        .values()
+        .rev()
+        .flat_map(|c| c.visits.iter().rev())
+        .find(|v| v.closed_at <= at)
+}
+
+/// A month's complaints charged to the advisor groups and advisors who last
+/// served the vehicles complained about (the visit each complaint follows).
+/// A complaint about no known vehicle — none given, erased, never serviced
+/// here — and a visit without a group or advisor count for the dealer only.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Charged {
+    pub groups: BTreeMap<String, u64>,
+    pub advisors: BTreeMap<String, u64>,
+}
+
+pub fn charge_complaints<'a>(served: impl IntoIterator<Item = Option<&'a VisitMark>>) -> Charged {
+    let mut out = Charged::default();
+    for visit in served.into_iter().flatten() {
+        if !visit.group.is_empty() {
+            *out.groups.entry(visit.group.clone()).or_default() += 1;
+        }
+        if !visit.advisor.is_empty() {
+            *out.advisors.entry(visit.advisor.clone()).or_default() += 1;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mark(closed_at: i64, group: &str, advisor: &str) -> VisitMark {
+        VisitMark {
+            closed_at,
+            group: group.to_owned(),
+            advisor: advisor.to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_complaint_is_charged_to_the_visit_before_it() {
+        let mut months = BTreeMap::new();
+        months.insert(
+            Month::new(2026, 1),
+            MonthContacts {
+                visits: vec![mark(100, "A组", "张伟"), mark(200, "B组", "李娜")],
+                sales: 0,
+            },
+        );
+        months.insert(
+            Month::new(2026, 3),
+            MonthContacts {
+                visits: vec![mark(900, "C组", "王强")],
+                sales: 0,
+            },
+        );
+        assert_eq!(served_last(&months, 99), None, "filed before any visit");
+        assert_eq!(
+            served_last(&months, 100).map(|v| v.advisor.as_str()),
+            Some("张伟")
+        );
+        assert_eq!(
+            served_last(&months, 899).map(|v| v.advisor.as_str()),
+            Some("李娜")
+        );
+        assert_eq!(
+            served_last(&months, 5_000).map(|v| v.group.as_str()),
+            Some("C组")
+        );
+        let no_group = mark(300, "", "赵敏");
+        let charged = charge_complaints([
+            served_last(&months, 150),
+            served_last(&months, 250),
+            served_last(&months, 260),
+            None,
+            Some(&no_group),
+        ]);
+        assert_eq!(
+            charged.groups.into_iter().collect::<Vec<_>>(),
+            [("A组".to_owned(), 1), ("B组".to_owned(), 2)]
+        );
+        assert_eq!(
+            charged.advisors.into_iter().collect::<Vec<_>>(),
+            [
+                ("张伟".to_owned(), 1),
+                ("李娜".to_owned(), 2),
+                ("赵敏".to_owned(), 1)
+            ]
+        );
+    }
 
     fn line(value: &str, churned: i64, base: i64) -> ChurnLine {
         ChurnLine {

@@ -174,22 +174,15 @@ impl RepairOrder {
     }
 }
 
-/// The namespace of every id intake derives from outside references.
-const NAMESPACE: Uuid = Uuid::from_u128(0x6166_7465_7263_6172_652d_696e_7461_6b65);
+pub use aftercare_kernel::vin::vehicle_id;
 
 /// The visit id of a repair order: the same dealer and number give the same id,
 /// minutes or years later, through any channel, so a visit is never counted twice.
 pub fn visit_id(dealer: &str, repair_order: &str) -> Uuid {
     Uuid::new_v5(
-        &NAMESPACE,
+        &aftercare_kernel::vin::ID_NAMESPACE,
         format!("visit/{dealer}/{}", repair_order.trim()).as_bytes(),
     )
-}
-
-/// A dealer's file for a vehicle: derived from the VIN, so a visit of an unknown
-/// vehicle and its later sale record land on the same file.
-pub fn vehicle_id(dealer: &str, vin: &Vin) -> Uuid {
-    Uuid::new_v5(&NAMESPACE, format!("vehicle/{dealer}/{vin}").as_bytes())
 }
 
 #[cfg(test)]

@@ -16,6 +16,7 @@ fn history(visits: &[Month]) -> History {
         visits: visits.to_vec(),
         spend_fen: visits.iter().map(|_| 100_000).collect(),
         bought: m(2023, 1),
+        complaints: Vec::new(),
     }
 }
 
@@ -31,6 +32,14 @@ fn features_read_the_history_up_to_the_month() {
     // 4,000 yuan over 27 months on file.
     assert!((f.spend - (4_000.0_f64 / (27.0 / 12.0)).ln_1p()).abs() < 1e-9);
     assert_eq!((f.age, f.warranty), (29.0 / 12.0, 1.0));
+    assert_eq!(f.complaints, 0.0);
+    // Complaints count for the twelve months up to the month, not after.
+    let complained = History {
+        complaints: vec![m(2024, 6), m(2024, 7), m(2025, 6), m(2025, 7)],
+        ..h.clone()
+    };
+    let f = features(&complained, m(2025, 6), HORIZON).expect("could churn");
+    assert_eq!(f.complaints, 2.0, "July 2024 and June 2025");
     // Only the visits by then count: in April 2024 there were three.
     let before = features(&h, m(2024, 4), HORIZON).expect("could churn");
     assert_eq!(before.months_since, 1.0);
@@ -118,13 +127,13 @@ fn the_fit_learns_that_overdue_vehicles_churn() {
     for i in 0..400 {
         let overdue = f64::from(i % 20) / 10.0;
         let noise = f64::from((i * 7919) % 13) / 13.0;
-        xs.push([overdue, overdue * 6.0, 1.5, 7.0, 3.0, 0.0]);
+        xs.push([overdue, overdue * 6.0, 1.5, 7.0, 3.0, 0.0, 0.0]);
         ys.push(overdue + 0.6 * noise > 1.2);
     }
     let model = fit(&xs, &ys);
     assert!(model.weights[0] > 0.0, "{model:?}");
-    let late = model.risk(&[1.9, 11.4, 1.5, 7.0, 3.0, 0.0]);
-    let early = model.risk(&[0.1, 0.6, 1.5, 7.0, 3.0, 0.0]);
+    let late = model.risk(&[1.9, 11.4, 1.5, 7.0, 3.0, 0.0, 0.0]);
+    let early = model.risk(&[0.1, 0.6, 1.5, 7.0, 3.0, 0.0, 0.0]);
     assert!(late > 0.9 && early < 0.1, "late {late}, early {early}");
     let scores: Vec<f64> = xs.iter().map(|x| model.risk(x)).collect();
     assert!(auc(&scores, &ys).expect("both") > 0.9);
@@ -167,6 +176,7 @@ fn fleet() -> Vec<History> {
                 .collect(),
             visits,
             bought: m(2023, 1).plus(i % 12),
+            complaints: Vec::new(),
         });
     }
     hs
