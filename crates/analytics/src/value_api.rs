@@ -8,6 +8,7 @@ use aftercare_kernel::Vin;
 use aftercare_proto::analytics::v1 as pb;
 use aftercare_proto::common::v1 as common;
 use aftercare_runtime::{Database, Principal, ServiceError};
+use futures::StreamExt;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -143,6 +144,10 @@ pub async fn vehicle_rows(
         .collect::<Result<_, sqlx::Error>>()
         .map_err(ServiceError::from)
 }
+
+/// Dealers of a group valued at once: each is one query of the database and
+/// its scoring here, so a few overlap without crowding the pool.
+const DEALERS_AT_ONCE: usize = 4;
 
 /// Ages of the survival table.
 const HORIZON_YEARS: u32 = 20;
@@ -280,11 +285,19 @@ impl AnalyticsApi {
         let mut day_asked = None;
         let mut lifetime_total = 0;
         let mut survival_table = None;
+        let mut days = Vec::with_capacity(dealers.len());
         for dealer in &dealers {
             let zone = &self.dealers.rules(dealer.as_str()).time_zone;
-            let day = as_of(body.as_of.as_ref(), zone)?;
+            days.push(as_of(body.as_of.as_ref(), zone)?);
+        }
+        // A group's dealers are valued a few at a time (each is one scan of
+        // its own rows), and added up in the dealers' order.
+        let mut valued_dealers = futures::stream::iter(dealers.iter().cloned().zip(days))
+            .map(|(dealer, day)| async move { (day, self.valued(&dealer, day, unit).await) })
+            .buffered(DEALERS_AT_ONCE);
+        while let Some((day, valued)) = valued_dealers.next().await {
             day_asked = day_asked.or(Some(day));
-            let valued = self.valued(dealer, day, unit).await?;
+            let valued = valued?;
             units += valued.figures.len() as i64;
             never += valued
                 .figures
