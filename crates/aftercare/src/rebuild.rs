@@ -75,11 +75,20 @@ pub async fn run(config: Config, projection: &str, show_progress: bool) -> anyho
             }
         })
     };
+    let started = std::time::Instant::now();
     let result = runner.rebuild().await;
     ticker.abort();
     let progress = result?;
     bar.set_position(progress.position.0);
     bar.finish_with_message(format!("rebuilt {projection}"));
+    let peak = aftercare_runtime::memory::peak_resident_bytes().map_or(String::new(), |b| {
+        format!(", at most {} MiB resident", b >> 20)
+    });
+    eprintln!(
+        "rebuilt {projection} to position {} in {:.1} s{peak}",
+        progress.position.0,
+        started.elapsed().as_secs_f64()
+    );
     if progress.dead_lettered > 0 {
         eprintln!(
             "{} events could not be applied and were dead-lettered",

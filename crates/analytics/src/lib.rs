@@ -48,6 +48,7 @@ impl Module for AnalyticsModule {
         vec![
             Arc::new(projection::ChurnCounters {
                 dealers: Arc::new(dealers(ctx)),
+                recount_keys: projection::RECOUNT_KEYS,
             }),
             Arc::new(value_projection::VisitValues {
                 dealers: Arc::new(dealers(ctx)),

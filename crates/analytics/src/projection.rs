@@ -49,6 +49,11 @@ const CHURN_SQL: &[SqlMigration] = &[
         description: "analytics complaint vehicle",
         sql: include_str!("../migrations/2000005_complaint_vehicle.sql"),
     },
+    SqlMigration {
+        version: 2_000_006,
+        description: "analytics vehicles by dealer",
+        sql: include_str!("../migrations/2000006_vehicles_by_dealer.sql"),
+    },
 ];
 
 /// Analytics owns migration versions 2,000,000–2,999,999.
@@ -65,6 +70,10 @@ const REPLAY_BATCH: usize = 100_000;
 /// Vehicle rows read at a time when the counters are counted afresh.
 const RECOUNT_PAGE: usize = 10_000;
 
+/// Counters held at most while they are counted afresh (about 150 bytes
+/// each): more are added to the stored ones and the count goes on.
+pub const RECOUNT_KEYS: usize = 500_000;
+
 /// Whether a rebuild is deferring the counters.
 async fn replaying(tx: &mut AnyConnection) -> Result<bool, sqlx::Error> {
     let marks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM analytics_churn_replaying")
@@ -75,6 +84,9 @@ async fn replaying(tx: &mut AnyConnection) -> Result<bool, sqlx::Error> {
 
 pub struct ChurnCounters {
     pub dealers: Arc<ChurnDealers>,
+    /// Counters held at most while they are counted afresh after a rebuild
+    /// ([`RECOUNT_KEYS`] in service).
+    pub recount_keys: usize,
 }
 
 pub fn encode_contacts(months: &BTreeMap<Month, MonthContacts>) -> String {
@@ -172,27 +184,45 @@ impl Projection for ChurnCounters {
         }
         aftercare_runtime::db::delete_all(tx, &["analytics_churn_cohorts", "analytics_churn_base"])
             .await?;
-        let mut totals: HashMap<String, Counters> = HashMap::new();
-        let mut after = String::new();
-        loop {
-            let rows = sqlx::query(&format!(
-                "SELECT {VEHICLE_COLUMNS} FROM analytics_vehicles WHERE vehicle_id > $1 \
-                 ORDER BY vehicle_id LIMIT {RECOUNT_PAGE}"
-            ))
-            .bind(after.as_str())
-            .fetch_all(&mut *tx)
-            .await?;
-            let Some(last) = rows.last() else { break };
-            after = last.try_get("vehicle_id")?;
-            for row in &rows {
-                let dealer: String = row.try_get("dealer")?;
-                let (_, history) =
-                    vehicle_history(row).map_err(|e| sqlx::Error::Decode(e.into()))?;
-                let warranty = self.dealers.rules(&dealer).warranty_months;
-                history.add_to(totals.entry(dealer).or_default(), warranty, 1);
+        // Dealer by dealer, a page of vehicles at a time: what is held is one
+        // dealer's counters, written out (added to what is stored) whenever
+        // they reach RECOUNT_KEYS, so memory does not grow with the log.
+        let dealers: Vec<String> =
+            sqlx::query_scalar("SELECT DISTINCT dealer FROM analytics_vehicles ORDER BY dealer")
+                .fetch_all(&mut *tx)
+                .await?;
+        for dealer in dealers {
+            let warranty = self.dealers.rules(&dealer).warranty_months;
+            let mut counters = Counters::default();
+            let mut written = false;
+            let mut after = String::new();
+            loop {
+                let rows = sqlx::query(&format!(
+                    "SELECT {VEHICLE_COLUMNS} FROM analytics_vehicles \
+                     WHERE dealer = $1 AND vehicle_id > $2 \
+                     ORDER BY vehicle_id LIMIT {RECOUNT_PAGE}"
+                ))
+                .bind(dealer.as_str())
+                .bind(after.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+                let Some(last) = rows.last() else { break };
+                after = last.try_get("vehicle_id")?;
+                for row in &rows {
+                    let (_, history) =
+                        vehicle_history(row).map_err(|e| sqlx::Error::Decode(e.into()))?;
+                    history.add_to(&mut counters, warranty, 1);
+                }
+                if counters.len() >= self.recount_keys.max(1) {
+                    let full = std::mem::take(&mut counters);
+                    write_counters(tx, HashMap::from([(dealer.clone(), full)]), !written).await?;
+                    written = true;
+                }
+            }
+            if !counters.is_empty() {
+                write_counters(tx, HashMap::from([(dealer.clone(), counters)]), !written).await?;
             }
         }
-        write_counters(tx, totals, true).await?;
         aftercare_runtime::db::delete_all(tx, &["analytics_churn_replaying"]).await
     }
 

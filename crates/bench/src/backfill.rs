@@ -51,7 +51,13 @@ fn order(i: u64) -> pb::RepairOrder {
     }
 }
 
-pub async fn dms_to_postgres(url: &str, database_url: &str, n: u64) -> anyhow::Result<Sample> {
+/// `group_commit`: the store's setting (1: every append on its own).
+pub async fn dms_to_postgres(
+    url: &str,
+    database_url: &str,
+    n: u64,
+    group_commit: usize,
+) -> anyhow::Result<Sample> {
     // Its own subject prefix and streams, apart from the other measurements' events.
     let store = JetStreamStore::connect(JetStreamConfig {
         url: url.to_owned(),
@@ -62,6 +68,7 @@ pub async fn dms_to_postgres(url: &str, database_url: &str, n: u64) -> anyhow::R
         },
         dead_letter_stream: "BACKFILL_DLQ".to_owned(),
         outbound_stream: "BACKFILL_OUT".to_owned(),
+        group_commit,
         ..JetStreamConfig::default()
     })
     .await?;

@@ -273,19 +273,40 @@ pub async fn latency(
     })
 }
 
+/// Vehicles generated and appended at a time: the log of a large history is
+/// written chunk by chunk, each chunk's events in order of time.
+const CHUNK_VEHICLES: u64 = 100_000;
+
 /// A log of DMS history for the rebuild: `vehicles` vehicles of one dealer, their
-/// sales and visits in order of time, as intake records them.
+/// sales and visits in order of time (within each chunk of vehicles), as intake
+/// records them.
 pub async fn append_history(
     store: &dyn EventStore,
     vehicles: u64,
     visits_per_vehicle: u32,
 ) -> anyhow::Result<u64> {
-    let dealer = DealerId::parse("D001")?;
     let mut rng = Rng::new(99);
+    let mut n = 0;
+    let mut from = 0;
+    while from < vehicles {
+        let to = (from + CHUNK_VEHICLES).min(vehicles);
+        n += append_chunk(store, &mut rng, from..to, visits_per_vehicle).await?;
+        from = to;
+    }
+    Ok(n)
+}
+
+async fn append_chunk(
+    store: &dyn EventStore,
+    rng: &mut Rng,
+    vehicles: std::ops::Range<u64>,
+    visits_per_vehicle: u32,
+) -> anyhow::Result<u64> {
+    let dealer = DealerId::parse("D001")?;
     let first: jiff::Timestamp = "2020-01-01T02:00:00Z".parse()?;
     let mut events: Vec<(i64, StreamId, EventData)> = Vec::new();
-    for v in 0..vehicles {
-        let g = vehicle(&mut rng, MONTHS, visits_per_vehicle);
+    for v in vehicles {
+        let g = vehicle(rng, MONTHS, visits_per_vehicle);
         let vehicle_id = format!("veh-{v}");
         let vin = format!("BENCH{v:012}");
         let day = |month: u32, day: u32| i64::from(month) * 30 + i64::from(day);
@@ -376,6 +397,7 @@ pub async fn rebuild(
     let runner = Runner::projection(
         meter.projection(Arc::new(ChurnCounters {
             dealers: Arc::new(ChurnDealers::default()),
+            recount_keys: aftercare_analytics::projection::RECOUNT_KEYS,
         })),
         meter.store(store),
         db.clone(),

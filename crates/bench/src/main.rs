@@ -14,6 +14,7 @@ mod loyalty_suite;
 mod metered;
 mod raw;
 mod report;
+mod scale_suite;
 mod store;
 mod value_suite;
 
@@ -67,6 +68,15 @@ struct Args {
     loyalty: loyalty_suite::LoyaltyArgs,
     #[command(flatten)]
     value: value_suite::ValueArgs,
+    #[command(flatten)]
+    scale: scale_suite::ScaleArgs,
+    /// Rebuild the churn counters from the log at this NATS URL into
+    /// `--child-database` in this process, and print what it took: the scale
+    /// suite runs it as a process of its own to read the rebuild's memory.
+    #[arg(long, hide = true)]
+    rebuild_child: Option<String>,
+    #[arg(long, hide = true)]
+    child_database: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -77,6 +87,7 @@ enum Suite {
     Callback,
     Loyalty,
     Value,
+    Scale,
 }
 
 #[tokio::main]
@@ -88,6 +99,9 @@ async fn main() -> anyhow::Result<()> {
         n > 0 && args.batch > 0,
         "--events and --batch must be positive"
     );
+    if let (Some(nats), Some(database)) = (&args.rebuild_child, &args.child_database) {
+        return scale_suite::rebuild_child(nats, database, n).await;
+    }
     let now = jiff::Timestamp::now();
     let mut met = true;
     if matches!(args.suite, Suite::All | Suite::Foundation) {
@@ -104,6 +118,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if matches!(args.suite, Suite::All | Suite::Value) {
         met &= value_suite::run(&args.value, now).await?;
+    }
+    if matches!(args.suite, Suite::All | Suite::Scale) {
+        met &= scale_suite::run(n, &args.scale, now).await?;
     }
     if args.check && !met {
         anyhow::bail!("a performance target was not met");
@@ -207,8 +224,13 @@ async fn nats_mode(mode: SyncMode, label: &str, n: u64, batch: usize) -> anyhow:
         .with_profile(profile)
         .against(&replay, Some(REBUILD_TARGET));
 
-    let sample =
-        backfill::dms_to_postgres(&server.url(), &postgres().create_database().url, n).await?;
+    let sample = backfill::dms_to_postgres(
+        &server.url(),
+        &postgres().create_database().url,
+        n,
+        JetStreamConfig::default().group_commit,
+    )
+    .await?;
     let backfill = measure(
         label,
         "DMS backfill end to end (ingest → PostgreSQL)",

@@ -32,6 +32,7 @@ pub async fn connect(url: &str) -> anyhow::Result<(Context, Stream)> {
             name: STREAM.to_owned(),
             subjects: vec!["bench.raw.>".to_owned()],
             storage: StorageType::File,
+            allow_atomic_publish: true,
             ..Default::default()
         })
         .await
@@ -156,6 +157,88 @@ pub async fn publish(
         last - before
     );
     Ok(sample)
+}
+
+/// Publishes `n` messages of 200 bytes with the two headers every append
+/// needs (`Nats-Msg-Id`, expected subject sequence 0), each to its own subject,
+/// as JetStream atomic batches of `batch` messages: one PubAck per batch, on
+/// its commit, `in_flight` batches at a time. What grouping many aggregates'
+/// first events into one batch can reach on this server.
+pub async fn publish_atomic(
+    js: &Context,
+    stream: &mut Stream,
+    n: u64,
+    batch: usize,
+    in_flight: usize,
+) -> anyhow::Result<Sample> {
+    let client = js.client();
+    let payload = Bytes::from(vec![b'x'; PAYLOAD_BYTES]);
+    let before = last_sequence(stream).await?;
+    let prefix = format!("bench.raw.{before}");
+    let headers = |id: &str, seq: usize| {
+        let mut h = async_nats::HeaderMap::new();
+        h.insert("Nats-Msg-Id", uuid::Uuid::now_v7().to_string().as_str());
+        h.insert("Nats-Expected-Last-Subject-Sequence", "0");
+        h.insert("Nats-Batch-Id", id);
+        h.insert("Nats-Batch-Sequence", seq.to_string().as_str());
+        h
+    };
+    let mut acks = FuturesUnordered::new();
+    let mut stored = 0u64;
+    let watch = Stopwatch::start();
+    let mut i = 0u64;
+    while i < n {
+        if acks.len() >= in_flight.max(1) {
+            let (ack, size) = acks.next().await.context("a batch in flight")?;
+            stored += batch_ack(ack, size)?;
+        }
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        let size = (n - i).min(batch as u64) as usize;
+        for seq in 1..size {
+            client
+                .publish_with_headers(format!("{prefix}.{i}"), headers(&id, seq), payload.clone())
+                .await
+                .context("batch publish")?;
+            i += 1;
+        }
+        let mut last = headers(&id, size);
+        last.insert("Nats-Batch-Commit", "1");
+        let ack = js
+            .send_publish(
+                format!("{prefix}.{i}"),
+                PublishMessage::build()
+                    .headers(last)
+                    .payload(payload.clone()),
+            )
+            .await
+            .context("batch commit")?;
+        i += 1;
+        acks.push(async move { (ack.await, size as u64) });
+    }
+    while let Some((ack, size)) = acks.next().await {
+        stored += batch_ack(ack, size)?;
+    }
+    let sample = watch.stop();
+    ensure!(stored == n, "{stored} of {n} messages committed");
+    let last = last_sequence(stream).await?;
+    ensure!(
+        last - before == n,
+        "BENCH_RAW took {} messages, not {n}",
+        last - before
+    );
+    Ok(sample)
+}
+
+/// The messages a batch's commit stored: all `size` of them, or an error.
+fn batch_ack(
+    ack: Result<jetstream::publish::PublishAck, jetstream::context::PublishError>,
+    size: u64,
+) -> anyhow::Result<u64> {
+    let ack = ack.context("batch commit ack")?;
+    if ack.stream != STREAM || ack.duplicate || ack.sequence == 0 {
+        bail!("unexpected ack {ack:?}");
+    }
+    Ok(size)
 }
 
 fn check_ack(

@@ -273,3 +273,190 @@ async fn a_message_without_the_envelope_is_never_an_event() {
         other => panic!("the stray message was read as {other:?}"),
     }
 }
+
+/// Many single-event appends arriving together are written as one atomic
+/// batch. One of them meets a stream that exists ("must not exist" fails) and
+/// another is a retry of an event already stored: the server refuses the batch
+/// as a whole, and every append is then answered on its own — the conflict as
+/// a conflict, the retry with its original position, every other event stored
+/// at the position it was answered with.
+#[tokio::test]
+async fn a_refused_group_answers_each_append_on_its_own() {
+    use aftercare_eventstore::{EventData, EventStore, Expected};
+    aftercare_testkit::init_tracing();
+    let fixture = jetstream().await;
+    let store = fixture.store().await;
+    let taken = conformance::stream("D001", "visit", "v-7");
+    store
+        .append(
+            &taken,
+            Expected::NoStream,
+            vec![EventData::new("aftercare.test.v1.VisitRecorded", "earlier")],
+        )
+        .await
+        .expect("the earlier visit");
+    let stored = EventData::new("aftercare.test.v1.VisitRecorded", "sent before");
+    let retried = conformance::stream("D001", "visit", "v-retried");
+    let original = store
+        .append(&retried, Expected::NoStream, vec![stored.clone()])
+        .await
+        .expect("the first attempt");
+    // A hundred repair orders at once (the flusher runs only when this test
+    // yields, so they are all waiting by then and go out together).
+    let streams: Vec<_> = (0..100)
+        .map(|i| conformance::stream("D001", "visit", format!("v-{i}")))
+        .collect();
+    let events: Vec<_> = (0..100)
+        .map(|i| EventData::new("aftercare.test.v1.VisitRecorded", format!("visit {i}")))
+        .collect();
+    let mut appends: Vec<_> = streams
+        .iter()
+        .zip(&events)
+        .map(|(stream, event)| store.append(stream, Expected::NoStream, vec![event.clone()]))
+        .collect();
+    appends.insert(
+        50,
+        store.append(&retried, Expected::Any, vec![stored.clone()]),
+    );
+    let mut results = futures::future::join_all(appends).await;
+    let again = results.remove(50).expect("a retry is answered");
+    assert_eq!(
+        again.position, original.position,
+        "the retry lands where the first did"
+    );
+    assert_eq!(store.read_stream(&retried).await.expect("read").len(), 1);
+    let mut positions = std::collections::BTreeSet::new();
+    for (i, result) in results.into_iter().enumerate() {
+        if i == 7 {
+            assert!(
+                matches!(result, Err(StoreError::Conflict { .. })),
+                "v-7 exists: {result:?}"
+            );
+            continue;
+        }
+        let appended = result.unwrap_or_else(|e| panic!("v-{i}: {e}"));
+        let read = store.read_stream(&streams[i]).await.expect("read");
+        assert_eq!(read.len(), 1, "v-{i}");
+        assert_eq!(read[0].position, appended.position, "v-{i}'s answer");
+        assert_eq!(read[0].data.event_id, events[i].event_id, "v-{i}'s event");
+        assert!(positions.insert(appended.position), "one position each");
+    }
+    let stats = store.group_commit_stats();
+    assert!(
+        stats.batches >= 1 && stats.grouped > stats.batches,
+        "the appends went out grouped: {stats:?}"
+    );
+    assert!(stats.retried_alone >= 1, "the refused batch: {stats:?}");
+
+    // With nothing in the way, a group commits as one batch, each event at
+    // the position it was answered with.
+    let before = store.group_commit_stats();
+    let more: Vec<_> = (100..300)
+        .map(|i| conformance::stream("D001", "visit", format!("v-{i}")))
+        .collect();
+    let results = futures::future::join_all(more.iter().map(|stream| {
+        store.append(
+            stream,
+            Expected::NoStream,
+            vec![EventData::new("aftercare.test.v1.VisitRecorded", "x")],
+        )
+    }))
+    .await;
+    for (stream, result) in more.iter().zip(results) {
+        let appended = result.expect("stored");
+        let read = store.read_stream(stream).await.expect("read");
+        assert_eq!(read[0].position, appended.position);
+    }
+    let after = store.group_commit_stats();
+    assert_eq!(after.retried_alone, before.retried_alone, "{after:?}");
+    assert!(after.grouped - before.grouped >= 100, "{after:?}");
+}
+
+/// The broker is stopped while groups are being flushed: every append is
+/// answered, either stored or unavailable, and every one answered stored is
+/// in the log at its position once the broker is back. An append answered
+/// unavailable may still have landed; sent again (the same event), it is
+/// found there, never stored twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_stopped_mid_flush_loses_no_answered_append() {
+    use aftercare_eventstore::{EventData, EventStore, Expected};
+    aftercare_testkit::init_tracing();
+    let mut fixture = jetstream().await;
+    // Small groups, so many flushes are under way when the broker goes; a
+    // short wait for a PubAck, so those that cannot be answered fail soon.
+    let store = JetStreamStore::connect(JetStreamConfig {
+        group_commit: 64,
+        ack_timeout: Duration::from_millis(500),
+        ..config(&fixture.url)
+    })
+    .await
+    .expect("connect");
+    let n = 5_000;
+    let streams: Vec<_> = (0..n)
+        .map(|i| conformance::stream("D001", "visit", format!("ro-{i}")))
+        .collect();
+    let events: Vec<_> = (0..n)
+        .map(|i| EventData::new("aftercare.test.v1.VisitRecorded", format!("ro {i}")))
+        .collect();
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sending = {
+        let (store, streams, events) = (store.clone(), streams.clone(), events.clone());
+        let answered = answered.clone();
+        tokio::spawn(async move {
+            futures::future::join_all(streams.iter().zip(&events).map(|(stream, event)| {
+                let (store, answered) = (&store, &answered);
+                async move {
+                    let result = store
+                        .append(stream, Expected::NoStream, vec![event.clone()])
+                        .await;
+                    if result.is_ok() {
+                        answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    result
+                }
+            }))
+            .await
+        })
+    };
+    // Stop the broker once the first groups are committed.
+    while answered.load(std::sync::atomic::Ordering::Relaxed) < 2 {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    fixture.take_down().await;
+    let results = sending.await.expect("every append answered");
+    let stored = results.iter().filter(|r| r.is_ok()).count();
+    let unavailable = results
+        .iter()
+        .filter(|r| matches!(r, Err(e) if e.is_unavailable()))
+        .count();
+    println!("{stored} stored, {unavailable} unavailable of {n} when the broker stopped");
+    assert!(stored >= 1, "groups were committed before the stop");
+    assert_eq!(stored + unavailable, n, "each is stored or unavailable");
+    fixture.restart().await;
+    let store = fixture.bulk_store().await;
+    for ((stream, event), result) in streams.iter().zip(&events).zip(&results) {
+        let read = store.read_stream(stream).await.expect("read");
+        match result {
+            Ok(appended) => {
+                assert_eq!(read.len(), 1, "{stream}");
+                assert_eq!(read[0].position, appended.position, "{stream}");
+                assert_eq!(read[0].data.event_id, event.event_id, "{stream}");
+            }
+            Err(_) => {
+                assert!(read.len() <= 1, "{stream}");
+                // Sent again: stored now, or found where it landed unanswered.
+                match store
+                    .append(stream, Expected::NoStream, vec![event.clone()])
+                    .await
+                {
+                    Ok(_) => {}
+                    Err(StoreError::Conflict { .. }) => {
+                        assert_eq!(read[0].data.event_id, event.event_id, "{stream}");
+                    }
+                    Err(e) => panic!("{stream}: {e}"),
+                }
+                assert_eq!(store.read_stream(stream).await.expect("read").len(), 1);
+            }
+        }
+    }
+}

@@ -11,6 +11,7 @@ pub mod error;
 pub mod grpc;
 pub mod i18n;
 pub mod masking;
+pub mod memory;
 pub mod module;
 pub mod paging;
 pub mod privacy;

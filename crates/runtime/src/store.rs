@@ -59,6 +59,7 @@ pub fn jetstream_config(config: &StoreConfig) -> JetStreamConfig {
         outbound_stream: config.outbound_stream.clone(),
         ack_timeout: config.ack_timeout,
         max_in_flight: config.max_in_flight,
+        group_commit: config.group_commit,
         token: config.token.as_ref().map(|t| t.expose().to_owned()),
         reply_url: config.reply_url.as_ref().map(|u| u.expose().to_owned()),
     }

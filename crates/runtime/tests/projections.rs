@@ -166,6 +166,7 @@ fn options(batch_size: usize) -> RunnerOptions {
         batch_size,
         max_attempts: 2,
         retry_backoff: Duration::from_millis(5),
+        ..RunnerOptions::default()
     }
 }
 
@@ -444,6 +445,7 @@ async fn a_value_the_database_refuses_costs_one_event(engine: Engine) {
             // A runner that took the refusal for an outage would back off for
             // good; this one must get past it long before the wait below ends.
             retry_backoff: Duration::from_secs(30),
+            ..RunnerOptions::default()
         },
     );
     let handle = runner.handle();

@@ -256,6 +256,11 @@ impl Counters {
     pub fn is_empty(&self) -> bool {
         self.cohorts.is_empty() && self.base.is_empty()
     }
+
+    /// The counters held.
+    pub fn len(&self) -> usize {
+        self.cohorts.len() + self.base.len()
+    }
 }
 
 /// Where a vehicle stood on a day.

@@ -4,9 +4,11 @@
 //! Every publish awaits its PubAck; a broker that is down or slow is an error.
 
 mod codec;
+mod group;
 mod publish;
 mod setup;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{DeliverPolicy, pull};
@@ -21,6 +23,7 @@ use crate::{
     Position, StoreError, StreamEvents, StreamId,
 };
 use codec::Subjects;
+pub use group::GroupCommitStats;
 pub use setup::StreamSettings;
 
 /// How a deployment reaches its JetStream stream.
@@ -39,6 +42,10 @@ pub struct JetStreamConfig {
     pub ack_timeout: Duration,
     /// Appends kept in flight at once on the bulk path.
     pub max_in_flight: usize,
+    /// Group commit: at most this many single-event appends that arrive
+    /// together go to the log as one atomic batch (one flush to disk), each
+    /// with its own checks; 1 publishes every append on its own.
+    pub group_commit: usize,
     /// Optional bearer token for the NATS connection.
     pub token: Option<String>,
     /// The NATS user ingest replies are sent from, `nats://user:password@host:4222`:
@@ -58,6 +65,7 @@ impl Default for JetStreamConfig {
             outbound_stream: "AFTERCARE_OUT".to_owned(),
             ack_timeout: Duration::from_secs(5),
             max_in_flight: 1024,
+            group_commit: 256,
             token: None,
             reply_url: None,
         }
@@ -73,6 +81,9 @@ pub struct JetStreamStore {
     dead_letters: Stream,
     subjects: Subjects,
     config: JetStreamConfig,
+    /// Where single-event appends are grouped; none on the flusher's own
+    /// handle, and when group commit is off.
+    group: Option<Arc<group::Committer>>,
 }
 
 /// `nats://user:password@host:4222` → the URL without them, and the credentials
@@ -155,7 +166,7 @@ impl JetStreamStore {
             setup::outbound_config(&config.outbound_stream, &config.events, &subjects),
         )
         .await?;
-        Ok(Self {
+        let mut store = Self {
             client,
             replies,
             js,
@@ -163,7 +174,18 @@ impl JetStreamStore {
             dead_letters,
             subjects,
             config,
-        })
+            group: None,
+        };
+        if store.config.group_commit > 1 {
+            let max = store.config.group_commit;
+            store.group = Some(Arc::new(group::Committer::start(store.clone(), max)));
+        }
+        Ok(store)
+    }
+
+    /// What group commit has done since this store connected.
+    pub fn group_commit_stats(&self) -> GroupCommitStats {
+        self.group.as_ref().map(|g| g.stats()).unwrap_or_default()
     }
 
     /// The connection, for ingest and outbound publishing by the services.

@@ -20,7 +20,7 @@ impl JetStreamStore {
     }
 
     /// Publishes one event and awaits its PubAck.
-    async fn publish(
+    pub(super) async fn publish(
         &self,
         stream: &StreamId,
         subject: &str,
@@ -69,10 +69,17 @@ impl JetStreamStore {
             Expected::Version(p) => Some(p.0),
         };
         let position = match request.events.as_slice() {
-            [event] => {
-                self.publish(&request.stream, &subject, event, expected)
-                    .await?
-            }
+            [event] => match &self.group {
+                Some(group) => {
+                    group
+                        .append(&request.stream, subject, event.clone(), expected)
+                        .await?
+                }
+                None => {
+                    self.publish(&request.stream, &subject, event, expected)
+                        .await?
+                }
+            },
             events => {
                 self.publish_atomic(&request.stream, &subject, events, expected)
                     .await?
@@ -161,12 +168,12 @@ impl JetStreamStore {
     }
 }
 
-const BATCH_ID: &str = "Nats-Batch-Id";
-const BATCH_SEQUENCE: &str = "Nats-Batch-Sequence";
-const BATCH_COMMIT: &str = "Nats-Batch-Commit";
-const EXPECTED_LAST_SUBJECT_SEQUENCE: &str = "Nats-Expected-Last-Subject-Sequence";
+pub(super) const BATCH_ID: &str = "Nats-Batch-Id";
+pub(super) const BATCH_SEQUENCE: &str = "Nats-Batch-Sequence";
+pub(super) const BATCH_COMMIT: &str = "Nats-Batch-Commit";
+pub(super) const EXPECTED_LAST_SUBJECT_SEQUENCE: &str = "Nats-Expected-Last-Subject-Sequence";
 /// The server's limit on one atomic batch.
-const MAX_ATOMIC_EVENTS: usize = 1000;
+pub(super) const MAX_ATOMIC_EVENTS: usize = 1000;
 
 fn expected_of(seq: Option<u64>) -> Expected {
     match seq {
@@ -177,7 +184,7 @@ fn expected_of(seq: Option<u64>) -> Expected {
 }
 
 /// The JetStream error code behind a publish error, when the server gave one.
-fn jetstream_code(
+pub(super) fn jetstream_code(
     err: &async_nats::jetstream::context::PublishError,
 ) -> Option<jetstream::ErrorCode> {
     std::error::Error::source(err)

@@ -80,6 +80,10 @@ pub struct StoreConfig {
     #[serde(with = "duration")]
     pub ack_timeout: Duration,
     pub max_in_flight: usize,
+    /// JetStream: single-event appends that arrive together are written as
+    /// one atomic batch of at most this many (one flush to disk); 1 turns
+    /// group commit off. At most 1000, the server's limit on a batch.
+    pub group_commit: usize,
 }
 
 impl Default for StoreConfig {
@@ -100,6 +104,7 @@ impl Default for StoreConfig {
             duplicate_window: js.events.duplicate_window,
             ack_timeout: js.ack_timeout,
             max_in_flight: js.max_in_flight,
+            group_commit: js.group_commit,
         }
     }
 }
@@ -204,6 +209,10 @@ impl AuthConfig {
 pub struct ProjectionConfig {
     /// Most events applied in one transaction.
     pub batch_size: usize,
+    /// Most events in one transaction of a rebuild, for the read models that
+    /// rebuild faster in larger transactions (the churn counters): with the
+    /// rows they touch, what a rebuild holds in memory.
+    pub replay_batch_size: usize,
     /// Attempts at one event before it goes to the dead-letter subject.
     pub max_attempts: u32,
     /// How long a query with `min_position` waits for the read model.
@@ -215,6 +224,7 @@ impl Default for ProjectionConfig {
     fn default() -> Self {
         Self {
             batch_size: 2000,
+            replay_batch_size: 25_000,
             max_attempts: 3,
             read_your_writes_timeout: Duration::from_secs(5),
         }
@@ -311,6 +321,12 @@ impl Config {
         if store.max_in_flight == 0 {
             errors.push("store.max_in_flight: must be at least 1".to_owned());
         }
+        if !(1..=1000).contains(&store.group_commit) {
+            errors.push(format!(
+                "store.group_commit: must be from 1 (off) to 1000 (the server's limit on a batch), not {}",
+                store.group_commit
+            ));
+        }
         if let Some(url) = &self.database.url {
             let url = url.expose();
             if !(url.starts_with("postgres://")
@@ -325,6 +341,9 @@ impl Config {
         }
         if self.database.max_connections == 0 {
             errors.push("database.max_connections: must be at least 1".to_owned());
+        }
+        if self.projections.replay_batch_size == 0 {
+            errors.push("projections.replay_batch_size: must be at least 1".to_owned());
         }
         if self.projections.batch_size == 0 {
             errors.push("projections.batch_size: must be at least 1".to_owned());

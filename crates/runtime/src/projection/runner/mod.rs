@@ -18,6 +18,9 @@ use crate::db::Database;
 pub struct RunnerOptions {
     /// Most events in one transaction.
     pub batch_size: usize,
+    /// Most events in one transaction of a rebuild, for a projection that asks
+    /// for larger ones ([`Projection::replay_batch_size`]).
+    pub replay_batch_size: usize,
     /// Attempts at one failing event before it is dead-lettered.
     pub max_attempts: u32,
     /// First pause after a failure; doubled up to 5 s.
@@ -28,6 +31,7 @@ impl Default for RunnerOptions {
     fn default() -> Self {
         Self {
             batch_size: 2000,
+            replay_batch_size: 25_000,
             max_attempts: 3,
             retry_backoff: Duration::from_millis(100),
         }
@@ -38,6 +42,7 @@ impl From<&crate::config::ProjectionConfig> for RunnerOptions {
     fn from(config: &crate::config::ProjectionConfig) -> Self {
         Self {
             batch_size: config.batch_size,
+            replay_batch_size: config.replay_batch_size,
             max_attempts: config.max_attempts,
             ..Self::default()
         }
@@ -269,9 +274,12 @@ impl Runner {
                 }
             };
             let batch_size = match (&self.work, target) {
-                (Work::Projection(p), Some(_)) => p
-                    .replay_batch_size()
-                    .map_or(self.options.batch_size, |b| b.max(self.options.batch_size)),
+                (Work::Projection(p), Some(_)) => {
+                    p.replay_batch_size().map_or(self.options.batch_size, |b| {
+                        b.min(self.options.replay_batch_size)
+                            .max(self.options.batch_size)
+                    })
+                }
                 _ => self.options.batch_size,
             };
             let mut feed = super::feed::start(subscription, batch_size, target);
