@@ -370,7 +370,11 @@ async fn the_demo_seeds_a_dealer_through_the_real_commands() {
     // demo history had no churner is refused in words that say why.
     if ok {
         let risk: serde_json::Value = serde_json::from_str(&risk).expect("json");
-        assert_eq!(risk["features"].as_array().map(Vec::len), Some(6), "{risk}");
+        assert_eq!(
+            risk["features"].as_array().map(Vec::len),
+            Some(aftercare_analytics::domain::risk::FEATURES.len()),
+            "{risk}"
+        );
         let risks: Vec<f64> = risk["top"]
             .as_array()
             .expect("top")

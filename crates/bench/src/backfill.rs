@@ -97,7 +97,12 @@ pub async fn dms_to_postgres(
     let projection = tokio::spawn(runner.run(async move {
         let _ = stop.wait_for(|s| *s).await;
     }));
-    let dms = async_nats::connect(url).await.context("dms connection")?;
+    // A DMS connects with its dealer's inbox prefix: ingest answers there only.
+    let dms = async_nats::ConnectOptions::new()
+        .custom_inbox_prefix("_INBOX.D001")
+        .connect(url)
+        .await
+        .context("dms connection")?;
     let watch = Stopwatch::start();
     let replies = futures::stream::iter(0..n)
         .map(|i| {

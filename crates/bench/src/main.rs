@@ -198,6 +198,17 @@ async fn nats_mode(mode: SyncMode, label: &str, n: u64, batch: usize) -> anyhow:
         n,
         raw::replay_median(&raw_stream, n, raw::REPLAY_RUNS).await?,
     );
+    // The rebuilds' baseline: messages shaped like the store's (the same
+    // payload, the two headers every append carries), read raw.
+    let first = raw::last_sequence(&mut raw_stream).await? + 1;
+    raw::publish(&js, &mut raw_stream, n, Shape::Guarantees).await?;
+    let shaped_replay = measure(
+        label,
+        &format!("{}, median of 3", Shape::Guarantees.replay_label()),
+        n,
+        raw::replay_median_from(&raw_stream, first, n, raw::REPLAY_RUNS).await?,
+    )
+    .against(&replay, None);
 
     let jetstream: Arc<dyn EventStore> = Arc::new(
         JetStreamStore::connect(JetStreamConfig {
@@ -215,14 +226,14 @@ async fn nats_mode(mode: SyncMode, label: &str, n: u64, batch: usize) -> anyhow:
     let (sample, profile) = store::rebuild(jetstream.clone(), &pg, n).await?;
     let rebuild_pg = measure(label, "rebuild audit trail into PostgreSQL", n, sample)
         .with_profile(profile)
-        .against(&replay, Some(REBUILD_TARGET));
+        .against(&shaped_replay, Some(REBUILD_TARGET));
 
     let dir = tempfile::tempdir().context("temp dir for SQLite")?;
     let lite = store::database(&sqlite_url(dir.path(), "bench")).await?;
     let (sample, profile) = store::rebuild(jetstream.clone(), &lite, n).await?;
     let rebuild_lite = measure(label, "rebuild audit trail into SQLite", n, sample)
         .with_profile(profile)
-        .against(&replay, Some(REBUILD_TARGET));
+        .against(&shaped_replay, Some(REBUILD_TARGET));
 
     let sample = backfill::dms_to_postgres(
         &server.url(),
@@ -243,6 +254,7 @@ async fn nats_mode(mode: SyncMode, label: &str, n: u64, batch: usize) -> anyhow:
         publish.clone(),
         backfill,
         replay.clone(),
+        shaped_replay.clone(),
         append,
         rebuild_pg,
         rebuild_lite,
@@ -261,7 +273,7 @@ async fn nats_mode(mode: SyncMode, label: &str, n: u64, batch: usize) -> anyhow:
         sample,
         &replay,
     ));
-    out.extend(rebuild_halves(label, jetstream.as_ref(), n, &replay, dir.path()).await?);
+    out.extend(rebuild_halves(label, jetstream.as_ref(), n, &shaped_replay, dir.path()).await?);
     // With fsync per ack the disk dominates; without it the envelope's cost shows.
     if mode == SyncMode::ServerDefault {
         for shape in [
@@ -279,7 +291,7 @@ async fn nats_mode(mode: SyncMode, label: &str, n: u64, batch: usize) -> anyhow:
             );
             // Reading them back: with only the two headers every append needs, this
             // is the most any rebuild could read, wherever the envelope travels.
-            if matches!(shape, Shape::Guarantees | Shape::StoreEnvelope) {
+            if shape == Shape::StoreEnvelope {
                 let sample = raw::replay_from(&raw_stream, first, n).await?;
                 out.push(diagnostic(label, shape.replay_label(), n, sample, &replay));
             }

@@ -258,9 +258,19 @@ pub const REPLAY_RUNS: usize = 3;
 /// messages takes about half a second, and single replays on a 2-core machine
 /// spread widely (130k–240k/s seen), which would swing every ratio against it.
 pub async fn replay_median(stream: &Stream, n: u64, runs: usize) -> anyhow::Result<Sample> {
+    replay_median_from(stream, 1, n, runs).await
+}
+
+/// The median of `runs` replays of `n` messages from sequence `first`.
+pub async fn replay_median_from(
+    stream: &Stream,
+    first: u64,
+    n: u64,
+    runs: usize,
+) -> anyhow::Result<Sample> {
     let mut samples = Vec::with_capacity(runs);
     for _ in 0..runs.max(1) {
-        samples.push(replay(stream, n).await?);
+        samples.push(replay_from(stream, first, n).await?);
     }
     samples.sort_by_key(|s| s.elapsed);
     Ok(samples.swap_remove(samples.len() / 2))

@@ -13,8 +13,9 @@ use tonic::Status;
 use crate::events;
 use crate::record::{RecordError, record_visit};
 
-/// Rows decided at once: appends are pipelined, not one round trip after another.
-const IN_FLIGHT: usize = 256;
+/// Rows decided at once: appends are pipelined, not one round trip after
+/// another, and the store writes those waiting together as large groups.
+const IN_FLIGHT: usize = 1024;
 
 pub async fn record_visits(
     store: &dyn EventStore,

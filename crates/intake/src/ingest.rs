@@ -28,8 +28,9 @@ use crate::domain::FieldError;
 use crate::record::{RecordError, open_repair_order, record_visit};
 
 /// Repair orders processed at once: appends are pipelined, not one round trip
-/// after another.
-const IN_FLIGHT: usize = 256;
+/// after another, and enough of them wait together for the store to write them
+/// as large groups (group commit).
+const IN_FLIGHT: usize = 1024;
 const QUEUE_GROUP: &str = "aftercare-intake";
 
 /// Subscribes to both ingest subjects (in a queue group, so replicas share them).

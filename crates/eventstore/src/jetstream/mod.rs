@@ -65,7 +65,7 @@ impl Default for JetStreamConfig {
             outbound_stream: "AFTERCARE_OUT".to_owned(),
             ack_timeout: Duration::from_secs(5),
             max_in_flight: 1024,
-            group_commit: 256,
+            group_commit: 500,
             token: None,
             reply_url: None,
         }
