@@ -4,7 +4,6 @@
 //! same run (tasks scheduled per second; the backfill's append rate to the log
 //! as the baseline). Written to `target/bench/callback-latest.json`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,7 +29,7 @@ use serde::Serialize;
 use crate::churn::Rng;
 use crate::cpu::Stopwatch;
 use crate::metered::Meter;
-use crate::report::{Measurement, OUT_DIR};
+use crate::report::Measurement;
 use crate::{measure, store};
 
 #[derive(Debug, clap::Args)]
@@ -161,7 +160,7 @@ pub async fn run(n: u64, args: &CallbackArgs, now: Timestamp) -> anyhow::Result<
         tasks_per_second,
     };
     print(&report);
-    let path = write(&report, &now.strftime("%Y%m%dT%H%M%SZ").to_string())?;
+    let path = crate::report::write_json("callback", now, &report)?;
     println!("\nwritten to {} and callback-latest.json", path.display());
     Ok(true)
 }
@@ -456,16 +455,4 @@ fn print(r: &CallbackReport) {
         "tasks scheduled: {} ({:.0} a second)",
         r.tasks_scheduled, r.tasks_per_second
     );
-}
-
-fn write(report: &CallbackReport, stamp: &str) -> anyhow::Result<PathBuf> {
-    let dir = PathBuf::from(OUT_DIR);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let dir = dir.canonicalize().unwrap_or(dir);
-    let path = dir.join(format!("callback-{stamp}.json"));
-    std::fs::write(&path, serde_json::to_string_pretty(report)? + "\n")
-        .with_context(|| format!("writing {}", path.display()))?;
-    std::fs::copy(&path, dir.join("callback-latest.json"))
-        .context("writing callback-latest.json")?;
-    Ok(path)
 }

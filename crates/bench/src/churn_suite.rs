@@ -2,7 +2,6 @@
 //! replay of the same run, and the churn report's latency at group scale. Written
 //! to `target/bench/churn-latest.json`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use aftercare_eventstore::{EventStore, JetStreamConfig, JetStreamStore};
@@ -13,7 +12,7 @@ use serde::Serialize;
 
 use crate::churn::{self, ChurnScale, Latency};
 use crate::raw::{self, Shape};
-use crate::report::{Measurement, OUT_DIR};
+use crate::report::Measurement;
 use crate::{measure, sqlite_url, store};
 
 const REBUILD_TARGET: f64 = 0.5;
@@ -148,7 +147,7 @@ pub async fn run(n: u64, args: &ChurnArgs, now: jiff::Timestamp) -> anyhow::Resu
         targets_met,
     };
     print(&report);
-    let path = write(&report, &now.strftime("%Y%m%dT%H%M%SZ").to_string())?;
+    let path = crate::report::write_json("churn", now, &report)?;
     println!("\nwritten to {} and churn-latest.json", path.display());
     Ok(targets_met)
 }
@@ -207,15 +206,4 @@ fn print(r: &ChurnReport) {
             if l.met { "met" } else { "NOT met" }
         );
     }
-}
-
-fn write(report: &ChurnReport, stamp: &str) -> anyhow::Result<PathBuf> {
-    let dir = PathBuf::from(OUT_DIR);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let dir = dir.canonicalize().unwrap_or(dir);
-    let path = dir.join(format!("churn-{stamp}.json"));
-    std::fs::write(&path, serde_json::to_string_pretty(report)? + "\n")
-        .with_context(|| format!("writing {}", path.display()))?;
-    std::fs::copy(&path, dir.join("churn-latest.json")).context("writing churn-latest.json")?;
-    Ok(path)
 }

@@ -4,7 +4,6 @@
 //! messages (same size, the two mandatory headers) of the same run. Written to
 //! `target/bench/loyalty-latest.json`.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -30,7 +29,7 @@ use crate::churn::Rng;
 use crate::cpu::Stopwatch;
 use crate::metered::Meter;
 use crate::raw::{self, Shape};
-use crate::report::{Measurement, OUT_DIR};
+use crate::report::Measurement;
 use crate::{measure, store};
 
 #[derive(Debug, clap::Args)]
@@ -144,7 +143,7 @@ pub async fn run(n: u64, args: &LoyaltyArgs, now: Timestamp) -> anyhow::Result<b
         rebuild: vec![replay, rebuild],
     };
     print(&report);
-    let path = write(&report, &now.strftime("%Y%m%dT%H%M%SZ").to_string())?;
+    let path = crate::report::write_json("loyalty", now, &report)?;
     println!("\nwritten to {} and loyalty-latest.json", path.display());
     Ok(true)
 }
@@ -432,15 +431,4 @@ fn print(r: &LoyaltyReport) {
             m.ratio.map_or("-".to_owned(), |x| format!("{x:.2}")),
         );
     }
-}
-
-fn write(report: &LoyaltyReport, stamp: &str) -> anyhow::Result<PathBuf> {
-    let dir = PathBuf::from(OUT_DIR);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let dir = dir.canonicalize().unwrap_or(dir);
-    let path = dir.join(format!("loyalty-{stamp}.json"));
-    std::fs::write(&path, serde_json::to_string_pretty(report)? + "\n")
-        .with_context(|| format!("writing {}", path.display()))?;
-    std::fs::copy(&path, dir.join("loyalty-latest.json")).context("writing loyalty-latest.json")?;
-    Ok(path)
 }

@@ -169,7 +169,7 @@ async fn foundation(n: u64, batch: usize, now: jiff::Timestamp) -> anyhow::Resul
         targets_met,
     };
     report.print();
-    let path = report.write(&now.strftime("%Y%m%dT%H%M%SZ").to_string())?;
+    let path = report.write(now)?;
     println!("\nwritten to {} and foundation-latest.json", path.display());
     Ok(targets_met)
 }

@@ -179,19 +179,29 @@ impl Report {
         }
     }
 
-    /// Writes `foundation-<timestamp>.json` and copies it to `foundation-latest.json`.
-    pub fn write(&self, stamp: &str) -> anyhow::Result<PathBuf> {
-        let dir = PathBuf::from(OUT_DIR);
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        let dir = dir.canonicalize().unwrap_or(dir);
-        let path = dir.join(format!("foundation-{stamp}.json"));
-        let json = serde_json::to_string_pretty(self)?;
-        std::fs::write(&path, json + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
-        let latest = dir.join("foundation-latest.json");
-        std::fs::copy(&path, &latest).with_context(|| format!("writing {}", latest.display()))?;
-        Ok(path)
+    /// Writes `foundation-<timestamp>.json` and `foundation-latest.json`.
+    pub fn write(&self, now: jiff::Timestamp) -> anyhow::Result<PathBuf> {
+        write_json("foundation", now, self)
     }
+}
+
+/// Writes a suite's report as `<suite>-<timestamp>.json` under `target/bench`
+/// and copies it to `<suite>-latest.json`; the path written.
+pub fn write_json(
+    suite: &str,
+    now: jiff::Timestamp,
+    report: &impl Serialize,
+) -> anyhow::Result<PathBuf> {
+    let dir = PathBuf::from(OUT_DIR);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = dir.canonicalize().unwrap_or(dir);
+    let stamp = now.strftime("%Y%m%dT%H%M%SZ");
+    let path = dir.join(format!("{suite}-{stamp}.json"));
+    std::fs::write(&path, serde_json::to_string_pretty(report)? + "\n")
+        .with_context(|| format!("writing {}", path.display()))?;
+    let latest = dir.join(format!("{suite}-latest.json"));
+    std::fs::copy(&path, &latest).with_context(|| format!("writing {}", latest.display()))?;
+    Ok(path)
 }
 
 /// The first CPU model name and the kernel release, best effort.

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::measure;
 use crate::raw::{self, Shape};
-use crate::report::{Measurement, OUT_DIR};
+use crate::report::Measurement;
 
 /// DMS backfill end to end with group commit against the raw single publish.
 const BACKFILL_TARGET: f64 = 4.0;
@@ -295,10 +295,7 @@ pub async fn run(n: u64, args: &ScaleArgs, now: jiff::Timestamp) -> anyhow::Resu
         "a 500-dealer group's 300M events rebuild in {:.1} h at the largest log's rate",
         report.group_rebuild_hours
     );
-    std::fs::create_dir_all(OUT_DIR)?;
-    let json = serde_json::to_string_pretty(&report)?;
-    let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
-    std::fs::write(format!("{OUT_DIR}/scale-{stamp}.json"), &json)?;
-    std::fs::write(format!("{OUT_DIR}/scale-latest.json"), &json)?;
+    let path = crate::report::write_json("scale", now, &report)?;
+    println!("\nwritten to {} and scale-latest.json", path.display());
     Ok(report.targets_met)
 }

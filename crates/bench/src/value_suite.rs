@@ -10,7 +10,6 @@
 //! churn suite, because replaying 10M events here would measure a rebuild,
 //! not the reports.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,7 +26,6 @@ use anyhow::Context as _;
 use serde::Serialize;
 
 use crate::churn::{DISTRICTS, FIRST, MONTHS, Rng, principal, vehicle};
-use crate::report::OUT_DIR;
 use crate::store;
 
 #[derive(Debug, clap::Args)]
@@ -493,13 +491,8 @@ pub async fn run(args: &ValueArgs, now: jiff::Timestamp) -> anyhow::Result<bool>
             l.name, l.queries, l.p50_ms, l.p99_ms, l.max_ms
         );
     }
-    let dir = PathBuf::from(OUT_DIR);
-    std::fs::create_dir_all(&dir)?;
-    let json = serde_json::to_string_pretty(&report)?;
-    let stamp = now.strftime("%Y%m%dT%H%M%SZ").to_string();
-    std::fs::write(dir.join(format!("value-{stamp}.json")), &json)?;
-    std::fs::write(dir.join("value-latest.json"), &json)?;
-    println!("\nwritten to {}/value-latest.json", OUT_DIR);
+    let path = crate::report::write_json("value", now, &report)?;
+    println!("\nwritten to {} and value-latest.json", path.display());
     // The reports have no latency target of their own yet: reported, not judged.
     Ok(true)
 }

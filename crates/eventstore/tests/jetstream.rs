@@ -398,19 +398,19 @@ async fn a_broker_stopped_mid_flush_loses_no_answered_append() {
     let events: Vec<_> = (0..n)
         .map(|i| EventData::new("aftercare.test.v1.VisitRecorded", format!("ro {i}")))
         .collect();
-    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    // How many appends were answered stored so far, for the wait below.
+    let (stored_tx, mut stored_rx) = tokio::sync::watch::channel(0usize);
     let sending = {
         let (store, streams, events) = (store.clone(), streams.clone(), events.clone());
-        let answered = answered.clone();
         tokio::spawn(async move {
             futures::future::join_all(streams.iter().zip(&events).map(|(stream, event)| {
-                let (store, answered) = (&store, &answered);
+                let (store, stored_tx) = (&store, &stored_tx);
                 async move {
                     let result = store
                         .append(stream, Expected::NoStream, vec![event.clone()])
                         .await;
                     if result.is_ok() {
-                        answered.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        stored_tx.send_modify(|n| *n += 1);
                     }
                     result
                 }
@@ -419,9 +419,10 @@ async fn a_broker_stopped_mid_flush_loses_no_answered_append() {
         })
     };
     // Stop the broker once the first groups are committed.
-    while answered.load(std::sync::atomic::Ordering::Relaxed) < 2 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    tokio::time::timeout(Duration::from_secs(30), stored_rx.wait_for(|n| *n >= 2))
+        .await
+        .expect("the first appends stored within 30 s")
+        .expect("the appends are still being sent");
     fixture.take_down().await;
     let results = sending.await.expect("every append answered");
     let stored = results.iter().filter(|r| r.is_ok()).count();
