@@ -7,6 +7,7 @@ mod cli;
 mod club;
 mod complaints;
 mod customers;
+mod dead_letters;
 mod edge;
 mod harness;
 mod import;

@@ -148,8 +148,13 @@ pub async fn status(args: &ClientArgs) -> anyhow::Result<()> {
         Output::Json => print_json(&status),
         Output::Table | Output::Csv => {
             println!("event log head: {head}");
-            let mut table =
-                crate::table::Table::new(&["PROJECTION", ">CHECKPOINT", ">LAG", ">DEAD LETTERS"]);
+            let mut table = crate::table::Table::new(&[
+                "PROJECTION",
+                ">CHECKPOINT",
+                ">LAG",
+                ">DEAD LETTERS",
+                ">OPEN",
+            ]);
             for p in &status.projections {
                 let checkpoint = p.checkpoint.as_ref().map_or(0, |c| c.value);
                 table.row(vec![
@@ -157,9 +162,14 @@ pub async fn status(args: &ClientArgs) -> anyhow::Result<()> {
                     checkpoint.to_string(),
                     p.lag.to_string(),
                     p.dead_lettered.to_string(),
+                    p.open_dead_letters.to_string(),
                 ]);
             }
             table.print();
+            let open: u64 = status.projections.iter().map(|p| p.open_dead_letters).sum();
+            if open > 0 {
+                println!("{open} dead letters open: `aftercare dlq list` shows them");
+            }
         }
     }
     Ok(())

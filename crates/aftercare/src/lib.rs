@@ -9,6 +9,7 @@ pub mod club_cli;
 pub mod complaint_cli;
 pub mod customer_cli;
 pub mod demo;
+pub mod dlq_cli;
 pub mod import;
 pub mod lead_cli;
 pub mod modules;

@@ -79,8 +79,12 @@ enum Command {
     Import(ImportCommand),
     /// Show who the token belongs to: roles and dealer scope.
     Whoami(ClientArgs),
-    /// Show the event log head and every projection's checkpoint and lag.
+    /// Show the event log head and every projection's checkpoint, lag and
+    /// dead letters.
     Status(ClientArgs),
+    /// Dead letters: list, show one with its reason, retry after a fix.
+    #[command(subcommand)]
+    Dlq(aftercare::dlq_cli::DlqCommand),
 }
 
 #[derive(Subcommand)]
@@ -282,5 +286,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Whoami(args) => client::whoami(&args).await,
         Command::Status(args) => client::status(&args).await,
+        Command::Dlq(command) => aftercare::dlq_cli::dlq(command).await,
     }
 }

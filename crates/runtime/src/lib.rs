@@ -7,6 +7,7 @@ pub mod command;
 pub mod config;
 pub mod data_dir;
 pub mod db;
+pub mod dead_letters;
 pub mod error;
 pub mod grpc;
 pub mod i18n;

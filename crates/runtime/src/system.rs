@@ -8,7 +8,8 @@ use aftercare_proto::system::v1 as pb;
 use tonic::{Request, Response, Status};
 
 use crate::db::Database;
-use crate::projection::{ProgressHandle, read_checkpoints};
+use crate::dead_letters::{self, Letter};
+use crate::projection::{ProgressHandle, read_checkpoints, request_retry, retries};
 use crate::{DealerScope, Principal, Role, ServiceError};
 
 pub struct SystemApi {
@@ -57,6 +58,13 @@ pub fn parse_dealer(
 }
 
 impl SystemApi {
+    /// Every dead letter, named, with its retry.
+    async fn letters(&self) -> Result<Vec<Letter>, ServiceError> {
+        let letters = self.store.dead_letters(None).await?;
+        let retries = retries(&self.db.pool).await?;
+        Ok(dead_letters::book(letters, retries))
+    }
+
     /// Each projection's progress through the events of `dealers` only: where
     /// their last event is, how many of their events a projection has still to
     /// apply, and the dead letters among their events. Nothing in it moves with
@@ -67,7 +75,7 @@ impl SystemApi {
     ) -> Result<pb::ProjectionStatusResponse, ServiceError> {
         let own = self.store.dealer_progress(dealers, Position::ZERO).await?;
         let saved = read_checkpoints(&self.db.pool).await?;
-        let letters = self.store.dead_letters(None).await?;
+        let letters = self.letters().await?;
         let mut names: Vec<String> = saved.iter().map(|cp| cp.name.clone()).collect();
         for runner in &self.runners {
             if !names.iter().any(|n| n == runner.name()) {
@@ -87,11 +95,11 @@ impl SystemApi {
                 .map(|r| r.current().position);
             let position = saved.into_iter().chain(live).max().unwrap_or_default();
             let behind = self.store.dealer_progress(dealers, position).await?;
-            let kind = format!("projection-{name}");
-            let dead = letters
+            let own_letters = letters
                 .iter()
-                .filter(|l| l.kind == kind && dealers.contains(&l.dealer))
-                .count() as u64;
+                .filter(|l| l.retryable && l.runner == name && dealers.contains(&l.letter.dealer));
+            let dead = own_letters.clone().count() as u64;
+            let open = own_letters.filter(|l| l.is_open()).count() as u64;
             projections.push(pb::ProjectionProgress {
                 name,
                 checkpoint: Some(common::Position {
@@ -99,6 +107,7 @@ impl SystemApi {
                 }),
                 lag: behind.after,
                 dead_lettered: dead,
+                open_dead_letters: open,
             });
         }
         Ok(pb::ProjectionStatusResponse {
@@ -155,6 +164,13 @@ impl pb::system_service_server::SystemService for SystemApi {
             return Ok(Response::new(self.own_progress(&dealers).await?));
         }
         let head = self.store.head().await.map_err(ServiceError::from)?;
+        let letters = self.letters().await?;
+        let open = |name: &str| {
+            letters
+                .iter()
+                .filter(|l| l.retryable && l.runner == name && l.is_open())
+                .count() as u64
+        };
         let saved = read_checkpoints(&self.db.pool)
             .await
             .map_err(ServiceError::from)?;
@@ -176,6 +192,7 @@ impl pb::system_service_server::SystemService for SystemApi {
                     )
                 });
                 pb::ProjectionProgress {
+                    open_dead_letters: open(&cp.name),
                     name: cp.name,
                     checkpoint: Some(common::Position { value: position.0 }),
                     lag: head.0.saturating_sub(position.0),
@@ -193,6 +210,7 @@ impl pb::system_service_server::SystemService for SystemApi {
                     }),
                     lag: head.0.saturating_sub(p.position.0),
                     dead_lettered: p.dead_lettered,
+                    open_dead_letters: open(runner.name()),
                 });
             }
         }
@@ -200,5 +218,123 @@ impl pb::system_service_server::SystemService for SystemApi {
             head: Some(common::Position { value: head.0 }),
             projections,
         }))
+    }
+
+    async fn list_dead_letters(
+        &self,
+        request: Request<pb::ListDeadLettersRequest>,
+    ) -> Result<Response<pb::ListDeadLettersResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(&[Role::Admin])?;
+        let req = request.into_inner();
+        let letters: Vec<pb::DeadLetter> = self
+            .letters()
+            .await?
+            .into_iter()
+            .filter(|l| principal.scope.allows(&l.letter.dealer))
+            .filter(|l| req.runner.is_empty() || l.runner == req.runner)
+            .filter(|l| req.id.is_empty() || l.id == req.id)
+            .filter(|l| req.include_applied || !req.id.is_empty() || l.is_open())
+            .map(|l| letter_message(&l))
+            .collect();
+        if !req.id.is_empty() && letters.is_empty() {
+            return Err(ServiceError::NotFound(format!("dead letter {}", req.id)).into());
+        }
+        Ok(Response::new(pb::ListDeadLettersResponse { letters }))
+    }
+
+    async fn retry_dead_letters(
+        &self,
+        request: Request<pb::RetryDeadLettersRequest>,
+    ) -> Result<Response<pb::RetryDeadLettersResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        principal.require_role(&[Role::Admin])?;
+        let req = request.into_inner();
+        let chosen: Vec<Letter> = match (req.id.is_empty(), req.runner.is_empty()) {
+            (false, true) => {
+                if dead_letters::parse_id(&req.id).is_none() {
+                    return Err(ServiceError::invalid(
+                        "id",
+                        format!(
+                            "{:?} is not a retryable letter's id: it is <projection or policy>@<position>, \
+                             as `aftercare dlq list` shows; refused input is sent again by its sender",
+                            req.id
+                        ),
+                    )
+                    .into());
+                }
+                let letter = self
+                    .letters()
+                    .await?
+                    .into_iter()
+                    .find(|l| l.id == req.id)
+                    .ok_or_else(|| ServiceError::NotFound(format!("dead letter {}", req.id)))?;
+                principal.authorize_dealer(&letter.letter.dealer)?;
+                vec![letter]
+            }
+            (true, false) => self
+                .letters()
+                .await?
+                .into_iter()
+                .filter(|l| l.retryable && l.runner == req.runner && l.is_open())
+                .filter(|l| principal.scope.allows(&l.letter.dealer))
+                .collect(),
+            _ => {
+                return Err(ServiceError::invalid(
+                    "id",
+                    "name one letter (id) or one projection or policy (runner), not both",
+                )
+                .into());
+            }
+        };
+        let mut answer = pb::RetryDeadLettersResponse::default();
+        for letter in chosen {
+            let Some(position) = letter.position() else {
+                continue;
+            };
+            if request_retry(&self.db.pool, &letter.runner, position, &principal.name)
+                .await
+                .map_err(ServiceError::from)?
+            {
+                answer.requested.push(letter.id);
+            } else {
+                answer
+                    .skipped
+                    .push(format!("{}: already applied", letter.id));
+            }
+        }
+        Ok(Response::new(answer))
+    }
+}
+
+fn millis(at: i64) -> Option<prost_types::Timestamp> {
+    jiff::Timestamp::from_millisecond(at)
+        .ok()
+        .map(aftercare_proto::calendar::timestamp)
+}
+
+fn letter_message(l: &Letter) -> pb::DeadLetter {
+    let retry = l.retry.as_ref();
+    pb::DeadLetter {
+        id: l.id.clone(),
+        runner: l.runner.clone(),
+        dealer: Some(common::DealerId {
+            value: l.letter.dealer.to_string(),
+        }),
+        reason: l.letter.reason.clone(),
+        position: l.position().map(|p| common::Position { value: p.0 }),
+        event_id: l
+            .letter
+            .source_event_id
+            .map(|id| id.to_string())
+            .unwrap_or_default(),
+        recorded_at: Some(aftercare_proto::calendar::timestamp(l.letter.recorded_at)),
+        payload_bytes: l.letter.payload.len() as u64,
+        retryable: l.retryable,
+        state: l.state().to_owned(),
+        retry_reason: retry.map(|r| r.reason.clone()).unwrap_or_default(),
+        retry_requested_by: retry.map(|r| r.requested_by.clone()).unwrap_or_default(),
+        retry_requested_at: retry.and_then(|r| millis(r.requested_at)),
+        retried_at: retry.and_then(|r| r.finished_at).and_then(millis),
     }
 }

@@ -360,6 +360,182 @@ async fn two_runners_apply_every_event_once(engine: Engine) {
     );
 }
 
+/// [`VisitCounts`] until its fix ships: a poison payload counts like any other
+/// event once `fixed` is set.
+struct Fixable {
+    fixed: Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[async_trait]
+impl Projection for Fixable {
+    fn name(&self) -> &'static str {
+        VisitCounts.name()
+    }
+
+    fn filter(&self) -> Filter {
+        VisitCounts.filter()
+    }
+
+    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        VisitCounts.reset(tx).await
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        if !self.fixed.load(std::sync::atomic::Ordering::SeqCst) {
+            return VisitCounts.apply(tx, events).await;
+        }
+        let cured: Vec<RecordedEvent> = events
+            .iter()
+            .cloned()
+            .map(|mut e| {
+                if e.data.payload.as_ref() == b"poison" {
+                    e.data.payload = "cured".into();
+                }
+                e
+            })
+            .collect();
+        VisitCounts.apply(tx, &cured).await
+    }
+}
+
+/// The retry state of one letter, once it is no longer `requested`.
+async fn retried(db: &Database, position: Position) -> aftercare_runtime::projection::Retry {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let retries = aftercare_runtime::projection::retries(&db.pool)
+            .await
+            .expect("retries");
+        if let Some(r) = retries.iter().find(|r| {
+            r.position == position
+                && r.state != aftercare_runtime::projection::RetryState::Requested
+        }) {
+            return r.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the retry was never attempted: {retries:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A dead letter retried before its fix fails again with the reason; retried
+/// after it, it is applied once, by one of two running replicas, and a third
+/// request finds it applied.
+async fn a_dead_letter_retried_after_the_fix_applies_once(engine: Engine) {
+    use aftercare_runtime::projection::{RetryState, request_retry};
+    let s = setup(engine).await;
+    seed(s.store.as_ref(), 5, 3).await;
+    let poison = s
+        .store
+        .append(
+            &stream("visit", 2),
+            Expected::Any,
+            vec![EventData::new("aftercare.test.v1.VisitRecorded", "poison")],
+        )
+        .await
+        .expect("append poison")
+        .position;
+    let head = seed(s.store.as_ref(), 5, 2).await;
+    let fixed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let second_db = Database::connect(&Secret::new(s.url.clone()), 5)
+        .await
+        .expect("second pool");
+    let mut tasks = Vec::new();
+    let mut handles = Vec::new();
+    for db in [s.db.clone(), second_db] {
+        let runner = Runner::projection(
+            Arc::new(Fixable {
+                fixed: fixed.clone(),
+            }),
+            s.store.clone(),
+            db,
+            RunnerOptions {
+                retry_poll: Duration::from_millis(10),
+                ..options(100)
+            },
+        );
+        handles.push(runner.handle());
+        tasks.push(tokio::spawn(runner.run(std::future::pending())));
+    }
+    for handle in &handles {
+        handle
+            .wait_for(head, Duration::from_secs(60))
+            .await
+            .expect("went past the poison event");
+    }
+    assert!(counts(&s.db).await.iter().all(|(_, n)| *n == 5));
+
+    // Before the fix: it fails again, and says why.
+    assert!(
+        request_retry(&s.db.pool, "visit_counts", poison, "ops")
+            .await
+            .expect("request")
+    );
+    let failed = retried(&s.db, poison).await;
+    assert_eq!(failed.state, RetryState::Failed);
+    assert!(
+        failed.reason.contains("payload is poison"),
+        "{}",
+        failed.reason
+    );
+    assert_eq!(failed.requested_by, "ops");
+
+    // After it: applied once, though two runners look for it.
+    fixed.store(true, std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        request_retry(&s.db.pool, "visit_counts", poison, "ops")
+            .await
+            .expect("request")
+    );
+    let applied = retried(&s.db, poison).await;
+    assert_eq!(applied.state, RetryState::Applied, "{}", applied.reason);
+    assert!(applied.finished_at.is_some());
+    assert!(
+        !request_retry(&s.db.pool, "visit_counts", poison, "ops")
+            .await
+            .expect("request"),
+        "an applied letter is not requested again"
+    );
+    // Both runners keep following the log; the retried event counted once.
+    let head = seed(s.store.as_ref(), 5, 1).await;
+    for handle in &handles {
+        handle
+            .wait_for(head, Duration::from_secs(60))
+            .await
+            .expect("caught up");
+    }
+    // A position with no event: failed, with the reason.
+    let beyond = Position(head.0 + 100);
+    assert!(
+        request_retry(&s.db.pool, "visit_counts", beyond, "ops")
+            .await
+            .expect("request")
+    );
+    let nothing = retried(&s.db, beyond).await;
+    assert_eq!(nothing.state, RetryState::Failed);
+    assert!(
+        nothing.reason.contains("no event at position"),
+        "{}",
+        nothing.reason
+    );
+    for task in tasks {
+        task.abort();
+    }
+    let got = counts(&s.db).await;
+    let expected: Vec<(String, i64)> = (0..5)
+        .map(|a| (a.to_string(), if a == 2 { 7 } else { 6 }))
+        .collect();
+    assert_eq!(
+        got, expected,
+        "the retried event is counted once, the others once each"
+    );
+}
+
 /// Keeps each event's payload as text: a payload PostgreSQL refuses as text (a
 /// NUL character) is the event's fault, not the database being down.
 struct Notes;
@@ -583,7 +759,8 @@ on_both_engines!(
     nulls_and_values_keep_their_column_types,
     crash_between_commit_and_acknowledgement_applies_nothing_twice,
     rebuild_gives_the_same_rows,
-    poison_event_is_dead_lettered_and_the_projection_goes_on
+    poison_event_is_dead_lettered_and_the_projection_goes_on,
+    a_dead_letter_retried_after_the_fix_applies_once
 );
 
 /// Remembers the size of every batch it is given; writes nothing.

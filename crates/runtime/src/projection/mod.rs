@@ -7,6 +7,7 @@ mod audit;
 mod checkpoint;
 mod feed;
 mod progress;
+mod retry;
 mod runner;
 
 use aftercare_eventstore::{Filter, Position, RecordedEvent};
@@ -16,6 +17,7 @@ use sqlx::AnyConnection;
 pub use audit::AuditTrail;
 pub use checkpoint::{Checkpoint, read_checkpoints};
 pub use progress::{Progress, ProgressHandle, wait_for_consistency};
+pub use retry::{Retry, RetryState, request as request_retry, retries};
 pub use runner::{Runner, RunnerOptions};
 
 use crate::db::{Migrations, SqlMigration};
@@ -36,6 +38,11 @@ const RUNTIME_SQL: &[SqlMigration] = &[
         version: 3,
         description: "privacy keys",
         sql: include_str!("../../migrations/0003_privacy_keys.sql"),
+    },
+    SqlMigration {
+        version: 4,
+        description: "dead letter retries",
+        sql: include_str!("../../migrations/0004_dead_letter_retries.sql"),
     },
 ];
 

@@ -1,6 +1,7 @@
 //! The loop that keeps a projection or policy up to date with the log.
 
 mod failures;
+mod retries;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -25,6 +26,9 @@ pub struct RunnerOptions {
     pub max_attempts: u32,
     /// First pause after a failure; doubled up to 5 s.
     pub retry_backoff: Duration,
+    /// How often a running runner looks for dead letters an operator asked
+    /// to retry.
+    pub retry_poll: Duration,
 }
 
 impl Default for RunnerOptions {
@@ -34,6 +38,7 @@ impl Default for RunnerOptions {
             replay_batch_size: 25_000,
             max_attempts: 3,
             retry_backoff: Duration::from_millis(100),
+            retry_poll: Duration::from_secs(2),
         }
     }
 }
@@ -283,7 +288,19 @@ impl Runner {
                 _ => self.options.batch_size,
             };
             let mut feed = super::feed::start(subscription, batch_size, target);
-            while let Some(item) = feed.recv().await {
+            let mut retry_poll = tokio::time::interval(self.options.retry_poll);
+            retry_poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                let item = tokio::select! {
+                    item = feed.recv() => item,
+                    // Not during a rebuild: a retried event would be applied
+                    // again by the replay anyway.
+                    _ = retry_poll.tick(), if target.is_none() => {
+                        self.retry_requested().await;
+                        continue;
+                    }
+                };
+                let Some(item) = item else { break };
                 let flow = match item {
                     Feed::Events(events) if events.is_empty() => Flow::Next,
                     Feed::Events(events) => {
