@@ -13,6 +13,7 @@ mod harness;
 mod import;
 mod ingest;
 mod leads;
+mod metrics;
 mod restart;
 mod retries;
 mod risk;

@@ -192,6 +192,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {}", config.server.listen))?;
             let result = serve::run(config, listener, modules, aftercare_runtime::grpc::shutdown_signal(), |s| {
+                if let Some(metrics) = s.metrics {
+                    eprintln!("metrics on http://{metrics}/metrics");
+                }
                 eprintln!("aftercare listening on {} ({})", s.listening, s.store);
                 match &s.auth {
                     AuthNotice::LocalAdmin(path) => eprintln!(

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use aftercare_runtime::auth::{DealerScope, Principal, Role};
 use aftercare_runtime::config::StoreBackend;
 use aftercare_runtime::data_dir::{self, DataDirLock};
+use aftercare_runtime::metrics::{self, MeteredStore};
 use aftercare_runtime::module::{Module, ModuleContext};
 use aftercare_runtime::privacy::{self, Vault};
-use aftercare_runtime::projection::{RUNTIME_MIGRATIONS, Runner, RunnerOptions};
+use aftercare_runtime::projection::{Leases, RUNTIME_MIGRATIONS, Runner, RunnerOptions};
 use aftercare_runtime::{Authenticator, Config, Database, TokenTable, store};
 use anyhow::Context;
 use tokio::net::TcpListener;
@@ -28,6 +29,8 @@ pub enum AuthNotice {
 
 pub struct Started {
     pub listening: std::net::SocketAddr,
+    /// Where `/metrics` is served, when it is.
+    pub metrics: Option<std::net::SocketAddr>,
     pub store: String,
     pub auth: AuthNotice,
 }
@@ -56,7 +59,7 @@ pub async fn run(
     let (tokens, auth_notice) = tokens(&config)?;
     let ctx = ModuleContext {
         config: config.clone(),
-        store: opened.store.clone(),
+        store: Arc::new(MeteredStore(opened.store.clone())),
         nats: opened.nats.clone(),
         db: db.clone(),
         vault,
@@ -65,26 +68,68 @@ pub async fn run(
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let options = RunnerOptions::from(&config.projections);
+    let leases = match &opened.nats {
+        Some(nats) => Some(
+            Leases::open(
+                &async_nats::jetstream::new(nats.client().clone()),
+                &config.projections.lease_bucket,
+                config.projections.lease_ttl,
+                config.store.replicas,
+                replica_name(),
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!(e))?,
+        ),
+        None => None,
+    };
+    let leased = |runner: Runner| match &leases {
+        Some(leases) => runner.with_leases(leases.clone()),
+        None => runner,
+    };
     let mut runners = Vec::new();
     for module in &modules {
         for projection in module.projections(&ctx) {
-            runners.push(Runner::projection(
+            runners.push(leased(Runner::projection(
                 projection,
                 ctx.store.clone(),
                 db.clone(),
                 options,
-            ));
+            )));
         }
         for policy in module.policies(&ctx) {
-            runners.push(Runner::policy(
+            runners.push(leased(Runner::policy(
                 policy,
                 ctx.store.clone(),
                 db.clone(),
                 options,
-            ));
+            )));
         }
     }
     let progress: Vec<_> = runners.iter().map(Runner::handle).collect();
+    let mut metrics_addr = None;
+    let mut background = Vec::new();
+    if let Some(addr) = config.server.metrics_listen {
+        let listener = metrics::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+        metrics_addr = Some(listener.local_addr()?);
+        let mut stop = stop_rx.clone();
+        background.push(tokio::spawn(async move {
+            if let Err(err) = metrics::serve(listener, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+            {
+                tracing::error!(error = %err, "metrics endpoint failed");
+            }
+        }));
+        background.push(tokio::spawn(metrics::watch_runners(
+            ctx.store.clone(),
+            progress.clone(),
+            std::time::Duration::from_secs(5),
+            stop_rx.clone(),
+        )));
+    }
     let tasks: Vec<_> = runners
         .into_iter()
         .map(|runner| {
@@ -105,13 +150,13 @@ pub async fn run(
                 .await;
         }
     }
-    let mut background = Vec::new();
     for module in &modules {
         let started = module.start(&ctx, stop_rx.clone()).await;
         background.extend(started.map_err(|e| anyhow::anyhow!("starting {}: {e}", module.name()))?);
     }
     on_started(&Started {
         listening: listener.local_addr()?,
+        metrics: metrics_addr,
         store: opened.description.clone(),
         auth: auth_notice,
     });
@@ -193,4 +238,20 @@ fn tokens(config: &Config) -> anyhow::Result<(TokenTable, AuthNotice)> {
         },
     );
     Ok((tokens, AuthNotice::LocalAdmin(admin_token::path(data_dir))))
+}
+
+/// This replica as a lease names it: the host (the pod's name on Kubernetes),
+/// the process and a random suffix, so a restarted pod is a new holder.
+fn replica_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|h| h.trim().to_owned())
+        })
+        .unwrap_or_else(|| "aftercare".to_owned());
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}/{}/{}", std::process::id(), &suffix[..8])
 }

@@ -33,6 +33,7 @@ pub async fn connect(url: &str) -> anyhow::Result<(Context, Stream)> {
             subjects: vec!["bench.raw.>".to_owned()],
             storage: StorageType::File,
             allow_atomic_publish: true,
+            allow_batch_publish: true,
             ..Default::default()
         })
         .await
@@ -227,6 +228,130 @@ pub async fn publish_atomic(
         last - before
     );
     Ok(sample)
+}
+
+/// Publishes `n` messages like [`publish_atomic`] (200 bytes, `Nats-Msg-Id`,
+/// expected subject sequence 0, each to its own subject) as the fast-ingest
+/// batches of nats-server 2.14: the batch, its sequence and its commit are
+/// named in the reply subject, the server paces the client with flow acks and
+/// answers the commit once every message is stored. Not atomic: a message
+/// that fails its check ends the batch with the ones before it stored, and a
+/// duplicate is skipped without a word — measured for comparison only.
+pub async fn publish_fast(
+    js: &Context,
+    stream: &mut Stream,
+    n: u64,
+    batch: usize,
+    in_flight: usize,
+) -> anyhow::Result<Sample> {
+    let client = js.client();
+    let payload = Bytes::from(vec![b'x'; PAYLOAD_BYTES]);
+    let before = last_sequence(stream).await?;
+    let prefix = format!("bench.raw.{before}");
+    let mut batches = FuturesUnordered::new();
+    let mut stored = 0u64;
+    let watch = Stopwatch::start();
+    let mut i = 0u64;
+    while i < n {
+        if batches.len() >= in_flight.max(1) {
+            stored += batches.next().await.context("a batch in flight")??;
+        }
+        let size = (n - i).min(batch as u64) as usize;
+        batches.push(fast_batch(
+            client.clone(),
+            format!("{prefix}.{i}"),
+            size,
+            payload.clone(),
+        ));
+        i += size as u64;
+    }
+    while let Some(done) = batches.next().await {
+        stored += done?;
+    }
+    let sample = watch.stop();
+    ensure!(stored == n, "{stored} of {n} messages committed");
+    let last = last_sequence(stream).await?;
+    ensure!(
+        last - before == n,
+        "BENCH_RAW took {} messages, not {n}",
+        last - before
+    );
+    Ok(sample)
+}
+
+/// Most messages the server may store before it acknowledges the flow.
+const FAST_FLOW: u32 = 500;
+
+/// One fast-ingest batch of `size` messages to `<subject>.<seq>`; the number
+/// the commit's PubAck says were stored.
+async fn fast_batch(
+    client: async_nats::Client,
+    subject: String,
+    size: usize,
+    payload: Bytes,
+) -> anyhow::Result<u64> {
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let inbox = format!("_INBOX.fast.{id}");
+    let mut replies = client
+        .subscribe(format!("{inbox}.>"))
+        .await
+        .context("fast batch replies")?;
+    // op: 0 start, 1 append, 2 commit with this message.
+    let send = |seq: usize| {
+        let op = if seq == size {
+            2
+        } else if seq == 1 {
+            0
+        } else {
+            1
+        };
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert("Nats-Msg-Id", uuid::Uuid::now_v7().to_string().as_str());
+        headers.insert("Nats-Expected-Last-Subject-Sequence", "0");
+        client.publish_with_reply_and_headers(
+            format!("{subject}.{seq}"),
+            format!("{inbox}.{id}.{FAST_FLOW}.fail.{seq}.{op}.$FI"),
+            headers,
+            payload.clone(),
+        )
+    };
+    let mut next = 1;
+    // The start goes alone; the server's first flow ack says how far to go.
+    let mut allowed = 1;
+    loop {
+        while next <= size && next <= allowed {
+            send(next).await.context("fast batch publish")?;
+            next += 1;
+        }
+        let reply = tokio::time::timeout(Duration::from_secs(10), replies.next())
+            .await
+            .context("no answer to a fast batch within 10 s")?
+            .context("fast batch replies ended")?;
+        let answer: serde_json::Value =
+            serde_json::from_slice(&reply.payload).with_context(|| {
+                format!(
+                    "fast batch answer {:?}",
+                    String::from_utf8_lossy(&reply.payload)
+                )
+            })?;
+        match answer["type"].as_str() {
+            Some("ack") => {
+                let seq = answer["seq"].as_u64().context("flow ack seq")? as usize;
+                let msgs = answer["msgs"].as_u64().context("flow ack msgs")? as usize;
+                allowed = seq + msgs.max(1);
+            }
+            Some(other) => bail!("fast batch {other}: {answer}"),
+            None if answer.get("error").is_some() => bail!("fast batch refused: {answer}"),
+            None => {
+                let count = answer["count"].as_u64().context("fast batch count")?;
+                ensure!(
+                    count == size as u64,
+                    "fast batch stored {count} of {size}: {answer}"
+                );
+                return Ok(count);
+            }
+        }
+    }
 }
 
 /// The messages a batch's commit stored: all `size` of them, or an error.

@@ -150,6 +150,8 @@ async fn rebuild_in_a_process(
 /// Atomic batches of these sizes, a few in flight.
 const BATCH_SIZES: [usize; 3] = [10, 100, 500];
 const BATCHES_IN_FLIGHT: usize = 4;
+/// nats-server 2.14's fast-ingest batches (not atomic), for comparison.
+const FAST_BATCH_SIZES: [usize; 2] = [100, 500];
 
 /// True when every target is met.
 pub async fn run(n: u64, args: &ScaleArgs, now: jiff::Timestamp) -> anyhow::Result<bool> {
@@ -184,6 +186,19 @@ pub async fn run(n: u64, args: &ScaleArgs, now: jiff::Timestamp) -> anyhow::Resu
             .against(&single, None),
         );
     }
+    for size in FAST_BATCH_SIZES {
+        let sample = raw::publish_fast(&js, &mut raw_stream, n, size, BATCHES_IN_FLIGHT).await?;
+        ingest.push(
+            measure(
+                label,
+                &format!("raw fast-ingest batches of {size}, Msg-Id + expected seq"),
+                n,
+                sample,
+            )
+            .diagnostic()
+            .against(&single, None),
+        );
+    }
     drop(server);
     for (group, name, target) in [
         (
@@ -198,6 +213,11 @@ pub async fn run(n: u64, args: &ScaleArgs, now: jiff::Timestamp) -> anyhow::Resu
                 JetStreamConfig::default().group_commit
             ),
             Some(BACKFILL_TARGET),
+        ),
+        (
+            1000,
+            "DMS backfill end to end, group commit of 1000 (the most)".to_owned(),
+            None,
         ),
     ] {
         // A fresh server each: the same repair orders are sent again.

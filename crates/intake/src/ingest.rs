@@ -155,17 +155,13 @@ async fn handle(client: &async_nats::Client, store: &dyn EventStore, message: as
                 truncate(reply.to_string(), 200)
             ),
         )];
-        keep_rejected(
-            store,
-            &dealer,
-            &kind,
-            &rejected(errors),
-            message.payload.clone(),
-        )
-        .await;
+        let refusal = rejected(errors);
+        count(&kind, &refusal);
+        keep_rejected(store, &dealer, &kind, &refusal, message.payload.clone()).await;
         return;
     }
     let reply = process(store, &dealer, &kind, json, &message).await;
+    count(&kind, &reply);
     if let Some(inbox) = message.reply {
         let body = if json {
             Bytes::from(aftercare_proto::json::to_json(&reply).to_string())
@@ -176,6 +172,40 @@ async fn handle(client: &async_nats::Client, store: &dyn EventStore, message: as
             tracing::warn!(error = %err, "cannot send the ingest reply");
         }
     }
+}
+
+/// Counts an answered record in the process's metrics: its kind (`other` for a
+/// subject the ingest does not know), its status and, for a rejection, the
+/// first field it names with any list index left out — labels a sender cannot
+/// multiply.
+fn count(kind: &str, reply: &pb::IngestReply) {
+    let kind = match kind {
+        "visits" | "repair-orders" => kind,
+        _ => "other",
+    };
+    let status = format!("{:?}", reply.status()).to_lowercase();
+    let reason = reply.errors.first().map_or(String::new(), |e| {
+        let field: String = e
+            .field
+            .split('[')
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(40)
+            .collect();
+        if field
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+        {
+            field
+        } else {
+            "other".to_owned()
+        }
+    });
+    aftercare_runtime::metrics::metrics()
+        .ingest
+        .with_label_values(&[kind, status.as_str(), reason.as_str()])
+        .inc();
 }
 
 /// Decodes a protobuf record after the edge check of every text field in it.

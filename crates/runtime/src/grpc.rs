@@ -39,6 +39,7 @@ pub async fn serve(
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
     tonic::transport::Server::builder()
+        .layer(crate::metrics::GrpcMetricsLayer)
         .layer(crate::i18n::ReaderLayer(std::sync::Arc::new(dealers)))
         .trace_fn(|request| {
             let span = tracing::info_span!("grpc", path = %request.uri().path(), principal = tracing::field::Empty);

@@ -13,6 +13,7 @@ pub mod grpc;
 pub mod i18n;
 pub mod masking;
 pub mod memory;
+pub mod metrics;
 pub mod module;
 pub mod paging;
 pub mod privacy;

@@ -994,3 +994,165 @@ async fn policy_replay_issues_each_command_once() {
         "one callback per visit event, however often the policy ran"
     );
 }
+
+/// [`VisitCounts`], counting the events this replica applied.
+struct Counted(Arc<std::sync::atomic::AtomicUsize>);
+
+#[async_trait]
+impl Projection for Counted {
+    fn name(&self) -> &'static str {
+        VisitCounts.name()
+    }
+
+    fn filter(&self) -> Filter {
+        VisitCounts.filter()
+    }
+
+    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        VisitCounts.reset(tx).await
+    }
+
+    async fn apply(
+        &self,
+        tx: &mut AnyConnection,
+        events: &[RecordedEvent],
+    ) -> Result<(), ApplyError> {
+        VisitCounts.apply(tx, events).await?;
+        self.0
+            .fetch_add(events.len(), std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+/// The checkpoint the database holds for `name`.
+async fn saved_position(db: &Database, name: &str) -> Position {
+    aftercare_runtime::projection::read_checkpoints(&db.pool)
+        .await
+        .expect("checkpoints")
+        .into_iter()
+        .find(|cp| cp.name == name)
+        .map_or(Position::ZERO, |cp| cp.position)
+}
+
+/// Three replicas of one projection, each with its own NATS connections and
+/// database pool, as three pods: one holds the lease and applies, the others
+/// follow its checkpoint; the holder killed (its lease not given back), another
+/// takes over from the checkpoint once the lease expires, and every event is
+/// applied exactly once, row by row.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_replica_holds_the_lease_and_another_takes_over_when_it_dies() {
+    use aftercare_runtime::projection::Leases;
+    aftercare_testkit::init_tracing();
+    let server = tokio::task::spawn_blocking(aftercare_testkit::NatsServer::start)
+        .await
+        .expect("nats");
+    let url = aftercare_testkit::postgres().create_database().url;
+    let db = Database::connect(&Secret::new(url.clone()), 5)
+        .await
+        .expect("postgres");
+    db.migrate(&RUNTIME_MIGRATIONS).await.expect("migrate");
+    db.migrate(&COUNTS).await.expect("migrate");
+    let connect = || async {
+        let store: Arc<dyn EventStore> = Arc::new(
+            JetStreamStore::connect(JetStreamConfig {
+                url: server.url(),
+                ..Default::default()
+            })
+            .await
+            .expect("jetstream"),
+        );
+        store
+    };
+    let writer = connect().await;
+    let head = seed(writer.as_ref(), 20, 10).await;
+    let ttl = Duration::from_secs(2);
+    let mut replicas = Vec::new();
+    let mut appliers = Vec::new();
+    for i in 0..3 {
+        let client = async_nats::connect(server.url())
+            .await
+            .expect("nats client");
+        let leases = Leases::open(
+            &async_nats::jetstream::new(client),
+            "TEST_LEASES",
+            ttl,
+            1,
+            format!("replica-{i}"),
+        )
+        .await
+        .expect("lease bucket");
+        let pool = Database::connect(&Secret::new(url.clone()), 3)
+            .await
+            .expect("pool");
+        let applied = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let runner = Runner::projection(
+            Arc::new(Counted(applied.clone())),
+            connect().await,
+            pool,
+            RunnerOptions {
+                lease_poll: Duration::from_millis(50),
+                ..options(7)
+            },
+        )
+        .with_leases(leases.clone());
+        let handle = runner.handle();
+        replicas.push((
+            leases,
+            handle,
+            tokio::spawn(runner.run(std::future::pending())),
+        ));
+        appliers.push(applied);
+    }
+    // Every replica's progress reaches the head: the holder's by applying,
+    // the others' by reading the checkpoint it moves.
+    for (_, handle, _) in &replicas {
+        handle
+            .wait_for(head, Duration::from_secs(60))
+            .await
+            .expect("caught up");
+    }
+    let holder = replicas[0]
+        .0
+        .holder_of("visit_counts")
+        .await
+        .expect("somebody holds the lease");
+    let dead = replicas
+        .iter()
+        .position(|(leases, _, _)| leases.holder() == holder)
+        .expect("a replica's name");
+    assert!(counts(&db).await.iter().all(|(_, n)| *n == 10));
+    let applied: Vec<usize> = appliers
+        .iter()
+        .map(|a| a.load(std::sync::atomic::Ordering::SeqCst))
+        .collect();
+    let mut expected = vec![0; 3];
+    expected[dead] = 200;
+    assert_eq!(applied, expected, "only the holder applies");
+
+    // The holder dies without giving the lease back.
+    replicas[dead].2.abort();
+    let head = seed(writer.as_ref(), 20, 5).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while saved_position(&db, "visit_counts").await < head {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nobody took over from the dead holder"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let successor = replicas[0]
+        .0
+        .holder_of("visit_counts")
+        .await
+        .expect("somebody holds the lease");
+    assert_ne!(successor, holder, "the dead replica still holds the lease");
+    let got = counts(&db).await;
+    assert_eq!(got.len(), 20);
+    assert!(
+        got.iter().all(|(_, n)| *n == 15),
+        "an event was applied twice or lost: {got:?}"
+    );
+    for (_, _, task) in replicas {
+        task.abort();
+    }
+}

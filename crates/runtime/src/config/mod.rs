@@ -37,6 +37,8 @@ pub struct ServerConfig {
     /// with `as_of`): for tests and demonstrations only. Off, a future `as_of`
     /// is refused, so no escalation is ever recorded ahead of its time.
     pub allow_future_sweeps: bool,
+    /// Where Prometheus scrapes `/metrics`; off unless set.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -45,6 +47,7 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 50051)),
             data_dir: PathBuf::from("data"),
             allow_future_sweeps: false,
+            metrics_listen: None,
         }
     }
 }
@@ -218,6 +221,13 @@ pub struct ProjectionConfig {
     /// How long a query with `min_position` waits for the read model.
     #[serde(with = "duration")]
     pub read_your_writes_timeout: Duration,
+    /// On JetStream, each projection and policy runs in one replica at a
+    /// time, by a lease in this key-value bucket.
+    pub lease_bucket: String,
+    /// A lease's lifetime: a replica that dies is replaced after at most this
+    /// (and a third of it); its holder renews it every third.
+    #[serde(with = "duration")]
+    pub lease_ttl: Duration,
 }
 
 impl Default for ProjectionConfig {
@@ -227,6 +237,8 @@ impl Default for ProjectionConfig {
             replay_batch_size: 25_000,
             max_attempts: 3,
             read_your_writes_timeout: Duration::from_secs(5),
+            lease_bucket: "AFTERCARE_LEASES".to_owned(),
+            lease_ttl: Duration::from_secs(15),
         }
     }
 }
@@ -347,6 +359,20 @@ impl Config {
         }
         if self.projections.batch_size == 0 {
             errors.push("projections.batch_size: must be at least 1".to_owned());
+        }
+        if !(Duration::from_secs(1)..=Duration::from_secs(300))
+            .contains(&self.projections.lease_ttl)
+        {
+            errors.push("projections.lease_ttl: must be between 1s and 300s".to_owned());
+        }
+        if self.projections.lease_bucket.is_empty()
+            || !self
+                .projections
+                .lease_bucket
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            errors.push("projections.lease_bucket: must be letters, digits, '_' or '-'".to_owned());
         }
         if self.projections.max_attempts == 0 {
             errors.push("projections.max_attempts: must be at least 1".to_owned());

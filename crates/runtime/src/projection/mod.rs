@@ -6,6 +6,7 @@
 mod audit;
 mod checkpoint;
 mod feed;
+mod lease;
 mod progress;
 mod retry;
 mod runner;
@@ -16,6 +17,7 @@ use sqlx::AnyConnection;
 
 pub use audit::AuditTrail;
 pub use checkpoint::{Checkpoint, read_checkpoints};
+pub use lease::{Held, Leases, Lost};
 pub use progress::{Progress, ProgressHandle, wait_for_consistency};
 pub use retry::{Retry, RetryState, request as request_retry, retries};
 pub use runner::{Runner, RunnerOptions};
@@ -43,6 +45,11 @@ const RUNTIME_SQL: &[SqlMigration] = &[
         version: 4,
         description: "dead letter retries",
         sql: include_str!("../../migrations/0004_dead_letter_retries.sql"),
+    },
+    SqlMigration {
+        version: 5,
+        description: "checkpoint fence",
+        sql: include_str!("../../migrations/0005_checkpoint_fence.sql"),
     },
 ];
 

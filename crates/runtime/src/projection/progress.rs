@@ -18,16 +18,30 @@ pub struct Progress {
 #[derive(Clone, Debug)]
 pub struct ProgressHandle {
     name: &'static str,
+    kind: &'static str,
     progress: watch::Receiver<Progress>,
 }
 
 impl ProgressHandle {
-    pub(crate) fn new(name: &'static str, progress: watch::Receiver<Progress>) -> Self {
-        Self { name, progress }
+    pub(crate) fn new(
+        name: &'static str,
+        kind: &'static str,
+        progress: watch::Receiver<Progress>,
+    ) -> Self {
+        Self {
+            name,
+            kind,
+            progress,
+        }
     }
 
     pub fn name(&self) -> &'static str {
         self.name
+    }
+
+    /// `projection` or `policy`.
+    pub fn kind(&self) -> &'static str {
+        self.kind
     }
 
     pub fn current(&self) -> Progress {

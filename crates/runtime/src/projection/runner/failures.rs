@@ -96,6 +96,7 @@ impl Runner {
             name: cp.name.clone(),
             position: position.max(cp.position),
             dead_lettered: cp.dead_lettered + dead,
+            fence: self.fence(),
         };
         loop {
             let attempt = async {

@@ -5,6 +5,7 @@ mod retries;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use aftercare_eventstore::{EventStore, Filter, Position, RecordedEvent, StoreError};
@@ -12,6 +13,7 @@ use tokio::sync::watch;
 
 use super::checkpoint::{self, Checkpoint};
 use super::feed::Feed;
+use super::lease::Leases;
 use super::{ApplyError, Policy, Progress, ProgressHandle, Projection};
 use crate::db::Database;
 
@@ -29,6 +31,9 @@ pub struct RunnerOptions {
     /// How often a running runner looks for dead letters an operator asked
     /// to retry.
     pub retry_poll: Duration,
+    /// How often a replica without the lease reads the checkpoint the holder
+    /// moves (it tries for the lease every third of the lease's lifetime).
+    pub lease_poll: Duration,
 }
 
 impl Default for RunnerOptions {
@@ -39,6 +44,7 @@ impl Default for RunnerOptions {
             max_attempts: 3,
             retry_backoff: Duration::from_millis(100),
             retry_poll: Duration::from_secs(2),
+            lease_poll: Duration::from_millis(500),
         }
     }
 }
@@ -87,6 +93,10 @@ pub struct Runner {
     db: Database,
     options: RunnerOptions,
     progress: watch::Sender<Progress>,
+    /// Runs only while it holds its lease, when there are leases.
+    leases: Option<Leases>,
+    /// The revision of the lease held (0: none, or no leases).
+    fence: AtomicU64,
 }
 
 /// A failure of the database rather than of the event: retried for as long as it
@@ -167,23 +177,103 @@ impl Runner {
             db,
             options,
             progress,
+            leases: None,
+            fence: AtomicU64::new(0),
         }
     }
 
+    /// Runs only in the replica that holds this runner's lease.
+    pub fn with_leases(mut self, leases: Leases) -> Self {
+        self.leases = Some(leases);
+        self
+    }
+
+    /// The lease revision checkpoint moves are fenced with (0 without leases).
+    fn fence(&self) -> u64 {
+        self.fence.load(Ordering::SeqCst)
+    }
+
+    /// Another replica took the lease over and moved the checkpoint under it.
+    fn fenced(&self, cp: &Checkpoint) -> bool {
+        self.fence() > 0 && cp.fence > self.fence()
+    }
+
     pub fn handle(&self) -> ProgressHandle {
-        ProgressHandle::new(self.name, self.progress.subscribe())
+        let kind = match self.work {
+            Work::Projection(_) => "projection",
+            Work::Policy(_) => "policy",
+        };
+        ProgressHandle::new(self.name, kind, self.progress.subscribe())
     }
 
     /// Follows the log until `shutdown` resolves. Failures are retried with
     /// backoff; the transaction in flight at shutdown is rolled back, which the
     /// checkpoint makes harmless.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
+        let held = std::sync::Mutex::new(None);
         tokio::select! {
             _ = shutdown => tracing::debug!(runner = self.name, "runner stopped"),
             _ = async {
-                self.finish_replay().await;
-                self.follow(None).await
+                match &self.leases {
+                    None => {
+                        self.finish_replay().await;
+                        self.follow(None).await;
+                    }
+                    Some(leases) => self.follow_leased(leases, &held).await,
+                }
             } => {}
+        }
+        let held = *held.lock().expect("not poisoned");
+        if let (Some(leases), Some(held)) = (&self.leases, held) {
+            leases.release(self.name, &held).await;
+        }
+    }
+
+    /// Follows the log whenever this replica holds the lease; meanwhile keeps
+    /// its progress at the checkpoint the holder moves, so read-your-writes
+    /// queries in this replica wait for the right thing.
+    async fn follow_leased(
+        &self,
+        leases: &Leases,
+        current: &std::sync::Mutex<Option<super::lease::Held>>,
+    ) {
+        loop {
+            let mut tried: Option<tokio::time::Instant> = None;
+            let mut held = loop {
+                if tried.is_none_or(|t| t.elapsed() >= leases.renew_every()) {
+                    tried = Some(tokio::time::Instant::now());
+                    if let Some(held) = leases.try_acquire(self.name).await {
+                        break held;
+                    }
+                }
+                if let Ok(cp) = checkpoint::load(&self.db.pool, self.name).await {
+                    self.publish(&cp);
+                }
+                tokio::time::sleep(self.options.lease_poll).await;
+            };
+            self.fence.store(held.fence, Ordering::SeqCst);
+            *current.lock().expect("not poisoned") = Some(held);
+            let holding = crate::metrics::metrics()
+                .lease_held
+                .with_label_values(&[self.name]);
+            holding.set(1);
+            tracing::info!(
+                runner = self.name,
+                holder = leases.holder(),
+                fence = held.fence,
+                "lease taken"
+            );
+            let lost = tokio::select! {
+                lost = leases.keep(self.name, &mut held) => format!("{lost:?}"),
+                _ = async {
+                    self.finish_replay().await;
+                    self.follow(None).await
+                } => "fenced".to_owned(),
+            };
+            *current.lock().expect("not poisoned") = None;
+            self.fence.store(0, Ordering::SeqCst);
+            holding.set(0);
+            tracing::warn!(runner = self.name, holder = leases.holder(), reason = %lost, "lease lost; stopped applying");
         }
     }
 
@@ -323,6 +413,10 @@ impl Runner {
                     );
                     cp = self.load_checkpoint().await;
                     self.publish(&cp);
+                    if self.fenced(&cp) {
+                        tracing::warn!(runner = self.name, "another replica took the lease over");
+                        return self.progress.borrow().to_owned();
+                    }
                     break;
                 }
                 if target.is_some_and(|t| cp.position >= t) {
@@ -416,11 +510,13 @@ impl Runner {
         up_to: Position,
         dead: u64,
     ) -> Result<Flow, ApplyError> {
+        let started = std::time::Instant::now();
         let mut tx = self.db.pool.begin().await?;
         let next = Checkpoint {
             name: cp.name.clone(),
             position: up_to,
             dead_lettered: cp.dead_lettered + dead,
+            fence: self.fence(),
         };
         if !checkpoint::advance(&mut tx, cp, &next).await? {
             tx.rollback().await?;
@@ -430,6 +526,10 @@ impl Runner {
             p.apply(&mut tx, events).await?;
         }
         tx.commit().await?;
+        crate::metrics::metrics()
+            .runner_batch_seconds
+            .with_label_values(&[self.name])
+            .observe(started.elapsed().as_secs_f64());
         *cp = next;
         self.publish(cp);
         Ok(Flow::Next)
