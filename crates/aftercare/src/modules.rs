@@ -48,8 +48,8 @@ pub fn select(names: &[String]) -> Result<Vec<Box<dyn Module>>, String> {
 mod tests {
     use super::*;
 
-    const MANIFESTS: &str = include_str!("../../../deploy/k8s/aftercare.yaml");
-    const SECRETS: &str = include_str!("../../../deploy/k8s/secrets.example.yaml");
+    const MANIFESTS: &str = include_str!("../../../deploy/k8s/base/aftercare.yaml");
+    const SECRETS: &str = include_str!("../../../deploy/k8s/examples/secrets.example.yaml");
 
     /// Every `serve --service X` of the Kubernetes manifests names a module this
     /// binary has.

@@ -123,12 +123,6 @@ pub async fn run(
                 tracing::error!(error = %err, "metrics endpoint failed");
             }
         }));
-        background.push(tokio::spawn(metrics::watch_runners(
-            ctx.store.clone(),
-            progress.clone(),
-            std::time::Duration::from_secs(5),
-            stop_rx.clone(),
-        )));
     }
     let tasks: Vec<_> = runners
         .into_iter()
@@ -142,6 +136,22 @@ pub async fn run(
 
     let mut routes = tonic::service::RoutesBuilder::default();
     let (health_reporter, health) = tonic_health::server::health_reporter();
+    health_reporter
+        .set_service_status(
+            metrics::READY_SERVICE,
+            tonic_health::ServingStatus::NotServing,
+        )
+        .await;
+    background.push(tokio::spawn(metrics::watch_runners(
+        ctx.store.clone(),
+        progress.clone(),
+        std::time::Duration::from_secs(2),
+        metrics::Readiness {
+            health: health_reporter.clone(),
+            max_lag: config.projections.ready_lag,
+        },
+        stop_rx.clone(),
+    )));
     for module in &modules {
         module.routes(&ctx, &progress, &mut routes);
         for name in module.service_names() {

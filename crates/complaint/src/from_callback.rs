@@ -119,6 +119,9 @@ impl Policy for CallbackComplaints {
         let metadata = Metadata {
             actor: format!("system:{NAME}"),
             causation_id: Some(event.data.event_id),
+            // The reaction's own span, within the event's trace.
+            traceparent: aftercare_runtime::telemetry::current_traceparent()
+                .or_else(|| event.data.metadata.traceparent.clone()),
             ..event.data.metadata.clone()
         };
         let stream = stream(dealer, &ticket).map_err(|e| ReactError::Poison(e.to_string()))?;

@@ -160,7 +160,19 @@ async fn handle(client: &async_nats::Client, store: &dyn EventStore, message: as
         keep_rejected(store, &dealer, &kind, &refusal, message.payload.clone()).await;
         return;
     }
-    let reply = process(store, &dealer, &kind, json, &message).await;
+    // The DMS's trace, when its request carries one, goes on through the
+    // append to the read models and policies that apply the events.
+    let span = tracing::info_span!("ingest", otel.name = "ingest", %dealer, kind = %kind);
+    if let Some(traceparent) = message
+        .headers
+        .as_ref()
+        .and_then(|h| h.get("traceparent"))
+        .map(|v| v.as_str().to_owned())
+    {
+        aftercare_runtime::telemetry::continue_trace(&span, &traceparent);
+    }
+    let reply =
+        tracing::Instrument::instrument(process(store, &dealer, &kind, json, &message), span).await;
     count(&kind, &reply);
     if let Some(inbox) = message.reply {
         let body = if json {
@@ -239,6 +251,7 @@ async fn process(
 ) -> pb::IngestReply {
     let metadata = Metadata {
         actor: format!("dms:{dealer}"),
+        traceparent: aftercare_runtime::telemetry::current_traceparent(),
         ..Metadata::default()
     };
     let now = jiff::Timestamp::now();

@@ -187,17 +187,53 @@ pub async fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> 
     tokio::net::TcpListener::bind(addr).await
 }
 
-/// Keeps the runners' gauges at their progress against the log's head, every
-/// `every`, until `stop` is set.
+/// The health service name Kubernetes' readiness probe asks for: serving
+/// while every runner of the process is within the lag bound.
+pub const READY_SERVICE: &str = "aftercare.ready";
+
+/// Readiness: the health reporter and the most events a runner may lag.
+pub struct Readiness {
+    pub health: crate::grpc::HealthReporter,
+    pub max_lag: u64,
+}
+
+/// Keeps the runners' gauges at their progress against the log's head, and
+/// the readiness service at whether they are caught up, every `every`, until
+/// `stop` is set.
 pub async fn watch_runners(
     store: Arc<dyn EventStore>,
     runners: Vec<ProgressHandle>,
     every: Duration,
+    readiness: Readiness,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let m = metrics();
+    let mut was_ready = None;
     loop {
         if let Ok(head) = store.head().await {
+            let worst = runners
+                .iter()
+                .map(|r| (head.0.saturating_sub(r.current().position.0), r.name()))
+                .max();
+            let ready = worst.is_none_or(|(lag, _)| lag <= readiness.max_lag);
+            if was_ready != Some(ready) {
+                match worst {
+                    Some((lag, runner)) if !ready => {
+                        tracing::info!(runner, lag, "not ready: a read model is behind")
+                    }
+                    _ => tracing::info!("ready: every read model is caught up"),
+                }
+                let status = if ready {
+                    tonic_health::ServingStatus::Serving
+                } else {
+                    tonic_health::ServingStatus::NotServing
+                };
+                readiness
+                    .health
+                    .set_service_status(READY_SERVICE, status)
+                    .await;
+                was_ready = Some(ready);
+            }
             for runner in &runners {
                 let p = runner.current();
                 let labels = [runner.name(), runner.kind()];

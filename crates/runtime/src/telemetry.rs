@@ -133,6 +133,45 @@ pub fn adopt_remote_parent(span: &tracing::Span, headers: &tonic::codegen::http:
     }
 }
 
+struct OneHeader<'a>(&'a str);
+
+impl Extractor for OneHeader<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        (key == "traceparent").then_some(self.0)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        vec!["traceparent"]
+    }
+}
+
+/// Makes a W3C `traceparent` (from an event's metadata or a NATS message's
+/// headers) the parent of `span`: work done for an event continues the trace
+/// of the request that produced it.
+pub fn continue_trace(span: &tracing::Span, traceparent: &str) {
+    let context = TraceContextPropagator::new().extract(&OneHeader(traceparent));
+    let _ = span.set_parent(context);
+}
+
+/// A span for what a runner does with one event, continuing the event's
+/// trace; `None` for an event recorded outside any trace.
+pub fn event_span(
+    what: &'static str,
+    runner: &'static str,
+    event: &aftercare_eventstore::RecordedEvent,
+) -> Option<tracing::Span> {
+    let traceparent = event.data.metadata.traceparent.as_deref()?;
+    let span = tracing::info_span!(
+        "event",
+        otel.name = what,
+        runner,
+        position = event.position.0,
+        event_type = %event.data.event_type,
+    );
+    continue_trace(&span, traceparent);
+    Some(span)
+}
+
 struct Traceparent(Option<String>);
 
 impl Injector for Traceparent {

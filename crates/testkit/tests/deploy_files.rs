@@ -119,7 +119,7 @@ fn nats_server_accepts_the_production_config() {
 
 #[test]
 fn the_nats_config_map_is_a_copy_of_nats_conf() {
-    let manifest = read("k8s/nats.yaml");
+    let manifest = read("k8s/base/nats.yaml");
     let mut lines = manifest
         .lines()
         .skip_while(|line| *line != "  nats.conf: |");
@@ -131,7 +131,7 @@ fn the_nats_config_map_is_a_copy_of_nats_conf() {
     assert_eq!(
         embedded.trim_end(),
         read("nats/nats.conf").trim_end(),
-        "the nats-config ConfigMap in deploy/k8s/nats.yaml differs from deploy/nats/nats.conf"
+        "the nats-config ConfigMap in deploy/k8s/base/nats.yaml differs from deploy/nats/nats.conf"
     );
 }
 
@@ -166,11 +166,11 @@ impl Document {
 }
 
 const MANIFESTS: [&str; 5] = [
-    "namespace.yaml",
-    "nats.yaml",
-    "aftercare-config.yaml",
-    "aftercare.yaml",
-    "secrets.example.yaml",
+    "base/namespace.yaml",
+    "base/nats.yaml",
+    "base/aftercare-config.yaml",
+    "base/aftercare.yaml",
+    "examples/secrets.example.yaml",
 ];
 
 fn documents(file: &'static str) -> Vec<Document> {
@@ -216,7 +216,7 @@ fn every_manifest_document_names_its_api_kind_and_name() {
 
 #[test]
 fn every_service_has_a_probed_non_root_deployment_and_a_service() {
-    let documents = documents("aftercare.yaml");
+    let documents = documents("base/aftercare.yaml");
     let of_kind = |kind: &str| -> Vec<&Document> {
         documents
             .iter()
@@ -233,6 +233,8 @@ fn every_service_has_a_probed_non_root_deployment_and_a_service() {
             "livenessProbe:",
             "grpc:",
             "port: 50051",
+            "service: aftercare.ready",
+            "containerPort: 9464",
             "runAsNonRoot: true",
         ] {
             assert!(
@@ -273,7 +275,7 @@ fn every_service_has_a_probed_non_root_deployment_and_a_service() {
 
 #[test]
 fn the_aftercare_config_uses_replicated_jetstream() {
-    let config = read("k8s/aftercare-config.yaml");
+    let config = read("k8s/base/aftercare-config.yaml");
     for required in [
         "[store]",
         "backend = \"jetstream\"",
@@ -288,7 +290,7 @@ fn the_aftercare_config_uses_replicated_jetstream() {
             "aftercare-config.yaml lacks `{required}`"
         );
     }
-    let deployments = read("k8s/aftercare.yaml");
+    let deployments = read("k8s/base/aftercare.yaml");
     assert!(deployments.contains("name: AFTERCARE__DATABASE__URL"));
     assert!(deployments.contains("secretKeyRef:"));
 }
@@ -311,4 +313,109 @@ fn the_dockerfile_builds_the_binary_and_runs_it_as_non_root() {
             "deploy/Dockerfile lacks `{required}`"
         );
     }
+}
+
+/// `kubectl kustomize` of one overlay: the rendered manifests.
+fn render(overlay: &str) -> String {
+    let output = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(deploy_path(&format!("k8s/overlays/{overlay}")))
+        .output()
+        .expect("kubectl (scripts/install-tools.sh installs Debian's kubernetes-client)");
+    assert!(
+        output.status.success(),
+        "kubectl kustomize overlays/{overlay}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8 manifests")
+}
+
+/// Validates manifests against the Kubernetes 1.30 schemas, offline and
+/// strictly (an unknown field fails); the validator's complaints when not.
+fn validate(manifests: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("rendered.yaml");
+    std::fs::write(&file, manifests).expect("write");
+    let validator = std::env::var("KUBERNETES_VALIDATE_BIN").unwrap_or_else(|_| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../.venv/bin/kubernetes-validate")
+            .display()
+            .to_string()
+    });
+    let output = Command::new(&validator)
+        .args(["--strict", "--kubernetes-version", "1.30.0", "--quiet"])
+        .arg(&file)
+        .output()
+        .unwrap_or_else(|e| panic!("{validator} ({e}): `make test` installs it"));
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// `replicas:` of each Deployment and StatefulSet in rendered manifests, by name.
+fn replicas(manifests: &str) -> Vec<(String, u32)> {
+    let mut found = Vec::new();
+    for document in manifests.split("\n---\n") {
+        let kind = document
+            .lines()
+            .find_map(|l| l.strip_prefix("kind: "))
+            .unwrap_or_default();
+        if kind != "Deployment" && kind != "StatefulSet" {
+            continue;
+        }
+        let name = document
+            .lines()
+            .skip_while(|l| *l != "metadata:")
+            .find_map(|l| l.strip_prefix("  name: "))
+            .unwrap_or_default()
+            .to_owned();
+        let count = document
+            .lines()
+            .find_map(|l| l.strip_prefix("  replicas: "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or(1);
+        found.push((name, count));
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn every_overlay_renders_to_manifests_the_kubernetes_schemas_accept() {
+    for (overlay, pods) in [("single-dealer", 1), ("dealer-group", 2)] {
+        let manifests = render(overlay);
+        if let Err(complaints) = validate(&manifests) {
+            panic!("overlays/{overlay} does not validate:\n{complaints}");
+        }
+        let got = replicas(&manifests);
+        let mut expected: Vec<(String, u32)> = SERVICES
+            .iter()
+            .map(|s| {
+                let n = if overlay == "dealer-group" && *s == "intake" {
+                    3
+                } else {
+                    pods
+                };
+                (format!("aftercare-{s}"), n)
+            })
+            .collect();
+        expected.push(("nats".to_owned(), 3));
+        expected.sort();
+        assert_eq!(got, expected, "overlays/{overlay}");
+        let budgets = manifests.matches("kind: PodDisruptionBudget").count();
+        assert_eq!(budgets, SERVICES.len() + 1, "a budget per service and NATS");
+    }
+}
+
+#[test]
+fn the_validation_refuses_a_misspelled_field() {
+    let manifests = render("dealer-group").replacen("maxUnavailable:", "maxUnavailabel:", 1);
+    let complaints = validate(&manifests).expect_err("a misspelled field is refused");
+    assert!(complaints.contains("maxUnavailabel"), "{complaints}");
 }

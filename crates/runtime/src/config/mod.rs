@@ -228,6 +228,9 @@ pub struct ProjectionConfig {
     /// (and a third of it); its holder renews it every third.
     #[serde(with = "duration")]
     pub lease_ttl: Duration,
+    /// A process is ready (its health service `aftercare.ready` serving) while
+    /// no runner of it has more events than this still to apply.
+    pub ready_lag: u64,
 }
 
 impl Default for ProjectionConfig {
@@ -239,6 +242,7 @@ impl Default for ProjectionConfig {
             read_your_writes_timeout: Duration::from_secs(5),
             lease_bucket: "AFTERCARE_LEASES".to_owned(),
             lease_ttl: Duration::from_secs(15),
+            ready_lag: 100_000,
         }
     }
 }

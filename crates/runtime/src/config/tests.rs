@@ -145,11 +145,11 @@ fn tokens_file_adds_tokens_and_groups() {
     );
 }
 
-/// The configuration Kubernetes gets (deploy/k8s/aftercare-config.yaml) loads,
+/// The configuration Kubernetes gets (deploy/k8s/base/aftercare-config.yaml) loads,
 /// with the overrides the Deployments set.
 #[test]
 fn the_shipped_kubernetes_configuration_loads() {
-    let yaml = include_str!("../../../../deploy/k8s/aftercare-config.yaml");
+    let yaml = include_str!("../../../../deploy/k8s/base/aftercare-config.yaml");
     let start = yaml
         .find("aftercare.toml: |")
         .expect("the ConfigMap holds aftercare.toml");

@@ -50,8 +50,10 @@ impl Runner {
     pub(super) async fn react(&self, p: &dyn Policy, event: &RecordedEvent) -> u64 {
         let mut attempts = 0;
         let mut failures = 0;
+        let span = crate::telemetry::event_span("policy.react", self.name, event)
+            .unwrap_or_else(tracing::Span::none);
         loop {
-            match p.react(event).await {
+            match tracing::Instrument::instrument(p.react(event), span.clone()).await {
                 Ok(()) => return 0,
                 Err(ReactError::Transient(reason)) => {
                     tracing::warn!(policy = self.name, position = %event.position, %reason, "retrying");

@@ -511,6 +511,12 @@ impl Runner {
         dead: u64,
     ) -> Result<Flow, ApplyError> {
         let started = std::time::Instant::now();
+        // One span per traced event, for the transaction that applies it: the
+        // trace of the request that produced the event reaches the read model.
+        let _traced: Vec<tracing::Span> = events
+            .iter()
+            .filter_map(|e| crate::telemetry::event_span("projection.apply", self.name, e))
+            .collect();
         let mut tx = self.db.pool.begin().await?;
         let next = Checkpoint {
             name: cp.name.clone(),
