@@ -5,6 +5,7 @@ mod callbacks;
 mod churn;
 mod cli;
 mod club;
+mod cluster;
 mod complaints;
 mod customers;
 mod dead_letters;

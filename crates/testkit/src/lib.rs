@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 pub use deploy_accounts::{deploy_nats_accounts, deploy_nats_accounts_with};
 pub use fleet::{FLEET_MONTHS, fleet_leaver, fleet_visits};
-pub use nats::{NatsServer, SyncMode, nats_server_binary};
+pub use nats::{NatsCluster, NatsServer, SyncMode, nats_server_binary};
 pub use postgres::{PostgresCluster, TestDatabase, postgres};
 pub use tracing::init_tracing;
 

@@ -106,6 +106,30 @@ impl NatsServer {
         server
     }
 
+    /// A server on `port`, with `extra` configuration (a cluster node's name
+    /// and routes): the port is known before it starts.
+    fn start_on(mode: SyncMode, port: u16, extra: &str) -> NatsServer {
+        let dir = tempfile::Builder::new()
+            .prefix("aftercare-nats-")
+            .tempdir()
+            .expect("temp dir for nats-server");
+        clean_up_after_exit(dir.path(), STOP_NATS);
+        let mut server = NatsServer {
+            child: Mutex::new(None),
+            port,
+            mode,
+            extra: extra.to_owned(),
+            dir,
+        };
+        let mut child = server.spawn(Some(port));
+        server.await_ready(&mut child);
+        *server
+            .child
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner) = Some(child);
+        server
+    }
+
     /// `nats://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
@@ -286,6 +310,65 @@ fn greets(address: SocketAddr) -> bool {
     }
     let mut greeting = String::new();
     BufReader::new(stream).read_line(&mut greeting).is_ok() && greeting.starts_with("INFO ")
+}
+
+/// A port nobody listens on right now (the kernel's choice, released at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A JetStream cluster of nats-servers on loopback, as production runs three
+/// nodes: each named `n<i>`, routed to the others, `sync_interval: always`.
+/// Nodes are killed on drop.
+pub struct NatsCluster {
+    nodes: Vec<NatsServer>,
+}
+
+impl NatsCluster {
+    /// `size` nodes, started together; their JetStream is usable once
+    /// [`NatsCluster::urls`] answers a stream request (the caller retries).
+    pub fn start(size: usize) -> NatsCluster {
+        let clients: Vec<u16> = (0..size).map(|_| free_port()).collect();
+        let routes: Vec<u16> = (0..size).map(|_| free_port()).collect();
+        let nodes = (0..size)
+            .map(|i| {
+                let others: Vec<String> = routes
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, port)| format!("nats-route://127.0.0.1:{port}"))
+                    .collect();
+                let extra = format!(
+                    "server_name: n{i}\ncluster {{\n  name: aftercare-test\n  listen: 127.0.0.1:{}\n  routes: [{}]\n}}\n",
+                    routes[i],
+                    others.join(", ")
+                );
+                NatsServer::start_on(SyncMode::Always, clients[i], &extra)
+            })
+            .collect();
+        NatsCluster { nodes }
+    }
+
+    /// Every node's client URL, comma-separated, as a client's seed list.
+    pub fn urls(&self) -> String {
+        self.nodes
+            .iter()
+            .map(NatsServer::url)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The node named `n<i>`: stop it, restart it.
+    pub fn node(&mut self, i: usize) -> &mut NatsServer {
+        &mut self.nodes[i]
+    }
+
+    pub fn size(&self) -> usize {
+        self.nodes.len()
+    }
 }
 
 #[cfg(test)]

@@ -17,7 +17,6 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
@@ -271,9 +270,9 @@ impl JetStreamStore {
         };
         match ack {
             Ok(ack) => Ok(ack.sequence),
-            Err(err) if err.kind() == PublishErrorKind::WrongLastSequence => Err(
-                GroupFailure::Refused("an event's expected sequence did not hold".to_owned()),
-            ),
+            Err(err) if publish::wrong_last_sequence(&err) => Err(GroupFailure::Refused(
+                "an event's expected sequence did not hold".to_owned(),
+            )),
             // The server answered with an error (a duplicate event, a limit):
             // it stored nothing.
             Err(err) if publish::jetstream_code(&err).is_some() => {

@@ -124,14 +124,25 @@ async fn connect_client(
     if let Some(token) = token {
         options = options.token(token.clone());
     }
-    let (url, credentials) = split_credentials(url);
-    if let Some((user, password)) = credentials {
-        options = options.user_and_password(user, password);
+    // A comma-separated list names the cluster's nodes: the client connects to
+    // one and fails over to the others (and to any the cluster announces).
+    let mut servers = Vec::new();
+    let mut shown = Vec::new();
+    for one in url.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        let (plain, credentials) = split_credentials(one);
+        if let Some((user, password)) = credentials {
+            options = options.user_and_password(user, password);
+        }
+        let address: async_nats::ServerAddr = plain
+            .parse()
+            .map_err(|e| StoreError::Misconfigured(format!("store.url {plain:?}: {e}")))?;
+        servers.push(address);
+        shown.push(plain);
     }
     options
-        .connect(url.as_str())
+        .connect(servers)
         .await
-        .map_err(|e| unavailable(&format!("nats at {url}"), e))
+        .map_err(|e| unavailable(&format!("nats at {}", shown.join(",")), e))
 }
 
 impl JetStreamStore {

@@ -40,13 +40,11 @@ impl JetStreamStore {
         };
         match acked {
             Ok(ack) => Ok(Position(ack.sequence)),
-            Err(err) if err.kind() == PublishErrorKind::WrongLastSequence => {
-                Err(StoreError::Conflict {
-                    stream: stream.clone(),
-                    expected: expected_of(expected),
-                    current: self.stream_version(subject).await?,
-                })
-            }
+            Err(err) if wrong_last_sequence(&err) => Err(StoreError::Conflict {
+                stream: stream.clone(),
+                expected: expected_of(expected),
+                current: self.stream_version(subject).await?,
+            }),
             Err(err) => Err(unavailable("publish", err)),
         }
     }
@@ -135,13 +133,11 @@ impl JetStreamStore {
         };
         match acked {
             Ok(ack) => Ok(Position(ack.sequence)),
-            Err(err) if err.kind() == PublishErrorKind::WrongLastSequence => {
-                Err(StoreError::Conflict {
-                    stream: stream.clone(),
-                    expected: expected_of(expected),
-                    current: self.stream_version(subject).await?,
-                })
-            }
+            Err(err) if wrong_last_sequence(&err) => Err(StoreError::Conflict {
+                stream: stream.clone(),
+                expected: expected_of(expected),
+                current: self.stream_version(subject).await?,
+            }),
             Err(err)
                 if jetstream_code(&err)
                     == Some(jetstream::ErrorCode::ATOMIC_PUBLISH_CONTAINS_DUPLICATE_MESSAGE) =>
@@ -184,6 +180,15 @@ fn expected_of(seq: Option<u64>) -> Expected {
 }
 
 /// The JetStream error code behind a publish error, when the server gave one.
+/// The expected subject sequence did not hold: another write to the subject
+/// came first (10071), or, on a replicated stream, one is still being agreed on
+/// (10164, which the server answers rather than wait) — either way nothing
+/// was stored and the writer is behind.
+pub(super) fn wrong_last_sequence(err: &async_nats::jetstream::context::PublishError) -> bool {
+    err.kind() == PublishErrorKind::WrongLastSequence
+        || jetstream_code(err) == Some(jetstream::ErrorCode::STREAM_WRONG_LAST_SEQUENCE_CONSTANT)
+}
+
 pub(super) fn jetstream_code(
     err: &async_nats::jetstream::context::PublishError,
 ) -> Option<jetstream::ErrorCode> {
