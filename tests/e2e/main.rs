@@ -15,6 +15,7 @@ mod import;
 mod ingest;
 mod leads;
 mod metrics;
+mod migrate;
 mod restart;
 mod retries;
 mod risk;

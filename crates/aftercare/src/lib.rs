@@ -12,6 +12,7 @@ pub mod demo;
 pub mod dlq_cli;
 pub mod import;
 pub mod lead_cli;
+pub mod migrate;
 pub mod modules;
 pub mod rebuild;
 pub mod report_cli;

@@ -33,6 +33,14 @@ enum Command {
     },
     /// Empty a projection and replay the event log into it.
     Rebuild { projection: String },
+    /// Copy this embedded event log (--config, or the default) into the
+    /// JetStream deployment that --to-config describes, in order, each event
+    /// keeping its id; run again, it goes on where it stopped. The read models
+    /// of the target are then built from its log.
+    Migrate {
+        #[arg(long)]
+        to_config: std::path::PathBuf,
+    },
     /// Customer files: register, update, consent, show, search.
     #[command(subcommand)]
     Customer(aftercare::customer_cli::CustomerCommand),
@@ -284,6 +292,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .to_string();
             println!(
                 "  aftercare club stats --dealer {dealer} --month {this_month}    # the owner club: every buyer is a member, visits earn points"
+            );
+            Ok(())
+        }
+        Command::Migrate { to_config } => {
+            let source = load_config(cli.config.as_deref())?;
+            let target = load_config(Some(&to_config))?;
+            let telemetry = telemetry::init(&source.telemetry)?;
+            let result = aftercare::migrate::run(source, target, true).await;
+            telemetry.shutdown();
+            let done = result?;
+            println!(
+                "copied {} events into the JetStream log{}; start aftercare on it with a new read-model database (or `aftercare rebuild` each read model): positions there differ from the embedded log's",
+                done.copied,
+                if done.skipped > 0 {
+                    format!(" after the {} an earlier run copied", done.skipped)
+                } else {
+                    String::new()
+                }
             );
             Ok(())
         }
