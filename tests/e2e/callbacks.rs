@@ -352,6 +352,10 @@ async fn a_day_of_callbacks_survives_a_rebuild() {
         &[],
     );
     assert!(ok, "{stderr}");
+    assert!(
+        stderr.contains("swapped it in and dropped the old tables"),
+        "on PostgreSQL a rebuild is built beside the live tables: {stderr}"
+    );
     let server = Server::start(d, &args, &[]);
     let url = server.url();
     assert_eq!(states(&server, &ids).await, before);

@@ -31,8 +31,15 @@ enum Command {
         #[arg(long)]
         listen: Option<SocketAddr>,
     },
-    /// Empty a projection and replay the event log into it.
-    Rebuild { projection: String },
+    /// Rebuild a read model from the event log. On PostgreSQL the new version
+    /// is built beside the live one while the services keep serving, then
+    /// swapped in; on SQLite (or with --offline) the projection is emptied and
+    /// replayed in place: stop the service that owns it first.
+    Rebuild {
+        projection: String,
+        #[arg(long)]
+        offline: bool,
+    },
     /// Copy this embedded event log (--config, or the default) into the
     /// JetStream deployment that --to-config describes, in order, each event
     /// keeping its id; run again, it goes on where it stopped. The read models
@@ -216,10 +223,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             telemetry.shutdown();
             result
         }
-        Command::Rebuild { projection } => {
+        Command::Rebuild {
+            projection,
+            offline,
+        } => {
             let config = load_config(cli.config.as_deref())?;
             let telemetry = telemetry::init(&config.telemetry)?;
-            let result = aftercare::rebuild::run(config, &projection, true)
+            let result = aftercare::rebuild::run(config, &projection, true, offline)
                 .await
                 .map(|_| ());
             telemetry.shutdown();

@@ -146,18 +146,14 @@ impl Projection for ChurnCounters {
             .or_aggregate(crate::status_events::AGGREGATE)
     }
 
-    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        aftercare_runtime::db::delete_all(
-            tx,
-            &[
-                "analytics_churn_cohorts",
-                "analytics_churn_base",
-                "analytics_vehicles",
-                "analytics_customers",
-                "analytics_churn_replaying",
-            ],
-        )
-        .await
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "analytics_churn_cohorts",
+            "analytics_churn_base",
+            "analytics_vehicles",
+            "analytics_customers",
+            "analytics_churn_replaying",
+        ]
     }
 
     /// A rebuild rewrites each vehicle once per batch it appears in: large

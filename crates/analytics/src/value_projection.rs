@@ -370,20 +370,16 @@ impl Projection for VisitValues {
             .or_aggregate(aftercare_proto::aggregates::CALLBACK_MONTH)
     }
 
-    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        aftercare_runtime::db::delete_all(
-            tx,
-            &[
-                "analytics_value_contacts",
-                "analytics_risk_alerts",
-                "analytics_targets",
-                "analytics_results",
-                "analytics_complaints",
-                "analytics_callback_months",
-                "analytics_callback_groups",
-            ],
-        )
-        .await
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "analytics_value_contacts",
+            "analytics_risk_alerts",
+            "analytics_targets",
+            "analytics_results",
+            "analytics_complaints",
+            "analytics_callback_months",
+            "analytics_callback_groups",
+        ]
     }
 
     async fn apply(

@@ -150,6 +150,10 @@ impl Projection for MeteredProjection {
         self.inner.filter()
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        self.inner.tables()
+    }
+
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
         self.inner.reset(tx).await
     }

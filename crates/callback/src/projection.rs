@@ -1107,18 +1107,14 @@ impl Projection for Tasks {
             .or_aggregate(events::AGGREGATE)
     }
 
-    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        aftercare_runtime::db::delete_all(
-            tx,
-            &[
-                "callback_tasks",
-                "callback_unscheduled",
-                "callback_readings",
-                "callback_vehicles",
-                "callback_customers",
-            ],
-        )
-        .await
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "callback_tasks",
+            "callback_unscheduled",
+            "callback_readings",
+            "callback_vehicles",
+            "callback_customers",
+        ]
     }
 
     async fn apply(

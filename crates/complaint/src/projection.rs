@@ -281,8 +281,8 @@ impl Projection for Tickets {
         Filter::aggregate(AGGREGATE)
     }
 
-    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        aftercare_runtime::db::delete_all(tx, &["complaint_timeline", "complaint_tickets"]).await
+    fn tables(&self) -> &'static [&'static str] {
+        &["complaint_timeline", "complaint_tickets"]
     }
 
     async fn apply(

@@ -266,8 +266,8 @@ impl Projection for Warnings {
         Filter::aggregate(AGGREGATE)
     }
 
-    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        aftercare_runtime::db::delete_all(tx, &["complaint_warnings"]).await
+    fn tables(&self) -> &'static [&'static str] {
+        &["complaint_warnings"]
     }
 
     async fn apply(

@@ -30,9 +30,8 @@ impl Projection for Workshop {
         Filter::aggregate(aftercare_proto::aggregates::VISIT)
     }
 
-    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        aftercare_runtime::db::delete_all(tx, &["complaint_repair_orders", "complaint_faults"])
-            .await
+    fn tables(&self) -> &'static [&'static str] {
+        &["complaint_repair_orders", "complaint_faults"]
     }
 
     async fn apply(

@@ -89,8 +89,8 @@ impl Projection for Customers {
         Filter::aggregate(aftercare_proto::aggregates::CUSTOMER)
     }
 
-    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        aftercare_runtime::db::delete_all(tx, &["intake_customer_phones", "intake_customers"]).await
+    fn tables(&self) -> &'static [&'static str] {
+        &["intake_customer_phones", "intake_customers"]
     }
 
     /// The batch's customers are read with one statement, changed in memory in

@@ -44,8 +44,8 @@ impl Projection for Leads {
         Filter::aggregate(aftercare_proto::aggregates::LEAD)
     }
 
-    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        aftercare_runtime::db::delete_all(tx, &["intake_leads"]).await
+    fn tables(&self) -> &'static [&'static str] {
+        &["intake_leads"]
     }
 
     /// The batch's leads are read with one statement, changed in memory in log

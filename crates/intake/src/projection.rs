@@ -88,8 +88,8 @@ impl Projection for Visits {
         Filter::aggregate(aftercare_proto::aggregates::VISIT)
     }
 
-    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        aftercare_runtime::db::delete_all(tx, &["intake_visits", "intake_vehicles"]).await
+    fn tables(&self) -> &'static [&'static str] {
+        &["intake_visits", "intake_vehicles"]
     }
 
     async fn apply(

@@ -40,8 +40,8 @@ impl Projection for VehicleFiles {
         Filter::aggregate(aftercare_proto::aggregates::VEHICLE)
     }
 
-    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        aftercare_runtime::db::delete_all(tx, &["intake_sales", "intake_vehicle_files"]).await
+    fn tables(&self) -> &'static [&'static str] {
+        &["intake_sales", "intake_vehicle_files"]
     }
 
     /// The batch's vehicle files are read with one statement and changed in

@@ -555,20 +555,16 @@ impl Projection for Members {
             .or_aggregate(aftercare_proto::aggregates::MEMBER_LINK)
     }
 
-    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        aftercare_runtime::db::delete_all(
-            tx,
-            &[
-                "loyalty_entries",
-                "loyalty_members",
-                "loyalty_customers",
-                "loyalty_partners",
-                "loyalty_settlements",
-                "loyalty_links",
-                "loyalty_owned",
-            ],
-        )
-        .await
+    fn tables(&self) -> &'static [&'static str] {
+        &[
+            "loyalty_entries",
+            "loyalty_members",
+            "loyalty_customers",
+            "loyalty_partners",
+            "loyalty_settlements",
+            "loyalty_links",
+            "loyalty_owned",
+        ]
     }
 
     async fn apply(

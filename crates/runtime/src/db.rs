@@ -67,6 +67,17 @@ impl MigrationSource<'static> for Embedded {
 
 impl Database {
     pub async fn connect(url: &Secret, max_connections: u32) -> Result<Self, sqlx::Error> {
+        Self::connect_searching(url, max_connections, None).await
+    }
+
+    /// A PostgreSQL pool whose unqualified table names are looked up in
+    /// `search_path` (schemas, comma-separated) — an online rebuild's
+    /// connections, which find the read model's new tables first.
+    pub async fn connect_searching(
+        url: &Secret,
+        max_connections: u32,
+        search_path: Option<String>,
+    ) -> Result<Self, sqlx::Error> {
         sqlx::any::install_default_drivers();
         let url = url.expose();
         let backend = if url.starts_with("sqlite:") {
@@ -88,6 +99,15 @@ impl Database {
                     conn.execute("PRAGMA journal_mode = WAL").await?;
                     conn.execute("PRAGMA synchronous = NORMAL").await?;
                     conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    Ok(())
+                })
+            })
+        } else if let Some(path) = search_path {
+            pool.after_connect(move |conn, _| {
+                let set = format!("SET search_path TO {path}");
+                Box::pin(async move {
+                    use sqlx::Executor;
+                    conn.execute(set.as_str()).await?;
                     Ok(())
                 })
             })

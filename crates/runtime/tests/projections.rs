@@ -46,6 +46,10 @@ impl Projection for VisitCounts {
         Filter::aggregate("visit")
     }
 
+    fn tables(&self) -> &'static [&'static str] {
+        &["visit_counts"]
+    }
+
     async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
         sqlx::query("DELETE FROM visit_counts")
             .execute(&mut *tx)
@@ -1155,4 +1159,124 @@ async fn one_replica_holds_the_lease_and_another_takes_over_when_it_dies() {
     for (_, _, task) in replicas {
         task.abort();
     }
+}
+
+/// A read model rebuilt while it serves (PostgreSQL): the live runner keeps
+/// applying and queries keep reading while the new tables are built beside the
+/// live ones and swapped in; no query fails or sees an empty table, and every
+/// event — those appended during the rebuild too — counts once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_model_rebuilt_online_keeps_answering_and_counts_every_event_once() {
+    use aftercare_runtime::projection::OnlineRebuild;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let s = setup(Engine::Postgres).await;
+    let head = seed(s.store.as_ref(), 40, 25).await;
+    let live = Runner::projection(
+        Arc::new(VisitCounts),
+        s.store.clone(),
+        s.db.clone(),
+        options(50),
+    );
+    let live_progress = live.handle();
+    let live_task = tokio::spawn(live.run(std::future::pending()));
+    live_progress
+        .wait_for(head, Duration::from_secs(60))
+        .await
+        .expect("the live read model caught up");
+
+    // Queries all along, on the live pool as the service's would be.
+    let done = Arc::new(AtomicBool::new(false));
+    let (queries, failures, empties) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let reader = {
+        let (db, done) = (s.db.clone(), done.clone());
+        let (queries, failures, empties) = (queries.clone(), failures.clone(), empties.clone());
+        tokio::spawn(async move {
+            while !done.load(Ordering::SeqCst) {
+                match sqlx::query("SELECT COUNT(*) FROM visit_counts")
+                    .fetch_one(&db.pool)
+                    .await
+                {
+                    Ok(row) if row.get::<i64, _>(0) == 0 => {
+                        empties.fetch_add(1, Ordering::SeqCst);
+                    }
+                    Ok(_) => {}
+                    Err(err) => {
+                        eprintln!("query failed: {err}");
+                        failures.fetch_add(1, Ordering::SeqCst);
+                    }
+                }
+                queries.fetch_add(1, Ordering::SeqCst);
+            }
+        })
+    };
+    // And events appended while it rebuilds.
+    let writer = {
+        let store = s.store.clone();
+        tokio::spawn(async move { seed(store.as_ref(), 40, 5).await })
+    };
+    let swapped = OnlineRebuild {
+        projection: Arc::new(VisitCounts),
+        migrations: COUNTS,
+        store: s.store.clone(),
+        db: s.db.clone(),
+        url: Secret::new(s.url.clone()),
+        options: options(50),
+    }
+    .run(|_| {})
+    .await
+    .expect("rebuilt online");
+    let head = writer.await.expect("writer");
+    assert!(swapped.position >= Position(1));
+    live_progress
+        .wait_for(head, Duration::from_secs(60))
+        .await
+        .expect("the live runner goes on after the swap");
+    // Once more past the head, so the live runner has moved the swapped-in
+    // checkpoint (it reloads it at its first move after the swap).
+    let head = seed(s.store.as_ref(), 40, 1).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while saved_position(&s.db, "visit_counts").await < head {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the live runner stopped"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    done.store(true, Ordering::SeqCst);
+    reader.await.expect("reader");
+    live_task.abort();
+    let got = counts(&s.db).await;
+    assert_eq!(got.len(), 40);
+    assert!(
+        got.iter().all(|(_, n)| *n == 31),
+        "an event was applied twice or lost across the swap: {got:?}"
+    );
+    assert!(queries.load(Ordering::SeqCst) > 0);
+    assert_eq!(failures.load(Ordering::SeqCst), 0, "a query failed");
+    assert_eq!(
+        empties.load(Ordering::SeqCst),
+        0,
+        "a query saw an empty table"
+    );
+    let left: Vec<String> = sqlx::query_scalar(
+        "SELECT schema_name::text FROM information_schema.schemata WHERE schema_name LIKE 'aftercare_re%'",
+    )
+    .fetch_all(&s.db.pool)
+    .await
+    .expect("schemas");
+    assert!(
+        left.is_empty(),
+        "the old and building schemas are dropped: {left:?}"
+    );
+    let names: Vec<String> = aftercare_runtime::projection::read_checkpoints(&s.db.pool)
+        .await
+        .expect("checkpoints")
+        .into_iter()
+        .map(|cp| cp.name)
+        .collect();
+    assert_eq!(names, ["visit_counts"]);
 }

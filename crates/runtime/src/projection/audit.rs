@@ -37,8 +37,8 @@ impl Projection for AuditTrail {
         Filter::all()
     }
 
-    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        crate::db::delete_all(tx, &["audit_events"]).await
+    fn tables(&self) -> &'static [&'static str] {
+        &["audit_events"]
     }
 
     async fn before_replay(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {

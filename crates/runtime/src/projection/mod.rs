@@ -7,6 +7,7 @@ mod audit;
 mod checkpoint;
 mod feed;
 mod lease;
+mod online;
 mod progress;
 mod retry;
 mod runner;
@@ -18,6 +19,7 @@ use sqlx::AnyConnection;
 pub use audit::AuditTrail;
 pub use checkpoint::{Checkpoint, read_checkpoints};
 pub use lease::{Held, Leases, Lost};
+pub use online::{OnlineError, OnlineRebuild, Swapped};
 pub use progress::{Progress, ProgressHandle, wait_for_consistency};
 pub use retry::{Retry, RetryState, request as request_retry, retries};
 pub use runner::{Runner, RunnerOptions};
@@ -78,8 +80,16 @@ pub enum ApplyError {
 pub trait Projection: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn filter(&self) -> Filter;
+    /// The tables this read model owns and nothing else writes: what a rebuild
+    /// empties, and what an online rebuild builds anew and swaps in. Empty for
+    /// a read model that cannot be rebuilt online.
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
     /// Empties this projection's tables, for a rebuild.
-    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error>;
+    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
+        crate::db::delete_all(tx, self.tables()).await
+    }
     async fn apply(
         &self,
         tx: &mut AnyConnection,

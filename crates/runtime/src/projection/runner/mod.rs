@@ -97,6 +97,9 @@ pub struct Runner {
     leases: Option<Leases>,
     /// The revision of the lease held (0: none, or no leases).
     fence: AtomicU64,
+    /// The checkpoint's name: the runner's, or another for a rebuild beside
+    /// the live read model.
+    checkpoint: String,
 }
 
 /// A failure of the database rather than of the event: retried for as long as it
@@ -179,7 +182,20 @@ impl Runner {
             progress,
             leases: None,
             fence: AtomicU64::new(0),
+            checkpoint: name.to_owned(),
         }
+    }
+
+    /// Keeps its place under `checkpoint` instead of its own name (a rebuild
+    /// into other tables while the live read model goes on).
+    pub fn with_checkpoint(mut self, checkpoint: String) -> Self {
+        self.checkpoint = checkpoint;
+        self
+    }
+
+    /// Follows the log from its checkpoint until it has passed `target`.
+    pub async fn catch_up(self, target: Position) -> Progress {
+        self.follow(Some(target)).await
     }
 
     /// Runs only in the replica that holds this runner's lease.
@@ -246,7 +262,7 @@ impl Runner {
                         break held;
                     }
                 }
-                if let Ok(cp) = checkpoint::load(&self.db.pool, self.name).await {
+                if let Ok(cp) = checkpoint::load(&self.db.pool, &self.checkpoint).await {
                     self.publish(&cp);
                 }
                 tokio::time::sleep(self.options.lease_poll).await;
@@ -312,7 +328,7 @@ impl Runner {
             let mut tx = self.db.pool.begin().await?;
             projection.reset(&mut tx).await?;
             projection.before_replay(&mut tx).await?;
-            checkpoint::delete(&mut tx, self.name).await?;
+            checkpoint::delete(&mut tx, &self.checkpoint).await?;
             tx.commit().await
         };
         reset
@@ -336,7 +352,7 @@ impl Runner {
     async fn load_checkpoint(&self) -> Checkpoint {
         let mut failures = 0;
         loop {
-            match checkpoint::load(&self.db.pool, self.name).await {
+            match checkpoint::load(&self.db.pool, &self.checkpoint).await {
                 Ok(cp) => return cp,
                 Err(err) => {
                     tracing::warn!(runner = self.name, error = %err, "cannot read checkpoint");
