@@ -12,6 +12,7 @@ mod churn_suite;
 mod cpu;
 mod loyalty_suite;
 mod metered;
+mod online_suite;
 mod raw;
 mod report;
 mod scale_suite;
@@ -70,6 +71,8 @@ struct Args {
     value: value_suite::ValueArgs,
     #[command(flatten)]
     scale: scale_suite::ScaleArgs,
+    #[command(flatten)]
+    online: online_suite::OnlineArgs,
     /// Rebuild the churn counters from the log at this NATS URL into
     /// `--child-database` in this process, and print what it took: the scale
     /// suite runs it as a process of its own to read the rebuild's memory.
@@ -88,6 +91,7 @@ enum Suite {
     Loyalty,
     Value,
     Scale,
+    Online,
 }
 
 #[tokio::main]
@@ -121,6 +125,9 @@ async fn main() -> anyhow::Result<()> {
     }
     if matches!(args.suite, Suite::All | Suite::Scale) {
         met &= scale_suite::run(n, &args.scale, now).await?;
+    }
+    if matches!(args.suite, Suite::All | Suite::Online) {
+        met &= online_suite::run(&args.online, now).await?;
     }
     if args.check && !met {
         anyhow::bail!("a performance target was not met");

@@ -220,13 +220,7 @@ pub async fn publish_atomic(
         stored += batch_ack(ack, size)?;
     }
     let sample = watch.stop();
-    ensure!(stored == n, "{stored} of {n} messages committed");
-    let last = last_sequence(stream).await?;
-    ensure!(
-        last - before == n,
-        "BENCH_RAW took {} messages, not {n}",
-        last - before
-    );
+    stored_all(stream, before, n, stored).await?;
     Ok(sample)
 }
 
@@ -269,13 +263,7 @@ pub async fn publish_fast(
         stored += done?;
     }
     let sample = watch.stop();
-    ensure!(stored == n, "{stored} of {n} messages committed");
-    let last = last_sequence(stream).await?;
-    ensure!(
-        last - before == n,
-        "BENCH_RAW took {} messages, not {n}",
-        last - before
-    );
+    stored_all(stream, before, n, stored).await?;
     Ok(sample)
 }
 
@@ -352,6 +340,18 @@ async fn fast_batch(
             }
         }
     }
+}
+
+/// Every one of `n` messages committed and in the stream after `before`.
+async fn stored_all(stream: &mut Stream, before: u64, n: u64, stored: u64) -> anyhow::Result<()> {
+    ensure!(stored == n, "{stored} of {n} messages committed");
+    let last = last_sequence(stream).await?;
+    ensure!(
+        last - before == n,
+        "BENCH_RAW took {} messages, not {n}",
+        last - before
+    );
+    Ok(())
 }
 
 /// The messages a batch's commit stored: all `size` of them, or an error.

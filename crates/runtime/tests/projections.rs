@@ -364,14 +364,17 @@ async fn two_runners_apply_every_event_once(engine: Engine) {
     );
 }
 
-/// [`VisitCounts`] until its fix ships: a poison payload counts like any other
-/// event once `fixed` is set.
-struct Fixable {
+/// [`VisitCounts`] as one replica runs it: counting the events it applied
+/// and, once `fixed` is set (its fix shipped), counting a poison payload like
+/// any other event.
+#[derive(Default)]
+struct Watched {
     fixed: Arc<std::sync::atomic::AtomicBool>,
+    applied: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 #[async_trait]
-impl Projection for Fixable {
+impl Projection for Watched {
     fn name(&self) -> &'static str {
         VisitCounts.name()
     }
@@ -380,8 +383,8 @@ impl Projection for Fixable {
         VisitCounts.filter()
     }
 
-    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        VisitCounts.reset(tx).await
+    fn tables(&self) -> &'static [&'static str] {
+        VisitCounts.tables()
     }
 
     async fn apply(
@@ -389,20 +392,22 @@ impl Projection for Fixable {
         tx: &mut AnyConnection,
         events: &[RecordedEvent],
     ) -> Result<(), ApplyError> {
-        if !self.fixed.load(std::sync::atomic::Ordering::SeqCst) {
-            return VisitCounts.apply(tx, events).await;
-        }
         let cured: Vec<RecordedEvent> = events
             .iter()
             .cloned()
             .map(|mut e| {
-                if e.data.payload.as_ref() == b"poison" {
+                if self.fixed.load(std::sync::atomic::Ordering::SeqCst)
+                    && e.data.payload.as_ref() == b"poison"
+                {
                     e.data.payload = "cured".into();
                 }
                 e
             })
             .collect();
-        VisitCounts.apply(tx, &cured).await
+        VisitCounts.apply(tx, &cured).await?;
+        self.applied
+            .fetch_add(events.len(), std::sync::atomic::Ordering::SeqCst);
+        Ok(())
     }
 }
 
@@ -453,8 +458,9 @@ async fn a_dead_letter_retried_after_the_fix_applies_once(engine: Engine) {
     let mut handles = Vec::new();
     for db in [s.db.clone(), second_db] {
         let runner = Runner::projection(
-            Arc::new(Fixable {
+            Arc::new(Watched {
                 fixed: fixed.clone(),
+                ..Watched::default()
             }),
             s.store.clone(),
             db,
@@ -999,35 +1005,6 @@ async fn policy_replay_issues_each_command_once() {
     );
 }
 
-/// [`VisitCounts`], counting the events this replica applied.
-struct Counted(Arc<std::sync::atomic::AtomicUsize>);
-
-#[async_trait]
-impl Projection for Counted {
-    fn name(&self) -> &'static str {
-        VisitCounts.name()
-    }
-
-    fn filter(&self) -> Filter {
-        VisitCounts.filter()
-    }
-
-    async fn reset(&self, tx: &mut AnyConnection) -> Result<(), sqlx::Error> {
-        VisitCounts.reset(tx).await
-    }
-
-    async fn apply(
-        &self,
-        tx: &mut AnyConnection,
-        events: &[RecordedEvent],
-    ) -> Result<(), ApplyError> {
-        VisitCounts.apply(tx, events).await?;
-        self.0
-            .fetch_add(events.len(), std::sync::atomic::Ordering::SeqCst);
-        Ok(())
-    }
-}
-
 /// The checkpoint the database holds for `name`.
 async fn saved_position(db: &Database, name: &str) -> Position {
     aftercare_runtime::projection::read_checkpoints(&db.pool)
@@ -1090,7 +1067,10 @@ async fn one_replica_holds_the_lease_and_another_takes_over_when_it_dies() {
             .expect("pool");
         let applied = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let runner = Runner::projection(
-            Arc::new(Counted(applied.clone())),
+            Arc::new(Watched {
+                applied: applied.clone(),
+                ..Watched::default()
+            }),
             connect().await,
             pool,
             RunnerOptions {
