@@ -16,6 +16,7 @@ mod ingest;
 mod leads;
 mod metrics;
 mod migrate;
+mod replicas;
 mod restart;
 mod retries;
 mod risk;

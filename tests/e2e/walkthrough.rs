@@ -131,8 +131,17 @@ RO-W-2,LSVAG2181E2100001,,2026-04-06T01:00:00Z,2026-04-06T06:00:00Z,8000,repair,
     );
     assert_eq!(code, Some(0), "{err}");
     assert!(!filed.is_empty(), "{filed}");
-    let (code, list, err) = run(d, &url, &["complaint", "list", "--dealer", "D001"]);
-    assert_eq!(code, Some(0), "{err}");
+    // The list reads the complaints' read model, which follows the log within
+    // moments (a person typing the next command is slower than that).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let list = loop {
+        let (code, list, err) = run(d, &url, &["complaint", "list", "--dealer", "D001"]);
+        assert_eq!(code, Some(0), "{err}");
+        if !list.trim_end().ends_with("0 of 0") || std::time::Instant::now() > deadline {
+            break list;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
     assert!(list.contains("RESOLVE BY"), "{list}");
     assert!(!list.contains(".999999Z"), "no UTC microseconds: {list}");
     let counted = list.lines().last().unwrap_or_default();

@@ -151,6 +151,29 @@ pub fn metrics() -> &'static Metrics {
     &METRICS
 }
 
+/// The name of every metric family the process exports, as scraped.
+pub fn names() -> Vec<String> {
+    use prometheus::core::Collector;
+    let m = metrics();
+    let collectors: [&dyn Collector; 10] = [
+        &m.appends,
+        &m.append_seconds,
+        &m.grpc_requests,
+        &m.grpc_seconds,
+        &m.runner_position,
+        &m.runner_lag,
+        &m.runner_batch_seconds,
+        &m.runner_dead_letters,
+        &m.ingest,
+        &m.lease_held,
+    ];
+    collectors
+        .iter()
+        .flat_map(|c| c.desc())
+        .map(|d| format!("aftercare_{}", d.fq_name))
+        .collect()
+}
+
 /// The text exposition of every metric.
 pub fn render() -> String {
     let mut text = Vec::new();
