@@ -35,7 +35,13 @@ impl Server {
         command
             .current_dir(dir)
             .args(global_args)
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--web-listen",
+                "127.0.0.1:0",
+            ])
             .args(services.iter().flat_map(|s| ["--service", s]))
             .env_remove("AFTERCARE_TOKEN")
             .env("RUST_BACKTRACE", "0")

@@ -26,3 +26,4 @@ mod traces;
 mod visits;
 mod walkthrough;
 mod warnings;
+mod web;

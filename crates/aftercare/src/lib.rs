@@ -20,3 +20,4 @@ pub mod serve;
 pub mod table;
 pub mod vehicle_cli;
 pub mod visit_cli;
+pub mod web;

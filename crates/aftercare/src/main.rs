@@ -30,6 +30,9 @@ enum Command {
         /// Listen here instead of `server.listen`.
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Serve the web console here instead of `server.web_listen`.
+        #[arg(long)]
+        web_listen: Option<SocketAddr>,
     },
     /// Rebuild a read model from the event log. On PostgreSQL the new version
     /// is built beside the live one while the services keep serving, then
@@ -196,10 +199,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         );
     }
     match cli.command {
-        Command::Serve { services, listen } => {
+        Command::Serve {
+            services,
+            listen,
+            web_listen,
+        } => {
             let mut config = load_config(cli.config.as_deref())?;
             if let Some(listen) = listen {
                 config.server.listen = listen;
+            }
+            if let Some(web) = web_listen {
+                config.server.web_listen = Some(web);
             }
             let telemetry = telemetry::init(&config.telemetry)?;
             let modules = aftercare::modules::select(&services).map_err(anyhow::Error::msg)?;
@@ -209,6 +219,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let result = serve::run(config, listener, modules, aftercare_runtime::grpc::shutdown_signal(), |s| {
                 if let Some(metrics) = s.metrics {
                     eprintln!("metrics on http://{metrics}/metrics");
+                }
+                if let Some(web) = s.web {
+                    eprintln!("web console on http://{web}/ (sign in with the token below)");
                 }
                 eprintln!("aftercare listening on {} ({})", s.listening, s.store);
                 match &s.auth {

@@ -31,6 +31,8 @@ pub struct Started {
     pub listening: std::net::SocketAddr,
     /// Where `/metrics` is served, when it is.
     pub metrics: Option<std::net::SocketAddr>,
+    /// Where the web console is served, when it is.
+    pub web: Option<std::net::SocketAddr>,
     pub store: String,
     pub auth: AuthNotice,
 }
@@ -164,9 +166,32 @@ pub async fn run(
         let started = module.start(&ctx, stop_rx.clone()).await;
         background.extend(started.map_err(|e| anyhow::anyhow!("starting {}: {e}", module.name()))?);
     }
+    let web_listen = config.server.web_listen.or_else(|| {
+        (config.store.backend == StoreBackend::Embedded)
+            .then(|| std::net::SocketAddr::from(([127, 0, 0, 1], 8080)))
+    });
+    let mut web_addr = None;
+    if let Some(addr) = web_listen {
+        let web = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for the web console on {addr}"))?;
+        web_addr = Some(web.local_addr()?);
+        let grpc = listener.local_addr()?;
+        let mut stop = stop_rx.clone();
+        background.push(tokio::spawn(async move {
+            if let Err(err) = crate::web::serve(web, grpc, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+            {
+                tracing::error!(error = %err, "web console failed");
+            }
+        }));
+    }
     on_started(&Started {
         listening: listener.local_addr()?,
         metrics: metrics_addr,
+        web: web_addr,
         store: opened.description.clone(),
         auth: auth_notice,
     });

@@ -39,6 +39,9 @@ pub struct ServerConfig {
     pub allow_future_sweeps: bool,
     /// Where Prometheus scrapes `/metrics`; off unless set.
     pub metrics_listen: Option<SocketAddr>,
+    /// Where the staff web console is served; on the embedded default it is
+    /// 127.0.0.1:8080 unless set, elsewhere off unless set.
+    pub web_listen: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +51,7 @@ impl Default for ServerConfig {
             data_dir: PathBuf::from("data"),
             allow_future_sweeps: false,
             metrics_listen: None,
+            web_listen: None,
         }
     }
 }

@@ -1,0 +1,341 @@
+//! The staff web console: pages for people, JSON for the pages, served by
+//! `aftercare serve` on a port of its own. It has no business logic of its
+//! own: every answer comes from the gRPC services of the same process, called
+//! with the signed-in person's token, so their roles, dealer scope and the
+//! masking of personal data are exactly the API's.
+//!
+//! Sign-in takes an API token and keeps it server-side behind a random session
+//! id in a cookie that scripts cannot read (`HttpOnly`), that no other site's
+//! page sends (`SameSite=Strict`), and that is `Secure` behind TLS. Every write
+//! also carries the session's CSRF token in a header, which a form on another
+//! site cannot set.
+
+mod pages;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use aftercare_proto::callback::v1 as callback;
+use aftercare_proto::callback::v1::callback_service_client::CallbackServiceClient;
+use aftercare_proto::system::v1 as system;
+use aftercare_proto::system::v1::system_service_client::SystemServiceClient;
+use axum::Json;
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use tonic::transport::Channel;
+
+/// A session ends after this long without a request.
+const IDLE: Duration = Duration::from_secs(8 * 3600);
+const COOKIE: &str = "aftercare_session";
+
+/// Who is signed in on one browser.
+#[derive(Clone)]
+struct Session {
+    token: String,
+    principal: String,
+    roles: Vec<String>,
+    dealers: Vec<String>,
+    csrf: String,
+    seen: Instant,
+}
+
+#[derive(Clone)]
+struct Console {
+    grpc: Channel,
+    sessions: Arc<Mutex<HashMap<String, Session>>>,
+}
+
+/// 256 bits from the system's random source, as hex.
+fn random_token() -> String {
+    let a = uuid::Uuid::new_v4().simple().to_string();
+    let b = uuid::Uuid::new_v4().simple().to_string();
+    format!("{a}{b}")
+}
+
+/// The request's language: `lang` cookie, else the browser's first choice
+/// (Chinese unless it prefers English).
+fn english(headers: &HeaderMap) -> bool {
+    let cookie = cookie(headers, "lang");
+    match cookie.as_deref() {
+        Some("en") => true,
+        Some("zh") => false,
+        _ => headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("en")),
+    }
+}
+
+fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// A JSON error the pages show as it is.
+fn refusal(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
+}
+
+/// A gRPC refusal as the page gets it: the same words, an HTTP status.
+fn from_status(status: tonic::Status) -> Response {
+    let code = match status.code() {
+        tonic::Code::InvalidArgument | tonic::Code::FailedPrecondition => StatusCode::BAD_REQUEST,
+        tonic::Code::Unauthenticated => StatusCode::UNAUTHORIZED,
+        tonic::Code::PermissionDenied => StatusCode::FORBIDDEN,
+        tonic::Code::NotFound => StatusCode::NOT_FOUND,
+        tonic::Code::AlreadyExists | tonic::Code::Aborted => StatusCode::CONFLICT,
+        tonic::Code::Unavailable | tonic::Code::DeadlineExceeded => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    refusal(code, status.message())
+}
+
+fn bearer<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Ok(value) = format!("Bearer {token}").parse() {
+        request.metadata_mut().insert("authorization", value);
+    }
+    request
+}
+
+impl Console {
+    /// The session a request's cookie names, if it is alive.
+    fn session(&self, headers: &HeaderMap) -> Option<Session> {
+        let id = cookie(headers, COOKIE)?;
+        let mut sessions = self.sessions.lock().expect("not poisoned");
+        let alive = sessions.get(&id).is_some_and(|s| s.seen.elapsed() < IDLE);
+        if !alive {
+            sessions.remove(&id);
+            return None;
+        }
+        let session = sessions.get_mut(&id)?;
+        session.seen = Instant::now();
+        Some(session.clone())
+    }
+
+    /// The session of a write: signed in, and the CSRF header matching.
+    fn writer(&self, headers: &HeaderMap) -> Result<Session, Box<Response>> {
+        let session = self
+            .session(headers)
+            .ok_or_else(|| Box::new(refusal(StatusCode::UNAUTHORIZED, "sign in first")))?;
+        let sent = headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default();
+        if sent != session.csrf {
+            return Err(Box::new(refusal(
+                StatusCode::FORBIDDEN,
+                "this change did not come from the console's own page (missing or wrong X-CSRF-Token)",
+            )));
+        }
+        Ok(session)
+    }
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    token: String,
+}
+
+async fn sign_in(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Form(form): Form<SignIn>,
+) -> Response {
+    let en = english(&headers);
+    let token = form.token.trim().to_owned();
+    let mut system = SystemServiceClient::new(console.grpc.clone());
+    let me = match system
+        .who_am_i(bearer(system::WhoAmIRequest {}, &token))
+        .await
+    {
+        Ok(me) => me.into_inner(),
+        Err(status) if status.code() == tonic::Code::Unauthenticated => {
+            let message = if en {
+                "That token is not valid."
+            } else {
+                "令牌无效。"
+            };
+            return (
+                StatusCode::UNAUTHORIZED,
+                Html(pages::login(en, Some(message))),
+            )
+                .into_response();
+        }
+        Err(status) => return from_status(status),
+    };
+    let dealers = match me.scope.and_then(|s| s.scope) {
+        Some(system::dealer_scope::Scope::Dealer(d)) => vec![d.value],
+        Some(system::dealer_scope::Scope::Group(g)) => {
+            g.dealers.into_iter().map(|d| d.value).collect()
+        }
+        _ => Vec::new(),
+    };
+    let id = random_token();
+    console.sessions.lock().expect("not poisoned").insert(
+        id.clone(),
+        Session {
+            token,
+            principal: me.principal,
+            roles: me.roles,
+            dealers,
+            csrf: random_token(),
+            seen: Instant::now(),
+        },
+    );
+    let secure = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"));
+    let cookie = format!(
+        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict{}",
+        if secure { "; Secure" } else { "" }
+    );
+    let mut response = Redirect::to("/worklist").into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}
+
+async fn sign_out(State(console): State<Console>, headers: HeaderMap) -> Response {
+    if let Some(id) = cookie(&headers, COOKIE) {
+        console.sessions.lock().expect("not poisoned").remove(&id);
+    }
+    let mut response = Redirect::to("/login").into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "aftercare_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+        ),
+    );
+    response
+}
+
+async fn login_page(headers: HeaderMap) -> Html<String> {
+    Html(pages::login(english(&headers), None))
+}
+
+async fn worklist_page(State(console): State<Console>, headers: HeaderMap) -> Response {
+    match console.session(&headers) {
+        Some(_) => Html(pages::worklist(english(&headers))).into_response(),
+        None => Redirect::to("/login").into_response(),
+    }
+}
+
+async fn session_json(State(console): State<Console>, headers: HeaderMap) -> Response {
+    match console.session(&headers) {
+        Some(s) => Json(serde_json::json!({
+            "principal": s.principal,
+            "roles": s.roles,
+            "dealers": s.dealers,
+            "csrf": s.csrf,
+        }))
+        .into_response(),
+        None => refusal(StatusCode::UNAUTHORIZED, "sign in first"),
+    }
+}
+
+#[derive(Deserialize)]
+struct WorklistQuery {
+    dealer: String,
+    #[serde(default)]
+    assignee: String,
+}
+
+async fn worklist_json(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Query(query): Query<WorklistQuery>,
+) -> Response {
+    let Some(session) = console.session(&headers) else {
+        return refusal(StatusCode::UNAUTHORIZED, "sign in first");
+    };
+    let mut calls = CallbackServiceClient::new(console.grpc.clone());
+    let request = callback::WorklistRequest {
+        dealer: Some(aftercare_proto::common::v1::DealerId {
+            value: query.dealer,
+        }),
+        assignee: query.assignee,
+        ..Default::default()
+    };
+    match calls.worklist(bearer(request, &session.token)).await {
+        Ok(answer) => Json(aftercare_proto::json::to_json(&answer.into_inner())).into_response(),
+        Err(status) => from_status(status),
+    }
+}
+
+#[derive(Deserialize)]
+struct Claim {
+    dealer: String,
+    task_id: String,
+}
+
+async fn claim(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Json(claim): Json<Claim>,
+) -> Response {
+    let session = match console.writer(&headers) {
+        Ok(session) => session,
+        Err(refused) => return *refused,
+    };
+    let mut calls = CallbackServiceClient::new(console.grpc.clone());
+    let request = callback::ClaimTaskRequest {
+        dealer: Some(aftercare_proto::common::v1::DealerId {
+            value: claim.dealer,
+        }),
+        task_id: claim.task_id,
+        agent: String::new(),
+    };
+    match calls.claim_task(bearer(request, &session.token)).await {
+        Ok(answer) => Json(aftercare_proto::json::to_json(&answer.into_inner())).into_response(),
+        Err(status) => from_status(status),
+    }
+}
+
+async fn root(State(console): State<Console>, headers: HeaderMap) -> Redirect {
+    match console.session(&headers) {
+        Some(_) => Redirect::to("/worklist"),
+        None => Redirect::to("/login"),
+    }
+}
+
+/// Serves the console on `listener`, answering from the gRPC server at
+/// `grpc`, until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    grpc: SocketAddr,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let local = SocketAddr::from(([127, 0, 0, 1], grpc.port()));
+    let channel = Channel::from_shared(format!("http://{local}"))?.connect_lazy();
+    let console = Console {
+        grpc: channel,
+        sessions: Arc::new(Mutex::new(HashMap::new())),
+    };
+    let app = axum::Router::new()
+        .route("/", get(root))
+        .route("/login", get(login_page).post(sign_in))
+        .route("/logout", post(sign_out))
+        .route("/worklist", get(worklist_page))
+        .route("/api/session", get(session_json))
+        .route("/api/worklist", get(worklist_json))
+        .route("/api/tasks/claim", post(claim))
+        .with_state(console);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! The console's pages: HTML and a little script that asks the console's JSON
+//! and writes what it gets as text (never as markup), in Chinese or English.
+
+const STYLE: &str = r#"
+body { font-family: "PingFang SC", "Microsoft YaHei", system-ui, sans-serif; margin: 0; color: #1f2933; }
+header { display: flex; gap: 1rem; align-items: center; padding: .6rem 1rem; background: #0b3c5d; color: #fff; }
+header a, header button { color: #fff; background: none; border: 1px solid #fff6; border-radius: 4px; padding: .2rem .6rem; cursor: pointer; text-decoration: none; font: inherit; }
+main { padding: 1rem; max-width: 1280px; }
+table { border-collapse: collapse; width: 100%; }
+th, td { text-align: left; padding: .45rem .5rem; border-bottom: 1px solid #d9e2ec; vertical-align: top; }
+tr.overdue td { background: #fde8e8; }
+tr.soon td { background: #fff4d6; }
+.muted { color: #627d98; font-size: .9em; }
+form.login { max-width: 26rem; margin: 4rem auto; display: grid; gap: .8rem; }
+input, select { font: inherit; padding: .4rem; }
+button.primary { background: #0b6bcb; color: #fff; border: 0; border-radius: 4px; padding: .45rem .9rem; cursor: pointer; font: inherit; }
+.error { color: #b91c1c; }
+@media (max-width: 800px) { .wide { display: none; } }
+"#;
+
+fn page(english: bool, title: &str, body: &str) -> String {
+    let lang = if english { "en" } else { "zh-CN" };
+    format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><style>{STYLE}</style></head><body>{body}</body></html>"
+    )
+}
+
+/// The sign-in form, with the reason the last attempt failed.
+pub fn login(english: bool, error: Option<&str>) -> String {
+    let (title, label, button, hint, other, other_lang) = if english {
+        (
+            "aftercare — sign in",
+            "API token",
+            "Sign in",
+            "The token your administrator gave you (the embedded default writes one to data/admin.token).",
+            "中文",
+            "zh",
+        )
+    } else {
+        (
+            "aftercare 售后关怀 — 登录",
+            "访问令牌",
+            "登录",
+            "管理员发给您的令牌（内置默认配置写在 data/admin.token）。",
+            "English",
+            "en",
+        )
+    };
+    let error = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
+    let body = format!(
+        "<form class=\"login\" method=\"post\" action=\"/login\">\
+         <h1>{title}</h1>{error}\
+         <label>{label}<br><input name=\"token\" type=\"password\" autocomplete=\"off\" required size=\"40\"></label>\
+         <p class=\"muted\">{hint}</p>\
+         <button class=\"primary\" type=\"submit\">{button}</button>\
+         <p><a href=\"#\" onclick=\"document.cookie='lang={other_lang}; path=/; SameSite=Strict'; location.reload(); return false;\">{other}</a></p>\
+         </form>"
+    );
+    page(english, title, &body)
+}
+
+/// The callback agent's worklist: due and overdue calls, deadline colours, a
+/// claim button.
+pub fn worklist(english: bool) -> String {
+    let strings = if english {
+        r#"{"title":"Worklist","dealer":"Dealer","mine":"Only mine","kind":"Call","customer":"Customer","vehicle":"Vehicle","cause":"Why","due":"Due","who":"Assigned / claimed","claim":"Claim","claimed":"Claimed","overdue":"overdue","total":"tasks","none":"No calls due.","signout":"Sign out","other":"中文","otherLang":"zh"}"#
+    } else {
+        r#"{"title":"回访工作台","dealer":"经销商","mine":"只看我的","kind":"回访类型","customer":"客户","vehicle":"车辆","cause":"原因","due":"截止","who":"负责人 / 认领人","claim":"认领","claimed":"已认领","overdue":"已逾期","total":"个任务","none":"暂无到期回访。","signout":"退出","other":"English","otherLang":"en"}"#
+    };
+    let title = if english {
+        "Worklist"
+    } else {
+        "回访工作台"
+    };
+    let body = format!(
+        r##"<header><strong>aftercare</strong><span id="who"></span>
+<label><span id="l-dealer"></span> <select id="dealer"></select></label>
+<label><input type="checkbox" id="mine"> <span id="l-mine"></span></label>
+<a href="#" id="lang"></a>
+<form method="post" action="/logout" style="margin-left:auto"><button id="signout"></button></form></header>
+<main><h1 id="title"></h1><p id="summary" class="muted"></p><p id="error" class="error" role="alert"></p>
+<table><thead><tr><th id="h-kind"></th><th id="h-customer"></th><th id="h-vehicle" class="wide"></th><th id="h-cause" class="wide"></th><th id="h-due"></th><th id="h-who" class="wide"></th><th></th></tr></thead>
+<tbody id="tasks"></tbody></table></main>
+<script>
+const T = {strings};
+const $ = (id) => document.getElementById(id);
+let session = null;
+function text(id, value) {{ $(id).textContent = value; }}
+for (const [id, key] of [["title","title"],["l-dealer","dealer"],["l-mine","mine"],["h-kind","kind"],["h-customer","customer"],["h-vehicle","vehicle"],["h-cause","cause"],["h-due","due"],["h-who","who"],["signout","signout"],["lang","other"]]) text(id, T[key]);
+$("lang").onclick = (e) => {{ e.preventDefault(); document.cookie = "lang=" + T.otherLang + "; path=/; SameSite=Strict"; location.reload(); }};
+function kindName(kind) {{ return kind.replace("TASK_KIND_", "").toLowerCase().replaceAll("_", " "); }}
+async function load() {{
+  const dealer = $("dealer").value;
+  const mine = $("mine").checked ? "&assignee=" + encodeURIComponent(session.principal) : "";
+  const answer = await fetch("/api/worklist?dealer=" + encodeURIComponent(dealer) + mine);
+  const body = await answer.json();
+  text("error", answer.ok ? "" : body.error);
+  const rows = $("tasks");
+  rows.replaceChildren();
+  if (!answer.ok) return;
+  const tasks = body.tasks || [];
+  text("summary", (body.total || 0) + " " + T.total + ", " + (body.overdue || 0) + " " + T.overdue);
+  if (tasks.length === 0) {{ const tr = rows.insertRow(); const td = tr.insertCell(); td.colSpan = 7; td.textContent = T.none; }}
+  const soon = Date.now() + 2 * 3600 * 1000;
+  for (const task of tasks) {{
+    const tr = rows.insertRow();
+    const due = task.due_at ? Date.parse(task.due_at) : NaN;
+    if (task.overdue) tr.className = "overdue"; else if (due < soon) tr.className = "soon";
+    tr.dataset.task = task.task_id;
+    const cells = [kindName(task.kind || ""), (task.customer_name || "") + " " + (task.phone || ""), (task.model || "") + " " + (task.vin || ""), task.cause || "", (task.due_at_text || "") + (task.overdue ? " · " + T.overdue : ""), task.claimed_by || task.assignee || ""];
+    cells.forEach((value, i) => {{ const td = tr.insertCell(); td.textContent = value; if (i === 2 || i === 3 || i === 5) td.className = "wide"; }});
+    const td = tr.insertCell();
+    if (task.claimed_by) {{ td.textContent = T.claimed; continue; }}
+    const button = document.createElement("button");
+    button.className = "primary"; button.textContent = T.claim;
+    button.onclick = async () => {{
+      const claimed = await fetch("/api/tasks/claim", {{ method: "POST", headers: {{ "Content-Type": "application/json", "X-CSRF-Token": session.csrf }}, body: JSON.stringify({{ dealer, task_id: task.task_id }}) }});
+      if (!claimed.ok) text("error", (await claimed.json()).error);
+      load();
+    }};
+    td.appendChild(button);
+  }}
+}}
+(async () => {{
+  const answer = await fetch("/api/session");
+  if (!answer.ok) {{ location.href = "/login"; return; }}
+  session = await answer.json();
+  text("who", session.principal);
+  const dealers = session.dealers.length ? session.dealers : [new URLSearchParams(location.search).get("dealer") || "D001"];
+  for (const d of dealers) {{ const o = document.createElement("option"); o.value = d; o.textContent = d; $("dealer").appendChild(o); }}
+  $("dealer").onchange = load; $("mine").onchange = load;
+  load();
+}})();
+</script>"##
+    );
+    page(english, title, &body)
+}
+
+/// Text for HTML, every markup character escaped.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_error_is_text_not_markup() {
+        let page = super::login(true, Some("<script>alert(1)</script>"));
+        assert!(!page.contains("<script>alert(1)"));
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    }
+
+    #[test]
+    fn the_pages_speak_the_readers_language() {
+        assert!(super::login(false, None).contains("访问令牌"));
+        assert!(super::login(true, None).contains("API token"));
+        assert!(super::worklist(false).contains("回访工作台"));
+        assert!(super::worklist(true).contains("\"claim\":\"Claim\""));
+    }
+}

@@ -1,0 +1,222 @@
+//! The staff web console over HTTP, against the real binary (embedded
+//! default): sign-in by token into a session cookie scripts cannot read and
+//! other sites do not send, the worklist answered from the callback service
+//! with the agent's own scope, and writes refused without the page's CSRF
+//! token.
+
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+
+use aftercare_proto::intake::v1 as intake;
+use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
+
+use crate::harness::{Server, authorized, dealer, token};
+
+const ADMIN: &str = "web-admin-token-000000001";
+const AGENT: &str = "web-agent-token-000000001";
+
+/// One HTTP/1.1 exchange: the status, the response's headers (lower-cased
+/// names) and its body.
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    let mut socket = std::net::TcpStream::connect(addr).expect("web console");
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    socket.write_all(request.as_bytes()).expect("send");
+    let mut answer = String::new();
+    socket.read_to_string(&mut answer).expect("answer");
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, body.to_owned())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_signs_in_sees_their_worklist_and_claims_a_call() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("aftercare.toml");
+    std::fs::write(
+        &config,
+        [
+            token("ops", ADMIN, "admin", "all"),
+            token("王芳", AGENT, "callback-agent", "dealer:D001"),
+        ]
+        .concat(),
+    )
+    .expect("config");
+    let server = Server::start(
+        dir.path(),
+        &["--config", config.to_str().expect("utf-8")],
+        &[],
+    );
+    let output = server.output();
+    let addr = output
+        .lines()
+        .find_map(|l| l.strip_prefix("web console on http://"))
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no web console address in:\n{output}"))
+        .to_owned();
+
+    // An OEM lead: a first call due within 30 minutes.
+    let mut intake_api = IntakeServiceClient::new(server.channel().await);
+    intake_api
+        .capture_lead(authorized(
+            intake::CaptureLeadRequest {
+                dealer: dealer("D001"),
+                source: intake::LeadSource::Oem as i32,
+                name: "赵磊".into(),
+                phone: "13900002222".into(),
+                model_of_interest: "迈锐宝".into(),
+                oem_reference: "OEM-L-WEB".into(),
+                ..Default::default()
+            },
+            ADMIN,
+        ))
+        .await
+        .expect("lead");
+
+    // Signed out: the page sends to the sign-in, the JSON refuses.
+    let (status, headers, _) = http(&addr, "GET", "/worklist", &[], "");
+    assert_eq!(
+        (status, header(&headers, "location")),
+        (303, Some("/login"))
+    );
+    let (status, _, body) = http(&addr, "GET", "/api/worklist?dealer=D001", &[], "");
+    assert_eq!(status, 401, "{body}");
+    let (status, _, page) = http(
+        &addr,
+        "GET",
+        "/login",
+        &[("Accept-Language", "zh-CN,zh;q=0.9")],
+        "",
+    );
+    assert_eq!(status, 200);
+    assert!(page.contains("访问令牌"), "{page}");
+
+    // A wrong token, then the agent's.
+    let form = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Accept-Language", "en"),
+    ];
+    let (status, headers, page) = http(
+        &addr,
+        "POST",
+        "/login",
+        &form,
+        "token=not-a-real-token-000000",
+    );
+    assert_eq!(status, 401);
+    assert!(page.contains("That token is not valid."), "{page}");
+    assert!(header(&headers, "set-cookie").is_none());
+    let (status, headers, _) = http(&addr, "POST", "/login", &form, &format!("token={AGENT}"));
+    assert_eq!(status, 303);
+    let cookie = header(&headers, "set-cookie")
+        .expect("a session cookie")
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let session_cookie = cookie.split(';').next().expect("name=value").to_owned();
+    let signed_in = [("Cookie", session_cookie.as_str())];
+
+    let (status, _, body) = http(&addr, "GET", "/api/session", &signed_in, "");
+    assert_eq!(status, 200, "{body}");
+    let session: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(session["principal"], "王芳");
+    assert_eq!(session["dealers"], serde_json::json!(["D001"]));
+    let csrf = session["csrf"].as_str().expect("csrf").to_owned();
+    let (status, _, page) = http(&addr, "GET", "/worklist", &signed_in, "");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("回访工作台") || page.contains("Worklist"),
+        "{page}"
+    );
+
+    // The worklist, from the callback service, once the lead's call is on it.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let task = loop {
+        let (status, _, body) = http(&addr, "GET", "/api/worklist?dealer=D001", &signed_in, "");
+        assert_eq!(status, 200, "{body}");
+        let list: serde_json::Value = serde_json::from_str(&body).expect("json");
+        if let Some(task) = list["tasks"].as_array().and_then(|t| t.first()) {
+            break task.clone();
+        }
+        assert!(Instant::now() < deadline, "no call on the worklist: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(task["kind"], "TASK_KIND_LEAD_FIRST_CONTACT");
+    // Another dealer's worklist, by editing the request: refused by the API.
+    let (status, _, body) = http(&addr, "GET", "/api/worklist?dealer=D002", &signed_in, "");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("D002"), "{body}");
+
+    // A claim without the page's CSRF token is refused; with it, done.
+    let claim = serde_json::json!({ "dealer": "D001", "task_id": task["task_id"] }).to_string();
+    let json = ("Content-Type", "application/json");
+    let (status, _, body) = http(
+        &addr,
+        "POST",
+        "/api/tasks/claim",
+        &[signed_in[0], json],
+        &claim,
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("X-CSRF-Token"), "{body}");
+    let (status, _, body) = http(
+        &addr,
+        "POST",
+        "/api/tasks/claim",
+        &[signed_in[0], json, ("X-CSRF-Token", csrf.as_str())],
+        &claim,
+    );
+    assert_eq!(status, 200, "{body}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, _, body) = http(&addr, "GET", "/api/worklist?dealer=D001", &signed_in, "");
+        if body.contains("\"claimed_by\":\"王芳\"") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the claim never showed: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // A made-up session is nobody; signing out ends the real one.
+    let forged = [(
+        "Cookie",
+        "aftercare_session=00000000000000000000000000000000",
+    )];
+    let (status, _, _) = http(&addr, "GET", "/api/session", &forged, "");
+    assert_eq!(status, 401);
+    let (status, _, _) = http(&addr, "POST", "/logout", &signed_in, "");
+    assert_eq!(status, 303);
+    let (status, _, _) = http(&addr, "GET", "/api/session", &signed_in, "");
+    assert_eq!(status, 401);
+}
