@@ -208,6 +208,50 @@ async fn an_agent_signs_in_sees_their_worklist_and_claims_a_call() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // One click records an attempt; a body the API cannot read is refused
+    // naming the field.
+    let bad = serde_json::json!({
+        "dealer": { "value": "D001" }, "task_id": task["task_id"], "result": "ATTEMPT_RESULT_MAYBE",
+    })
+    .to_string();
+    let with_csrf = [signed_in[0], json, ("X-CSRF-Token", csrf.as_str())];
+    let (status, _, body) = http(&addr, "POST", "/api/tasks/attempt", &with_csrf, &bad);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("result"), "{body}");
+    let no_answer = serde_json::json!({
+        "dealer": { "value": "D001" }, "task_id": task["task_id"], "result": "ATTEMPT_RESULT_NO_ANSWER",
+    })
+    .to_string();
+    let (status, _, body) = http(&addr, "POST", "/api/tasks/attempt", &with_csrf, &no_answer);
+    assert_eq!(status, 200, "{body}");
+    let mut calls =
+        aftercare_proto::callback::v1::callback_service_client::CallbackServiceClient::new(
+            server.channel().await,
+        );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = calls
+            .get_task(authorized(
+                aftercare_proto::callback::v1::GetTaskRequest {
+                    dealer: dealer("D001"),
+                    task_id: task["task_id"].as_str().expect("id").to_owned(),
+                    consistency: None,
+                },
+                ADMIN,
+            ))
+            .await
+            .expect("the task")
+            .into_inner();
+        if got.attempts == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the attempt never showed: {got:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
     // A made-up session is nobody; signing out ends the real one.
     let forged = [(
         "Cookie",

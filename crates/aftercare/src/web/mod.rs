@@ -305,6 +305,63 @@ async fn claim(
     }
 }
 
+/// A command's body in the proto3 JSON mapping of its request, every field
+/// that cannot be read named with the reason.
+fn command_body<M: prost::Message + prost::Name + Default>(
+    body: &serde_json::Value,
+) -> Result<M, Box<Response>> {
+    aftercare_proto::json::from_json::<M>(body).map_err(|violations| {
+        let reasons: Vec<String> = violations
+            .iter()
+            .map(|v| format!("{}: {}", v.field, v.reason))
+            .collect();
+        Box::new(refusal(StatusCode::BAD_REQUEST, reasons.join("; ")))
+    })
+}
+
+/// One call attempt on a task: no answer, busy, wrong number, refused,
+/// reached.
+async fn attempt(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    let session = match console.writer(&headers) {
+        Ok(session) => session,
+        Err(refused) => return *refused,
+    };
+    let request = match command_body::<callback::RecordAttemptRequest>(&body) {
+        Ok(request) => request,
+        Err(refused) => return *refused,
+    };
+    let mut calls = CallbackServiceClient::new(console.grpc.clone());
+    match calls.record_attempt(bearer(request, &session.token)).await {
+        Ok(answer) => Json(aftercare_proto::json::to_json(&answer.into_inner())).into_response(),
+        Err(status) => from_status(status),
+    }
+}
+
+/// A task's outcome: satisfaction, an appointment, a churn reason, a complaint.
+async fn outcome(
+    State(console): State<Console>,
+    headers: HeaderMap,
+    Json(body): Json<serde_json::Value>,
+) -> Response {
+    let session = match console.writer(&headers) {
+        Ok(session) => session,
+        Err(refused) => return *refused,
+    };
+    let request = match command_body::<callback::RecordOutcomeRequest>(&body) {
+        Ok(request) => request,
+        Err(refused) => return *refused,
+    };
+    let mut calls = CallbackServiceClient::new(console.grpc.clone());
+    match calls.record_outcome(bearer(request, &session.token)).await {
+        Ok(answer) => Json(aftercare_proto::json::to_json(&answer.into_inner())).into_response(),
+        Err(status) => from_status(status),
+    }
+}
+
 async fn root(State(console): State<Console>, headers: HeaderMap) -> Redirect {
     match console.session(&headers) {
         Some(_) => Redirect::to("/worklist"),
@@ -333,6 +390,8 @@ pub async fn serve(
         .route("/api/session", get(session_json))
         .route("/api/worklist", get(worklist_json))
         .route("/api/tasks/claim", post(claim))
+        .route("/api/tasks/attempt", post(attempt))
+        .route("/api/tasks/outcome", post(outcome))
         .with_state(console);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

@@ -67,9 +67,9 @@ pub fn login(english: bool, error: Option<&str>) -> String {
 /// claim button.
 pub fn worklist(english: bool) -> String {
     let strings = if english {
-        r#"{"title":"Worklist","dealer":"Dealer","mine":"Only mine","kind":"Call","customer":"Customer","vehicle":"Vehicle","cause":"Why","due":"Due","who":"Assigned / claimed","claim":"Claim","claimed":"Claimed","overdue":"overdue","total":"tasks","none":"No calls due.","signout":"Sign out","other":"中文","otherLang":"zh"}"#
+        r#"{"title":"Worklist","dealer":"Dealer","mine":"Only mine","kind":"Call","customer":"Customer","vehicle":"Vehicle","cause":"Why","due":"Due","who":"Assigned / claimed","claim":"Claim","claimed":"Claimed","overdue":"overdue","total":"tasks","none":"No calls due.","signout":"Sign out","other":"中文","otherLang":"zh","noAnswer":"No answer","reached":"Reached","satisfied":"Very satisfied"}"#
     } else {
-        r#"{"title":"回访工作台","dealer":"经销商","mine":"只看我的","kind":"回访类型","customer":"客户","vehicle":"车辆","cause":"原因","due":"截止","who":"负责人 / 认领人","claim":"认领","claimed":"已认领","overdue":"已逾期","total":"个任务","none":"暂无到期回访。","signout":"退出","other":"English","otherLang":"en"}"#
+        r#"{"title":"回访工作台","dealer":"经销商","mine":"只看我的","kind":"回访类型","customer":"客户","vehicle":"车辆","cause":"原因","due":"截止","who":"负责人 / 认领人","claim":"认领","claimed":"已认领","overdue":"已逾期","total":"个任务","none":"暂无到期回访。","signout":"退出","other":"English","otherLang":"en","noAnswer":"未接通","reached":"已接通","satisfied":"非常满意"}"#
     };
     let title = if english {
         "Worklist"
@@ -114,15 +114,21 @@ async function load() {{
     const cells = [kindName(task.kind || ""), (task.customer_name || "") + " " + (task.phone || ""), (task.model || "") + " " + (task.vin || ""), task.cause || "", (task.due_at_text || "") + (task.overdue ? " · " + T.overdue : ""), task.claimed_by || task.assignee || ""];
     cells.forEach((value, i) => {{ const td = tr.insertCell(); td.textContent = value; if (i === 2 || i === 3 || i === 5) td.className = "wide"; }});
     const td = tr.insertCell();
-    if (task.claimed_by) {{ td.textContent = T.claimed; continue; }}
-    const button = document.createElement("button");
-    button.className = "primary"; button.textContent = T.claim;
-    button.onclick = async () => {{
-      const claimed = await fetch("/api/tasks/claim", {{ method: "POST", headers: {{ "Content-Type": "application/json", "X-CSRF-Token": session.csrf }}, body: JSON.stringify({{ dealer, task_id: task.task_id }}) }});
-      if (!claimed.ok) text("error", (await claimed.json()).error);
-      load();
+    const act = (label, path, body) => {{
+      const button = document.createElement("button");
+      button.className = "primary"; button.textContent = label;
+      button.onclick = async () => {{
+        const done = await fetch(path, {{ method: "POST", headers: {{ "Content-Type": "application/json", "X-CSRF-Token": session.csrf }}, body: JSON.stringify(body) }});
+        if (!done.ok) text("error", (await done.json()).error);
+        load();
+      }};
+      td.appendChild(button); td.append(" ");
     }};
-    td.appendChild(button);
+    if (!task.claimed_by) {{ act(T.claim, "/api/tasks/claim", {{ dealer, task_id: task.task_id }}); continue; }}
+    const ref = {{ dealer: {{ value: dealer }}, task_id: task.task_id }};
+    act(T.noAnswer, "/api/tasks/attempt", {{ ...ref, result: "ATTEMPT_RESULT_NO_ANSWER" }});
+    act(T.reached, "/api/tasks/attempt", {{ ...ref, result: "ATTEMPT_RESULT_REACHED" }});
+    act(T.satisfied, "/api/tasks/outcome", {{ ...ref, satisfaction: "SATISFACTION_VERY_SATISFIED" }});
   }}
 }}
 (async () => {{
