@@ -179,7 +179,8 @@ async fn an_agent_signs_in_sees_their_worklist_and_claims_a_call() {
     assert!(body.contains("D002"), "{body}");
 
     // A claim without the page's CSRF token is refused; with it, done.
-    let claim = serde_json::json!({ "dealer": "D001", "task_id": task["task_id"] }).to_string();
+    let claim = serde_json::json!({ "dealer": { "value": "D001" }, "task_id": task["task_id"] })
+        .to_string();
     let json = ("Content-Type", "application/json");
     let (status, _, body) = http(
         &addr,
@@ -263,4 +264,130 @@ async fn an_agent_signs_in_sees_their_worklist_and_claims_a_call() {
     assert_eq!(status, 303);
     let (status, _, _) = http(&addr, "GET", "/api/session", &signed_in, "");
     assert_eq!(status, 401);
+}
+
+const MANAGER: &str = "web-manager-token-0000001";
+
+/// A session for `token` on the console at `addr`: its cookie and CSRF token.
+fn sign_in(addr: &str, token: &str) -> (String, String) {
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let (status, headers, _) = http(addr, "POST", "/login", &form, &format!("token={token}"));
+    assert_eq!(status, 303);
+    let cookie = header(&headers, "set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let (_, _, body) = http(
+        addr,
+        "GET",
+        "/api/session",
+        &[("Cookie", cookie.as_str())],
+        "",
+    );
+    let session: serde_json::Value = serde_json::from_str(&body).expect("json");
+    (cookie, session["csrf"].as_str().expect("csrf").to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_care_manager_files_acknowledges_and_escalates_on_the_complaint_board() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("aftercare.toml");
+    std::fs::write(
+        &config,
+        [
+            token("ops", ADMIN, "admin", "all"),
+            token("李经理", MANAGER, "care-manager", "dealer:D001"),
+        ]
+        .concat(),
+    )
+    .expect("config");
+    let server = Server::start(
+        dir.path(),
+        &["--config", config.to_str().expect("utf-8")],
+        &[],
+    );
+    let output = server.output();
+    let addr = output
+        .lines()
+        .find_map(|l| l.strip_prefix("web console on http://"))
+        .and_then(|rest| rest.split('/').next())
+        .expect("the web console's address")
+        .to_owned();
+    let (cookie, csrf) = sign_in(&addr, MANAGER);
+    let signed_in = [("Cookie", cookie.as_str())];
+    let (status, _, page) = http(
+        &addr,
+        "GET",
+        "/complaints",
+        &[signed_in[0], ("Accept-Language", "zh-CN")],
+        "",
+    );
+    assert_eq!(status, 200);
+    assert!(page.contains("投诉看板"), "{page}");
+    let write = [
+        signed_in[0],
+        ("Content-Type", "application/json"),
+        ("X-CSRF-Token", csrf.as_str()),
+    ];
+
+    let filed = serde_json::json!({
+        "dealer": { "value": "D001" }, "channel": "CHANNEL_WALK_IN",
+        "description": "等了三个小时", "client_request_id": "web-1",
+    })
+    .to_string();
+    let (status, _, body) = http(&addr, "POST", "/api/complaints/file", &write, &filed);
+    assert_eq!(status, 200, "{body}");
+    let ticket = serde_json::from_str::<serde_json::Value>(&body).expect("json")["ticket_id"]
+        .as_str()
+        .expect("ticket")
+        .to_owned();
+    let status_of = |expected: &str| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (_, _, body) = http(&addr, "GET", "/api/complaints?dealer=D001", &signed_in, "");
+            let list: serde_json::Value = serde_json::from_str(&body).expect("json");
+            let found = list["tickets"].as_array().and_then(|t| {
+                t.iter()
+                    .find(|t| t["ticket_id"] == ticket.as_str())
+                    .cloned()
+            });
+            if found.as_ref().is_some_and(|t| t["status"] == expected) {
+                return found.expect("found");
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{ticket} never {expected}: {body}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    let open = tokio::task::block_in_place(|| status_of("open"));
+    assert_eq!(open["description"], "等了三个小时");
+
+    let reference =
+        serde_json::json!({ "dealer": { "value": "D001" }, "ticket_id": ticket }).to_string();
+    let (status, _, body) = http(
+        &addr,
+        "POST",
+        "/api/complaints/acknowledge",
+        &write,
+        &reference,
+    );
+    assert_eq!(status, 200, "{body}");
+    tokio::task::block_in_place(|| status_of("in-progress"));
+    let escalation = serde_json::json!({
+        "dealer": { "value": "D001" }, "ticket_id": ticket, "reason": "客户要求经理处理",
+    })
+    .to_string();
+    let (status, _, body) = http(
+        &addr,
+        "POST",
+        "/api/complaints/escalate",
+        &write,
+        &escalation,
+    );
+    assert_eq!(status, 200, "{body}");
+    // Another dealer's board, by editing the request: the API's refusal.
+    let (status, _, body) = http(&addr, "GET", "/api/complaints?dealer=D002", &signed_in, "");
+    assert_eq!(status, 403, "{body}");
 }

@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 
 use aftercare_proto::callback::v1 as callback;
 use aftercare_proto::callback::v1::callback_service_client::CallbackServiceClient;
+use aftercare_proto::complaint::v1 as complaint;
+use aftercare_proto::complaint::v1::complaint_service_client::ComplaintServiceClient;
 use aftercare_proto::system::v1 as system;
 use aftercare_proto::system::v1::system_service_client::SystemServiceClient;
 use axum::Json;
@@ -276,35 +278,6 @@ async fn worklist_json(
     }
 }
 
-#[derive(Deserialize)]
-struct Claim {
-    dealer: String,
-    task_id: String,
-}
-
-async fn claim(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Json(claim): Json<Claim>,
-) -> Response {
-    let session = match console.writer(&headers) {
-        Ok(session) => session,
-        Err(refused) => return *refused,
-    };
-    let mut calls = CallbackServiceClient::new(console.grpc.clone());
-    let request = callback::ClaimTaskRequest {
-        dealer: Some(aftercare_proto::common::v1::DealerId {
-            value: claim.dealer,
-        }),
-        task_id: claim.task_id,
-        agent: String::new(),
-    };
-    match calls.claim_task(bearer(request, &session.token)).await {
-        Ok(answer) => Json(aftercare_proto::json::to_json(&answer.into_inner())).into_response(),
-        Err(status) => from_status(status),
-    }
-}
-
 /// A command's body in the proto3 JSON mapping of its request, every field
 /// that cannot be read named with the reason.
 fn command_body<M: prost::Message + prost::Name + Default>(
@@ -319,46 +292,118 @@ fn command_body<M: prost::Message + prost::Name + Default>(
     })
 }
 
-/// One call attempt on a task: no answer, busy, wrong number, refused,
-/// reached.
-async fn attempt(
+/// A command handler: the signed-in person's write (CSRF checked), its body
+/// read as the RPC's request in the proto3 JSON mapping, sent with their
+/// token, the answer as JSON.
+macro_rules! command {
+    ($(#[$doc:meta])* $name:ident, $client:ident, $request:ty, $rpc:ident) => {
+        $(#[$doc])*
+        async fn $name(
+            State(console): State<Console>,
+            headers: HeaderMap,
+            Json(body): Json<serde_json::Value>,
+        ) -> Response {
+            let session = match console.writer(&headers) {
+                Ok(session) => session,
+                Err(refused) => return *refused,
+            };
+            let request = match command_body::<$request>(&body) {
+                Ok(request) => request,
+                Err(refused) => return *refused,
+            };
+            let mut service = $client::new(console.grpc.clone());
+            match service.$rpc(bearer(request, &session.token)).await {
+                Ok(answer) => Json(aftercare_proto::json::to_json(&answer.into_inner())).into_response(),
+                Err(status) => from_status(status),
+            }
+        }
+    };
+}
+
+command!(
+    /// Claims a task for the caller.
+    claim, CallbackServiceClient, callback::ClaimTaskRequest, claim_task
+);
+command!(
+    /// One call attempt: no answer, busy, wrong number, refused, reached.
+    attempt, CallbackServiceClient, callback::RecordAttemptRequest, record_attempt
+);
+command!(
+    /// A task's outcome: satisfaction, an appointment, a churn reason, a complaint.
+    outcome, CallbackServiceClient, callback::RecordOutcomeRequest, record_outcome
+);
+command!(
+    file_complaint,
+    ComplaintServiceClient,
+    complaint::FileComplaintRequest,
+    file_complaint
+);
+command!(
+    acknowledge,
+    ComplaintServiceClient,
+    complaint::TicketRequest,
+    acknowledge_complaint
+);
+command!(
+    escalate,
+    ComplaintServiceClient,
+    complaint::EscalateComplaintRequest,
+    escalate_complaint
+);
+command!(
+    resolve,
+    ComplaintServiceClient,
+    complaint::ResolveComplaintRequest,
+    resolve_complaint
+);
+command!(
+    close,
+    ComplaintServiceClient,
+    complaint::CloseComplaintRequest,
+    close_complaint
+);
+
+#[derive(Deserialize)]
+struct ComplaintsQuery {
+    dealer: String,
+    #[serde(default)]
+    overdue: bool,
+}
+
+/// The complaint board's tickets of a dealer.
+async fn complaints_json(
     State(console): State<Console>,
     headers: HeaderMap,
-    Json(body): Json<serde_json::Value>,
+    Query(query): Query<ComplaintsQuery>,
 ) -> Response {
-    let session = match console.writer(&headers) {
-        Ok(session) => session,
-        Err(refused) => return *refused,
+    let Some(session) = console.session(&headers) else {
+        return refusal(StatusCode::UNAUTHORIZED, "sign in first");
     };
-    let request = match command_body::<callback::RecordAttemptRequest>(&body) {
-        Ok(request) => request,
-        Err(refused) => return *refused,
+    let mut service = ComplaintServiceClient::new(console.grpc.clone());
+    let request = complaint::ListComplaintsRequest {
+        dealer: Some(aftercare_proto::common::v1::DealerId {
+            value: query.dealer,
+        }),
+        overdue_only: query.overdue,
+        page: Some(aftercare_proto::common::v1::PageRequest {
+            page_size: 500,
+            ..Default::default()
+        }),
+        ..Default::default()
     };
-    let mut calls = CallbackServiceClient::new(console.grpc.clone());
-    match calls.record_attempt(bearer(request, &session.token)).await {
+    match service
+        .list_complaints(bearer(request, &session.token))
+        .await
+    {
         Ok(answer) => Json(aftercare_proto::json::to_json(&answer.into_inner())).into_response(),
         Err(status) => from_status(status),
     }
 }
 
-/// A task's outcome: satisfaction, an appointment, a churn reason, a complaint.
-async fn outcome(
-    State(console): State<Console>,
-    headers: HeaderMap,
-    Json(body): Json<serde_json::Value>,
-) -> Response {
-    let session = match console.writer(&headers) {
-        Ok(session) => session,
-        Err(refused) => return *refused,
-    };
-    let request = match command_body::<callback::RecordOutcomeRequest>(&body) {
-        Ok(request) => request,
-        Err(refused) => return *refused,
-    };
-    let mut calls = CallbackServiceClient::new(console.grpc.clone());
-    match calls.record_outcome(bearer(request, &session.token)).await {
-        Ok(answer) => Json(aftercare_proto::json::to_json(&answer.into_inner())).into_response(),
-        Err(status) => from_status(status),
+async fn complaints_page(State(console): State<Console>, headers: HeaderMap) -> Response {
+    match console.session(&headers) {
+        Some(_) => Html(pages::complaints(english(&headers))).into_response(),
+        None => Redirect::to("/login").into_response(),
     }
 }
 
@@ -392,6 +437,13 @@ pub async fn serve(
         .route("/api/tasks/claim", post(claim))
         .route("/api/tasks/attempt", post(attempt))
         .route("/api/tasks/outcome", post(outcome))
+        .route("/complaints", get(complaints_page))
+        .route("/api/complaints", get(complaints_json))
+        .route("/api/complaints/file", post(file_complaint))
+        .route("/api/complaints/acknowledge", post(acknowledge))
+        .route("/api/complaints/escalate", post(escalate))
+        .route("/api/complaints/resolve", post(resolve))
+        .route("/api/complaints/close", post(close))
         .with_state(console);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

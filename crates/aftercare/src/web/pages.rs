@@ -76,8 +76,9 @@ pub fn worklist(english: bool) -> String {
     } else {
         "回访工作台"
     };
+    let nav = nav(english);
     let body = format!(
-        r##"<header><strong>aftercare</strong><span id="who"></span>
+        r##"<header><strong>aftercare</strong>{nav}<span id="who"></span>
 <label><span id="l-dealer"></span> <select id="dealer"></select></label>
 <label><input type="checkbox" id="mine"> <span id="l-mine"></span></label>
 <a href="#" id="lang"></a>
@@ -124,8 +125,8 @@ async function load() {{
       }};
       td.appendChild(button); td.append(" ");
     }};
-    if (!task.claimed_by) {{ act(T.claim, "/api/tasks/claim", {{ dealer, task_id: task.task_id }}); continue; }}
     const ref = {{ dealer: {{ value: dealer }}, task_id: task.task_id }};
+    if (!task.claimed_by) {{ act(T.claim, "/api/tasks/claim", ref); continue; }}
     act(T.noAnswer, "/api/tasks/attempt", {{ ...ref, result: "ATTEMPT_RESULT_NO_ANSWER" }});
     act(T.reached, "/api/tasks/attempt", {{ ...ref, result: "ATTEMPT_RESULT_REACHED" }});
     act(T.satisfied, "/api/tasks/outcome", {{ ...ref, satisfaction: "SATISFACTION_VERY_SATISFIED" }});
@@ -139,6 +140,103 @@ async function load() {{
   const dealers = session.dealers.length ? session.dealers : [new URLSearchParams(location.search).get("dealer") || "D001"];
   for (const d of dealers) {{ const o = document.createElement("option"); o.value = d; o.textContent = d; $("dealer").appendChild(o); }}
   $("dealer").onchange = load; $("mine").onchange = load;
+  load();
+}})();
+</script>"##
+    );
+    page(english, title, &body)
+}
+
+/// Links between the pages.
+fn nav(english: bool) -> String {
+    let (worklist, complaints) = if english {
+        ("Worklist", "Complaints")
+    } else {
+        ("回访工作台", "投诉看板")
+    };
+    format!("<a href=\"/worklist\">{worklist}</a><a href=\"/complaints\">{complaints}</a>")
+}
+
+/// The complaint board: a dealer's tickets, overdue first, then by grade and
+/// deadline, with the next step of each a click away.
+pub fn complaints(english: bool) -> String {
+    let strings = if english {
+        r#"{"title":"Complaint board","dealer":"Dealer","overdueOnly":"Only overdue","ticket":"Ticket","grade":"Grade","status":"Status","what":"Complaint","owner":"Handler / owner","deadline":"Resolve by","overdue":"overdue","ack":"Acknowledge","escalate":"Escalate","escalateWhy":"Why escalate?","resolve":"Resolve","resolution":"How was it resolved?","close":"Close","none":"No complaints.","total":"tickets","signout":"Sign out","other":"中文","otherLang":"zh"}"#
+    } else {
+        r#"{"title":"投诉看板","dealer":"经销商","overdueOnly":"只看逾期","ticket":"工单","grade":"等级","status":"状态","what":"投诉内容","owner":"处理人 / 负责人","deadline":"解决期限","overdue":"已逾期","ack":"受理","escalate":"升级","escalateWhy":"升级原因？","resolve":"解决","resolution":"如何解决的？","close":"结案","none":"暂无投诉。","total":"个工单","signout":"退出","other":"English","otherLang":"en"}"#
+    };
+    let title = if english {
+        "Complaint board"
+    } else {
+        "投诉看板"
+    };
+    let nav = nav(english);
+    let locale = if english { "en" } else { "zh-CN" };
+    let body = format!(
+        r##"<header><strong>aftercare</strong>{nav}<span id="who"></span>
+<label><span id="l-dealer"></span> <select id="dealer"></select></label>
+<label><input type="checkbox" id="overdue"> <span id="l-overdue"></span></label>
+<a href="#" id="lang"></a>
+<form method="post" action="/logout" style="margin-left:auto"><button id="signout"></button></form></header>
+<main><h1 id="title"></h1><p id="summary" class="muted"></p><p id="error" class="error" role="alert"></p>
+<table><thead><tr><th id="h-ticket" class="wide"></th><th id="h-grade"></th><th id="h-status"></th><th id="h-what"></th><th id="h-owner" class="wide"></th><th id="h-deadline"></th><th></th></tr></thead>
+<tbody id="tickets"></tbody></table></main>
+<script>
+const T = {strings};
+const $ = (id) => document.getElementById(id);
+let session = null;
+function text(id, value) {{ $(id).textContent = value; }}
+for (const [id, key] of [["title","title"],["l-dealer","dealer"],["l-overdue","overdueOnly"],["h-ticket","ticket"],["h-grade","grade"],["h-status","status"],["h-what","what"],["h-owner","owner"],["h-deadline","deadline"],["signout","signout"],["lang","other"]]) text(id, T[key]);
+$("lang").onclick = (e) => {{ e.preventDefault(); document.cookie = "lang=" + T.otherLang + "; path=/; SameSite=Strict"; location.reload(); }};
+const local = (t) => t ? new Date(t).toLocaleString("{locale}", {{ timeZone: "Asia/Shanghai", dateStyle: "medium", timeStyle: "short" }}) : "";
+async function load() {{
+  const dealer = $("dealer").value;
+  const answer = await fetch("/api/complaints?dealer=" + encodeURIComponent(dealer) + ($("overdue").checked ? "&overdue=true" : ""));
+  const body = await answer.json();
+  text("error", answer.ok ? "" : body.error);
+  const rows = $("tickets");
+  rows.replaceChildren();
+  if (!answer.ok) return;
+  const tickets = (body.tickets || []).slice().sort((a, b) =>
+    (b.overdue === true) - (a.overdue === true) || (b.grade || 0) - (a.grade || 0) || String(a.resolve_by || "").localeCompare(String(b.resolve_by || "")));
+  text("summary", tickets.length + " " + T.total);
+  if (tickets.length === 0) {{ const tr = rows.insertRow(); const td = tr.insertCell(); td.colSpan = 7; td.textContent = T.none; }}
+  for (const ticket of tickets) {{
+    const tr = rows.insertRow();
+    if (ticket.overdue) tr.className = "overdue";
+    tr.dataset.ticket = ticket.ticket_id;
+    const cells = [ticket.ticket_id, String(ticket.grade || ""), ticket.status || "", ticket.description || "", [ticket.handler, ticket.owner].filter(Boolean).join(" / "), local(ticket.resolve_by) + (ticket.overdue ? " · " + T.overdue : "")];
+    cells.forEach((value, i) => {{ const td = tr.insertCell(); td.textContent = value; if (i === 0 || i === 4) td.className = "wide"; }});
+    const td = tr.insertCell();
+    const ref = {{ dealer: {{ value: dealer }}, ticket_id: ticket.ticket_id }};
+    const act = (label, path, extra) => {{
+      const button = document.createElement("button");
+      button.className = "primary"; button.textContent = label;
+      button.onclick = async () => {{
+        const more = extra ? extra() : {{}};
+        if (more === null) return;
+        const done = await fetch(path, {{ method: "POST", headers: {{ "Content-Type": "application/json", "X-CSRF-Token": session.csrf }}, body: JSON.stringify({{ ...ref, ...more }}) }});
+        if (!done.ok) text("error", (await done.json()).error);
+        load();
+      }};
+      td.appendChild(button); td.append(" ");
+    }};
+    if (ticket.status === "open") act(T.ack, "/api/complaints/acknowledge");
+    if (ticket.status === "open" || ticket.status === "in-progress") {{
+      act(T.escalate, "/api/complaints/escalate", () => {{ const reason = prompt(T.escalateWhy); return reason ? {{ reason }} : null; }});
+      act(T.resolve, "/api/complaints/resolve", () => {{ const resolution = prompt(T.resolution); return resolution ? {{ resolution }} : null; }});
+    }}
+    if (ticket.status === "resolved") act(T.close, "/api/complaints/close");
+  }}
+}}
+(async () => {{
+  const answer = await fetch("/api/session");
+  if (!answer.ok) {{ location.href = "/login"; return; }}
+  session = await answer.json();
+  text("who", session.principal);
+  const dealers = session.dealers.length ? session.dealers : [new URLSearchParams(location.search).get("dealer") || "D001"];
+  for (const d of dealers) {{ const o = document.createElement("option"); o.value = d; o.textContent = d; $("dealer").appendChild(o); }}
+  $("dealer").onchange = load; $("overdue").onchange = load;
   load();
 }})();
 </script>"##
