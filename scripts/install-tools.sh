@@ -57,6 +57,23 @@ fi
 
 kubectl version --client 2>/dev/null | head -n 1 || true
 
+# --- the web console's browser tests: Debian's Chromium, driven by Playwright --
+
+if [ ! -x /usr/bin/chromium ]; then
+    apt_install chromium
+fi
+
+# Chinese text in the screenshots, as a dealer's browser shows it.
+if [ ! -d /usr/share/fonts/truetype/wqy ]; then
+    apt_install fonts-wqy-microhei
+fi
+
+if ! "$VENV/bin/python" -c 'import playwright' >/dev/null 2>&1; then
+    "$VENV/bin/pip" install --disable-pip-version-check playwright
+fi
+
+/usr/bin/chromium --version || true
+
 # --- PostgreSQL ------------------------------------------------------------
 
 have_postgres() {

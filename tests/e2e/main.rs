@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `aftercare` binary, driven through its gRPC API and
 //! its command line, on the embedded default and on JetStream + PostgreSQL.
 
+mod browser;
 mod callbacks;
 mod churn;
 mod cli;

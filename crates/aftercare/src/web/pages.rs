@@ -3,7 +3,7 @@
 
 const STYLE: &str = r#"
 body { font-family: "PingFang SC", "Microsoft YaHei", system-ui, sans-serif; margin: 0; color: #1f2933; }
-header { display: flex; gap: 1rem; align-items: center; padding: .6rem 1rem; background: #0b3c5d; color: #fff; }
+header { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: center; padding: .6rem 1rem; background: #0b3c5d; color: #fff; }
 header a, header button { color: #fff; background: none; border: 1px solid #fff6; border-radius: 4px; padding: .2rem .6rem; cursor: pointer; text-decoration: none; font: inherit; }
 main { padding: 1rem; max-width: 1280px; }
 table { border-collapse: collapse; width: 100%; }
@@ -67,9 +67,9 @@ pub fn login(english: bool, error: Option<&str>) -> String {
 /// claim button.
 pub fn worklist(english: bool) -> String {
     let strings = if english {
-        r#"{"title":"Worklist","dealer":"Dealer","mine":"Only mine","kind":"Call","customer":"Customer","vehicle":"Vehicle","cause":"Why","due":"Due","who":"Assigned / claimed","claim":"Claim","claimed":"Claimed","overdue":"overdue","total":"tasks","none":"No calls due.","signout":"Sign out","other":"中文","otherLang":"zh","noAnswer":"No answer","reached":"Reached","satisfied":"Very satisfied"}"#
+        r#"{"title":"Worklist","dealer":"Dealer","mine":"Only mine","kind":"Call","customer":"Customer","vehicle":"Vehicle","cause":"Why","due":"Due","who":"Assigned / claimed","claim":"Claim","claimed":"Claimed","overdue":"overdue","total":"tasks","none":"No calls due.","signout":"Sign out","other":"中文","otherLang":"zh","noAnswer":"No answer","reached":"Reached","satisfied":"Very satisfied","kinds":{"POST_SALE":"Post-sale call","POST_SERVICE":"Post-service call","LEAD_FIRST_CONTACT":"Lead first contact","WINBACK":"Win-back","FIRST_SERVICE_REMINDER":"First service reminder","MAINTENANCE_REMINDER":"Maintenance reminder","INSURANCE_REMINDER":"Insurance reminder","BIRTHDAY":"Birthday greeting","INSPECTION_REMINDER":"Inspection reminder","CHURN_RISK":"Churn-risk call"}}"#
     } else {
-        r#"{"title":"回访工作台","dealer":"经销商","mine":"只看我的","kind":"回访类型","customer":"客户","vehicle":"车辆","cause":"原因","due":"截止","who":"负责人 / 认领人","claim":"认领","claimed":"已认领","overdue":"已逾期","total":"个任务","none":"暂无到期回访。","signout":"退出","other":"English","otherLang":"en","noAnswer":"未接通","reached":"已接通","satisfied":"非常满意"}"#
+        r#"{"title":"回访工作台","dealer":"经销商","mine":"只看我的","kind":"回访类型","customer":"客户","vehicle":"车辆","cause":"原因","due":"截止","who":"负责人 / 认领人","claim":"认领","claimed":"已认领","overdue":"已逾期","total":"个任务","none":"暂无到期回访。","signout":"退出","other":"English","otherLang":"en","noAnswer":"未接通","reached":"已接通","satisfied":"非常满意","kinds":{"POST_SALE":"交车回访","POST_SERVICE":"维修回访","LEAD_FIRST_CONTACT":"线索首次联系","WINBACK":"流失回访","FIRST_SERVICE_REMINDER":"首保提醒","MAINTENANCE_REMINDER":"保养提醒","INSURANCE_REMINDER":"续保提醒","BIRTHDAY":"生日关怀","INSPECTION_REMINDER":"年检提醒","CHURN_RISK":"流失预警回访"}}"#
     };
     let title = if english {
         "Worklist"
@@ -93,7 +93,7 @@ let session = null;
 function text(id, value) {{ $(id).textContent = value; }}
 for (const [id, key] of [["title","title"],["l-dealer","dealer"],["l-mine","mine"],["h-kind","kind"],["h-customer","customer"],["h-vehicle","vehicle"],["h-cause","cause"],["h-due","due"],["h-who","who"],["signout","signout"],["lang","other"]]) text(id, T[key]);
 $("lang").onclick = (e) => {{ e.preventDefault(); document.cookie = "lang=" + T.otherLang + "; path=/; SameSite=Strict"; location.reload(); }};
-function kindName(kind) {{ return kind.replace("TASK_KIND_", "").toLowerCase().replaceAll("_", " "); }}
+function kindName(kind) {{ const key = kind.replace("TASK_KIND_", ""); return T.kinds[key] || key.toLowerCase().replaceAll("_", " "); }}
 async function load() {{
   const dealer = $("dealer").value;
   const mine = $("mine").checked ? "&assignee=" + encodeURIComponent(session.principal) : "";

@@ -1,0 +1,76 @@
+"""The staff web console in a real browser: headless Chromium (Debian's
+package) driven by Playwright. An agent signs in, finds the lead's call on the
+worklist, claims it and records an attempt in clicks; edits a request to ask
+another dealer's worklist and is refused; switches the language; the complaint
+board opens. Screenshots of each page at 1366x768 and at tablet width go to the
+directory given. Exits non-zero, saying what failed, when anything does.
+
+Run by the e2e test `browser`, which starts aftercare and seeds the call.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+from playwright.sync_api import expect, sync_playwright
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--screenshots", required=True)
+    args = parser.parse_args()
+    os.makedirs(args.screenshots, exist_ok=True)
+    shot = lambda page, name: page.screenshot(path=os.path.join(args.screenshots, name), full_page=True)
+    chromium = os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            headless=True,
+            args=["--no-sandbox", "--disable-dev-shm-usage"],
+        )
+        context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+        page = context.new_page()
+        page.goto(args.url + "/worklist")
+        # Signed out: the sign-in page, in Chinese.
+        expect(page).to_have_url(args.url + "/login")
+        expect(page.get_by_text("访问令牌")).to_be_visible()
+        shot(page, "login-zh.png")
+        page.fill("input[name=token]", args.token)
+        page.click("button[type=submit]")
+        expect(page).to_have_url(args.url + "/worklist")
+        # The lead's call, claimed, then an attempt recorded.
+        row = page.locator("#tasks tr[data-task]").first
+        expect(row).to_be_visible(timeout=30_000)
+        expect(row).to_contain_text("线索首次联系")
+        shot(page, "worklist-zh.png")
+        row.get_by_role("button", name="认领").click()
+        expect(row.get_by_role("button", name="未接通")).to_be_visible(timeout=30_000)
+        row.get_by_role("button", name="未接通").click()
+        expect(page.locator("#error")).to_have_text("")
+        # The session cookie is out of the page's scripts' reach.
+        assert page.evaluate("document.cookie").find("aftercare_session") < 0, "the session cookie is readable by scripts"
+        # Another dealer's worklist by editing the request: refused.
+        answer = page.evaluate(
+            "async () => { const r = await fetch('/api/worklist?dealer=D002'); return [r.status, await r.text()]; }"
+        )
+        assert answer[0] == 403, f"another dealer's worklist answered {answer}"
+        # English, and a tablet.
+        page.click("#lang")
+        expect(page.locator("#title")).to_have_text("Worklist")
+        shot(page, "worklist-en.png")
+        page.set_viewport_size({"width": 768, "height": 1024})
+        shot(page, "worklist-tablet.png")
+        page.set_viewport_size({"width": 1366, "height": 768})
+        page.get_by_role("link", name="Complaints").click()
+        expect(page.locator("#title")).to_have_text("Complaint board")
+        shot(page, "complaints-en.png")
+        browser.close()
+    print(json.dumps({"ok": True, "screenshots": sorted(os.listdir(args.screenshots))}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

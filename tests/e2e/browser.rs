@@ -1,0 +1,99 @@
+//! The web console in headless Chromium (Debian's `chromium`, driven by
+//! Playwright from the project's virtualenv; `make test` installs both): the
+//! script in tests/browser signs an agent in, works the lead's call from the
+//! worklist, is refused another dealer's data, switches the language and opens
+//! the complaint board, writing a screenshot of each page under
+//! target/screenshots for a reviewer.
+
+use std::path::PathBuf;
+
+use aftercare_proto::intake::v1 as intake;
+use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
+
+use crate::harness::{Server, authorized, dealer, token};
+
+const ADMIN: &str = "browser-admin-token-00001";
+const AGENT: &str = "browser-agent-token-00001";
+
+fn repository() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_works_a_call_in_a_real_browser() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("aftercare.toml");
+    std::fs::write(
+        &config,
+        [
+            token("ops", ADMIN, "admin", "all"),
+            token("王芳", AGENT, "callback-agent", "dealer:D001"),
+        ]
+        .concat(),
+    )
+    .expect("config");
+    let server = Server::start(
+        dir.path(),
+        &["--config", config.to_str().expect("utf-8")],
+        &[],
+    );
+    let output = server.output();
+    let web = output
+        .lines()
+        .find_map(|l| l.strip_prefix("web console on "))
+        .and_then(|rest| rest.split('/').take(3).collect::<Vec<_>>().join("/").into())
+        .unwrap_or_else(|| panic!("no web console address in:\n{output}"));
+    let web: String = web;
+    let mut intake_api = IntakeServiceClient::new(server.channel().await);
+    intake_api
+        .capture_lead(authorized(
+            intake::CaptureLeadRequest {
+                dealer: dealer("D001"),
+                source: intake::LeadSource::Oem as i32,
+                name: "孙丽".into(),
+                phone: "13900003333".into(),
+                model_of_interest: "科鲁兹".into(),
+                oem_reference: "OEM-L-BROWSER".into(),
+                ..Default::default()
+            },
+            ADMIN,
+        ))
+        .await
+        .expect("lead");
+
+    let python = std::env::var("PYTHON_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repository().join(".venv/bin/python"));
+    let screenshots = repository().join("target/screenshots");
+    let run = tokio::process::Command::new(&python)
+        .arg(repository().join("tests/browser/console.py"))
+        .args(["--url", web.trim_end_matches('/'), "--token", AGENT])
+        .arg("--screenshots")
+        .arg(&screenshots)
+        .output()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} ({e}): `make test` installs playwright into .venv",
+                python.display()
+            )
+        });
+    assert!(
+        run.status.success(),
+        "the browser script failed:\n{}\n{}\nserver:\n{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr),
+        server.output()
+    );
+    for page in [
+        "login-zh.png",
+        "worklist-zh.png",
+        "worklist-en.png",
+        "worklist-tablet.png",
+        "complaints-en.png",
+    ] {
+        let file = screenshots.join(page);
+        let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+        assert!(size > 1_000, "{} was not written", file.display());
+    }
+}
