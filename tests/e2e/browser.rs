@@ -14,6 +14,7 @@ use crate::harness::{Server, authorized, dealer, token};
 
 const ADMIN: &str = "browser-admin-token-00001";
 const AGENT: &str = "browser-agent-token-00001";
+const MANAGER: &str = "browser-manager-token-001";
 
 fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -28,6 +29,7 @@ async fn an_agent_works_a_call_in_a_real_browser() {
         [
             token("ops", ADMIN, "admin", "all"),
             token("王芳", AGENT, "callback-agent", "dealer:D001"),
+            token("李经理", MANAGER, "care-manager", "dealer:D001"),
         ]
         .concat(),
     )
@@ -68,6 +70,7 @@ async fn an_agent_works_a_call_in_a_real_browser() {
     let run = tokio::process::Command::new(&python)
         .arg(repository().join("tests/browser/console.py"))
         .args(["--url", web.trim_end_matches('/'), "--token", AGENT])
+        .args(["--manager-token", MANAGER])
         .arg("--screenshots")
         .arg(&screenshots)
         .output()

@@ -17,6 +17,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aftercare_proto::analytics::v1 as analytics;
+use aftercare_proto::analytics::v1::analytics_service_client::AnalyticsServiceClient;
 use aftercare_proto::callback::v1 as callback;
 use aftercare_proto::callback::v1::callback_service_client::CallbackServiceClient;
 use aftercare_proto::complaint::v1 as complaint;
@@ -230,10 +232,7 @@ async fn login_page(headers: HeaderMap) -> Html<String> {
 }
 
 async fn worklist_page(State(console): State<Console>, headers: HeaderMap) -> Response {
-    match console.session(&headers) {
-        Some(_) => Html(pages::worklist(english(&headers))).into_response(),
-        None => Redirect::to("/login").into_response(),
-    }
+    page_for(&console, &headers, pages::worklist)
 }
 
 async fn session_json(State(console): State<Console>, headers: HeaderMap) -> Response {
@@ -333,6 +332,14 @@ command!(
     outcome, CallbackServiceClient, callback::RecordOutcomeRequest, record_outcome
 );
 command!(
+    /// A month's churn rate, by rule and breakdown (a read, posted as a body).
+    churn_report, AnalyticsServiceClient, analytics::ChurnReportRequest, churn_report
+);
+command!(
+    /// The seed-style churn table: each segment's vehicles and the rate.
+    churn_table, AnalyticsServiceClient, analytics::ChurnTableRequest, churn_table
+);
+command!(
     file_complaint,
     ComplaintServiceClient,
     complaint::FileComplaintRequest,
@@ -400,11 +407,32 @@ async fn complaints_json(
     }
 }
 
-async fn complaints_page(State(console): State<Console>, headers: HeaderMap) -> Response {
-    match console.session(&headers) {
-        Some(_) => Html(pages::complaints(english(&headers))).into_response(),
+/// A page for the signed-in; the sign-in otherwise.
+fn page_for(console: &Console, headers: &HeaderMap, page: fn(bool) -> String) -> Response {
+    match console.session(headers) {
+        Some(_) => Html(page(english(headers))).into_response(),
         None => Redirect::to("/login").into_response(),
     }
+}
+
+async fn complaints_page(State(console): State<Console>, headers: HeaderMap) -> Response {
+    page_for(&console, &headers, pages::complaints)
+}
+
+async fn churn_page(State(console): State<Console>, headers: HeaderMap) -> Response {
+    page_for(&console, &headers, pages::churn)
+}
+
+/// Apache ECharts (the common build), vendored by scripts/vendor-web-assets.sh.
+async fn echarts() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("assets/echarts.min.js"),
+    )
+        .into_response()
 }
 
 async fn root(State(console): State<Console>, headers: HeaderMap) -> Redirect {
@@ -438,6 +466,10 @@ pub async fn serve(
         .route("/api/tasks/attempt", post(attempt))
         .route("/api/tasks/outcome", post(outcome))
         .route("/complaints", get(complaints_page))
+        .route("/churn", get(churn_page))
+        .route("/assets/echarts.min.js", get(echarts))
+        .route("/api/reports/churn", post(churn_report))
+        .route("/api/reports/churn-table", post(churn_table))
         .route("/api/complaints", get(complaints_json))
         .route("/api/complaints/file", post(file_complaint))
         .route("/api/complaints/acknowledge", post(acknowledge))

@@ -149,12 +149,14 @@ async function load() {{
 
 /// Links between the pages.
 fn nav(english: bool) -> String {
-    let (worklist, complaints) = if english {
-        ("Worklist", "Complaints")
+    let (worklist, complaints, churn) = if english {
+        ("Worklist", "Complaints", "Churn")
     } else {
-        ("回访工作台", "投诉看板")
+        ("回访工作台", "投诉看板", "流失率")
     };
-    format!("<a href=\"/worklist\">{worklist}</a><a href=\"/complaints\">{complaints}</a>")
+    format!(
+        "<a href=\"/worklist\">{worklist}</a><a href=\"/complaints\">{complaints}</a><a href=\"/churn\">{churn}</a>"
+    )
 }
 
 /// The complaint board: a dealer's tickets, overdue first, then by grade and
@@ -237,6 +239,94 @@ async function load() {{
   const dealers = session.dealers.length ? session.dealers : [new URLSearchParams(location.search).get("dealer") || "D001"];
   for (const d of dealers) {{ const o = document.createElement("option"); o.value = d; o.textContent = d; $("dealer").appendChild(o); }}
   $("dealer").onchange = load; $("overdue").onchange = load;
+  load();
+}})();
+</script>"##
+    );
+    page(english, title, &body)
+}
+
+/// The churn dashboard: the monthly rate over a year as a line, a month's
+/// rate by model, region, vehicle age or advisor group as bars, and the
+/// seed-style table by model, any month as of, rule A or B.
+pub fn churn(english: bool) -> String {
+    let strings = if english {
+        r#"{"title":"Churn","dealer":"Dealer","month":"Month","rule":"Rule","by":"By","byModel":"Model","byRegion":"Region","byAge":"Vehicle age","byGroup":"Advisor group","trend":"Monthly churn rate","bars":"Churn rate by","table":"Churn table by model","value":"Model","base":"Vehicles","active":"Active","wavering":"Wavering","churned":"Churned","drifting":"Drifting","fully":"Fully churned","rate":"Rate","total":"Total","signout":"Sign out","other":"中文","otherLang":"zh"}"#
+    } else {
+        r#"{"title":"流失率","dealer":"经销商","month":"月份","rule":"口径","by":"维度","byModel":"车型","byRegion":"区域","byAge":"车龄","byGroup":"服务顾问组","trend":"月度流失率","bars":"流失率：按","table":"流失统计表（按车型）","value":"车型","base":"保有车辆","active":"活跃","wavering":"摇摆","churned":"流失","drifting":"深度流失","fully":"彻底流失","rate":"流失率","total":"合计","signout":"退出","other":"English","otherLang":"en"}"#
+    };
+    let title = if english { "Churn" } else { "流失率" };
+    let nav = nav(english);
+    let body = format!(
+        r##"<header><strong>aftercare</strong>{nav}<span id="who"></span>
+<label><span id="l-dealer"></span> <select id="dealer"></select></label>
+<label><span id="l-month"></span> <input type="month" id="month"></label>
+<label><span id="l-rule"></span> <select id="rule"><option value="CHURN_RULE_A">A</option><option value="CHURN_RULE_B">B</option></select></label>
+<label><span id="l-by"></span> <select id="by"></select></label>
+<a href="#" id="lang"></a>
+<form method="post" action="/logout" style="margin-left:auto"><button id="signout"></button></form></header>
+<main><h1 id="title"></h1><p id="error" class="error" role="alert"></p>
+<h2 id="h-trend"></h2><div id="trend" style="height:280px"></div>
+<h2 id="h-bars"></h2><div id="bars" style="height:280px"></div>
+<h2 id="h-table"></h2>
+<table><thead><tr><th id="c-value"></th><th id="c-base"></th><th id="c-active" class="wide"></th><th id="c-wavering" class="wide"></th><th id="c-churned"></th><th id="c-drifting" class="wide"></th><th id="c-fully" class="wide"></th><th id="c-rate"></th></tr></thead><tbody id="table"></tbody></table>
+</main>
+<script src="/assets/echarts.min.js"></script>
+<script>
+const T = {strings};
+const $ = (id) => document.getElementById(id);
+let session = null;
+function text(id, value) {{ $(id).textContent = value; }}
+for (const [id, key] of [["title","title"],["l-dealer","dealer"],["l-month","month"],["l-rule","rule"],["l-by","by"],["h-trend","trend"],["h-table","table"],["c-value","value"],["c-base","base"],["c-active","active"],["c-wavering","wavering"],["c-churned","churned"],["c-drifting","drifting"],["c-fully","fully"],["c-rate","rate"],["signout","signout"],["lang","other"]]) text(id, T[key]);
+$("lang").onclick = (e) => {{ e.preventDefault(); document.cookie = "lang=" + T.otherLang + "; path=/; SameSite=Strict"; location.reload(); }};
+for (const [value, key] of [["BREAKDOWN_MODEL","byModel"],["BREAKDOWN_REGION","byRegion"],["BREAKDOWN_AGE","byAge"],["BREAKDOWN_ADVISOR_GROUP","byGroup"]]) {{ const o = document.createElement("option"); o.value = value; o.textContent = T[key]; $("by").appendChild(o); }}
+const trend = echarts.init($("trend")), bars = echarts.init($("bars"));
+window.addEventListener("resize", () => {{ trend.resize(); bars.resize(); }});
+const percent = (rate) => Math.round((rate || 0) * 10000) / 100;
+async function ask(path, body) {{
+  const answer = await fetch(path, {{ method: "POST", headers: {{ "Content-Type": "application/json", "X-CSRF-Token": session.csrf }}, body: JSON.stringify(body) }});
+  const json = await answer.json();
+  if (!answer.ok) throw new Error(json.error);
+  return json;
+}}
+function monthsEndingAt(year, month, n) {{
+  const out = [];
+  for (let i = n - 1; i >= 0; i--) {{ const d = new Date(Date.UTC(year, month - 1 - i, 1)); out.push({{ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1 }}); }}
+  return out;
+}}
+async function load() {{
+  text("error", "");
+  const [year, month] = $("month").value.split("-").map(Number);
+  const dealers = [{{ value: $("dealer").value }}];
+  const rule = $("rule").value, breakdown = $("by").value;
+  text("h-bars", T.bars + " " + $("by").selectedOptions[0].textContent);
+  try {{
+    const months = monthsEndingAt(year, month, 12);
+    const reports = await Promise.all(months.map((m) => ask("/api/reports/churn", {{ dealers, month: m, rule }})));
+    trend.setOption({{ tooltip: {{ trigger: "axis", valueFormatter: (v) => v + "%" }}, xAxis: {{ type: "category", data: months.map((m) => m.year + "-" + String(m.month).padStart(2, "0")) }}, yAxis: {{ type: "value", axisLabel: {{ formatter: "{{value}}%" }} }}, series: [{{ type: "line", name: T.rate, data: reports.map((r) => percent(r.total && r.total.rate)) }}] }}, true);
+    const split = await ask("/api/reports/churn", {{ dealers, month: {{ year, month }}, rule, breakdown }});
+    const lines = split.lines || [];
+    bars.setOption({{ tooltip: {{ trigger: "axis", valueFormatter: (v) => v + "%" }}, xAxis: {{ type: "category", data: lines.map((l) => l.value || "—") }}, yAxis: {{ type: "value", axisLabel: {{ formatter: "{{value}}%" }} }}, series: [{{ type: "bar", name: T.rate, data: lines.map((l) => percent(l.rate)) }}] }}, true);
+    const table = await ask("/api/reports/churn-table", {{ dealers, month: {{ year, month }}, breakdown: "BREAKDOWN_MODEL" }});
+    const rows = $("table"); rows.replaceChildren();
+    const segment = (line, name) => {{ const s = (line.segments || []).find((x) => x.segment === name); return s ? String(s.vehicles) : "0"; }};
+    for (const line of [...(table.lines || []), {{ ...(table.total || {{}}), value: T.total }}]) {{
+      const tr = rows.insertRow(); tr.dataset.value = line.value || "";
+      const cells = [line.value || "—", String(line.base || 0), segment(line, "SEGMENT_ACTIVE"), segment(line, "SEGMENT_WAVERING"), segment(line, "SEGMENT_CHURNED"), segment(line, "SEGMENT_DRIFTING"), segment(line, "SEGMENT_FULLY_CHURNED"), percent(line.rate) + "%"];
+      cells.forEach((value, i) => {{ const td = tr.insertCell(); td.textContent = value; if (i === 2 || i === 3 || i === 5 || i === 6) td.className = "wide"; }});
+    }}
+  }} catch (e) {{ text("error", e.message); }}
+}}
+(async () => {{
+  const answer = await fetch("/api/session");
+  if (!answer.ok) {{ location.href = "/login"; return; }}
+  session = await answer.json();
+  text("who", session.principal);
+  const dealers = session.dealers.length ? session.dealers : [new URLSearchParams(location.search).get("dealer") || "D001"];
+  for (const d of dealers) {{ const o = document.createElement("option"); o.value = d; o.textContent = d; $("dealer").appendChild(o); }}
+  const last = new Date(); last.setUTCDate(1); last.setUTCMonth(last.getUTCMonth() - 1);
+  $("month").value = new URLSearchParams(location.search).get("month") || (last.getUTCFullYear() + "-" + String(last.getUTCMonth() + 1).padStart(2, "0"));
+  for (const id of ["dealer", "month", "rule", "by"]) $(id).onchange = load;
   load();
 }})();
 </script>"##
