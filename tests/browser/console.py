@@ -79,6 +79,9 @@ def main() -> int:
         page.get_by_role("link", name="流失率").click()
         expect(page.locator("#title")).to_have_text("流失率")
         expect(page.locator("#table tr").last).to_contain_text("合计", timeout=30_000)
+        # The generated dealer's vehicles are counted, model by model.
+        assert page.locator("#table tr").count() > 1, "no model lines in the churn table"
+        page.wait_for_timeout(1000)  # the charts' entry animation, for the screenshot
         expect(page.locator("#error")).to_have_text("")
         expect(page.locator("#trend canvas")).to_have_count(1)
         expect(page.locator("#bars canvas")).to_have_count(1)

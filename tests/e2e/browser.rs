@@ -2,7 +2,8 @@
 //! Playwright from the project's virtualenv; `make test` installs both): the
 //! script in tests/browser signs an agent in, works the lead's call from the
 //! worklist, is refused another dealer's data, switches the language and opens
-//! the complaint board, writing a screenshot of each page under
+//! the complaint board; a care manager reads the churn dashboard of a dealer
+//! with three years of generated history. A screenshot of each page goes under
 //! target/screenshots for a reviewer.
 
 use std::path::PathBuf;
@@ -29,7 +30,7 @@ async fn an_agent_works_a_call_in_a_real_browser() {
         [
             token("ops", ADMIN, "admin", "all"),
             token("王芳", AGENT, "callback-agent", "dealer:D001"),
-            token("李经理", MANAGER, "care-manager", "dealer:D001"),
+            token("李经理", MANAGER, "care-manager", "dealer:D002"),
         ]
         .concat(),
     )
@@ -63,6 +64,23 @@ async fn an_agent_works_a_call_in_a_real_browser() {
         .await
         .expect("lead");
 
+    // Three years of another dealer's history, for the manager's dashboard.
+    let (ok, _, stderr) = crate::harness::cli(
+        dir.path(),
+        &[
+            "demo",
+            "--dealer",
+            "D002",
+            "--customers",
+            "120",
+            "--server",
+            &server.url(),
+            "--token",
+            ADMIN,
+        ],
+        &[],
+    );
+    assert!(ok, "demo: {stderr}");
     let python = std::env::var("PYTHON_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|_| repository().join(".venv/bin/python"));
