@@ -391,3 +391,74 @@ async fn a_care_manager_files_acknowledges_and_escalates_on_the_complaint_board(
     let (status, _, body) = http(&addr, "GET", "/api/complaints?dealer=D002", &signed_in, "");
     assert_eq!(status, 403, "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operations_are_for_administrators() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("aftercare.toml");
+    std::fs::write(
+        &config,
+        [
+            token("ops", ADMIN, "admin", "all"),
+            token("王芳", AGENT, "callback-agent", "dealer:D001"),
+        ]
+        .concat(),
+    )
+    .expect("config");
+    let server = Server::start(
+        dir.path(),
+        &["--config", config.to_str().expect("utf-8")],
+        &[],
+    );
+    let output = server.output();
+    let addr = output
+        .lines()
+        .find_map(|l| l.strip_prefix("web console on http://"))
+        .and_then(|rest| rest.split('/').next())
+        .expect("the web console's address")
+        .to_owned();
+    let (cookie, csrf) = sign_in(&addr, ADMIN);
+    let admin = [
+        ("Cookie", cookie.as_str()),
+        ("Content-Type", "application/json"),
+        ("X-CSRF-Token", csrf.as_str()),
+    ];
+    let (status, _, body) = http(&addr, "POST", "/api/operations/status", &admin, "{}");
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let names: Vec<&str> = answer["projections"]
+        .as_array()
+        .expect("projections")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(names.contains(&"callback_tasks"), "{names:?}");
+    let (status, _, body) = http(&addr, "POST", "/api/operations/dead-letters", &admin, "{}");
+    assert_eq!(status, 200, "{body}");
+    let (status, _, page) = http(
+        &addr,
+        "GET",
+        "/operations",
+        &[admin[0], ("Accept-Language", "en")],
+        "",
+    );
+    assert_eq!(status, 200);
+    assert!(page.contains("Open dead letters"), "{page}");
+
+    let (cookie, csrf) = sign_in(&addr, AGENT);
+    let agent = [
+        ("Cookie", cookie.as_str()),
+        ("Content-Type", "application/json"),
+        ("X-CSRF-Token", csrf.as_str()),
+    ];
+    let (status, _, body) = http(&addr, "POST", "/api/operations/dead-letters", &agent, "{}");
+    assert_eq!(status, 403, "an agent may not read dead letters: {body}");
+    let (status, _, body) = http(
+        &addr,
+        "POST",
+        "/api/operations/retry",
+        &agent,
+        r#"{"runner":"audit"}"#,
+    );
+    assert_eq!(status, 403, "an agent may not retry: {body}");
+}

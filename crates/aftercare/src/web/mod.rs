@@ -340,6 +340,18 @@ command!(
     churn_table, AnalyticsServiceClient, analytics::ChurnTableRequest, churn_table
 );
 command!(
+    /// Each projection's checkpoint, lag and dead letters (administrators).
+    projection_status, SystemServiceClient, system::ProjectionStatusRequest, projection_status
+);
+command!(
+    /// Dead letters with their reasons (administrators).
+    dead_letters, SystemServiceClient, system::ListDeadLettersRequest, list_dead_letters
+);
+command!(
+    /// Retries dead letters after a fix (administrators).
+    retry_dead_letters, SystemServiceClient, system::RetryDeadLettersRequest, retry_dead_letters
+);
+command!(
     file_complaint,
     ComplaintServiceClient,
     complaint::FileComplaintRequest,
@@ -423,6 +435,10 @@ async fn churn_page(State(console): State<Console>, headers: HeaderMap) -> Respo
     page_for(&console, &headers, pages::churn)
 }
 
+async fn operations_page(State(console): State<Console>, headers: HeaderMap) -> Response {
+    page_for(&console, &headers, pages::operations)
+}
+
 /// Apache ECharts (the common build), vendored by scripts/vendor-web-assets.sh.
 async fn echarts() -> Response {
     (
@@ -467,6 +483,10 @@ pub async fn serve(
         .route("/api/tasks/outcome", post(outcome))
         .route("/complaints", get(complaints_page))
         .route("/churn", get(churn_page))
+        .route("/operations", get(operations_page))
+        .route("/api/operations/status", post(projection_status))
+        .route("/api/operations/dead-letters", post(dead_letters))
+        .route("/api/operations/retry", post(retry_dead_letters))
         .route("/assets/echarts.min.js", get(echarts))
         .route("/api/reports/churn", post(churn_report))
         .route("/api/reports/churn-table", post(churn_table))

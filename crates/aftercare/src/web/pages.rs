@@ -149,13 +149,13 @@ async function load() {{
 
 /// Links between the pages.
 fn nav(english: bool) -> String {
-    let (worklist, complaints, churn) = if english {
-        ("Worklist", "Complaints", "Churn")
+    let (worklist, complaints, churn, operations) = if english {
+        ("Worklist", "Complaints", "Churn", "Operations")
     } else {
-        ("回访工作台", "投诉看板", "流失率")
+        ("回访工作台", "投诉看板", "流失率", "运维")
     };
     format!(
-        "<a href=\"/worklist\">{worklist}</a><a href=\"/complaints\">{complaints}</a><a href=\"/churn\">{churn}</a>"
+        "<a href=\"/worklist\">{worklist}</a><a href=\"/complaints\">{complaints}</a><a href=\"/churn\">{churn}</a><a href=\"/operations\">{operations}</a>"
     )
 }
 
@@ -327,6 +327,75 @@ async function load() {{
   const last = new Date(); last.setUTCDate(1); last.setUTCMonth(last.getUTCMonth() - 1);
   $("month").value = new URLSearchParams(location.search).get("month") || (last.getUTCFullYear() + "-" + String(last.getUTCMonth() + 1).padStart(2, "0"));
   for (const id of ["dealer", "month", "rule", "by"]) $(id).onchange = load;
+  load();
+}})();
+</script>"##
+    );
+    page(english, title, &body)
+}
+
+/// Operations (administrators): each projection's position, lag and dead
+/// letters, the open letters with their reasons, a retry button for each.
+pub fn operations(english: bool) -> String {
+    let strings = if english {
+        r#"{"title":"Operations","head":"Event log head","projection":"Projection","checkpoint":"Checkpoint","lag":"Lag","dead":"Dead letters","open":"Open","letters":"Open dead letters","id":"Letter","dealer":"Dealer","state":"State","reason":"Reason","retry":"Retry","none":"No open dead letters.","signout":"Sign out","other":"中文","otherLang":"zh"}"#
+    } else {
+        r#"{"title":"运维","head":"事件日志头","projection":"投影","checkpoint":"检查点","lag":"滞后","dead":"死信","open":"未处理","letters":"未处理的死信","id":"死信","dealer":"经销商","state":"状态","reason":"原因","retry":"重试","none":"没有未处理的死信。","signout":"退出","other":"English","otherLang":"en"}"#
+    };
+    let title = if english { "Operations" } else { "运维" };
+    let nav = nav(english);
+    let body = format!(
+        r##"<header><strong>aftercare</strong>{nav}<span id="who"></span>
+<a href="#" id="lang"></a>
+<form method="post" action="/logout" style="margin-left:auto"><button id="signout"></button></form></header>
+<main><h1 id="title"></h1><p id="head" class="muted"></p><p id="error" class="error" role="alert"></p>
+<table><thead><tr><th id="c-projection"></th><th id="c-checkpoint"></th><th id="c-lag"></th><th id="c-dead"></th><th id="c-open"></th></tr></thead><tbody id="projections"></tbody></table>
+<h2 id="h-letters"></h2>
+<table><thead><tr><th id="c-id"></th><th id="c-dealer" class="wide"></th><th id="c-state"></th><th id="c-reason"></th><th></th></tr></thead><tbody id="letters"></tbody></table>
+</main>
+<script>
+const T = {strings};
+const $ = (id) => document.getElementById(id);
+let session = null;
+function text(id, value) {{ $(id).textContent = value; }}
+for (const [id, key] of [["title","title"],["c-projection","projection"],["c-checkpoint","checkpoint"],["c-lag","lag"],["c-dead","dead"],["c-open","open"],["h-letters","letters"],["c-id","id"],["c-dealer","dealer"],["c-state","state"],["c-reason","reason"],["signout","signout"],["lang","other"]]) text(id, T[key]);
+$("lang").onclick = (e) => {{ e.preventDefault(); document.cookie = "lang=" + T.otherLang + "; path=/; SameSite=Strict"; location.reload(); }};
+async function ask(path, body) {{
+  const answer = await fetch(path, {{ method: "POST", headers: {{ "Content-Type": "application/json", "X-CSRF-Token": session.csrf }}, body: JSON.stringify(body || {{}}) }});
+  const json = await answer.json();
+  if (!answer.ok) throw new Error(json.error);
+  return json;
+}}
+async function load() {{
+  text("error", "");
+  try {{
+    const status = await ask("/api/operations/status");
+    text("head", T.head + ": " + ((status.head && status.head.value) || 0));
+    const rows = $("projections"); rows.replaceChildren();
+    for (const p of status.projections || []) {{
+      const tr = rows.insertRow(); tr.dataset.projection = p.name;
+      for (const value of [p.name, (p.checkpoint && p.checkpoint.value) || "0", p.lag || "0", p.dead_lettered || "0", p.open_dead_letters || "0"]) tr.insertCell().textContent = String(value);
+    }}
+    const letters = (await ask("/api/operations/dead-letters")).letters || [];
+    const list = $("letters"); list.replaceChildren();
+    if (letters.length === 0) {{ const td = list.insertRow().insertCell(); td.colSpan = 5; td.textContent = T.none; }}
+    for (const l of letters) {{
+      const tr = list.insertRow(); tr.dataset.letter = l.id;
+      [l.id, (l.dealer && l.dealer.value) || "", l.state, l.reason].forEach((value, i) => {{ const td = tr.insertCell(); td.textContent = value || ""; if (i === 1) td.className = "wide"; }});
+      const td = tr.insertCell();
+      if (l.retryable) {{
+        const button = document.createElement("button"); button.className = "primary"; button.textContent = T.retry;
+        button.onclick = async () => {{ try {{ await ask("/api/operations/retry", {{ id: l.id }}); }} catch (e) {{ text("error", e.message); }} load(); }};
+        td.appendChild(button);
+      }}
+    }}
+  }} catch (e) {{ text("error", e.message); }}
+}}
+(async () => {{
+  const answer = await fetch("/api/session");
+  if (!answer.ok) {{ location.href = "/login"; return; }}
+  session = await answer.json();
+  text("who", session.principal);
   load();
 }})();
 </script>"##
