@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use aftercare_proto::intake::v1 as intake;
 use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 
-use crate::harness::{Server, authorized, dealer, token};
+use crate::harness::{authorized, console_server, dealer, token};
 
 const ADMIN: &str = "browser-admin-token-00001";
 const AGENT: &str = "browser-agent-token-00001";
@@ -24,29 +24,15 @@ fn repository() -> PathBuf {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_works_a_call_in_a_real_browser() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("aftercare.toml");
-    std::fs::write(
-        &config,
-        [
+    let (server, addr) = console_server(
+        dir.path(),
+        &[
             token("ops", ADMIN, "admin", "all"),
             token("王芳", AGENT, "callback-agent", "dealer:D001"),
             token("李经理", MANAGER, "care-manager", "dealer:D002"),
-        ]
-        .concat(),
-    )
-    .expect("config");
-    let server = Server::start(
-        dir.path(),
-        &["--config", config.to_str().expect("utf-8")],
-        &[],
+        ],
     );
-    let output = server.output();
-    let web = output
-        .lines()
-        .find_map(|l| l.strip_prefix("web console on "))
-        .and_then(|rest| rest.split('/').take(3).collect::<Vec<_>>().join("/").into())
-        .unwrap_or_else(|| panic!("no web console address in:\n{output}"));
-    let web: String = web;
+    let web = format!("http://{addr}");
     let mut intake_api = IntakeServiceClient::new(server.channel().await);
     intake_api
         .capture_lead(authorized(

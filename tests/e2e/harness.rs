@@ -293,3 +293,20 @@ pub fn cli_json_args(dir: &Path, args: &[&str]) -> serde_json::Value {
     assert!(ok, "{args:?}: {stderr}");
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
+
+/// `aftercare serve` on the embedded default in `dir` with `tokens` (each a
+/// `[[auth.tokens]]` entry, see [`token`]) as its configuration: the server and
+/// its web console's `host:port`.
+pub fn console_server(dir: &Path, tokens: &[String]) -> (Server, String) {
+    let config = dir.join("aftercare.toml");
+    std::fs::write(&config, tokens.concat()).expect("config");
+    let server = Server::start(dir, &["--config", config.to_str().expect("utf-8")], &[]);
+    let output = server.output();
+    let web = output
+        .lines()
+        .find_map(|l| l.strip_prefix("web console on http://"))
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no web console address in:\n{output}"))
+        .to_owned();
+    (server, web)
+}

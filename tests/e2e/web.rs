@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use aftercare_proto::intake::v1 as intake;
 use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 
-use crate::harness::{Server, authorized, dealer, token};
+use crate::harness::{authorized, console_server, dealer, token};
 
 const ADMIN: &str = "web-admin-token-000000001";
 const AGENT: &str = "web-agent-token-000000001";
@@ -61,28 +61,13 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_signs_in_sees_their_worklist_and_claims_a_call() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("aftercare.toml");
-    std::fs::write(
-        &config,
-        [
+    let (server, addr) = console_server(
+        dir.path(),
+        &[
             token("ops", ADMIN, "admin", "all"),
             token("王芳", AGENT, "callback-agent", "dealer:D001"),
-        ]
-        .concat(),
-    )
-    .expect("config");
-    let server = Server::start(
-        dir.path(),
-        &["--config", config.to_str().expect("utf-8")],
-        &[],
+        ],
     );
-    let output = server.output();
-    let addr = output
-        .lines()
-        .find_map(|l| l.strip_prefix("web console on http://"))
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no web console address in:\n{output}"))
-        .to_owned();
 
     // An OEM lead: a first call due within 30 minutes.
     let mut intake_api = IntakeServiceClient::new(server.channel().await);
@@ -291,28 +276,13 @@ fn sign_in(addr: &str, token: &str) -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_care_manager_files_acknowledges_and_escalates_on_the_complaint_board() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("aftercare.toml");
-    std::fs::write(
-        &config,
-        [
+    let (_server, addr) = console_server(
+        dir.path(),
+        &[
             token("ops", ADMIN, "admin", "all"),
             token("李经理", MANAGER, "care-manager", "dealer:D001"),
-        ]
-        .concat(),
-    )
-    .expect("config");
-    let server = Server::start(
-        dir.path(),
-        &["--config", config.to_str().expect("utf-8")],
-        &[],
+        ],
     );
-    let output = server.output();
-    let addr = output
-        .lines()
-        .find_map(|l| l.strip_prefix("web console on http://"))
-        .and_then(|rest| rest.split('/').next())
-        .expect("the web console's address")
-        .to_owned();
     let (cookie, csrf) = sign_in(&addr, MANAGER);
     let signed_in = [("Cookie", cookie.as_str())];
     let (status, _, page) = http(
@@ -395,28 +365,13 @@ async fn a_care_manager_files_acknowledges_and_escalates_on_the_complaint_board(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operations_are_for_administrators() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let config = dir.path().join("aftercare.toml");
-    std::fs::write(
-        &config,
-        [
+    let (_server, addr) = console_server(
+        dir.path(),
+        &[
             token("ops", ADMIN, "admin", "all"),
             token("王芳", AGENT, "callback-agent", "dealer:D001"),
-        ]
-        .concat(),
-    )
-    .expect("config");
-    let server = Server::start(
-        dir.path(),
-        &["--config", config.to_str().expect("utf-8")],
-        &[],
+        ],
     );
-    let output = server.output();
-    let addr = output
-        .lines()
-        .find_map(|l| l.strip_prefix("web console on http://"))
-        .and_then(|rest| rest.split('/').next())
-        .expect("the web console's address")
-        .to_owned();
     let (cookie, csrf) = sign_in(&addr, ADMIN);
     let admin = [
         ("Cookie", cookie.as_str()),

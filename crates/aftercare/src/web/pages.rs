@@ -18,6 +18,34 @@ button.primary { background: #0b6bcb; color: #fff; border: 0; border-radius: 4px
 @media (max-width: 800px) { .wide { display: none; } }
 "#;
 
+/// What every page's script shares: `$` and `text`, the language switch, a
+/// POST with the session's CSRF token (`ask`), and `start`, which reads the
+/// session (or goes to the sign-in), names the person, fills the dealer picker
+/// from their scope, then runs the page.
+const COMMON: &str = r#"
+const $ = (id) => document.getElementById(id);
+let session = null;
+function text(id, value) { $(id).textContent = value; }
+$("lang").onclick = (e) => { e.preventDefault(); document.cookie = "lang=" + T.otherLang + "; path=/; SameSite=Strict"; location.reload(); };
+async function ask(path, body) {
+  const answer = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": session.csrf }, body: JSON.stringify(body || {}) });
+  const json = await answer.json();
+  if (!answer.ok) throw new Error(json.error);
+  return json;
+}
+async function start(ready) {
+  const answer = await fetch("/api/session");
+  if (!answer.ok) { location.href = "/login"; return; }
+  session = await answer.json();
+  text("who", session.principal);
+  if ($("dealer")) {
+    const dealers = session.dealers.length ? session.dealers : [new URLSearchParams(location.search).get("dealer") || "D001"];
+    for (const d of dealers) { const o = document.createElement("option"); o.value = d; o.textContent = d; $("dealer").appendChild(o); }
+  }
+  ready();
+}
+"#;
+
 fn page(english: bool, title: &str, body: &str) -> String {
     let lang = if english { "en" } else { "zh-CN" };
     format!(
@@ -88,11 +116,8 @@ pub fn worklist(english: bool) -> String {
 <tbody id="tasks"></tbody></table></main>
 <script>
 const T = {strings};
-const $ = (id) => document.getElementById(id);
-let session = null;
-function text(id, value) {{ $(id).textContent = value; }}
+{common}
 for (const [id, key] of [["title","title"],["l-dealer","dealer"],["l-mine","mine"],["h-kind","kind"],["h-customer","customer"],["h-vehicle","vehicle"],["h-cause","cause"],["h-due","due"],["h-who","who"],["signout","signout"],["lang","other"]]) text(id, T[key]);
-$("lang").onclick = (e) => {{ e.preventDefault(); document.cookie = "lang=" + T.otherLang + "; path=/; SameSite=Strict"; location.reload(); }};
 function kindName(kind) {{ const key = kind.replace("TASK_KIND_", ""); return T.kinds[key] || key.toLowerCase().replaceAll("_", " "); }}
 async function load() {{
   const dealer = $("dealer").value;
@@ -132,17 +157,12 @@ async function load() {{
     act(T.satisfied, "/api/tasks/outcome", {{ ...ref, satisfaction: "SATISFACTION_VERY_SATISFIED" }});
   }}
 }}
-(async () => {{
-  const answer = await fetch("/api/session");
-  if (!answer.ok) {{ location.href = "/login"; return; }}
-  session = await answer.json();
-  text("who", session.principal);
-  const dealers = session.dealers.length ? session.dealers : [new URLSearchParams(location.search).get("dealer") || "D001"];
-  for (const d of dealers) {{ const o = document.createElement("option"); o.value = d; o.textContent = d; $("dealer").appendChild(o); }}
+start(() => {{
   $("dealer").onchange = load; $("mine").onchange = load;
   load();
-}})();
-</script>"##
+}});
+</script>"##,
+        common = COMMON,
     );
     page(english, title, &body)
 }
@@ -185,11 +205,8 @@ pub fn complaints(english: bool) -> String {
 <tbody id="tickets"></tbody></table></main>
 <script>
 const T = {strings};
-const $ = (id) => document.getElementById(id);
-let session = null;
-function text(id, value) {{ $(id).textContent = value; }}
+{common}
 for (const [id, key] of [["title","title"],["l-dealer","dealer"],["l-overdue","overdueOnly"],["h-ticket","ticket"],["h-grade","grade"],["h-status","status"],["h-what","what"],["h-owner","owner"],["h-deadline","deadline"],["signout","signout"],["lang","other"]]) text(id, T[key]);
-$("lang").onclick = (e) => {{ e.preventDefault(); document.cookie = "lang=" + T.otherLang + "; path=/; SameSite=Strict"; location.reload(); }};
 const local = (t) => t ? new Date(t).toLocaleString("{locale}", {{ timeZone: "Asia/Shanghai", dateStyle: "medium", timeStyle: "short" }}) : "";
 async function load() {{
   const dealer = $("dealer").value;
@@ -231,17 +248,12 @@ async function load() {{
     if (ticket.status === "resolved") act(T.close, "/api/complaints/close");
   }}
 }}
-(async () => {{
-  const answer = await fetch("/api/session");
-  if (!answer.ok) {{ location.href = "/login"; return; }}
-  session = await answer.json();
-  text("who", session.principal);
-  const dealers = session.dealers.length ? session.dealers : [new URLSearchParams(location.search).get("dealer") || "D001"];
-  for (const d of dealers) {{ const o = document.createElement("option"); o.value = d; o.textContent = d; $("dealer").appendChild(o); }}
+start(() => {{
   $("dealer").onchange = load; $("overdue").onchange = load;
   load();
-}})();
-</script>"##
+}});
+</script>"##,
+        common = COMMON,
     );
     page(english, title, &body)
 }
@@ -274,21 +286,12 @@ pub fn churn(english: bool) -> String {
 <script src="/assets/echarts.min.js"></script>
 <script>
 const T = {strings};
-const $ = (id) => document.getElementById(id);
-let session = null;
-function text(id, value) {{ $(id).textContent = value; }}
+{common}
 for (const [id, key] of [["title","title"],["l-dealer","dealer"],["l-month","month"],["l-rule","rule"],["l-by","by"],["h-trend","trend"],["h-table","table"],["c-value","value"],["c-base","base"],["c-active","active"],["c-wavering","wavering"],["c-churned","churned"],["c-drifting","drifting"],["c-fully","fully"],["c-rate","rate"],["signout","signout"],["lang","other"]]) text(id, T[key]);
-$("lang").onclick = (e) => {{ e.preventDefault(); document.cookie = "lang=" + T.otherLang + "; path=/; SameSite=Strict"; location.reload(); }};
 for (const [value, key] of [["BREAKDOWN_MODEL","byModel"],["BREAKDOWN_REGION","byRegion"],["BREAKDOWN_AGE","byAge"],["BREAKDOWN_ADVISOR_GROUP","byGroup"]]) {{ const o = document.createElement("option"); o.value = value; o.textContent = T[key]; $("by").appendChild(o); }}
 const trend = echarts.init($("trend")), bars = echarts.init($("bars"));
 window.addEventListener("resize", () => {{ trend.resize(); bars.resize(); }});
 const percent = (rate) => Math.round((rate || 0) * 10000) / 100;
-async function ask(path, body) {{
-  const answer = await fetch(path, {{ method: "POST", headers: {{ "Content-Type": "application/json", "X-CSRF-Token": session.csrf }}, body: JSON.stringify(body) }});
-  const json = await answer.json();
-  if (!answer.ok) throw new Error(json.error);
-  return json;
-}}
 function monthsEndingAt(year, month, n) {{
   const out = [];
   for (let i = n - 1; i >= 0; i--) {{ const d = new Date(Date.UTC(year, month - 1 - i, 1)); out.push({{ year: d.getUTCFullYear(), month: d.getUTCMonth() + 1 }}); }}
@@ -317,19 +320,14 @@ async function load() {{
     }}
   }} catch (e) {{ text("error", e.message); }}
 }}
-(async () => {{
-  const answer = await fetch("/api/session");
-  if (!answer.ok) {{ location.href = "/login"; return; }}
-  session = await answer.json();
-  text("who", session.principal);
-  const dealers = session.dealers.length ? session.dealers : [new URLSearchParams(location.search).get("dealer") || "D001"];
-  for (const d of dealers) {{ const o = document.createElement("option"); o.value = d; o.textContent = d; $("dealer").appendChild(o); }}
+start(() => {{
   const last = new Date(); last.setUTCDate(1); last.setUTCMonth(last.getUTCMonth() - 1);
   $("month").value = new URLSearchParams(location.search).get("month") || (last.getUTCFullYear() + "-" + String(last.getUTCMonth() + 1).padStart(2, "0"));
   for (const id of ["dealer", "month", "rule", "by"]) $(id).onchange = load;
   load();
-}})();
-</script>"##
+}});
+</script>"##,
+        common = COMMON,
     );
     page(english, title, &body)
 }
@@ -355,17 +353,8 @@ pub fn operations(english: bool) -> String {
 </main>
 <script>
 const T = {strings};
-const $ = (id) => document.getElementById(id);
-let session = null;
-function text(id, value) {{ $(id).textContent = value; }}
+{common}
 for (const [id, key] of [["title","title"],["c-projection","projection"],["c-checkpoint","checkpoint"],["c-lag","lag"],["c-dead","dead"],["c-open","open"],["h-letters","letters"],["c-id","id"],["c-dealer","dealer"],["c-state","state"],["c-reason","reason"],["signout","signout"],["lang","other"]]) text(id, T[key]);
-$("lang").onclick = (e) => {{ e.preventDefault(); document.cookie = "lang=" + T.otherLang + "; path=/; SameSite=Strict"; location.reload(); }};
-async function ask(path, body) {{
-  const answer = await fetch(path, {{ method: "POST", headers: {{ "Content-Type": "application/json", "X-CSRF-Token": session.csrf }}, body: JSON.stringify(body || {{}}) }});
-  const json = await answer.json();
-  if (!answer.ok) throw new Error(json.error);
-  return json;
-}}
 async function load() {{
   text("error", "");
   try {{
@@ -391,14 +380,9 @@ async function load() {{
     }}
   }} catch (e) {{ text("error", e.message); }}
 }}
-(async () => {{
-  const answer = await fetch("/api/session");
-  if (!answer.ok) {{ location.href = "/login"; return; }}
-  session = await answer.json();
-  text("who", session.principal);
-  load();
-}})();
-</script>"##
+start(load);
+</script>"##,
+        common = COMMON,
     );
     page(english, title, &body)
 }
