@@ -86,6 +86,15 @@ def main() -> int:
         expect(page.locator("#trend canvas")).to_have_count(1)
         expect(page.locator("#bars canvas")).to_have_count(1)
         shot(page, "churn-zh.png")
+        # The year's targets against the actuals.
+        page.get_by_role("link", name="目标达成").click()
+        expect(page.locator("#title")).to_have_text("目标达成")
+        section = page.locator("section[data-metric='churn-rate']")
+        expect(section).to_be_visible(timeout=30_000)
+        expect(section.locator("tbody tr").first).to_be_visible()
+        expect(page.locator("#error")).to_have_text("")
+        page.wait_for_timeout(1000)
+        shot(page, "targets-zh.png")
         browser.close()
     print(json.dumps({"ok": True, "screenshots": sorted(os.listdir(args.screenshots))}))
     return 0

@@ -67,6 +67,28 @@ async fn an_agent_works_a_call_in_a_real_browser() {
         &[],
     );
     assert!(ok, "demo: {stderr}");
+    let year = jiff::Zoned::now().year().to_string();
+    let (ok, _, stderr) = crate::harness::cli(
+        dir.path(),
+        &[
+            "targets",
+            "set",
+            "--dealer",
+            "D002",
+            "--metric",
+            "churn-rate",
+            "--year",
+            &year,
+            "--annual",
+            "0.0338",
+            "--server",
+            &server.url(),
+            "--token",
+            ADMIN,
+        ],
+        &[],
+    );
+    assert!(ok, "targets set: {stderr}");
     let python = std::env::var("PYTHON_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|_| repository().join(".venv/bin/python"));

@@ -340,6 +340,10 @@ command!(
     churn_table, AnalyticsServiceClient, analytics::ChurnTableRequest, churn_table
 );
 command!(
+    /// A year's targets against the actuals, month by month and by period.
+    targets_report, AnalyticsServiceClient, analytics::TargetsReportRequest, targets_report
+);
+command!(
     /// Each projection's checkpoint, lag and dead letters (administrators).
     projection_status, SystemServiceClient, system::ProjectionStatusRequest, projection_status
 );
@@ -435,6 +439,10 @@ async fn churn_page(State(console): State<Console>, headers: HeaderMap) -> Respo
     page_for(&console, &headers, pages::churn)
 }
 
+async fn targets_page(State(console): State<Console>, headers: HeaderMap) -> Response {
+    page_for(&console, &headers, pages::targets)
+}
+
 async fn operations_page(State(console): State<Console>, headers: HeaderMap) -> Response {
     page_for(&console, &headers, pages::operations)
 }
@@ -483,6 +491,8 @@ pub async fn serve(
         .route("/api/tasks/outcome", post(outcome))
         .route("/complaints", get(complaints_page))
         .route("/churn", get(churn_page))
+        .route("/targets", get(targets_page))
+        .route("/api/reports/targets", post(targets_report))
         .route("/operations", get(operations_page))
         .route("/api/operations/status", post(projection_status))
         .route("/api/operations/dead-letters", post(dead_letters))

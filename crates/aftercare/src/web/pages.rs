@@ -169,13 +169,13 @@ start(() => {{
 
 /// Links between the pages.
 fn nav(english: bool) -> String {
-    let (worklist, complaints, churn, operations) = if english {
-        ("Worklist", "Complaints", "Churn", "Operations")
+    let (worklist, complaints, churn, targets, operations) = if english {
+        ("Worklist", "Complaints", "Churn", "Targets", "Operations")
     } else {
-        ("回访工作台", "投诉看板", "流失率", "运维")
+        ("回访工作台", "投诉看板", "流失率", "目标达成", "运维")
     };
     format!(
-        "<a href=\"/worklist\">{worklist}</a><a href=\"/complaints\">{complaints}</a><a href=\"/churn\">{churn}</a><a href=\"/operations\">{operations}</a>"
+        "<a href=\"/worklist\">{worklist}</a><a href=\"/complaints\">{complaints}</a><a href=\"/churn\">{churn}</a><a href=\"/targets\">{targets}</a><a href=\"/operations\">{operations}</a>"
     )
 }
 
@@ -381,6 +381,68 @@ async function load() {{
   }} catch (e) {{ text("error", e.message); }}
 }}
 start(load);
+</script>"##,
+        common = COMMON,
+    );
+    page(english, title, &body)
+}
+
+/// Targets against actuals: per metric, each month's target as a line and
+/// actual as bars, and the quarters, year to date and year with whether each
+/// was met.
+pub fn targets(english: bool) -> String {
+    let strings = if english {
+        r#"{"title":"Targets","dealer":"Dealer","year":"Year","target":"Target","actual":"Actual","period":"Period","met":"Met","yes":"yes","no":"no","none":"No targets set for this year.","lower":"lower is better","signout":"Sign out","other":"中文","otherLang":"zh"}"#
+    } else {
+        r#"{"title":"目标达成","dealer":"经销商","year":"年份","target":"目标","actual":"实际","period":"期间","met":"达成","yes":"是","no":"否","none":"本年度尚未设定目标。","lower":"越低越好","signout":"退出","other":"English","otherLang":"en"}"#
+    };
+    let title = if english { "Targets" } else { "目标达成" };
+    let nav = nav(english);
+    let body = format!(
+        r##"<header><strong>aftercare</strong>{nav}<span id="who"></span>
+<label><span id="l-dealer"></span> <select id="dealer"></select></label>
+<label><span id="l-year"></span> <input type="number" id="year" min="2000" max="2100" style="width:6rem"></label>
+<a href="#" id="lang"></a>
+<form method="post" action="/logout" style="margin-left:auto"><button id="signout"></button></form></header>
+<main><h1 id="title"></h1><p id="error" class="error" role="alert"></p><div id="metrics"></div></main>
+<script src="/assets/echarts.min.js"></script>
+<script>
+const T = {strings};
+{common}
+for (const [id, key] of [["title","title"],["l-dealer","dealer"],["l-year","year"],["signout","signout"],["lang","other"]]) text(id, T[key]);
+const charts = [];
+window.addEventListener("resize", () => charts.forEach((c) => c.resize()));
+const shown = (v) => v === undefined || v === null ? "" : String(Math.round(v * 10000) / 10000);
+async function load() {{
+  text("error", "");
+  const box = $("metrics"); box.replaceChildren(); charts.splice(0).forEach((c) => c.dispose());
+  try {{
+    const report = await ask("/api/reports/targets", {{ dealer: {{ value: $("dealer").value }}, year: Number($("year").value) }});
+    const metrics = report.metrics || [];
+    if (metrics.length === 0) {{ const p = document.createElement("p"); p.textContent = T.none; box.appendChild(p); return; }}
+    for (const m of metrics) {{
+      const section = document.createElement("section"); section.dataset.metric = m.metric;
+      const h = document.createElement("h2"); h.textContent = m.metric + (m.lower_is_better ? " (" + T.lower + ")" : ""); section.appendChild(h);
+      const chart = document.createElement("div"); chart.style.height = "240px"; section.appendChild(chart);
+      const table = document.createElement("table"); const head = table.createTHead().insertRow();
+      for (const k of ["period", "target", "actual", "met"]) head.insertCell().textContent = T[k];
+      const body = table.createTBody();
+      for (const p of m.periods || []) {{
+        const tr = body.insertRow();
+        for (const v of [p.period, shown(p.target), shown(p.actual), p.met === undefined ? "" : (p.met ? T.yes : T.no)]) tr.insertCell().textContent = v;
+      }}
+      section.appendChild(table); box.appendChild(section);
+      const months = m.months || [];
+      const c = echarts.init(chart); charts.push(c);
+      c.setOption({{ tooltip: {{ trigger: "axis" }}, legend: {{ data: [T.target, T.actual] }}, xAxis: {{ type: "category", data: months.map((x) => x.month.year + "-" + String(x.month.month).padStart(2, "0")) }}, yAxis: {{ type: "value" }}, series: [{{ name: T.target, type: "line", data: months.map((x) => x.target ?? null) }}, {{ name: T.actual, type: "bar", data: months.map((x) => x.actual ?? null) }}] }});
+    }}
+  }} catch (e) {{ text("error", e.message); }}
+}}
+start(() => {{
+  $("year").value = new URLSearchParams(location.search).get("year") || new Date().getFullYear();
+  $("dealer").onchange = load; $("year").onchange = load;
+  load();
+}});
 </script>"##,
         common = COMMON,
     );
