@@ -95,6 +95,14 @@ def main() -> int:
         expect(page.locator("#error")).to_have_text("")
         page.wait_for_timeout(1000)
         shot(page, "targets-zh.png")
+        # The owner club: the generated dealer's members, per card.
+        page.get_by_role("link", name="车主俱乐部").click()
+        expect(page.locator("#title")).to_have_text("车主俱乐部")
+        members = page.locator("#figures tr[data-key='members'] td").last
+        expect(members).not_to_have_text("0", timeout=30_000)
+        expect(page.locator("#error")).to_have_text("")
+        page.wait_for_timeout(1000)
+        shot(page, "club-zh.png")
         browser.close()
     print(json.dumps({"ok": True, "screenshots": sorted(os.listdir(args.screenshots))}))
     return 0

@@ -23,6 +23,8 @@ use aftercare_proto::callback::v1 as callback;
 use aftercare_proto::callback::v1::callback_service_client::CallbackServiceClient;
 use aftercare_proto::complaint::v1 as complaint;
 use aftercare_proto::complaint::v1::complaint_service_client::ComplaintServiceClient;
+use aftercare_proto::loyalty::v1 as loyalty;
+use aftercare_proto::loyalty::v1::loyalty_service_client::LoyaltyServiceClient;
 use aftercare_proto::system::v1 as system;
 use aftercare_proto::system::v1::system_service_client::SystemServiceClient;
 use axum::Json;
@@ -344,6 +346,18 @@ command!(
     targets_report, AnalyticsServiceClient, analytics::TargetsReportRequest, targets_report
 );
 command!(
+    /// The owner club's month: members per card, joins, activity, points.
+    club_stats, LoyaltyServiceClient, loyalty::ClubStatsRequest, club_stats
+);
+command!(
+    /// A member's card: tier, balance, what the next card needs.
+    club_member, LoyaltyServiceClient, loyalty::GetMemberRequest, get_member
+);
+command!(
+    /// A member's points ledger, newest first.
+    club_ledger, LoyaltyServiceClient, loyalty::ListLedgerRequest, list_ledger
+);
+command!(
     /// Each projection's checkpoint, lag and dead letters (administrators).
     projection_status, SystemServiceClient, system::ProjectionStatusRequest, projection_status
 );
@@ -439,6 +453,10 @@ async fn churn_page(State(console): State<Console>, headers: HeaderMap) -> Respo
     page_for(&console, &headers, pages::churn)
 }
 
+async fn club_page(State(console): State<Console>, headers: HeaderMap) -> Response {
+    page_for(&console, &headers, pages::club)
+}
+
 async fn targets_page(State(console): State<Console>, headers: HeaderMap) -> Response {
     page_for(&console, &headers, pages::targets)
 }
@@ -491,6 +509,10 @@ pub async fn serve(
         .route("/api/tasks/outcome", post(outcome))
         .route("/complaints", get(complaints_page))
         .route("/churn", get(churn_page))
+        .route("/club", get(club_page))
+        .route("/api/club/stats", post(club_stats))
+        .route("/api/club/member", post(club_member))
+        .route("/api/club/ledger", post(club_ledger))
         .route("/targets", get(targets_page))
         .route("/api/reports/targets", post(targets_report))
         .route("/operations", get(operations_page))

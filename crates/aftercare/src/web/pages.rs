@@ -169,14 +169,18 @@ start(() => {{
 
 /// Links between the pages.
 fn nav(english: bool) -> String {
-    let (worklist, complaints, churn, targets, operations) = if english {
-        ("Worklist", "Complaints", "Churn", "Targets", "Operations")
-    } else {
-        ("回访工作台", "投诉看板", "流失率", "目标达成", "运维")
-    };
-    format!(
-        "<a href=\"/worklist\">{worklist}</a><a href=\"/complaints\">{complaints}</a><a href=\"/churn\">{churn}</a><a href=\"/targets\">{targets}</a><a href=\"/operations\">{operations}</a>"
-    )
+    let links: [(&str, &str, &str); 6] = [
+        ("/worklist", "Worklist", "回访工作台"),
+        ("/complaints", "Complaints", "投诉看板"),
+        ("/churn", "Churn", "流失率"),
+        ("/targets", "Targets", "目标达成"),
+        ("/club", "Owner club", "车主俱乐部"),
+        ("/operations", "Operations", "运维"),
+    ];
+    links
+        .iter()
+        .map(|(href, en, zh)| format!("<a href=\"{href}\">{}</a>", if english { en } else { zh }))
+        .collect()
 }
 
 /// The complaint board: a dealer's tickets, overdue first, then by grade and
@@ -441,6 +445,78 @@ async function load() {{
 start(() => {{
   $("year").value = new URLSearchParams(location.search).get("year") || new Date().getFullYear();
   $("dealer").onchange = load; $("year").onchange = load;
+  load();
+}});
+</script>"##,
+        common = COMMON,
+    );
+    page(english, title, &body)
+}
+
+/// The owner club: the month's figures and members per card, and a member's
+/// card, tier progress and ledger looked up by customer.
+pub fn club(english: bool) -> String {
+    let strings = if english {
+        r#"{"title":"Owner club","dealer":"Dealer","month":"Month","members":"Members","joined":"Joined this month","active":"Active this month","issued":"Points issued","redeemed":"Points redeemed","outstanding":"Points outstanding","owners":"Owners who are members","cards":"Members per card","lookup":"Member","customer":"Customer id","find":"Show","card":"Card","balance":"Balance","window":"Points in 24 months","next":"Next card","at":"When","kind":"Entry","points":"Points","detail":"Detail","signout":"Sign out","other":"中文","otherLang":"zh","cardNames":{"PROSPECT":"Prospect","GREEN":"Green","GREEN_ONE_STAR":"Green ★","GREEN_TWO_STAR":"Green ★★","GOLD":"Gold"}}"#
+    } else {
+        r#"{"title":"车主俱乐部","dealer":"经销商","month":"月份","members":"会员","joined":"本月入会","active":"本月活跃","issued":"发放积分","redeemed":"兑换积分","outstanding":"未兑换积分","owners":"车主入会","cards":"各等级会员","lookup":"会员","customer":"客户编号","find":"查询","card":"会员卡","balance":"积分余额","window":"24个月积分","next":"下一级","at":"时间","kind":"类型","points":"积分","detail":"明细","signout":"退出","other":"English","otherLang":"en","cardNames":{"PROSPECT":"普卡","GREEN":"绿卡","GREEN_ONE_STAR":"绿卡一星","GREEN_TWO_STAR":"绿卡二星","GOLD":"金卡"}}"#
+    };
+    let title = if english {
+        "Owner club"
+    } else {
+        "车主俱乐部"
+    };
+    let nav = nav(english);
+    let body = format!(
+        r##"<header><strong>aftercare</strong>{nav}<span id="who"></span>
+<label><span id="l-dealer"></span> <select id="dealer"></select></label>
+<label><span id="l-month"></span> <input type="month" id="month"></label>
+<a href="#" id="lang"></a>
+<form method="post" action="/logout" style="margin-left:auto"><button id="signout"></button></form></header>
+<main><h1 id="title"></h1><p id="error" class="error" role="alert"></p>
+<table><tbody id="figures"></tbody></table>
+<h2 id="h-cards"></h2><div id="cards" style="height:260px"></div>
+<h2 id="h-lookup"></h2>
+<form id="lookup"><label><span id="l-customer"></span> <input id="customer" required></label> <button class="primary" id="find"></button></form>
+<table><tbody id="member"></tbody></table>
+<table><thead><tr><th id="c-at"></th><th id="c-kind"></th><th id="c-points"></th><th id="c-detail"></th></tr></thead><tbody id="ledger"></tbody></table>
+</main>
+<script src="/assets/echarts.min.js"></script>
+<script>
+const T = {strings};
+{common}
+for (const [id, key] of [["title","title"],["l-dealer","dealer"],["l-month","month"],["h-cards","cards"],["h-lookup","lookup"],["l-customer","customer"],["find","find"],["c-at","at"],["c-kind","kind"],["c-points","points"],["c-detail","detail"],["signout","signout"],["lang","other"]]) text(id, T[key]);
+const cards = echarts.init($("cards"));
+window.addEventListener("resize", () => cards.resize());
+const cardName = (c) => {{ const key = (c || "").replace("CARD_", ""); return T.cardNames[key] || key.toLowerCase(); }};
+function rows(id, pairs) {{
+  const body = $(id); body.replaceChildren();
+  for (const [key, value] of pairs) {{ const tr = body.insertRow(); tr.dataset.key = key; tr.insertCell().textContent = T[key]; tr.insertCell().textContent = String(value ?? ""); }}
+}}
+async function load() {{
+  text("error", "");
+  const [year, month] = $("month").value.split("-").map(Number);
+  try {{
+    const s = await ask("/api/club/stats", {{ dealer: {{ value: $("dealer").value }}, month: {{ year, month }} }});
+    rows("figures", [["members", s.members || 0], ["joined", s.joined || 0], ["active", s.active || 0], ["issued", s.points_issued || 0], ["redeemed", s.points_redeemed || 0], ["outstanding", s.points_outstanding || 0], ["owners", (s.owners_joined || 0) + " / " + (s.owners || 0)]]);
+    cards.setOption({{ tooltip: {{ trigger: "item" }}, series: [{{ type: "pie", radius: ["40%", "70%"], data: (s.cards || []).map((c) => ({{ name: cardName(c.card), value: Number(c.members || 0) }})) }}] }}, true);
+  }} catch (e) {{ text("error", e.message); }}
+}}
+$("lookup").onsubmit = async (e) => {{
+  e.preventDefault(); text("error", "");
+  const ref = {{ dealer: {{ value: $("dealer").value }}, customer_id: $("customer").value.trim() }};
+  try {{
+    const m = await ask("/api/club/member", ref);
+    rows("member", [["card", cardName(m.card) + (m.vip ? " · VIP" : "")], ["balance", m.balance || 0], ["window", m.window_points || 0], ["next", m.next_card || ""]]);
+    const ledger = (await ask("/api/club/ledger", ref)).entries || [];
+    const body = $("ledger"); body.replaceChildren();
+    for (const entry of ledger) {{ const tr = body.insertRow(); for (const v of [entry.at ? new Date(entry.at).toLocaleString() : "", entry.kind, entry.points || 0, entry.detail || ""]) tr.insertCell().textContent = String(v); }}
+  }} catch (err) {{ text("error", err.message); }}
+}};
+start(() => {{
+  const now = new Date();
+  $("month").value = new URLSearchParams(location.search).get("month") || (now.getFullYear() + "-" + String(now.getMonth() + 1).padStart(2, "0"));
+  $("dealer").onchange = load; $("month").onchange = load;
   load();
 }});
 </script>"##,
