@@ -417,3 +417,90 @@ async fn operations_are_for_administrators() {
     );
     assert_eq!(status, 403, "an agent may not retry: {body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyers_club_card_and_ledger_read_in_the_console() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (server, addr) = console_server(
+        dir.path(),
+        &[
+            token("ops", ADMIN, "admin", "all"),
+            token("李经理", MANAGER, "care-manager", "dealer:D001"),
+        ],
+    );
+    let mut intake_api = IntakeServiceClient::new(server.channel().await);
+    let customer = intake_api
+        .register_customer(authorized(
+            intake::RegisterCustomerRequest {
+                dealer: dealer("D001"),
+                profile: Some(intake::CustomerInput {
+                    name: "吴强".into(),
+                    phones: vec!["13812340099".into()],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+            ADMIN,
+        ))
+        .await
+        .expect("customer")
+        .into_inner()
+        .customer_id;
+    intake_api
+        .record_sale(authorized(
+            intake::RecordSaleRequest {
+                dealer: dealer("D001"),
+                vin: crate::harness::vin(95, 1),
+                buyer_customer_id: customer.clone(),
+                sales_consultant: "李娜".into(),
+                model: "迈锐宝".into(),
+                sold_on: Some(aftercare_proto::calendar::to_date(
+                    jiff::Zoned::now().date(),
+                )),
+                ..Default::default()
+            },
+            ADMIN,
+        ))
+        .await
+        .expect("sale");
+    let (cookie, csrf) = sign_in(&addr, MANAGER);
+    let manager = [
+        ("Cookie", cookie.as_str()),
+        ("Content-Type", "application/json"),
+        ("X-CSRF-Token", csrf.as_str()),
+    ];
+    let member =
+        serde_json::json!({ "dealer": { "value": "D001" }, "customer_id": customer }).to_string();
+    // Every buyer is a member: the card appears once the club has the sale.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let card = loop {
+        let (status, _, body) = http(&addr, "POST", "/api/club/member", &manager, &member);
+        if status == 200 {
+            break serde_json::from_str::<serde_json::Value>(&body).expect("json");
+        }
+        assert!(Instant::now() < deadline, "no club card: {status} {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(card["card"], "CARD_GREEN", "{card}");
+    assert_eq!(card["vehicles"], 1, "{card}");
+    let (status, _, body) = http(&addr, "POST", "/api/club/ledger", &manager, &member);
+    assert_eq!(status, 200, "{body}");
+    let month = jiff::Zoned::now();
+    let stats = serde_json::json!({
+        "dealer": { "value": "D001" }, "month": { "year": month.year(), "month": month.month() },
+    })
+    .to_string();
+    let (status, _, body) = http(&addr, "POST", "/api/club/stats", &manager, &stats);
+    assert_eq!(status, 200, "{body}");
+    let stats: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(crate::harness::int(&stats["members"]), 1, "{stats}");
+    let (status, _, page) = http(
+        &addr,
+        "GET",
+        "/club",
+        &[manager[0], ("Accept-Language", "zh-CN")],
+        "",
+    );
+    assert_eq!(status, 200);
+    assert!(page.contains("车主俱乐部"), "{page}");
+}
