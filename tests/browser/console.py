@@ -47,6 +47,11 @@ def main() -> int:
         expect(row).to_be_visible(timeout=30_000)
         expect(row).to_contain_text("线索首次联系")
         shot(page, "worklist-zh.png")
+        # The customer beside the call: the file panel opens from the row.
+        row.locator("td").nth(1).click()
+        expect(page.locator("#file")).to_be_visible()
+        expect(page.locator("#file-title")).to_contain_text("孙丽")
+        expect(page.locator("#error")).to_have_text("")
         row.get_by_role("button", name="认领").click()
         expect(row.get_by_role("button", name="未接通")).to_be_visible(timeout=30_000)
         row.get_by_role("button", name="未接通").click()

@@ -503,4 +503,17 @@ async fn a_buyers_club_card_and_ledger_read_in_the_console() {
     );
     assert_eq!(status, 200);
     assert!(page.contains("车主俱乐部"), "{page}");
+
+    // The customer's file and the vehicle's history, as beside a call.
+    let (status, _, body) = http(&addr, "POST", "/api/customers/file", &manager, &member);
+    assert_eq!(status, 200, "{body}");
+    let file: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(file["customer_id"], customer.as_str());
+    let vin = crate::harness::vin(95, 1);
+    let history = serde_json::json!({ "dealer": { "value": "D001" }, "vin": vin }).to_string();
+    let (status, _, body) = http(&addr, "POST", "/api/vehicles/history", &manager, &history);
+    assert_eq!(status, 200, "{body}");
+    let history: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(history["vin"], vin.as_str(), "{history}");
+    assert_eq!(history["owner_customer_id"], customer.as_str(), "{history}");
 }

@@ -23,6 +23,8 @@ use aftercare_proto::callback::v1 as callback;
 use aftercare_proto::callback::v1::callback_service_client::CallbackServiceClient;
 use aftercare_proto::complaint::v1 as complaint;
 use aftercare_proto::complaint::v1::complaint_service_client::ComplaintServiceClient;
+use aftercare_proto::intake::v1 as intake;
+use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 use aftercare_proto::loyalty::v1 as loyalty;
 use aftercare_proto::loyalty::v1::loyalty_service_client::LoyaltyServiceClient;
 use aftercare_proto::system::v1 as system;
@@ -346,6 +348,14 @@ command!(
     targets_report, AnalyticsServiceClient, analytics::TargetsReportRequest, targets_report
 );
 command!(
+    /// A customer's file, beside a call (masked as the API masks it).
+    customer_file, IntakeServiceClient, intake::GetCustomerRequest, get_customer
+);
+command!(
+    /// A vehicle's visits and sales, beside a call.
+    vehicle_history, IntakeServiceClient, intake::GetVehicleHistoryRequest, get_vehicle_history
+);
+command!(
     /// The owner club's month: members per card, joins, activity, points.
     club_stats, LoyaltyServiceClient, loyalty::ClubStatsRequest, club_stats
 );
@@ -509,6 +519,8 @@ pub async fn serve(
         .route("/api/tasks/outcome", post(outcome))
         .route("/complaints", get(complaints_page))
         .route("/churn", get(churn_page))
+        .route("/api/customers/file", post(customer_file))
+        .route("/api/vehicles/history", post(vehicle_history))
         .route("/club", get(club_page))
         .route("/api/club/stats", post(club_stats))
         .route("/api/club/member", post(club_member))

@@ -95,9 +95,9 @@ pub fn login(english: bool, error: Option<&str>) -> String {
 /// claim button.
 pub fn worklist(english: bool) -> String {
     let strings = if english {
-        r#"{"title":"Worklist","dealer":"Dealer","mine":"Only mine","kind":"Call","customer":"Customer","vehicle":"Vehicle","cause":"Why","due":"Due","who":"Assigned / claimed","claim":"Claim","claimed":"Claimed","overdue":"overdue","total":"tasks","none":"No calls due.","signout":"Sign out","other":"中文","otherLang":"zh","noAnswer":"No answer","reached":"Reached","satisfied":"Very satisfied","kinds":{"POST_SALE":"Post-sale call","POST_SERVICE":"Post-service call","LEAD_FIRST_CONTACT":"Lead first contact","WINBACK":"Win-back","FIRST_SERVICE_REMINDER":"First service reminder","MAINTENANCE_REMINDER":"Maintenance reminder","INSURANCE_REMINDER":"Insurance reminder","BIRTHDAY":"Birthday greeting","INSPECTION_REMINDER":"Inspection reminder","CHURN_RISK":"Churn-risk call"}}"#
+        r#"{"title":"Worklist","dealer":"Dealer","mine":"Only mine","kind":"Call","customer":"Customer","vehicle":"Vehicle","cause":"Why","due":"Due","who":"Assigned / claimed","claim":"Claim","claimed":"Claimed","overdue":"overdue","total":"tasks","none":"No calls due.","signout":"Sign out","other":"中文","otherLang":"zh","noAnswer":"No answer","reached":"Reached","satisfied":"Very satisfied","showFile":"The customer's file and the vehicle's visits","noVisits":"No visits on file.","kinds":{"POST_SALE":"Post-sale call","POST_SERVICE":"Post-service call","LEAD_FIRST_CONTACT":"Lead first contact","WINBACK":"Win-back","FIRST_SERVICE_REMINDER":"First service reminder","MAINTENANCE_REMINDER":"Maintenance reminder","INSURANCE_REMINDER":"Insurance reminder","BIRTHDAY":"Birthday greeting","INSPECTION_REMINDER":"Inspection reminder","CHURN_RISK":"Churn-risk call"}}"#
     } else {
-        r#"{"title":"回访工作台","dealer":"经销商","mine":"只看我的","kind":"回访类型","customer":"客户","vehicle":"车辆","cause":"原因","due":"截止","who":"负责人 / 认领人","claim":"认领","claimed":"已认领","overdue":"已逾期","total":"个任务","none":"暂无到期回访。","signout":"退出","other":"English","otherLang":"en","noAnswer":"未接通","reached":"已接通","satisfied":"非常满意","kinds":{"POST_SALE":"交车回访","POST_SERVICE":"维修回访","LEAD_FIRST_CONTACT":"线索首次联系","WINBACK":"流失回访","FIRST_SERVICE_REMINDER":"首保提醒","MAINTENANCE_REMINDER":"保养提醒","INSURANCE_REMINDER":"续保提醒","BIRTHDAY":"生日关怀","INSPECTION_REMINDER":"年检提醒","CHURN_RISK":"流失预警回访"}}"#
+        r#"{"title":"回访工作台","dealer":"经销商","mine":"只看我的","kind":"回访类型","customer":"客户","vehicle":"车辆","cause":"原因","due":"截止","who":"负责人 / 认领人","claim":"认领","claimed":"已认领","overdue":"已逾期","total":"个任务","none":"暂无到期回访。","signout":"退出","other":"English","otherLang":"en","noAnswer":"未接通","reached":"已接通","satisfied":"非常满意","showFile":"客户档案与车辆维修记录","noVisits":"暂无维修记录。","kinds":{"POST_SALE":"交车回访","POST_SERVICE":"维修回访","LEAD_FIRST_CONTACT":"线索首次联系","WINBACK":"流失回访","FIRST_SERVICE_REMINDER":"首保提醒","MAINTENANCE_REMINDER":"保养提醒","INSURANCE_REMINDER":"续保提醒","BIRTHDAY":"生日关怀","INSPECTION_REMINDER":"年检提醒","CHURN_RISK":"流失预警回访"}}"#
     };
     let title = if english {
         "Worklist"
@@ -113,11 +113,33 @@ pub fn worklist(english: bool) -> String {
 <form method="post" action="/logout" style="margin-left:auto"><button id="signout"></button></form></header>
 <main><h1 id="title"></h1><p id="summary" class="muted"></p><p id="error" class="error" role="alert"></p>
 <table><thead><tr><th id="h-kind"></th><th id="h-customer"></th><th id="h-vehicle" class="wide"></th><th id="h-cause" class="wide"></th><th id="h-due"></th><th id="h-who" class="wide"></th><th></th></tr></thead>
-<tbody id="tasks"></tbody></table></main>
+<tbody id="tasks"></tbody></table>
+<section id="file" hidden><h2 id="file-title"></h2><p id="file-who"></p><table><tbody id="visits"></tbody></table></section></main>
 <script>
 const T = {strings};
 {common}
 for (const [id, key] of [["title","title"],["l-dealer","dealer"],["l-mine","mine"],["h-kind","kind"],["h-customer","customer"],["h-vehicle","vehicle"],["h-cause","cause"],["h-due","due"],["h-who","who"],["signout","signout"],["lang","other"]]) text(id, T[key]);
+/// The customer's file and the vehicle's visits, beside the call.
+async function showFile(dealer, task) {{
+  text("error", "");
+  $("file").hidden = false;
+  text("file-title", (task.customer_name || "") + " " + (task.model || "") + " " + (task.vin || ""));
+  const rows = $("visits"); rows.replaceChildren(); text("file-who", "");
+  try {{
+    if (task.customer_id) {{
+      const file = await ask("/api/customers/file", {{ dealer: {{ value: dealer }}, customer_id: task.customer_id }});
+      text("file-who", [file.name, (file.phones || []).map((p) => p.number).join(", "), file.district].filter(Boolean).join(" · "));
+    }}
+    if (task.vin) {{
+      const history = await ask("/api/vehicles/history", {{ dealer: {{ value: dealer }}, vin: task.vin }});
+      for (const v of (history.visits || []).slice().reverse()) {{
+        const tr = rows.insertRow();
+        for (const value of [v.closed_at ? new Date(v.closed_at).toLocaleDateString() : "", v.repair_order, (v.kind || "").replace("VISIT_KIND_", "").toLowerCase(), v.mileage_km ? v.mileage_km + " km" : "", v.service_advisor || ""]) tr.insertCell().textContent = value;
+      }}
+      if (!(history.visits || []).length) {{ const td = rows.insertRow().insertCell(); td.textContent = T.noVisits; }}
+    }}
+  }} catch (e) {{ text("error", e.message); }}
+}}
 function kindName(kind) {{ const key = kind.replace("TASK_KIND_", ""); return T.kinds[key] || key.toLowerCase().replaceAll("_", " "); }}
 async function load() {{
   const dealer = $("dealer").value;
@@ -139,6 +161,8 @@ async function load() {{
     tr.dataset.task = task.task_id;
     const cells = [kindName(task.kind || ""), (task.customer_name || "") + " " + (task.phone || ""), (task.model || "") + " " + (task.vin || ""), task.cause || "", (task.due_at_text || "") + (task.overdue ? " · " + T.overdue : ""), task.claimed_by || task.assignee || ""];
     cells.forEach((value, i) => {{ const td = tr.insertCell(); td.textContent = value; if (i === 2 || i === 3 || i === 5) td.className = "wide"; }});
+    tr.cells[1].style.cursor = "pointer"; tr.cells[1].title = T.showFile;
+    tr.cells[1].onclick = () => showFile(dealer, task);
     const td = tr.insertCell();
     const act = (label, path, body) => {{
       const button = document.createElement("button");
