@@ -86,10 +86,10 @@ def main() -> int:
         expect(page.locator("#table tr").last).to_contain_text("合计", timeout=30_000)
         # The generated dealer's vehicles are counted, model by model.
         assert page.locator("#table tr").count() > 1, "no model lines in the churn table"
-        page.wait_for_timeout(1000)  # the charts' entry animation, for the screenshot
         expect(page.locator("#error")).to_have_text("")
-        expect(page.locator("#trend canvas")).to_have_count(1)
-        expect(page.locator("#bars canvas")).to_have_count(1)
+        # Both charts drawn (their entry animation finished), for the screenshot.
+        expect(page.locator("#trend[data-drawn='1'] canvas")).to_have_count(1)
+        expect(page.locator("#bars[data-drawn='1'] canvas")).to_have_count(1)
         shot(page, "churn-zh.png")
         # The year's targets against the actuals.
         page.get_by_role("link", name="目标达成").click()
@@ -98,7 +98,7 @@ def main() -> int:
         expect(section).to_be_visible(timeout=30_000)
         expect(section.locator("tbody tr").first).to_be_visible()
         expect(page.locator("#error")).to_have_text("")
-        page.wait_for_timeout(1000)
+        expect(section.locator(".chart[data-drawn='1']")).to_have_count(1)
         shot(page, "targets-zh.png")
         # The owner club: the generated dealer's members, per card.
         page.get_by_role("link", name="车主俱乐部").click()
@@ -106,7 +106,7 @@ def main() -> int:
         members = page.locator("#figures tr[data-key='members'] td").last
         expect(members).not_to_have_text("0", timeout=30_000)
         expect(page.locator("#error")).to_have_text("")
-        page.wait_for_timeout(1000)
+        expect(page.locator("#cards[data-drawn='1']")).to_have_count(1)
         shot(page, "club-zh.png")
         browser.close()
     print(json.dumps({"ok": True, "screenshots": sorted(os.listdir(args.screenshots))}))

@@ -8,10 +8,7 @@
 
 use std::path::PathBuf;
 
-use aftercare_proto::intake::v1 as intake;
-use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
-
-use crate::harness::{authorized, console_server, dealer, token};
+use crate::harness::{console_server, oem_lead, token};
 
 const ADMIN: &str = "browser-admin-token-00001";
 const AGENT: &str = "browser-agent-token-00001";
@@ -33,22 +30,7 @@ async fn an_agent_works_a_call_in_a_real_browser() {
         ],
     );
     let web = format!("http://{addr}");
-    let mut intake_api = IntakeServiceClient::new(server.channel().await);
-    intake_api
-        .capture_lead(authorized(
-            intake::CaptureLeadRequest {
-                dealer: dealer("D001"),
-                source: intake::LeadSource::Oem as i32,
-                name: "孙丽".into(),
-                phone: "13900003333".into(),
-                model_of_interest: "科鲁兹".into(),
-                oem_reference: "OEM-L-BROWSER".into(),
-                ..Default::default()
-            },
-            ADMIN,
-        ))
-        .await
-        .expect("lead");
+    oem_lead(&server, ADMIN, "孙丽", "13900003333", "OEM-L-BROWSER").await;
 
     // Three years of another dealer's history, for the manager's dashboard.
     let (ok, _, stderr) = crate::harness::cli(

@@ -5,7 +5,6 @@
 //! order exactly once, and the read model has them all.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -124,18 +123,20 @@ async fn ten_thousand_orders_survive_two_leader_kills_and_a_node_restart() {
     let admin =
         async_nats::jetstream::new(async_nats::connect(seeds).await.expect("admin connects"));
 
-    let answered = Arc::new(AtomicUsize::new(0));
+    // How many orders are answered, for the chaos to wait on.
+    let answered = Arc::new(tokio::sync::watch::channel(0usize).0);
     let chaos = {
         let answered = answered.clone();
         let cluster = cluster.clone();
         let admin = admin.clone();
         tokio::spawn(async move {
             let reach = |n: usize| {
-                let answered = answered.clone();
+                let mut answered = answered.subscribe();
                 async move {
-                    while answered.load(Ordering::SeqCst) < n {
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                    }
+                    answered
+                        .wait_for(|count| *count >= n)
+                        .await
+                        .expect("the DMS is sending");
                 }
             };
             let node = |i: usize, restart: bool| {
@@ -174,7 +175,7 @@ async fn ten_thousand_orders_survive_two_leader_kills_and_a_node_restart() {
             let answered = answered.clone();
             async move {
                 let status = send_until_answered(&dms, i).await;
-                answered.fetch_add(1, Ordering::SeqCst);
+                answered.send_modify(|count| *count += 1);
                 status
             }
         })

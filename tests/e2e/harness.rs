@@ -310,3 +310,26 @@ pub fn console_server(dir: &Path, tokens: &[String]) -> (Server, String) {
         .to_owned();
     (server, web)
 }
+
+/// An OEM lead for dealer D001, captured by `admin`: a first call due within
+/// 30 minutes on the worklist.
+pub async fn oem_lead(server: &Server, admin: &str, name: &str, phone: &str, reference: &str) {
+    use aftercare_proto::intake::v1 as intake;
+    let mut intake_api =
+        intake::intake_service_client::IntakeServiceClient::new(server.channel().await);
+    intake_api
+        .capture_lead(authorized(
+            intake::CaptureLeadRequest {
+                dealer: dealer("D001"),
+                source: intake::LeadSource::Oem as i32,
+                name: name.into(),
+                phone: phone.into(),
+                model_of_interest: "科鲁兹".into(),
+                oem_reference: reference.into(),
+                ..Default::default()
+            },
+            admin,
+        ))
+        .await
+        .expect("lead");
+}

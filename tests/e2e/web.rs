@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use aftercare_proto::intake::v1 as intake;
 use aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient;
 
-use crate::harness::{authorized, console_server, dealer, token};
+use crate::harness::{authorized, console_server, dealer, oem_lead, token};
 
 const ADMIN: &str = "web-admin-token-000000001";
 const AGENT: &str = "web-agent-token-000000001";
@@ -70,22 +70,7 @@ async fn an_agent_signs_in_sees_their_worklist_and_claims_a_call() {
     );
 
     // An OEM lead: a first call due within 30 minutes.
-    let mut intake_api = IntakeServiceClient::new(server.channel().await);
-    intake_api
-        .capture_lead(authorized(
-            intake::CaptureLeadRequest {
-                dealer: dealer("D001"),
-                source: intake::LeadSource::Oem as i32,
-                name: "赵磊".into(),
-                phone: "13900002222".into(),
-                model_of_interest: "迈锐宝".into(),
-                oem_reference: "OEM-L-WEB".into(),
-                ..Default::default()
-            },
-            ADMIN,
-        ))
-        .await
-        .expect("lead");
+    oem_lead(&server, ADMIN, "赵磊", "13900002222", "OEM-L-WEB").await;
 
     // Signed out: the page sends to the sign-in, the JSON refuses.
     let (status, headers, _) = http(&addr, "GET", "/worklist", &[], "");

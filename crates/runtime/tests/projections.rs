@@ -1260,3 +1260,39 @@ async fn a_read_model_rebuilt_online_keeps_answering_and_counts_every_event_once
         .collect();
     assert_eq!(names, ["visit_counts"]);
 }
+
+/// A second online rebuild of the same read model while one runs is refused:
+/// it would drop the first one's new tables.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_online_rebuild_of_one_read_model_is_refused() {
+    use aftercare_runtime::projection::{OnlineError, OnlineRebuild};
+    let s = setup(Engine::Postgres).await;
+    seed(s.store.as_ref(), 3, 2).await;
+    // What a running rebuild of visit_counts holds.
+    let mut running = s.db.pool.acquire().await.expect("connection").detach();
+    let held: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+        .bind("aftercare online rebuild visit_counts")
+        .fetch_one(&mut running)
+        .await
+        .expect("lock");
+    assert!(held);
+    let rebuild = || OnlineRebuild {
+        projection: Arc::new(VisitCounts),
+        migrations: COUNTS,
+        store: s.store.clone(),
+        db: s.db.clone(),
+        url: Secret::new(s.url.clone()),
+        options: options(50),
+    };
+    match rebuild().run(|_| {}).await {
+        Err(OnlineError::NotPossible(reason)) => {
+            assert!(reason.contains("another rebuild"), "{reason}")
+        }
+        other => panic!("a second rebuild ran: {other:?}"),
+    }
+    sqlx::Connection::close(running)
+        .await
+        .expect("the first ends");
+    rebuild().run(|_| {}).await.expect("once the first is done");
+    assert!(counts(&s.db).await.iter().all(|(_, n)| *n == 2));
+}

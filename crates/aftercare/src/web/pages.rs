@@ -33,6 +33,13 @@ async function ask(path, body) {
   if (!answer.ok) throw new Error(json.error);
   return json;
 }
+/// An ECharts chart in `el` that marks `el` drawn once it has rendered (and
+/// animated) what it was last given.
+function chart(el) {
+  const c = echarts.init(el);
+  c.on("finished", () => { el.dataset.drawn = "1"; });
+  return c;
+}
 async function start(ready) {
   const answer = await fetch("/api/session");
   if (!answer.ok) { location.href = "/login"; return; }
@@ -317,7 +324,7 @@ const T = {strings};
 {common}
 for (const [id, key] of [["title","title"],["l-dealer","dealer"],["l-month","month"],["l-rule","rule"],["l-by","by"],["h-trend","trend"],["h-table","table"],["c-value","value"],["c-base","base"],["c-active","active"],["c-wavering","wavering"],["c-churned","churned"],["c-drifting","drifting"],["c-fully","fully"],["c-rate","rate"],["signout","signout"],["lang","other"]]) text(id, T[key]);
 for (const [value, key] of [["BREAKDOWN_MODEL","byModel"],["BREAKDOWN_REGION","byRegion"],["BREAKDOWN_AGE","byAge"],["BREAKDOWN_ADVISOR_GROUP","byGroup"]]) {{ const o = document.createElement("option"); o.value = value; o.textContent = T[key]; $("by").appendChild(o); }}
-const trend = echarts.init($("trend")), bars = echarts.init($("bars"));
+const trend = chart($("trend")), bars = chart($("bars"));
 window.addEventListener("resize", () => {{ trend.resize(); bars.resize(); }});
 const percent = (rate) => Math.round((rate || 0) * 10000) / 100;
 function monthsEndingAt(year, month, n) {{
@@ -451,7 +458,7 @@ async function load() {{
     for (const m of metrics) {{
       const section = document.createElement("section"); section.dataset.metric = m.metric;
       const h = document.createElement("h2"); h.textContent = m.metric + (m.lower_is_better ? " (" + T.lower + ")" : ""); section.appendChild(h);
-      const chart = document.createElement("div"); chart.style.height = "240px"; section.appendChild(chart);
+      const area = document.createElement("div"); area.className = "chart"; area.style.height = "240px"; section.appendChild(area);
       const table = document.createElement("table"); const head = table.createTHead().insertRow();
       for (const k of ["period", "target", "actual", "met"]) head.insertCell().textContent = T[k];
       const body = table.createTBody();
@@ -461,7 +468,7 @@ async function load() {{
       }}
       section.appendChild(table); box.appendChild(section);
       const months = m.months || [];
-      const c = echarts.init(chart); charts.push(c);
+      const c = chart(area); charts.push(c);
       c.setOption({{ tooltip: {{ trigger: "axis" }}, legend: {{ data: [T.target, T.actual] }}, xAxis: {{ type: "category", data: months.map((x) => x.month.year + "-" + String(x.month.month).padStart(2, "0")) }}, yAxis: {{ type: "value" }}, series: [{{ name: T.target, type: "line", data: months.map((x) => x.target ?? null) }}, {{ name: T.actual, type: "bar", data: months.map((x) => x.actual ?? null) }}] }});
     }}
   }} catch (e) {{ text("error", e.message); }}
@@ -510,7 +517,7 @@ pub fn club(english: bool) -> String {
 const T = {strings};
 {common}
 for (const [id, key] of [["title","title"],["l-dealer","dealer"],["l-month","month"],["h-cards","cards"],["h-lookup","lookup"],["l-customer","customer"],["find","find"],["c-at","at"],["c-kind","kind"],["c-points","points"],["c-detail","detail"],["signout","signout"],["lang","other"]]) text(id, T[key]);
-const cards = echarts.init($("cards"));
+const cards = chart($("cards"));
 window.addEventListener("resize", () => cards.resize());
 const cardName = (c) => {{ const key = (c || "").replace("CARD_", ""); return T.cardNames[key] || key.toLowerCase(); }};
 function rows(id, pairs) {{

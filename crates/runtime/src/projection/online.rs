@@ -85,6 +85,33 @@ impl OnlineRebuild {
             )));
         }
         let name = identifier(self.projection.name())?;
+        // One online rebuild of a read model at a time, whoever starts it: a
+        // second would drop the first one's new tables. The session lock lives
+        // on a connection of its own, out of the pool, so it ends with it: a
+        // rebuild that dies frees it.
+        let mut guard = self.db.pool.acquire().await?.detach();
+        let key = format!("aftercare online rebuild {name}");
+        let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+            .bind(&key)
+            .fetch_one(&mut guard)
+            .await?;
+        if !locked {
+            return Err(OnlineError::NotPossible(format!(
+                "another rebuild of {name} is running"
+            )));
+        }
+        let result = self.build_and_swap(&name, watch).await;
+        use sqlx::Connection as _;
+        guard.close().await?;
+        result
+    }
+
+    async fn build_and_swap(
+        self,
+        name: &str,
+        watch: impl FnOnce(ProgressHandle),
+    ) -> Result<Swapped, OnlineError> {
+        let tables = self.projection.tables();
         let shadow = format!("aftercare_rebuild_{name}");
         let retired = format!("aftercare_retired_{name}");
         let live: String = sqlx::query_scalar("SELECT current_schema()::text")
