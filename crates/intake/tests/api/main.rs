@@ -1,13 +1,16 @@
-//! The intake gRPC service, called as the server calls it, on SQLite and on
-//! PostgreSQL read models: which dealer's files a command may name, what each
-//! role sees of personal data, and retried creates.
+//! The intake service: its gRPC handlers called as the server calls them, on
+//! SQLite and on PostgreSQL read models (which dealer's files a command may
+//! name, what each role sees of personal data, retried creates), and its
+//! commands and read models through the real event stores.
 
 mod app;
+mod customers;
 mod files;
 mod masking;
 mod paging;
 mod retries;
 mod scope;
+mod visits;
 
 use aftercare_proto::intake::v1 as pb;
 use aftercare_proto::intake::v1::intake_service_server::IntakeService;

@@ -2,7 +2,6 @@
 //! intake writes them: month ends in the dealer's time zone, late backfill, an
 //! owner who moves, and a rebuild that gives the same counters.
 
-mod fixture;
 
 use aftercare_analytics::config::ChurnDealers;
 use aftercare_analytics::domain::history::{Dimension, Rule};
@@ -13,7 +12,7 @@ use aftercare_eventstore::Position;
 use aftercare_runtime::Database;
 use jiff::Timestamp;
 
-use fixture::{Fixture, d001};
+use crate::fixture::{Fixture, d001};
 
 const VIN_1: &str = "LSVAG2186E2100001";
 const VIN_2: &str = "1M8GDM9AXKP042788";

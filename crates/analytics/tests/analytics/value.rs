@@ -2,7 +2,6 @@
 //! handlers, on SQLite and PostgreSQL: a champion, a vehicle at risk, a new
 //! owner's first service, a vehicle never serviced; the same by customer.
 
-mod fixture;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -15,7 +14,7 @@ use aftercare_proto::analytics::v1::analytics_service_server::AnalyticsService;
 use aftercare_proto::common::v1 as common;
 use aftercare_runtime::{DealerScope, Principal, Role};
 
-use fixture::{Fixture, d001};
+use crate::fixture::{Fixture, d001};
 
 const OFTEN: &str = "LSVAG2186E2100001";
 const GONE: &str = "1M8GDM9AXKP042788";

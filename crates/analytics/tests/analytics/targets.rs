@@ -4,7 +4,6 @@
 //! visits, a service CSS target with the OEM's scores entered; quarters and
 //! the year as ratios of the months' counts; bad input named, roles kept.
 
-mod fixture;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -19,7 +18,7 @@ use aftercare_proto::common::v1 as common;
 use aftercare_runtime::{DealerScope, Principal, Role};
 use tonic::Code;
 
-use fixture::{Fixture, d001};
+use crate::fixture::{Fixture, d001};
 
 fn request<T>(message: T, role: Role) -> tonic::Request<T> {
     let mut request = tonic::Request::new(message);

@@ -5,7 +5,6 @@
 //! constant scores 0.5), and the daily pass announces each vehicle at the
 //! warning level once.
 
-mod fixture;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -19,7 +18,7 @@ use aftercare_proto::analytics::v1::analytics_service_server::AnalyticsService;
 use aftercare_proto::common::v1 as common;
 use aftercare_runtime::{DealerScope, Principal, Role};
 
-use fixture::{Fixture, d001};
+use crate::fixture::{Fixture, d001};
 
 /// A valid VIN of the generated fleet.
 fn vin(serial: u32) -> String {
