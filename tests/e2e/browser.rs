@@ -1,9 +1,10 @@
 //! The web console in headless Chromium (Debian's `chromium`, driven by
 //! Playwright from the project's virtualenv; `make test` installs both): the
 //! script in tests/browser signs an agent in, works the lead's call from the
-//! worklist, is refused another dealer's data, switches the language and opens
-//! the complaint board; a care manager reads the churn dashboard of a dealer
-//! with three years of generated history. A screenshot of each page goes under
+//! worklist to an appointment and sees the month's measure change, is refused
+//! another dealer's data and switches the language; a care manager of a dealer
+//! with three years of generated history files and escalates a complaint and
+//! reads the churn dashboard, the targets, the scorecards and the club. A screenshot of each page goes under
 //! target/screenshots for a reviewer.
 
 use std::path::PathBuf;
@@ -13,6 +14,8 @@ use crate::harness::{console_server, oem_lead, token};
 const ADMIN: &str = "browser-admin-token-00001";
 const AGENT: &str = "browser-agent-token-00001";
 const MANAGER: &str = "browser-manager-token-001";
+const MANAGER_LOGIN: &str = "li.jingli";
+const MANAGER_PASSWORD: &str = "D002-care-2026";
 
 fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -26,7 +29,15 @@ async fn an_agent_works_a_call_in_a_real_browser() {
         &[
             token("ops", ADMIN, "admin", "all"),
             token("王芳", AGENT, "callback-agent", "dealer:D001"),
-            token("李经理", MANAGER, "care-manager", "dealer:D002"),
+            format!(
+                "{}login = \"{MANAGER_LOGIN}\"\npassword_hash = \"{}\"\n",
+                token("李经理", MANAGER, "care-manager", "dealer:D002"),
+                aftercare_runtime::password::PasswordHash::new(
+                    MANAGER_PASSWORD,
+                    aftercare_runtime::password::MIN_ITERATIONS
+                )
+                .expect("a hash")
+            ),
         ],
     );
     let web = format!("http://{addr}");
@@ -78,7 +89,8 @@ async fn an_agent_works_a_call_in_a_real_browser() {
     let run = tokio::process::Command::new(&python)
         .arg(repository().join("tests/browser/console.py"))
         .args(["--url", web.trim_end_matches('/'), "--token", AGENT])
-        .args(["--manager-token", MANAGER])
+        .args(["--manager-login", MANAGER_LOGIN])
+        .args(["--manager-password", MANAGER_PASSWORD])
         .arg("--screenshots")
         .arg(&screenshots)
         .output()
@@ -99,9 +111,16 @@ async fn an_agent_works_a_call_in_a_real_browser() {
     for page in [
         "login-zh.png",
         "worklist-zh.png",
+        "worklist-call-zh.png",
+        "worklist-booked-zh.png",
         "worklist-en.png",
         "worklist-tablet.png",
-        "complaints-en.png",
+        "complaints-zh.png",
+        "complaints-tablet.png",
+        "churn-zh.png",
+        "targets-zh.png",
+        "club-zh.png",
+        "scorecards-zh.png",
     ] {
         let file = screenshots.join(page);
         let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);

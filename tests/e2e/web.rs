@@ -223,6 +223,72 @@ async fn an_agent_signs_in_sees_their_worklist_and_claims_a_call() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
+    // Reached, then an appointment picked from tomorrow's slots: the slot
+    // fills and the agent's month shows a reached call with an appointment.
+    let shanghai = jiff::tz::TimeZone::get("Asia/Shanghai").expect("zone");
+    let tomorrow = jiff::Timestamp::now()
+        .to_zoned(shanghai.clone())
+        .date()
+        .tomorrow()
+        .expect("tomorrow");
+    let day = serde_json::json!({
+        "year": tomorrow.year(), "month": tomorrow.month(), "day": tomorrow.day(),
+    });
+    let slots = |dealer: &str| {
+        let body = serde_json::json!({ "dealer": { "value": dealer }, "date": day }).to_string();
+        let (status, _, body) = http(&addr, "POST", "/api/appointments/slots", &with_csrf, &body);
+        (status, body)
+    };
+    let (status, body) = slots("D001");
+    assert_eq!(status, 200, "{body}");
+    let free: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(free["slots"].as_array().map(Vec::len), Some(8), "{body}");
+    assert_eq!(free["slots"][2]["bays"], 6, "{body}");
+    assert_eq!(free["slots"][2]["taken"].as_u64().unwrap_or(0), 0, "{body}");
+    let (status, body) = slots("D002");
+    assert_eq!(status, 403, "another dealer's workshop: {body}");
+    let reached = no_answer.replace("ATTEMPT_RESULT_NO_ANSWER", "ATTEMPT_RESULT_REACHED");
+    let (status, _, body) = http(&addr, "POST", "/api/tasks/attempt", &with_csrf, &reached);
+    assert_eq!(status, 200, "{body}");
+    let outcome = serde_json::json!({
+        "dealer": { "value": "D001" }, "task_id": task["task_id"],
+        "satisfaction": "SATISFACTION_SATISFIED",
+        "appointment": { "date": day, "slot": 3 },
+    })
+    .to_string();
+    let (status, _, body) = http(&addr, "POST", "/api/tasks/outcome", &with_csrf, &outcome);
+    assert_eq!(status, 200, "{body}");
+    let booked: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let (_, body) = slots("D001");
+    let after: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(after["slots"][2]["taken"], 1, "{body}");
+    let due = task["due_at"]
+        .as_str()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .expect("a due time")
+        .to_zoned(shanghai);
+    let measures = serde_json::json!({
+        "dealer": { "value": "D001" },
+        "month": { "year": due.year(), "month": due.month() },
+        "consistency": { "min_position": booked["position"] },
+    })
+    .to_string();
+    let (status, _, body) = http(&addr, "POST", "/api/tasks/measures", &with_csrf, &measures);
+    assert_eq!(status, 200, "{body}");
+    let month: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let mine = month["people"]
+        .as_array()
+        .and_then(|people| people.iter().find(|p| p["person"] == "王芳"))
+        .unwrap_or_else(|| panic!("the agent's figures: {body}"));
+    assert_eq!(
+        (
+            &mine["figures"]["appointment_rate"]["numerator"],
+            &mine["figures"]["appointment_rate"]["denominator"],
+        ),
+        (&serde_json::json!("1"), &serde_json::json!("1")),
+        "{body}"
+    );
+
     // A made-up session is nobody; signing out ends the real one.
     let forged = [(
         "Cookie",
@@ -342,6 +408,32 @@ async fn a_care_manager_files_acknowledges_and_escalates_on_the_complaint_board(
         &escalation,
     );
     assert_eq!(status, 200, "{body}");
+    let escalated: serde_json::Value = serde_json::from_str(&body).expect("json");
+    // The ticket's timeline, read after the escalation, oldest first; and the
+    // dealer's early warnings.
+    let timeline = serde_json::json!({
+        "dealer": { "value": "D001" }, "ticket_id": ticket,
+        "consistency": { "min_position": escalated["position"] },
+    })
+    .to_string();
+    let (status, _, body) = http(&addr, "POST", "/api/complaints/ticket", &write, &timeline);
+    assert_eq!(status, 200, "{body}");
+    let read: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let kinds: Vec<&str> = read["timeline"]
+        .as_array()
+        .expect("a timeline")
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["filed", "acknowledged", "escalated"], "{body}");
+    let (status, _, body) = http(
+        &addr,
+        "POST",
+        "/api/complaints/warnings",
+        &write,
+        r#"{"dealer":{"value":"D001"}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
     // Another dealer's board, by editing the request: the API's refusal.
     let (status, _, body) = http(&addr, "GET", "/api/complaints?dealer=D002", &signed_in, "");
     assert_eq!(status, 403, "{body}");
@@ -393,6 +485,28 @@ async fn operations_are_for_administrators() {
     ];
     let (status, _, body) = http(&addr, "POST", "/api/operations/dead-letters", &agent, "{}");
     assert_eq!(status, 403, "an agent may not read dead letters: {body}");
+    // The agent's navigation holds the pages their roles can use; the others
+    // send them to their first page.
+    let (_, _, body) = http(&addr, "GET", "/api/session", &agent[..1], "");
+    let session: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        session["pages"],
+        serde_json::json!(["/worklist", "/club"]),
+        "{body}"
+    );
+    for page in ["/operations", "/churn", "/scorecards", "/complaints"] {
+        let (status, headers, _) = http(&addr, "GET", page, &agent[..1], "");
+        assert_eq!(
+            (status, header(&headers, "location")),
+            (303, Some("/worklist")),
+            "{page}"
+        );
+    }
+    let (_, _, page) = http(&addr, "GET", "/worklist", &agent[..1], "");
+    assert!(!page.contains("href=\"/operations\""), "{page}");
+    let (_, _, body) = http(&addr, "GET", "/api/session", &admin[..1], "");
+    let session: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(session["pages"].as_array().map(Vec::len), Some(7), "{body}");
     let (status, _, body) = http(
         &addr,
         "POST",
@@ -456,12 +570,16 @@ async fn a_buyers_club_card_and_ledger_read_in_the_console() {
     ];
     let member =
         serde_json::json!({ "dealer": { "value": "D001" }, "customer_id": customer }).to_string();
-    // Every buyer is a member: the card appears once the club has the sale.
+    // Every buyer is a member: the card appears once the club has the sale,
+    // and counts the vehicle once the sale's vehicle is linked to it.
     let deadline = Instant::now() + Duration::from_secs(30);
     let card = loop {
         let (status, _, body) = http(&addr, "POST", "/api/club/member", &manager, &member);
         if status == 200 {
-            break serde_json::from_str::<serde_json::Value>(&body).expect("json");
+            let card = serde_json::from_str::<serde_json::Value>(&body).expect("json");
+            if card["vehicles"] == 1 {
+                break card;
+            }
         }
         assert!(Instant::now() < deadline, "no club card: {status} {body}");
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -501,4 +619,136 @@ async fn a_buyers_club_card_and_ledger_read_in_the_console() {
     let history: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(history["vin"], vin.as_str(), "{history}");
     assert_eq!(history["owner_customer_id"], customer.as_str(), "{history}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_and_password_stand_for_a_token_and_guessing_is_stopped() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let hash = |password: &str| {
+        aftercare_runtime::password::PasswordHash::new(
+            password,
+            aftercare_runtime::password::MIN_ITERATIONS,
+        )
+        .expect("a hash")
+    };
+    let (_server, addr) = console_server(
+        dir.path(),
+        &[
+            token("ops", ADMIN, "admin", "all"),
+            format!(
+                "{}login = \"wangfang\"\npassword_hash = \"{}\"\n",
+                token("王芳", AGENT, "callback-agent", "dealer:D001"),
+                hash("wangfang-2026-12")
+            ),
+            format!(
+                "{}login = \"li.jingli\"\npassword_hash = \"{}\"\n",
+                token("李经理", MANAGER, "care-manager", "dealer:D001"),
+                hash("li-jingli-2026-12")
+            ),
+        ],
+    );
+    let form = [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("Accept-Language", "en"),
+    ];
+    let attempt = |login: &str, password: &str| {
+        http(
+            &addr,
+            "POST",
+            "/login",
+            &form,
+            &format!("login={login}&password={password}"),
+        )
+    };
+    // The right password: a session as the token's holder.
+    let (status, headers, _) = attempt("wangfang", "wangfang-2026-12");
+    assert_eq!(status, 303);
+    let cookie = header(&headers, "set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let (_, _, body) = http(
+        &addr,
+        "GET",
+        "/api/session",
+        &[("Cookie", cookie.as_str())],
+        "",
+    );
+    let session: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(session["principal"], "王芳", "{body}");
+    assert_eq!(
+        session["roles"],
+        serde_json::json!(["callback-agent"]),
+        "{body}"
+    );
+
+    // A wrong password and an unknown name read the same.
+    let (status, headers, page) = attempt("wangfang", "wangfang-2026-13");
+    assert_eq!(status, 401);
+    assert!(
+        page.contains("That login and password do not match."),
+        "{page}"
+    );
+    assert!(header(&headers, "set-cookie").is_none());
+    let (status, _, unknown) = attempt("nobody", "wangfang-2026-12");
+    assert_eq!(status, 401);
+    assert!(
+        unknown.contains("That login and password do not match."),
+        "{unknown}"
+    );
+
+    // Five wrong passwords lock the login, even against the right one; the
+    // other login and the token still sign in.
+    for _ in 0..4 {
+        let (status, _, _) = attempt("wangfang", "guess-guess-guess");
+        assert_eq!(status, 401);
+    }
+    let (status, _, page) = attempt("wangfang", "wangfang-2026-12");
+    assert_eq!(status, 429, "{page}");
+    assert!(
+        page.contains("Too many wrong passwords for wangfang; try again in 15 minutes"),
+        "{page}"
+    );
+    let (status, _, _) = attempt("li.jingli", "li-jingli-2026-12");
+    assert_eq!(status, 303);
+    let (status, _, _) = http(&addr, "POST", "/login", &form, &format!("token={AGENT}"));
+    assert_eq!(status, 303);
+}
+
+/// `aftercare hash-password` with `input` on standard input.
+fn hash_password(input: &str) -> (bool, String, String) {
+    let mut child = std::process::Command::new(crate::harness::BINARY)
+        .arg("hash-password")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("aftercare");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("the password");
+    let out = child.wait_with_output().expect("its answer");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn hash_password_prints_a_hash_the_configuration_takes() {
+    let (ok, stdout, stderr) = hash_password("a-long-password-2026\n");
+    assert!(ok, "{stderr}");
+    let hash = aftercare_runtime::password::PasswordHash::parse(stdout.trim()).expect("readable");
+    assert!(hash.verify("a-long-password-2026"));
+    assert_eq!(hash.iterations(), aftercare_runtime::password::ITERATIONS);
+    let (ok, _, stderr) = hash_password("short\n");
+    assert!(!ok);
+    assert!(
+        stderr.contains("password: a password needs at least 10 characters"),
+        "{stderr}"
+    );
 }

@@ -103,6 +103,10 @@ enum Command {
     /// Dead letters: list, show one with its reason, retry after a fix.
     #[command(subcommand)]
     Dlq(aftercare::dlq_cli::DlqCommand),
+    /// Print the hash of a web-console password, for `password_hash` beside a
+    /// token's `login`. The password is read as one line of standard input,
+    /// never from the command line, so it stays out of shell histories.
+    HashPassword,
 }
 
 #[derive(Subcommand)]
@@ -339,5 +343,19 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Whoami(args) => client::whoami(&args).await,
         Command::Status(args) => client::status(&args).await,
         Command::Dlq(command) => aftercare::dlq_cli::dlq(command).await,
+        Command::HashPassword => {
+            let mut line = String::new();
+            std::io::stdin()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            let password = line.trim_end_matches(['\r', '\n']);
+            let hash = aftercare_runtime::password::PasswordHash::new(
+                password,
+                aftercare_runtime::password::ITERATIONS,
+            )
+            .map_err(|reason| anyhow::anyhow!("password: {reason}"))?;
+            println!("{hash}");
+            Ok(())
+        }
     }
 }

@@ -59,6 +59,7 @@ pub async fn run(
         }
     }
     let (tokens, auth_notice) = tokens(&config)?;
+    let logins = tokens.logins().to_vec();
     let ctx = ModuleContext {
         config: config.clone(),
         store: Arc::new(MeteredStore(opened.store.clone())),
@@ -179,7 +180,7 @@ pub async fn run(
         let grpc = listener.local_addr()?;
         let mut stop = stop_rx.clone();
         background.push(tokio::spawn(async move {
-            if let Err(err) = crate::web::serve(web, grpc, async move {
+            if let Err(err) = crate::web::serve(web, grpc, logins, async move {
                 let _ = stop.wait_for(|s| *s).await;
             })
             .await

@@ -25,7 +25,7 @@ use crate::queries;
 use crate::status_events::segment_to;
 
 /// Reports are for managers and whoever reads KPIs.
-pub(crate) const REPORT_READERS: &[Role] = &[Role::CareManager, Role::Manager, Role::Viewer];
+pub const REPORT_READERS: &[Role] = &[Role::CareManager, Role::Manager, Role::Viewer];
 /// A vehicle's status is also what advisors and callback agents look up.
 pub(crate) const STATUS_READERS: &[Role] = &[
     Role::CareManager,

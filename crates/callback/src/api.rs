@@ -39,7 +39,7 @@ pub(crate) const CALLERS: &[Role] = &[Role::CallbackAgent, Role::ServiceAdvisor,
 const DISPATCHERS: &[Role] = &[Role::CareManager, Role::Manager];
 /// Who runs the timer by hand.
 const SWEEPERS: &[Role] = &[Role::CareManager, Role::Manager, Role::Admin];
-pub(crate) const READERS: &[Role] = &[
+pub const READERS: &[Role] = &[
     Role::CallbackAgent,
     Role::ServiceAdvisor,
     Role::CareManager,
@@ -212,21 +212,53 @@ impl CallbackApi {
             let Ok(next) = day.checked_add(Span::new().days(ahead)) else {
                 break;
             };
-            let codec = DayCodec { day: next };
-            let recorded = self.store.read_stream(&day_stream(dealer, next)?).await?;
-            let mut booked = Vec::new();
-            for event in &recorded.events {
-                booked.push(
-                    aftercare_runtime::command::EventCodec::decode(&codec, event)
-                        .map_err(ServiceError::Internal)?,
-                );
-            }
-            let state: Day = replay(&booked);
+            let state = self.day(dealer, next).await?;
             if let Some(slot) = state.free_from(1, rules.bays, rules.slots_per_day) {
                 return Ok(Some((next, slot)));
             }
         }
         Ok(None)
+    }
+
+    /// A dealer's appointments of `day`, from its stream.
+    async fn day(&self, dealer: &DealerId, day: jiff::civil::Date) -> Result<Day, ServiceError> {
+        let codec = DayCodec { day };
+        let recorded = self.store.read_stream(&day_stream(dealer, day)?).await?;
+        let mut booked = Vec::new();
+        for event in &recorded.events {
+            booked.push(
+                aftercare_runtime::command::EventCodec::decode(&codec, event)
+                    .map_err(ServiceError::Internal)?,
+            );
+        }
+        Ok(replay(&booked))
+    }
+
+    /// Each slot of a day with its bays and the appointments it has.
+    pub(crate) async fn day_slots(
+        &self,
+        principal: &Principal,
+        body: &pb::DaySlotsRequest,
+    ) -> Result<pb::DaySlotsResponse, ServiceError> {
+        let dealer = principal.dealer_for("dealer", &body.dealer, READERS)?;
+        let date = body
+            .date
+            .as_ref()
+            .ok_or_else(|| ServiceError::invalid("date", "is required"))?;
+        let day = aftercare_proto::calendar::date(date)
+            .map_err(|reason| ServiceError::invalid("date", reason))?;
+        let rules = &self.dealers.rules(dealer.as_str()).callback;
+        let state = self.day(&dealer, day).await?;
+        Ok(pb::DaySlotsResponse {
+            date: Some(*date),
+            slots: (1..=rules.slots_per_day)
+                .map(|slot| pb::SlotLoad {
+                    slot,
+                    bays: rules.bays,
+                    taken: state.taken(slot),
+                })
+                .collect(),
+        })
     }
 
     async fn seal(&self, task: &str, text: &str) -> Result<String, ServiceError> {
@@ -541,6 +573,16 @@ impl pb::callback_service_server::CallbackService for CallbackApi {
         let principal = Principal::of(&request)?;
         Ok(Response::new(
             self.measures(&principal, request.get_ref()).await?,
+        ))
+    }
+
+    async fn day_slots(
+        &self,
+        request: Request<pb::DaySlotsRequest>,
+    ) -> Result<Response<pb::DaySlotsResponse>, Status> {
+        let principal = Principal::of(&request)?;
+        Ok(Response::new(
+            self.day_slots(&principal, request.get_ref()).await?,
         ))
     }
 }

@@ -398,5 +398,6 @@ fn figures(tally: &Tally) -> pb::Figures {
         return_rate: ratio(tally.winback_returned, tally.winback_called),
         reminder_conversion: ratio(tally.reminders_converted, tally.reminders_called),
         appointment_show_rate: ratio(tally.appointments_kept, tally.appointments_due),
+        appointment_rate: ratio(tally.appointments, tally.reached),
     }
 }

@@ -30,7 +30,7 @@ pub(crate) const FILERS: &[Role] = &[
 ];
 const HANDLERS: &[Role] = &[Role::CareManager, Role::Manager, Role::ServiceAdvisor];
 const CLOSERS: &[Role] = &[Role::CareManager, Role::Manager, Role::CallbackAgent];
-pub(crate) const READERS: &[Role] = &[
+pub const READERS: &[Role] = &[
     Role::CareManager,
     Role::Manager,
     Role::ServiceAdvisor,

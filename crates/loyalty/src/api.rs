@@ -19,7 +19,7 @@ use crate::domain::{Card, Source};
 
 /// Who runs the club.
 pub(crate) const CLUB_STAFF: &[Role] = &[Role::CareManager, Role::Manager];
-pub(crate) const READERS: &[Role] = &[
+pub const READERS: &[Role] = &[
     Role::CareManager,
     Role::Manager,
     Role::ServiceAdvisor,

@@ -177,6 +177,13 @@ pub struct TokenConfig {
     /// by its key.
     pub roles: Vec<String>,
     pub scope: String,
+    /// A sign-in name for the web console: with `password_hash`, a person
+    /// signs in with the name and a password instead of pasting the token.
+    #[serde(default)]
+    pub login: Option<String>,
+    /// What `aftercare hash-password` printed for the login's password.
+    #[serde(default)]
+    pub password_hash: Option<Secret>,
 }
 
 /// Why a configured token is not one, if it is not: too short, a placeholder
@@ -217,12 +224,23 @@ fn weak_token(token: &str) -> Option<String> {
 #[derive(Clone, Debug, Default)]
 pub struct TokenTable {
     entries: Vec<(Secret, Arc<Principal>)>,
+    logins: Vec<Login>,
+}
+
+/// A console sign-in name, its password's hash and the token it stands for.
+#[derive(Clone, Debug)]
+pub struct Login {
+    pub name: String,
+    pub password: crate::password::PasswordHash,
+    pub token: Secret,
 }
 
 impl TokenTable {
     pub fn from_config(config: &AuthConfig) -> Result<Self, ConfigErrors> {
         let mut errors = Vec::new();
         let mut entries = Vec::new();
+        let mut logins = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
         for (i, token) in config.tokens.iter().enumerate() {
             let at = format!("auth.tokens[{i}] ({})", token.name);
             if let Some(reason) = weak_token(token.token.expose()) {
@@ -240,6 +258,35 @@ impl TokenTable {
                         Role::ALL.map(Role::as_str).join(", ")
                     )),
                 }
+            }
+            match (&token.login, &token.password_hash) {
+                (None, None) => {}
+                (Some(login), Some(hash)) => {
+                    let name = login.trim();
+                    if name.is_empty() || name.chars().any(char::is_whitespace) {
+                        errors.push(format!(
+                            "{at}.login: {login:?} must be a name without spaces"
+                        ));
+                    } else if names.contains(&name) {
+                        errors.push(format!("{at}.login: {name:?} is configured twice"));
+                    } else {
+                        names.push(name);
+                    }
+                    match crate::password::PasswordHash::parse(hash.expose()) {
+                        Ok(password) => logins.push(Login {
+                            name: name.to_owned(),
+                            password,
+                            token: token.token.clone(),
+                        }),
+                        Err(reason) => errors.push(format!("{at}.password_hash: {reason}")),
+                    }
+                }
+                (Some(_), None) => errors.push(format!(
+                    "{at}.password_hash: a login needs one (`aftercare hash-password` prints it)"
+                )),
+                (None, Some(_)) => errors.push(format!(
+                    "{at}.login: a password_hash needs the name it signs in with"
+                )),
             }
             match parse_scope(&token.scope, &config.groups) {
                 Ok(scope) => entries.push((
@@ -261,7 +308,7 @@ impl TokenTable {
             }
         }
         if errors.is_empty() {
-            Ok(Self { entries })
+            Ok(Self { entries, logins })
         } else {
             Err(ConfigErrors(errors))
         }
@@ -280,6 +327,11 @@ impl TokenTable {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// The console's sign-in names.
+    pub fn logins(&self) -> &[Login] {
+        &self.logins
     }
 }
 
@@ -402,6 +454,8 @@ mod tests {
                 token: Secret::new("0123456789abcdef0123"),
                 roles: vec!["care-manager".to_owned()],
                 scope: scope.into(),
+                login: None,
+                password_hash: None,
             }],
             groups: BTreeMap::from([(
                 "north".to_owned(),
@@ -475,6 +529,46 @@ mod tests {
                 && e.contains(".roles[1]: \"root\" is not a role")),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_login_needs_a_readable_password_hash_and_a_name_of_its_own() {
+        let hash = crate::password::PasswordHash::new("wang-fang-2026", 100_000)
+            .expect("hash")
+            .to_string();
+        let mut auth = config("all");
+        auth.tokens[0].login = Some("wangfang".into());
+        auth.tokens[0].password_hash = Some(Secret::new(hash.clone()));
+        let table = TokenTable::from_config(&auth).expect("valid");
+        let login = &table.logins()[0];
+        assert_eq!(login.name, "wangfang");
+        assert!(login.password.verify("wang-fang-2026"));
+        assert!(login.token.matches("0123456789abcdef0123"));
+
+        let mut second = auth.tokens[0].clone();
+        second.token = Secret::new("fedcba9876543210fedcba");
+        auth.tokens.push(second);
+        auth.tokens[0].password_hash = Some(Secret::new("hunter2"));
+        auth.tokens.push(TokenConfig {
+            login: Some("wang fang".into()),
+            ..auth.tokens[1].clone()
+        });
+        auth.tokens[2].token = Secret::new("a1b2c3d4e5f6a7b8c9d0e1");
+        auth.tokens.push(TokenConfig {
+            login: None,
+            token: Secret::new("9f8e7d6c5b4a39281706ff"),
+            ..auth.tokens[1].clone()
+        });
+        let err = TokenTable::from_config(&auth).expect_err("four mistakes");
+        let said = err.0.join("\n");
+        for expected in [
+            "auth.tokens[0] (north-manager).password_hash: must be `pbkdf2-sha256$",
+            "auth.tokens[1] (north-manager).login: \"wangfang\" is configured twice",
+            "auth.tokens[2] (north-manager).login: \"wang fang\" must be a name without spaces",
+            "auth.tokens[3] (north-manager).login: a password_hash needs the name",
+        ] {
+            assert!(said.contains(expected), "{expected} not in:\n{said}");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod memory;
 pub mod metrics;
 pub mod module;
 pub mod paging;
+pub mod password;
 pub mod privacy;
 pub mod projection;
 pub mod reference;

@@ -4,7 +4,9 @@
 //! with the signed-in person's token, so their roles, dealer scope and the
 //! masking of personal data are exactly the API's.
 //!
-//! Sign-in takes an API token and keeps it server-side behind a random session
+//! Sign-in takes an API token, or a login and password configured for one
+//! (`auth.tokens[].login`, `password_hash`), and keeps the token server-side
+//! behind a random session
 //! id in a cookie that scripts cannot read (`HttpOnly`), that no other site's
 //! page sends (`SameSite=Strict`), and that is `Secure` behind TLS. Every write
 //! also carries the session's CSRF token in a header, which a form on another
@@ -29,6 +31,8 @@ use aftercare_proto::loyalty::v1 as loyalty;
 use aftercare_proto::loyalty::v1::loyalty_service_client::LoyaltyServiceClient;
 use aftercare_proto::system::v1 as system;
 use aftercare_proto::system::v1::system_service_client::SystemServiceClient;
+use aftercare_runtime::Role;
+use aftercare_runtime::auth::Login;
 use axum::Json;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -40,6 +44,33 @@ use tonic::transport::Channel;
 /// A session ends after this long without a request.
 const IDLE: Duration = Duration::from_secs(8 * 3600);
 const COOKIE: &str = "aftercare_session";
+
+/// The console's pages, each with the roles the service behind it answers:
+/// the lists the services check, so a person's navigation offers the pages
+/// that will work for them (administrators pass every check).
+const PAGES: &[(&str, &[Role])] = &[
+    ("/worklist", aftercare_callback::api::READERS),
+    ("/complaints", aftercare_complaint::api::READERS),
+    ("/churn", aftercare_analytics::api::REPORT_READERS),
+    ("/targets", aftercare_analytics::api::REPORT_READERS),
+    ("/scorecards", aftercare_analytics::api::REPORT_READERS),
+    ("/club", aftercare_loyalty::api::READERS),
+    ("/operations", &[Role::Admin]),
+];
+
+/// The pages a person with `roles` may use, in the navigation's order.
+fn pages_for(roles: &[String]) -> Vec<&'static str> {
+    let roles: Vec<Role> = roles.iter().filter_map(|r| Role::parse(r)).collect();
+    PAGES
+        .iter()
+        .filter(|(_, allowed)| {
+            roles
+                .iter()
+                .any(|r| *r == Role::Admin || allowed.contains(r))
+        })
+        .map(|(page, _)| *page)
+        .collect()
+}
 
 /// Who is signed in on one browser.
 #[derive(Clone)]
@@ -56,7 +87,18 @@ struct Session {
 struct Console {
     grpc: Channel,
     sessions: Arc<Mutex<HashMap<String, Session>>>,
+    logins: Arc<Vec<Login>>,
+    /// A hash no password matches, as costly as the logins' own, checked for
+    /// names that are not logins.
+    decoy: Arc<std::sync::OnceLock<aftercare_runtime::password::PasswordHash>>,
+    /// Failed password sign-ins by login: how many, since when.
+    failures: Arc<Mutex<HashMap<String, (u32, Instant)>>>,
 }
+
+/// Failed passwords a login may have within [`LOCKOUT`] before it is refused
+/// for the rest of that time.
+const FAILURES: u32 = 5;
+const LOCKOUT: Duration = Duration::from_secs(15 * 60);
 
 /// 256 bits from the system's random source, as hex.
 fn random_token() -> String {
@@ -153,7 +195,77 @@ impl Console {
 
 #[derive(Deserialize)]
 struct SignIn {
+    #[serde(default)]
     token: String,
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// Why a password sign-in failed, in the reader's language.
+enum PasswordRefusal {
+    Wrong,
+    Locked(Duration),
+}
+
+impl Console {
+    /// The token a login's password stands for. Unknown names cost the same
+    /// hashing as known ones, so the time taken does not tell them apart; a
+    /// login with too many failures is refused without checking.
+    async fn password_token(&self, login: &str, password: &str) -> Result<String, PasswordRefusal> {
+        {
+            let mut failures = self.failures.lock().expect("not poisoned");
+            failures.retain(|_, (_, since)| since.elapsed() < LOCKOUT);
+            if let Some((count, since)) = failures.get(login)
+                && *count >= FAILURES
+            {
+                return Err(PasswordRefusal::Locked(
+                    LOCKOUT.saturating_sub(since.elapsed()),
+                ));
+            }
+        }
+        let entry = self.logins.iter().find(|l| l.name == login).cloned();
+        let password = password.to_owned();
+        let decoy = self.decoy.clone();
+        let rounds = self
+            .logins
+            .iter()
+            .map(|l| l.password.iterations())
+            .max()
+            .unwrap_or(aftercare_runtime::password::ITERATIONS);
+        let token = tokio::task::spawn_blocking(move || match entry {
+            Some(entry) if entry.password.verify(&password) => {
+                Some(entry.token.expose().to_owned())
+            }
+            Some(_) => None,
+            None => {
+                let decoy = decoy.get_or_init(|| {
+                    aftercare_runtime::password::PasswordHash::new(&random_token(), rounds)
+                        .expect("a random token is long enough")
+                });
+                decoy.verify(&password);
+                None
+            }
+        })
+        .await
+        .ok()
+        .flatten();
+        let mut failures = self.failures.lock().expect("not poisoned");
+        match token {
+            Some(token) => {
+                failures.remove(login);
+                Ok(token)
+            }
+            None => {
+                let entry = failures
+                    .entry(login.to_owned())
+                    .or_insert((0, Instant::now()));
+                entry.0 += 1;
+                Err(PasswordRefusal::Wrong)
+            }
+        }
+    }
 }
 
 async fn sign_in(
@@ -162,7 +274,42 @@ async fn sign_in(
     Form(form): Form<SignIn>,
 ) -> Response {
     let en = english(&headers);
-    let token = form.token.trim().to_owned();
+    let refuse = |status: StatusCode, message: String| {
+        (status, Html(pages::login(en, Some(&message)))).into_response()
+    };
+    let login = form.login.trim();
+    let token = if login.is_empty() {
+        form.token.trim().to_owned()
+    } else {
+        match console.password_token(login, &form.password).await {
+            Ok(token) => token,
+            Err(PasswordRefusal::Wrong) => {
+                return refuse(
+                    StatusCode::UNAUTHORIZED,
+                    if en {
+                        "That login and password do not match.".to_owned()
+                    } else {
+                        "用户名或密码不正确。".to_owned()
+                    },
+                );
+            }
+            Err(PasswordRefusal::Locked(left)) => {
+                let minutes = left.as_secs().div_ceil(60).max(1);
+                return refuse(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    if en {
+                        format!(
+                            "Too many wrong passwords for {login}; try again in {minutes} minutes or sign in with your token."
+                        )
+                    } else {
+                        format!(
+                            "{login} 的密码错误次数过多，请 {minutes} 分钟后再试，或使用访问令牌登录。"
+                        )
+                    },
+                );
+            }
+        }
+    };
     let mut system = SystemServiceClient::new(console.grpc.clone());
     let me = match system
         .who_am_i(bearer(system::WhoAmIRequest {}, &token))
@@ -170,16 +317,14 @@ async fn sign_in(
     {
         Ok(me) => me.into_inner(),
         Err(status) if status.code() == tonic::Code::Unauthenticated => {
-            let message = if en {
-                "That token is not valid."
-            } else {
-                "令牌无效。"
-            };
-            return (
+            return refuse(
                 StatusCode::UNAUTHORIZED,
-                Html(pages::login(en, Some(message))),
-            )
-                .into_response();
+                if en {
+                    "That token is not valid.".to_owned()
+                } else {
+                    "令牌无效。".to_owned()
+                },
+            );
         }
         Err(status) => return from_status(status),
     };
@@ -196,7 +341,7 @@ async fn sign_in(
         Session {
             token,
             principal: me.principal,
-            roles: me.roles,
+            roles: me.roles.clone(),
             dealers,
             csrf: random_token(),
             seen: Instant::now(),
@@ -210,7 +355,7 @@ async fn sign_in(
         "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict{}",
         if secure { "; Secure" } else { "" }
     );
-    let mut response = Redirect::to("/worklist").into_response();
+    let mut response = Redirect::to(home(&me.roles)).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
@@ -235,8 +380,13 @@ async fn login_page(headers: HeaderMap) -> Html<String> {
     Html(pages::login(english(&headers), None))
 }
 
+/// The first page a person may use: where signing in leads.
+fn home(roles: &[String]) -> &'static str {
+    pages_for(roles).first().copied().unwrap_or("/login")
+}
+
 async fn worklist_page(State(console): State<Console>, headers: HeaderMap) -> Response {
-    page_for(&console, &headers, pages::worklist)
+    page_for(&console, &headers, "/worklist", pages::worklist)
 }
 
 async fn session_json(State(console): State<Console>, headers: HeaderMap) -> Response {
@@ -245,6 +395,7 @@ async fn session_json(State(console): State<Console>, headers: HeaderMap) -> Res
             "principal": s.principal,
             "roles": s.roles,
             "dealers": s.dealers,
+            "pages": pages_for(&s.roles),
             "csrf": s.csrf,
         }))
         .into_response(),
@@ -336,6 +487,27 @@ command!(
     outcome, CallbackServiceClient, callback::RecordOutcomeRequest, record_outcome
 );
 command!(
+    /// A day's appointment slots and how full each is, for the slot picker.
+    day_slots, CallbackServiceClient, callback::DaySlotsRequest, day_slots
+);
+command!(
+    /// A month's callback measures: the dealer's and each person's.
+    measures, CallbackServiceClient, callback::MeasuresRequest, measures
+);
+command!(
+    /// The month's churn scorecard: groups, advisors, agents, the service
+    /// manager and the workshop supervisor with their incentives.
+    scorecard, AnalyticsServiceClient, analytics::ChurnScorecardRequest, churn_scorecard
+);
+command!(
+    /// A ticket with its timeline.
+    complaint_ticket, ComplaintServiceClient, complaint::GetComplaintRequest, get_complaint
+);
+command!(
+    /// The dealer's early warnings: long stays, repeated faults, reopened tickets.
+    warnings, ComplaintServiceClient, complaint::ListWarningsRequest, list_warnings
+);
+command!(
     /// A month's churn rate, by rule and breakdown (a read, posted as a body).
     churn_report, AnalyticsServiceClient, analytics::ChurnReportRequest, churn_report
 );
@@ -415,6 +587,8 @@ struct ComplaintsQuery {
     dealer: String,
     #[serde(default)]
     overdue: bool,
+    /// Read once the board has seen this log position (the page's own write).
+    after: Option<u64>,
 }
 
 /// The complaint board's tickets of a dealer.
@@ -432,6 +606,11 @@ async fn complaints_json(
             value: query.dealer,
         }),
         overdue_only: query.overdue,
+        consistency: query
+            .after
+            .map(|value| aftercare_proto::common::v1::Consistency {
+                min_position: Some(aftercare_proto::common::v1::Position { value }),
+            }),
         page: Some(aftercare_proto::common::v1::PageRequest {
             page_size: 500,
             ..Default::default()
@@ -447,32 +626,61 @@ async fn complaints_json(
     }
 }
 
-/// A page for the signed-in; the sign-in otherwise.
-fn page_for(console: &Console, headers: &HeaderMap, page: fn(bool) -> String) -> Response {
-    match console.session(headers) {
-        Some(_) => Html(page(english(headers))).into_response(),
-        None => Redirect::to("/login").into_response(),
+/// A page for the signed-in whose roles its service answers (their first
+/// page otherwise); the sign-in for everyone else.
+fn page_for(
+    console: &Console,
+    headers: &HeaderMap,
+    path: &str,
+    page: fn(bool, &[&str]) -> String,
+) -> Response {
+    let Some(session) = console.session(headers) else {
+        return Redirect::to("/login").into_response();
+    };
+    let allowed = pages_for(&session.roles);
+    let en = english(headers);
+    if allowed.contains(&path) {
+        return Html(page(en, &allowed)).into_response();
+    }
+    match allowed.first() {
+        Some(first) => Redirect::to(first).into_response(),
+        None => (
+            StatusCode::FORBIDDEN,
+            Html(pages::login(
+                en,
+                Some(if en {
+                    "Your roles have no page in the console; ask your administrator."
+                } else {
+                    "您的角色在控制台中没有可用页面，请联系管理员。"
+                }),
+            )),
+        )
+            .into_response(),
     }
 }
 
 async fn complaints_page(State(console): State<Console>, headers: HeaderMap) -> Response {
-    page_for(&console, &headers, pages::complaints)
+    page_for(&console, &headers, "/complaints", pages::complaints)
 }
 
 async fn churn_page(State(console): State<Console>, headers: HeaderMap) -> Response {
-    page_for(&console, &headers, pages::churn)
+    page_for(&console, &headers, "/churn", pages::churn)
 }
 
 async fn club_page(State(console): State<Console>, headers: HeaderMap) -> Response {
-    page_for(&console, &headers, pages::club)
+    page_for(&console, &headers, "/club", pages::club)
 }
 
 async fn targets_page(State(console): State<Console>, headers: HeaderMap) -> Response {
-    page_for(&console, &headers, pages::targets)
+    page_for(&console, &headers, "/targets", pages::targets)
+}
+
+async fn scorecards_page(State(console): State<Console>, headers: HeaderMap) -> Response {
+    page_for(&console, &headers, "/scorecards", pages::scorecards)
 }
 
 async fn operations_page(State(console): State<Console>, headers: HeaderMap) -> Response {
-    page_for(&console, &headers, pages::operations)
+    page_for(&console, &headers, "/operations", pages::operations)
 }
 
 /// Apache ECharts (the common build), vendored by scripts/vendor-web-assets.sh.
@@ -489,7 +697,7 @@ async fn echarts() -> Response {
 
 async fn root(State(console): State<Console>, headers: HeaderMap) -> Redirect {
     match console.session(&headers) {
-        Some(_) => Redirect::to("/worklist"),
+        Some(session) => Redirect::to(home(&session.roles)),
         None => Redirect::to("/login"),
     }
 }
@@ -499,6 +707,7 @@ async fn root(State(console): State<Console>, headers: HeaderMap) -> Redirect {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     grpc: SocketAddr,
+    logins: Vec<Login>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let local = SocketAddr::from(([127, 0, 0, 1], grpc.port()));
@@ -506,6 +715,9 @@ pub async fn serve(
     let console = Console {
         grpc: channel,
         sessions: Arc::new(Mutex::new(HashMap::new())),
+        logins: Arc::new(logins),
+        decoy: Arc::new(std::sync::OnceLock::new()),
+        failures: Arc::new(Mutex::new(HashMap::new())),
     };
     let app = axum::Router::new()
         .route("/", get(root))
@@ -517,6 +729,12 @@ pub async fn serve(
         .route("/api/tasks/claim", post(claim))
         .route("/api/tasks/attempt", post(attempt))
         .route("/api/tasks/outcome", post(outcome))
+        .route("/api/tasks/measures", post(measures))
+        .route("/api/appointments/slots", post(day_slots))
+        .route("/scorecards", get(scorecards_page))
+        .route("/api/reports/scorecard", post(scorecard))
+        .route("/api/complaints/ticket", post(complaint_ticket))
+        .route("/api/complaints/warnings", post(warnings))
         .route("/complaints", get(complaints_page))
         .route("/churn", get(churn_page))
         .route("/api/customers/file", post(customer_file))

@@ -2,7 +2,6 @@
 //! intake writes them: month ends in the dealer's time zone, late backfill, an
 //! owner who moves, and a rebuild that gives the same counters.
 
-
 use aftercare_analytics::config::ChurnDealers;
 use aftercare_analytics::domain::history::{Dimension, Rule};
 use aftercare_analytics::domain::report::churn_table;

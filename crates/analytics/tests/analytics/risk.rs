@@ -5,7 +5,6 @@
 //! constant scores 0.5), and the daily pass announces each vehicle at the
 //! warning level once.
 
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;

@@ -4,7 +4,6 @@
 //! visits, a service CSS target with the OEM's scores entered; quarters and
 //! the year as ratios of the months' counts; bad input named, roles kept.
 
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,7 +2,6 @@
 //! handlers, on SQLite and PostgreSQL: a champion, a vehicle at risk, a new
 //! owner's first service, a vehicle never serviced; the same by customer.
 
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;

@@ -55,7 +55,8 @@ pub struct Day {
 }
 
 impl Day {
-    fn taken(&self, slot: u32) -> u32 {
+    /// Appointments booked in `slot`.
+    pub fn taken(&self, slot: u32) -> u32 {
         self.booked.iter().filter(|(_, s)| *s == slot).count() as u32
     }
 

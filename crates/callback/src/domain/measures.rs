@@ -37,6 +37,8 @@ pub struct Tally {
     pub leads_in_time: u64,
     pub winback_called: u64,
     pub winback_appointments: u64,
+    /// Reached calls of any kind that ended with an appointment.
+    pub appointments: u64,
     pub winback_returned: u64,
     pub reminders_called: u64,
     pub reminders_converted: u64,
@@ -63,6 +65,7 @@ impl Tally {
         if line.attempts > 0 {
             self.attempted += 1;
             self.reached += u64::from(reached);
+            self.appointments += u64::from(reached && line.appointment);
         }
         self.unreached += u64::from(line.status == "unreached");
         if let Some(s) = line.satisfaction {
@@ -174,6 +177,23 @@ mod tests {
         assert_eq!((t.winback_appointments, t.winback_called), (1, 3));
         assert_eq!(t.winback_returned, 1);
         assert_eq!(t.unreached, 1);
+    }
+
+    #[test]
+    fn an_appointment_on_any_call_counts_over_the_calls_reached() {
+        let mut t = Tally::default();
+        for (kind, status) in [
+            (Kind::LeadFirstContact, "reached"),
+            (Kind::MaintenanceReminder, "reached"),
+            (Kind::Winback, "unreached"),
+        ] {
+            t.add(&Line {
+                appointment: true,
+                ..called(kind, Some(0), status)
+            });
+        }
+        t.add(&called(Kind::PostService, Some(0), "reached"));
+        assert_eq!((t.appointments, t.reached), (2, 3));
     }
 
     #[test]

@@ -117,6 +117,31 @@ async fn book(
         .map(tonic::Response::into_inner)
 }
 
+/// (slot, bays, taken) of each slot of a dealer's day, as `who` asks it.
+async fn slots(
+    app: &App,
+    dealer_id: &str,
+    day: Option<jiff::civil::Date>,
+    who: &aftercare_runtime::Principal,
+) -> Result<Vec<(u32, u32, u32)>, tonic::Status> {
+    let answer = app
+        .api
+        .day_slots(request(
+            pb::DaySlotsRequest {
+                dealer: dealer(dealer_id),
+                date: day.map(aftercare_proto::calendar::to_date),
+            },
+            who,
+        ))
+        .await?
+        .into_inner();
+    Ok(answer
+        .slots
+        .iter()
+        .map(|s| (s.slot, s.bays, s.taken))
+        .collect())
+}
+
 async fn task(app: &App, task: &str, position: u64) -> pb::Task {
     app.api
         .get_task(request(
@@ -174,6 +199,29 @@ async fn appointments_fill_the_days_capacity(backend: Backend) {
         1,
         "{c_won:?} {d_won:?}"
     );
+    // The slot picker's view of both days: today full, tomorrow's last
+    // slot taken by whichever agent won.
+    assert_eq!(
+        slots(&app, "D001", Some(today), &agent())
+            .await
+            .expect("today"),
+        vec![(1, 1, 1), (2, 1, 1)]
+    );
+    assert_eq!(
+        slots(&app, "D001", Some(tomorrow), &agent())
+            .await
+            .expect("tomorrow"),
+        vec![(1, 1, 0), (2, 1, 1)]
+    );
+    let no_day = slots(&app, "D001", None, &agent())
+        .await
+        .expect_err("a day is needed");
+    assert_eq!(no_day.code(), Code::InvalidArgument);
+    assert!(no_day.message().contains("date"), "{}", no_day.message());
+    let other = slots(&app, "D002", Some(today), &agent())
+        .await
+        .expect_err("another dealer's workshop");
+    assert_eq!(other.code(), Code::PermissionDenied, "{}", other.message());
     // A slot past the day's last is named as such.
     let bad = book(&app, &d, tomorrow, 3)
         .await

@@ -30,8 +30,25 @@ impl Words<'_> {
         }
     }
 
+    /// A handler's name for people: the default handlers' titles in the
+    /// dealer's language, a dealer's own handler names as configured.
+    fn handler(&self, handler: &str) -> String {
+        let titles = match handler {
+            "front-desk" => ("the front desk", "前台接待"),
+            "department-manager" => ("the department manager", "部门经理"),
+            "director" => ("the director", "总监"),
+            "general-manager" => ("the general manager", "总经理"),
+            other => return other.to_owned(),
+        };
+        match self.language {
+            Language::English => titles.0.to_owned(),
+            Language::Chinese => titles.1.to_owned(),
+        }
+    }
+
     /// The timeline's words for a filing: its grade and who handles it.
     pub fn filed(&self, grade: Grade, handler: &str) -> String {
+        let handler = self.handler(handler);
         match self.language {
             Language::English => format!("{}, handled by {handler}", self.grade(grade)),
             Language::Chinese => format!("{}，由{handler}处理", self.grade(grade)),
@@ -67,6 +84,7 @@ impl Words<'_> {
         reason: &EscalationReason,
     ) -> String {
         let cause = self.escalation_cause(reason);
+        let handler = self.handler(handler);
         match self.language {
             Language::English => format!(
                 "{} → {}, handled by {handler}: {cause}",
@@ -210,12 +228,20 @@ mod tests {
         let (two, three) = (Grade::new(2).expect("2"), Grade::new(3).expect("3"));
         assert_eq!(
             en.escalated(two, three, "director", &missed),
-            "grade 2 → 3, handled by director: the deadline of 2026-12-02 14:42 CST passed"
+            "grade 2 → 3, handled by the director: the deadline of 2026-12-02 14:42 CST passed"
         );
         assert_eq!(
             zh.escalated(two, three, "总监", &by_hand),
             "2级 → 3级，由总监处理：人工升级"
         );
+        // The default handlers by their titles; a dealer's own names as given.
+        let one = Grade::new(1).expect("1");
+        assert_eq!(zh.filed(one, "front-desk"), "1级，由前台接待处理");
+        assert_eq!(
+            en.filed(one, "front-desk"),
+            "grade 1, handled by the front desk"
+        );
+        assert_eq!(zh.filed(one, "客服经理"), "1级，由客服经理处理");
     }
 
     #[test]

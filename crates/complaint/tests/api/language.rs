@@ -136,12 +136,8 @@ async fn each_dealer_reads_its_own_language(backend: Backend) {
     assert_eq!(
         timeline(&chinese),
         [
-            ("filed", "4级，由general-manager处理", ""),
-            (
-                "escalated",
-                "4级 → 5级，由general-manager处理：人工升级",
-                REASON
-            ),
+            ("filed", "4级，由总经理处理", ""),
+            ("escalated", "4级 → 5级，由总经理处理：人工升级", REASON),
             ("resolved", "补偿500.00元", "更换正时链条"),
             ("closed", "不满意", ""),
         ]
@@ -158,10 +154,10 @@ async fn each_dealer_reads_its_own_language(backend: Backend) {
     assert_eq!(
         timeline(&english),
         [
-            ("filed", "grade 4, handled by general-manager", ""),
+            ("filed", "grade 4, handled by the general manager", ""),
             (
                 "escalated",
-                "grade 4 → 5, handled by general-manager: escalated by hand",
+                "grade 4 → 5, handled by the general manager: escalated by hand",
                 REASON
             ),
             ("resolved", "compensation 500.00 yuan", "更换正时链条"),
