@@ -752,3 +752,193 @@ fn hash_password_prints_a_hash_the_configuration_takes() {
         "{stderr}"
     );
 }
+
+/// `aftercare console` started in `dir` with `config` and `env`; killed when
+/// dropped.
+struct ConsoleProcess {
+    child: std::process::Child,
+    addr: String,
+}
+
+impl ConsoleProcess {
+    fn start(dir: &std::path::Path, config: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(crate::harness::BINARY);
+        command
+            .current_dir(dir)
+            .arg("--config")
+            .arg(config)
+            .args(["console", "--web-listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("aftercare console");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut said = Vec::new();
+        let mut addr = None;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(rest) = line.strip_prefix("aftercare console on http://") {
+                addr = Some(rest.trim_end_matches('/').to_owned());
+                break;
+            }
+            said.push(line);
+        }
+        let Some(addr) = addr else {
+            let _ = child.kill();
+            panic!("the console did not start:\n{}", said.join("\n"));
+        };
+        ConsoleProcess { child, addr }
+    }
+}
+
+impl Drop for ConsoleProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const SESSION_KEY: &str = "6a1f0c9e2b7d4e8a9c3b5d7f1e2a4c6b8d0f9e7c5a3b1d2f4e6a8c0b9d7f5e3a";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_replicas_apart_from_the_services_share_sealed_sessions() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tokens = [
+        token("ops", ADMIN, "admin", "all"),
+        token("王芳", AGENT, "callback-agent", "dealer:D001"),
+    ];
+    let (server, _) = console_server(dir.path(), &tokens);
+    oem_lead(&server, ADMIN, "钱进", "13900004444", "OEM-L-CONSOLE").await;
+
+    // Without the services' addresses the console names each one missing.
+    let bare = dir.path().join("bare.toml");
+    std::fs::write(&bare, tokens.concat()).expect("config");
+    let (ok, _, stderr) = crate::harness::cli(
+        dir.path(),
+        &["--config", bare.to_str().expect("utf-8"), "console"],
+        &[],
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("web.upstreams.intake, web.upstreams.callback, web.upstreams.complaint, web.upstreams.analytics, web.upstreams.loyalty, web.upstreams.system"),
+        "{stderr}"
+    );
+
+    let config = dir.path().join("console.toml");
+    let upstreams: String = [
+        "intake",
+        "callback",
+        "complaint",
+        "analytics",
+        "loyalty",
+        "system",
+    ]
+    .iter()
+    .map(|s| format!("{s} = \"{}\"\n", server.url()))
+    .collect();
+    std::fs::write(
+        &config,
+        format!("{}[web.upstreams]\n{upstreams}", tokens.concat()),
+    )
+    .expect("config");
+    let shared = [("AFTERCARE__WEB__SESSION_KEY", SESSION_KEY)];
+    let one = ConsoleProcess::start(dir.path(), &config, &shared);
+    let two = ConsoleProcess::start(dir.path(), &config, &shared);
+    let other_key = ConsoleProcess::start(
+        dir.path(),
+        &config,
+        &[(
+            "AFTERCARE__WEB__SESSION_KEY",
+            "0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0",
+        )],
+    );
+
+    // Signed in on one replica: a sealed cookie that lasts the working day.
+    let form = [("Content-Type", "application/x-www-form-urlencoded")];
+    let (status, headers, _) = http(
+        &one.addr,
+        "POST",
+        "/login",
+        &form,
+        &format!("token={AGENT}"),
+    );
+    assert_eq!(status, 303);
+    let set = header(&headers, "set-cookie").expect("a cookie").to_owned();
+    assert!(
+        set.contains("Max-Age=43200") && set.contains("HttpOnly"),
+        "{set}"
+    );
+    assert!(!set.contains(AGENT), "the token is sealed: {set}");
+    let cookie = set.split(';').next().expect("name=value").to_owned();
+    let signed_in = [("Cookie", cookie.as_str())];
+
+    // The other replica reads the session and asks the callback service.
+    let (status, _, body) = http(&two.addr, "GET", "/api/session", &signed_in, "");
+    assert_eq!(status, 200, "{body}");
+    let session: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(session["principal"], "王芳", "{body}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _, body) = http(
+            &two.addr,
+            "GET",
+            "/api/worklist?dealer=D001",
+            &signed_in,
+            "",
+        );
+        assert_eq!(status, 200, "{body}");
+        if body.contains("钱") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the lead never showed: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A write with the session's CSRF token, on the replica that did not sign in.
+    let csrf = session["csrf"].as_str().expect("csrf");
+    let (status, _, body) = http(
+        &two.addr,
+        "POST",
+        "/api/tasks/measures",
+        &[
+            signed_in[0],
+            ("Content-Type", "application/json"),
+            ("X-CSRF-Token", csrf),
+        ],
+        r#"{"dealer":{"value":"D001"},"month":{"year":2026,"month":12}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+
+    // A console with another key, or an altered cookie: nobody.
+    let (status, _, _) = http(&other_key.addr, "GET", "/api/session", &signed_in, "");
+    assert_eq!(status, 401);
+    let mut altered = cookie.clone().into_bytes();
+    let at = altered.len() - 3;
+    altered[at] = if altered[at] == b'a' { b'b' } else { b'a' };
+    let altered = String::from_utf8(altered).expect("ascii");
+    let (status, _, _) = http(
+        &two.addr,
+        "GET",
+        "/api/session",
+        &[("Cookie", altered.as_str())],
+        "",
+    );
+    assert_eq!(status, 401);
+
+    // Signing out ends the session on that replica and the browser forgets it.
+    let (status, headers, _) = http(&two.addr, "POST", "/logout", &signed_in, "");
+    assert_eq!(status, 303);
+    assert!(
+        header(&headers, "set-cookie").is_some_and(|c| c.contains("Max-Age=0")),
+        "{headers:?}"
+    );
+    let (status, _, _) = http(&two.addr, "GET", "/api/session", &signed_in, "");
+    assert_eq!(status, 401);
+    // The probes' endpoint.
+    let (status, _, body) = http(&one.addr, "GET", "/healthz", &[], "");
+    assert_eq!((status, body.as_str()), (200, "ok"));
+}

@@ -34,6 +34,15 @@ enum Command {
         #[arg(long)]
         web_listen: Option<SocketAddr>,
     },
+    /// Serve only the staff web console, asking the services at
+    /// `web.upstreams` (on Kubernetes, a Deployment of its own; with
+    /// `web.session_key` its replicas share sessions).
+    Console {
+        /// Listen here instead of `server.web_listen` (127.0.0.1:8080 when
+        /// neither is set).
+        #[arg(long)]
+        web_listen: Option<SocketAddr>,
+    },
     /// Rebuild a read model from the event log. On PostgreSQL the new version
     /// is built beside the live one while the services keep serving, then
     /// swapped in; on SQLite (or with --offline) the projection is emptied and
@@ -104,8 +113,9 @@ enum Command {
     #[command(subcommand)]
     Dlq(aftercare::dlq_cli::DlqCommand),
     /// Print the hash of a web-console password, for `password_hash` beside a
-    /// token's `login`. The password is read as one line of standard input,
-    /// never from the command line, so it stays out of shell histories.
+    /// token's `login`. The password is read as one line of standard input
+    /// (typed, or piped from a password manager), never from an argument, so
+    /// it stays out of shell histories and process lists.
     HashPassword,
 }
 
@@ -237,6 +247,28 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             })
             .await;
+            telemetry.shutdown();
+            result
+        }
+        Command::Console { web_listen } => {
+            let config = load_config(cli.config.as_deref())?;
+            let telemetry = telemetry::init(&config.telemetry)?;
+            let setup = aftercare::web::Setup::new(&config, None)?;
+            let addr = web_listen
+                .or(config.server.web_listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("cannot listen for the web console on {addr}"))?;
+            if !setup.shared_sessions() {
+                eprintln!(
+                    "web.session_key is not set: sessions live in this process, so run one replica or set the key on every replica"
+                );
+            }
+            eprintln!("aftercare console on http://{}/", listener.local_addr()?);
+            let result =
+                aftercare::web::serve(listener, setup, aftercare_runtime::grpc::shutdown_signal())
+                    .await;
             telemetry.shutdown();
             result
         }

@@ -59,7 +59,6 @@ pub async fn run(
         }
     }
     let (tokens, auth_notice) = tokens(&config)?;
-    let logins = tokens.logins().to_vec();
     let ctx = ModuleContext {
         config: config.clone(),
         store: Arc::new(MeteredStore(opened.store.clone())),
@@ -177,10 +176,10 @@ pub async fn run(
             .await
             .with_context(|| format!("cannot listen for the web console on {addr}"))?;
         web_addr = Some(web.local_addr()?);
-        let grpc = listener.local_addr()?;
+        let setup = crate::web::Setup::new(&config, Some(listener.local_addr()?))?;
         let mut stop = stop_rx.clone();
         background.push(tokio::spawn(async move {
-            if let Err(err) = crate::web::serve(web, grpc, logins, async move {
+            if let Err(err) = crate::web::serve(web, setup, async move {
                 let _ = stop.wait_for(|s| *s).await;
             })
             .await

@@ -22,6 +22,7 @@ pub mod projection;
 pub mod reference;
 pub mod request_id;
 mod secret;
+pub mod session_key;
 pub mod store;
 pub mod system;
 pub mod telemetry;

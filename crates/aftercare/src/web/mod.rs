@@ -1,18 +1,23 @@
-//! The staff web console: pages for people, JSON for the pages, served by
-//! `aftercare serve` on a port of its own. It has no business logic of its
-//! own: every answer comes from the gRPC services of the same process, called
+//! The staff web console: pages for people, JSON for the pages, served on a
+//! port of its own. It has no business logic of its own: every answer comes
+//! from the gRPC services, called
 //! with the signed-in person's token, so their roles, dealer scope and the
 //! masking of personal data are exactly the API's.
 //!
 //! Sign-in takes an API token, or a login and password configured for one
-//! (`auth.tokens[].login`, `password_hash`), and keeps the token server-side
-//! behind a random session
-//! id in a cookie that scripts cannot read (`HttpOnly`), that no other site's
-//! page sends (`SameSite=Strict`), and that is `Secure` behind TLS. Every write
-//! also carries the session's CSRF token in a header, which a form on another
-//! site cannot set.
+//! (`auth.tokens[].login`, `password_hash`). The session lives in the serving
+//! process behind a random id or, with `web.session_key` so that every
+//! console replica reads it, sealed into the cookie itself (see `session`).
+//! Either way the cookie is one scripts cannot read (`HttpOnly`), that no
+//! other site's page sends (`SameSite=Strict`), and that is `Secure` behind
+//! TLS. Every write also carries the session's CSRF token in a header, which a
+//! form on another site cannot set.
+//!
+//! `aftercare serve` serves the console beside its services; `aftercare
+//! console` serves only the console, asking the services at `web.upstreams`.
 
 mod pages;
+mod session;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -41,9 +46,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tonic::transport::Channel;
 
-/// A session ends after this long without a request.
-const IDLE: Duration = Duration::from_secs(8 * 3600);
-const COOKIE: &str = "aftercare_session";
+use session::{COOKIE, Session, Sessions};
 
 /// The console's pages, each with the roles the service behind it answers:
 /// the lists the services check, so a person's navigation offers the pages
@@ -72,21 +75,67 @@ fn pages_for(roles: &[String]) -> Vec<&'static str> {
         .collect()
 }
 
-/// Who is signed in on one browser.
+/// The gRPC channel of each service the console asks.
 #[derive(Clone)]
-struct Session {
-    token: String,
-    principal: String,
-    roles: Vec<String>,
-    dealers: Vec<String>,
-    csrf: String,
-    seen: Instant,
+struct Upstreams {
+    intake: Channel,
+    callback: Channel,
+    complaint: Channel,
+    analytics: Channel,
+    loyalty: Channel,
+    system: Channel,
+}
+
+impl Upstreams {
+    /// The services at their `configured` addresses, the others at `local`
+    /// (the serving process's own gRPC server); every one missing is named.
+    fn new(
+        configured: &std::collections::BTreeMap<String, String>,
+        local: Option<SocketAddr>,
+    ) -> anyhow::Result<Self> {
+        let mut missing = Vec::new();
+        let mut channel = |name: &str| -> anyhow::Result<Channel> {
+            let url = match (configured.get(name), local) {
+                (Some(url), _) => url.clone(),
+                (None, Some(local)) => {
+                    let host = if local.ip().is_unspecified() {
+                        SocketAddr::from(([127, 0, 0, 1], local.port()))
+                    } else {
+                        local
+                    };
+                    format!("http://{host}")
+                }
+                (None, None) => {
+                    missing.push(format!("web.upstreams.{name}"));
+                    "http://127.0.0.1:1".to_owned()
+                }
+            };
+            Ok(Channel::from_shared(url.clone())
+                .map_err(|e| anyhow::anyhow!("web.upstreams.{name}: {url:?}: {e}"))?
+                .connect_lazy())
+        };
+        let upstreams = Upstreams {
+            intake: channel("intake")?,
+            callback: channel("callback")?,
+            complaint: channel("complaint")?,
+            analytics: channel("analytics")?,
+            loyalty: channel("loyalty")?,
+            system: channel("system")?,
+        };
+        if !missing.is_empty() {
+            anyhow::bail!(
+                "{}: the console runs apart from the services, so it needs each one's gRPC address (e.g. \"http://aftercare-callback:50051\")",
+                missing.join(", ")
+            );
+        }
+        Ok(upstreams)
+    }
 }
 
 #[derive(Clone)]
 struct Console {
-    grpc: Channel,
-    sessions: Arc<Mutex<HashMap<String, Session>>>,
+    upstreams: Upstreams,
+    sessions: Arc<Sessions>,
     logins: Arc<Vec<Login>>,
     /// A hash no password matches, as costly as the logins' own, checked for
     /// names that are not logins.
@@ -162,16 +211,7 @@ fn bearer<T>(message: T, token: &str) -> tonic::Request<T> {
 impl Console {
     /// The session a request's cookie names, if it is alive.
     fn session(&self, headers: &HeaderMap) -> Option<Session> {
-        let id = cookie(headers, COOKIE)?;
-        let mut sessions = self.sessions.lock().expect("not poisoned");
-        let alive = sessions.get(&id).is_some_and(|s| s.seen.elapsed() < IDLE);
-        if !alive {
-            sessions.remove(&id);
-            return None;
-        }
-        let session = sessions.get_mut(&id)?;
-        session.seen = Instant::now();
-        Some(session.clone())
+        self.sessions.find(&cookie(headers, COOKIE)?)
     }
 
     /// The session of a write: signed in, and the CSRF header matching.
@@ -310,7 +350,7 @@ async fn sign_in(
             }
         }
     };
-    let mut system = SystemServiceClient::new(console.grpc.clone());
+    let mut system = SystemServiceClient::new(console.upstreams.system.clone());
     let me = match system
         .who_am_i(bearer(system::WhoAmIRequest {}, &token))
         .await
@@ -335,24 +375,27 @@ async fn sign_in(
         }
         _ => Vec::new(),
     };
-    let id = random_token();
-    console.sessions.lock().expect("not poisoned").insert(
-        id.clone(),
-        Session {
-            token,
-            principal: me.principal,
-            roles: me.roles.clone(),
-            dealers,
-            csrf: random_token(),
-            seen: Instant::now(),
-        },
-    );
+    let Some((value, keep)) = console.sessions.start(Session {
+        token,
+        principal: me.principal,
+        roles: me.roles.clone(),
+        dealers,
+        csrf: random_token(),
+        expires: 0,
+    }) else {
+        return refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the session could not be sealed; try again",
+        );
+    };
     let secure = headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|p| p.eq_ignore_ascii_case("https"));
     let cookie = format!(
-        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict{}",
+        "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict{}{}",
+        keep.map(|d| format!("; Max-Age={}", d.as_secs()))
+            .unwrap_or_default(),
         if secure { "; Secure" } else { "" }
     );
     let mut response = Redirect::to(home(&me.roles)).into_response();
@@ -363,8 +406,8 @@ async fn sign_in(
 }
 
 async fn sign_out(State(console): State<Console>, headers: HeaderMap) -> Response {
-    if let Some(id) = cookie(&headers, COOKIE) {
-        console.sessions.lock().expect("not poisoned").remove(&id);
+    if let Some(value) = cookie(&headers, COOKIE) {
+        console.sessions.end(&value);
     }
     let mut response = Redirect::to("/login").into_response();
     response.headers_mut().insert(
@@ -418,7 +461,7 @@ async fn worklist_json(
     let Some(session) = console.session(&headers) else {
         return refusal(StatusCode::UNAUTHORIZED, "sign in first");
     };
-    let mut calls = CallbackServiceClient::new(console.grpc.clone());
+    let mut calls = CallbackServiceClient::new(console.upstreams.callback.clone());
     let request = callback::WorklistRequest {
         dealer: Some(aftercare_proto::common::v1::DealerId {
             value: query.dealer,
@@ -450,7 +493,7 @@ fn command_body<M: prost::Message + prost::Name + Default>(
 /// read as the RPC's request in the proto3 JSON mapping, sent with their
 /// token, the answer as JSON.
 macro_rules! command {
-    ($(#[$doc:meta])* $name:ident, $client:ident, $request:ty, $rpc:ident) => {
+    ($(#[$doc:meta])* $name:ident, $client:ident, $upstream:ident, $request:ty, $rpc:ident) => {
         $(#[$doc])*
         async fn $name(
             State(console): State<Console>,
@@ -465,7 +508,7 @@ macro_rules! command {
                 Ok(request) => request,
                 Err(refused) => return *refused,
             };
-            let mut service = $client::new(console.grpc.clone());
+            let mut service = $client::new(console.upstreams.$upstream.clone());
             match service.$rpc(bearer(request, &session.token)).await {
                 Ok(answer) => Json(aftercare_proto::json::to_json(&answer.into_inner())).into_response(),
                 Err(status) => from_status(status),
@@ -476,108 +519,113 @@ macro_rules! command {
 
 command!(
     /// Claims a task for the caller.
-    claim, CallbackServiceClient, callback::ClaimTaskRequest, claim_task
+    claim, CallbackServiceClient, callback, callback::ClaimTaskRequest, claim_task
 );
 command!(
     /// One call attempt: no answer, busy, wrong number, refused, reached.
-    attempt, CallbackServiceClient, callback::RecordAttemptRequest, record_attempt
+    attempt, CallbackServiceClient, callback, callback::RecordAttemptRequest, record_attempt
 );
 command!(
     /// A task's outcome: satisfaction, an appointment, a churn reason, a complaint.
-    outcome, CallbackServiceClient, callback::RecordOutcomeRequest, record_outcome
+    outcome, CallbackServiceClient, callback, callback::RecordOutcomeRequest, record_outcome
 );
 command!(
     /// A day's appointment slots and how full each is, for the slot picker.
-    day_slots, CallbackServiceClient, callback::DaySlotsRequest, day_slots
+    day_slots, CallbackServiceClient, callback, callback::DaySlotsRequest, day_slots
 );
 command!(
     /// A month's callback measures: the dealer's and each person's.
-    measures, CallbackServiceClient, callback::MeasuresRequest, measures
+    measures, CallbackServiceClient, callback, callback::MeasuresRequest, measures
 );
 command!(
     /// The month's churn scorecard: groups, advisors, agents, the service
     /// manager and the workshop supervisor with their incentives.
-    scorecard, AnalyticsServiceClient, analytics::ChurnScorecardRequest, churn_scorecard
+    scorecard, AnalyticsServiceClient, analytics, analytics::ChurnScorecardRequest, churn_scorecard
 );
 command!(
     /// A ticket with its timeline.
-    complaint_ticket, ComplaintServiceClient, complaint::GetComplaintRequest, get_complaint
+    complaint_ticket, ComplaintServiceClient, complaint, complaint::GetComplaintRequest, get_complaint
 );
 command!(
     /// The dealer's early warnings: long stays, repeated faults, reopened tickets.
-    warnings, ComplaintServiceClient, complaint::ListWarningsRequest, list_warnings
+    warnings, ComplaintServiceClient, complaint, complaint::ListWarningsRequest, list_warnings
 );
 command!(
     /// A month's churn rate, by rule and breakdown (a read, posted as a body).
-    churn_report, AnalyticsServiceClient, analytics::ChurnReportRequest, churn_report
+    churn_report, AnalyticsServiceClient, analytics, analytics::ChurnReportRequest, churn_report
 );
 command!(
     /// The seed-style churn table: each segment's vehicles and the rate.
-    churn_table, AnalyticsServiceClient, analytics::ChurnTableRequest, churn_table
+    churn_table, AnalyticsServiceClient, analytics, analytics::ChurnTableRequest, churn_table
 );
 command!(
     /// A year's targets against the actuals, month by month and by period.
-    targets_report, AnalyticsServiceClient, analytics::TargetsReportRequest, targets_report
+    targets_report, AnalyticsServiceClient, analytics, analytics::TargetsReportRequest, targets_report
 );
 command!(
     /// A customer's file, beside a call (masked as the API masks it).
-    customer_file, IntakeServiceClient, intake::GetCustomerRequest, get_customer
+    customer_file, IntakeServiceClient, intake, intake::GetCustomerRequest, get_customer
 );
 command!(
     /// A vehicle's visits and sales, beside a call.
-    vehicle_history, IntakeServiceClient, intake::GetVehicleHistoryRequest, get_vehicle_history
+    vehicle_history, IntakeServiceClient, intake, intake::GetVehicleHistoryRequest, get_vehicle_history
 );
 command!(
     /// The owner club's month: members per card, joins, activity, points.
-    club_stats, LoyaltyServiceClient, loyalty::ClubStatsRequest, club_stats
+    club_stats, LoyaltyServiceClient, loyalty, loyalty::ClubStatsRequest, club_stats
 );
 command!(
     /// A member's card: tier, balance, what the next card needs.
-    club_member, LoyaltyServiceClient, loyalty::GetMemberRequest, get_member
+    club_member, LoyaltyServiceClient, loyalty, loyalty::GetMemberRequest, get_member
 );
 command!(
     /// A member's points ledger, newest first.
-    club_ledger, LoyaltyServiceClient, loyalty::ListLedgerRequest, list_ledger
+    club_ledger, LoyaltyServiceClient, loyalty, loyalty::ListLedgerRequest, list_ledger
 );
 command!(
     /// Each projection's checkpoint, lag and dead letters (administrators).
-    projection_status, SystemServiceClient, system::ProjectionStatusRequest, projection_status
+    projection_status, SystemServiceClient, system, system::ProjectionStatusRequest, projection_status
 );
 command!(
     /// Dead letters with their reasons (administrators).
-    dead_letters, SystemServiceClient, system::ListDeadLettersRequest, list_dead_letters
+    dead_letters, SystemServiceClient, system, system::ListDeadLettersRequest, list_dead_letters
 );
 command!(
     /// Retries dead letters after a fix (administrators).
-    retry_dead_letters, SystemServiceClient, system::RetryDeadLettersRequest, retry_dead_letters
+    retry_dead_letters, SystemServiceClient, system, system::RetryDeadLettersRequest, retry_dead_letters
 );
 command!(
     file_complaint,
     ComplaintServiceClient,
+    complaint,
     complaint::FileComplaintRequest,
     file_complaint
 );
 command!(
     acknowledge,
     ComplaintServiceClient,
+    complaint,
     complaint::TicketRequest,
     acknowledge_complaint
 );
 command!(
     escalate,
     ComplaintServiceClient,
+    complaint,
     complaint::EscalateComplaintRequest,
     escalate_complaint
 );
 command!(
     resolve,
     ComplaintServiceClient,
+    complaint,
     complaint::ResolveComplaintRequest,
     resolve_complaint
 );
 command!(
     close,
     ComplaintServiceClient,
+    complaint,
     complaint::CloseComplaintRequest,
     close_complaint
 );
@@ -600,7 +648,7 @@ async fn complaints_json(
     let Some(session) = console.session(&headers) else {
         return refusal(StatusCode::UNAUTHORIZED, "sign in first");
     };
-    let mut service = ComplaintServiceClient::new(console.grpc.clone());
+    let mut service = ComplaintServiceClient::new(console.upstreams.complaint.clone());
     let request = complaint::ListComplaintsRequest {
         dealer: Some(aftercare_proto::common::v1::DealerId {
             value: query.dealer,
@@ -702,25 +750,67 @@ async fn root(State(console): State<Console>, headers: HeaderMap) -> Redirect {
     }
 }
 
-/// Serves the console on `listener`, answering from the gRPC server at
-/// `grpc`, until `shutdown` resolves.
+/// How the console is set up: where it asks each service, how it keeps
+/// sessions, who may sign in with a password.
+pub struct Setup {
+    upstreams: Upstreams,
+    sessions: Sessions,
+    logins: Vec<Login>,
+}
+
+impl Setup {
+    /// The console of `config`, asking the services `web.upstreams` names and,
+    /// for the others, the gRPC server at `local` (none for `aftercare
+    /// console`, which then needs every one named).
+    pub fn new(
+        config: &aftercare_runtime::Config,
+        local: Option<SocketAddr>,
+    ) -> anyhow::Result<Self> {
+        let upstreams = Upstreams::new(&config.web.upstreams, local)?;
+        let sessions = match &config.web.session_key {
+            Some(key) => Sessions::sealed(
+                aftercare_runtime::session_key::SessionKey::parse(key.expose())
+                    .map_err(|reason| anyhow::anyhow!("web.session_key: {reason}"))?,
+            ),
+            None => Sessions::local(),
+        };
+        let logins = aftercare_runtime::auth::TokenTable::from_config(&config.auth)?
+            .logins()
+            .to_vec();
+        Ok(Self {
+            upstreams,
+            sessions,
+            logins,
+        })
+    }
+
+    /// Whether sessions are sealed into cookies, so that replicas share them.
+    pub fn shared_sessions(&self) -> bool {
+        matches!(self.sessions, Sessions::Sealed { .. })
+    }
+}
+
+/// Serves the console on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
-    grpc: SocketAddr,
-    logins: Vec<Login>,
+    setup: Setup,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let local = SocketAddr::from(([127, 0, 0, 1], grpc.port()));
-    let channel = Channel::from_shared(format!("http://{local}"))?.connect_lazy();
+    let Setup {
+        upstreams,
+        sessions,
+        logins,
+    } = setup;
     let console = Console {
-        grpc: channel,
-        sessions: Arc::new(Mutex::new(HashMap::new())),
+        upstreams,
+        sessions: Arc::new(sessions),
         logins: Arc::new(logins),
         decoy: Arc::new(std::sync::OnceLock::new()),
         failures: Arc::new(Mutex::new(HashMap::new())),
     };
     let app = axum::Router::new()
         .route("/", get(root))
+        .route("/healthz", get(|| async { "ok" }))
         .route("/login", get(login_page).post(sign_in))
         .route("/logout", post(sign_out))
         .route("/worklist", get(worklist_page))

@@ -24,6 +24,33 @@ pub struct Config {
     pub auth: AuthConfig,
     pub projections: ProjectionConfig,
     pub dealers: DealersConfig,
+    pub web: WebConfig,
+}
+
+/// The services whose gRPC the web console asks, by the names
+/// `web.upstreams` takes (`system` answers who-am-I and the status).
+pub const CONSOLE_SERVICES: [&str; 6] = [
+    "intake",
+    "callback",
+    "complaint",
+    "analytics",
+    "loyalty",
+    "system",
+];
+
+/// The staff web console when it runs apart from the services
+/// (`aftercare console`, e.g. a Deployment of its own).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Each service's gRPC address by name (see [`CONSOLE_SERVICES`]), e.g.
+    /// `callback = "http://aftercare-callback:50051"`. `aftercare serve` asks
+    /// its own gRPC server for a service not named here.
+    pub upstreams: BTreeMap<String, String>,
+    /// 64 hexadecimal characters (32 bytes, from a Secret) that seal the
+    /// session cookies, so every console replica reads the sessions the others
+    /// signed in. Unset: sessions live in the serving process only.
+    pub session_key: Option<Secret>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -297,6 +324,7 @@ impl Config {
             auth: section(&mut table, "auth", &mut errors),
             projections: section(&mut table, "projections", &mut errors),
             dealers: DealersConfig::from_table(table.remove("dealers"), &mut errors),
+            web: section(&mut table, "web", &mut errors),
         };
         config.auth.merge_tokens_file(&mut errors);
         for unknown in table.keys() {
@@ -387,6 +415,23 @@ impl Config {
         }
         if let Err(e) = crate::auth::TokenTable::from_config(&self.auth) {
             errors.extend(e.0);
+        }
+        for (name, url) in &self.web.upstreams {
+            if !CONSOLE_SERVICES.contains(&name.as_str()) {
+                errors.push(format!(
+                    "web.upstreams.{name}: not a service; the console asks {}",
+                    CONSOLE_SERVICES.join(", ")
+                ));
+            } else if !url.starts_with("http://") || url.parse::<tonic::transport::Uri>().is_err() {
+                errors.push(format!(
+                    "web.upstreams.{name}: {url:?} must be an http:// address of the service's gRPC port"
+                ));
+            }
+        }
+        if let Some(key) = &self.web.session_key
+            && let Err(reason) = crate::session_key::SessionKey::parse(key.expose())
+        {
+            errors.push(format!("web.session_key: {reason}"));
         }
     }
 

@@ -92,6 +92,53 @@ fn semantic_errors_name_their_keys() {
 }
 
 #[test]
+fn the_consoles_upstreams_and_session_key_are_checked() {
+    let file = write(
+        "[web.upstreams]\ncallback = \"http://aftercare-callback:50051\"\n\
+         workshop = \"http://aftercare-workshop:50051\"\nintake = \"aftercare-intake:50051\"\n",
+    );
+    let err = Config::load(
+        Some(file.path()),
+        env(&[("AFTERCARE__WEB__SESSION_KEY", "0123456789")]),
+    )
+    .expect_err("three mistakes");
+    let text = err.to_string();
+    assert!(
+        text.contains("web.upstreams.workshop: not a service"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "web.upstreams.intake: \"aftercare-intake:50051\" must be an http:// address"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("web.session_key: must be 64 hexadecimal"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("0123456789"),
+        "the key is not printed: {text}"
+    );
+    let good = write("[web.upstreams]\ncallback = \"http://aftercare-callback:50051\"\n");
+    let key = "00112233445566778899aabbccddeeff0123456789abcdef0f1e2d3c4b5a6978";
+    let config = Config::load(
+        Some(good.path()),
+        env(&[("AFTERCARE__WEB__SESSION_KEY", key)]),
+    )
+    .expect("valid");
+    assert_eq!(
+        config.web.upstreams.get("callback").map(String::as_str),
+        Some("http://aftercare-callback:50051")
+    );
+    assert!(
+        !format!("{config:?}").contains(key),
+        "the key is not printed"
+    );
+}
+
+#[test]
 fn secrets_are_not_printed() {
     let file = write(
         "[database]\nurl = \"postgres://care:hunter2-password@db/aftercare\"\n\
@@ -182,6 +229,12 @@ fn the_shipped_kubernetes_configuration_loads() {
     assert_eq!(config.store.backend, StoreBackend::JetStream);
     assert_eq!(config.store.replicas, 3);
     assert!(!config.server.listen.ip().is_loopback());
+    for service in super::CONSOLE_SERVICES {
+        assert!(
+            config.web.upstreams.contains_key(service),
+            "the console has no address for {service}"
+        );
+    }
 }
 
 /// A section of the dealer tables as a service declares one.

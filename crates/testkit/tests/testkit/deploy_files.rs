@@ -165,11 +165,12 @@ impl Document {
     }
 }
 
-const MANIFESTS: [&str; 5] = [
+const MANIFESTS: [&str; 6] = [
     "base/namespace.yaml",
     "base/nats.yaml",
     "base/aftercare-config.yaml",
     "base/aftercare.yaml",
+    "base/console.yaml",
     "examples/secrets.example.yaml",
 ];
 
@@ -406,10 +407,15 @@ fn every_overlay_renders_to_manifests_the_kubernetes_schemas_accept() {
             })
             .collect();
         expected.push(("nats".to_owned(), 3));
+        expected.push(("aftercare-console".to_owned(), pods));
         expected.sort();
         assert_eq!(got, expected, "overlays/{overlay}");
         let budgets = manifests.matches("kind: PodDisruptionBudget").count();
-        assert_eq!(budgets, SERVICES.len() + 1, "a budget per service and NATS");
+        assert_eq!(
+            budgets,
+            SERVICES.len() + 2,
+            "a budget per service, NATS and the console"
+        );
     }
 }
 
@@ -418,4 +424,69 @@ fn the_validation_refuses_a_misspelled_field() {
     let manifests = render("dealer-group").replacen("maxUnavailable:", "maxUnavailabel:", 1);
     let complaints = validate(&manifests).expect_err("a misspelled field is refused");
     assert!(complaints.contains("maxUnavailabel"), "{complaints}");
+}
+
+#[test]
+fn the_console_asks_each_service_at_its_service_and_shares_sessions_by_a_secret() {
+    let documents = documents("base/console.yaml");
+    let deployment = documents
+        .iter()
+        .find(|d| d.top_level("kind").as_deref() == Some("Deployment"))
+        .expect("a console Deployment")
+        .text();
+    for required in [
+        "\"console\"",
+        "/etc/aftercare/aftercare.toml",
+        "path: /healthz",
+        "runAsNonRoot: true",
+        "readOnlyRootFilesystem: true",
+        "name: AFTERCARE__WEB__SESSION_KEY",
+        "name: aftercare-console",
+        "key: session_key",
+    ] {
+        assert!(
+            deployment.contains(required),
+            "the console Deployment lacks `{required}`"
+        );
+    }
+    let secrets = read("k8s/examples/secrets.example.yaml");
+    assert!(
+        secrets.contains("name: aftercare-console") && secrets.contains("session_key:"),
+        "the example Secrets have the console's session key"
+    );
+    // Every service the console asks, at a Service that exists.
+    let config = read("k8s/base/aftercare-config.yaml");
+    let services: Vec<String> = documents_of_kind("base/aftercare.yaml", "Service");
+    for name in [
+        "intake",
+        "callback",
+        "complaint",
+        "analytics",
+        "loyalty",
+        "system",
+    ] {
+        let line = config
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(&format!("{name} = \"http://")))
+            .unwrap_or_else(|| panic!("[web.upstreams] lacks {name}"));
+        let host = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split(':').next())
+            .expect("a host");
+        assert!(
+            services.iter().any(|s| s == host),
+            "{name} is asked at {host}, which is no Service in base/aftercare.yaml"
+        );
+    }
+}
+
+/// The names of the documents of `kind` in a manifest file.
+fn documents_of_kind(file: &'static str, kind: &str) -> Vec<String> {
+    documents(file)
+        .iter()
+        .filter(|d| d.top_level("kind").as_deref() == Some(kind))
+        .filter_map(Document::name)
+        .collect()
 }
