@@ -15,7 +15,7 @@ test: tools
 	NATS_SERVER_BIN=$(NATS_SERVER_BIN) KUBERNETES_VALIDATE_BIN=$(KUBERNETES_VALIDATE_BIN) cargo test --workspace --all-targets
 
 run:
-	cargo run -p aftercare -- serve
+	cargo run -p aftercare -- serve --demo
 
 bench: tools
 	NATS_SERVER_BIN=$(NATS_SERVER_BIN) cargo run --release -p aftercare-bench

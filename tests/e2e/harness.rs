@@ -31,6 +31,17 @@ impl Server {
         services: &[&str],
         env: &[(&str, String)],
     ) -> Server {
+        let serve_args: Vec<&str> = services.iter().flat_map(|s| ["--service", s]).collect();
+        Server::start_serving(dir, global_args, &serve_args, env)
+    }
+
+    /// `aftercare <global_args> serve <serve_args>`, on free ports.
+    pub fn start_serving(
+        dir: &Path,
+        global_args: &[&str],
+        serve_args: &[&str],
+        env: &[(&str, String)],
+    ) -> Server {
         let mut command = Command::new(BINARY);
         command
             .current_dir(dir)
@@ -42,7 +53,7 @@ impl Server {
                 "--web-listen",
                 "127.0.0.1:0",
             ])
-            .args(services.iter().flat_map(|s| ["--service", s]))
+            .args(serve_args)
             .env_remove("AFTERCARE_TOKEN")
             .env("RUST_BACKTRACE", "0")
             .stdout(Stdio::null())

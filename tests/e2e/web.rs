@@ -942,3 +942,65 @@ async fn console_replicas_apart_from_the_services_share_sealed_sessions() {
     let (status, _, body) = http(&one.addr, "GET", "/healthz", &[], "");
     assert_eq!((status, body.as_str()), (200, "ok"));
 }
+
+/// Waits up to `limit` for the server to print a line containing `words`.
+fn wait_for_line(server: &crate::harness::Server, words: &str, limit: Duration) -> String {
+    let deadline = Instant::now() + limit;
+    loop {
+        let output = server.output();
+        if let Some(line) = output.lines().find(|l| l.contains(words)) {
+            return line.to_owned();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no line with {words:?} in:\n{output}"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+#[test]
+fn make_run_seeds_the_demo_dealer_on_a_fresh_log_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = crate::harness::Server::start_serving(dir.path(), &[], &["--demo"], &[]);
+    let seeded = wait_for_line(&server, " seeded:", Duration::from_secs(300));
+    assert!(
+        seeded.starts_with("demo dealer D001 seeded: 600 customers,")
+            && seeded.ends_with(", 3 complaints"),
+        "{seeded}"
+    );
+    // The newcomer signs in with the printed token and finds the demo
+    // dealer's calls and complaints.
+    let web = server
+        .output()
+        .lines()
+        .find_map(|l| l.strip_prefix("web console on http://"))
+        .and_then(|rest| rest.split('/').next())
+        .expect("the console's address")
+        .to_owned();
+    let admin = std::fs::read_to_string(dir.path().join("data/admin.token")).expect("the token");
+    let (cookie, _) = sign_in(&web, admin.trim());
+    let signed_in = [("Cookie", cookie.as_str())];
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, _, calls) = http(&web, "GET", "/api/worklist?dealer=D001", &signed_in, "");
+        let (_, _, tickets) = http(&web, "GET", "/api/complaints?dealer=D001", &signed_in, "");
+        let calls: serde_json::Value = serde_json::from_str(&calls).expect("json");
+        let tickets: serde_json::Value = serde_json::from_str(&tickets).expect("json");
+        let open_calls = calls["tasks"].as_array().map_or(0, Vec::len);
+        let filed = tickets["tickets"].as_array().map_or(0, Vec::len);
+        if open_calls > 0 && filed == 3 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{open_calls} calls and {filed} complaints on the console"
+        );
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    // Started again on the same data: nothing is added.
+    drop(server);
+    let again = crate::harness::Server::start_serving(dir.path(), &[], &["--demo"], &[]);
+    let said = wait_for_line(&again, "demo", Duration::from_secs(60));
+    assert!(said.contains("no demo data added"), "{said}");
+}

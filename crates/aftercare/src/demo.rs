@@ -295,3 +295,59 @@ pub async fn seed(
     }
     Ok(seeded)
 }
+
+type ComplaintApi =
+    aftercare_proto::complaint::v1::complaint_service_client::ComplaintServiceClient<
+        InterceptedService<Channel, BearerToken>,
+    >;
+
+/// Three complaints of the dealer's for the board, filed once however often
+/// this runs (each has an idempotency key, the hotline one its OEM ticket): a
+/// walk-in about waiting, a call about a noise after maintenance on `vin`, and
+/// an OEM hotline complaint about the air conditioning.
+pub async fn complaints(mut api: ComplaintApi, dealer: &str, vin: &str) -> anyhow::Result<usize> {
+    use aftercare_proto::complaint::v1 as complaint;
+    let filings = [
+        (
+            complaint::Channel::WalkIn,
+            1,
+            "",
+            "",
+            "保养等了三个小时，没人告知进度",
+            "demo-complaint-1",
+        ),
+        (
+            complaint::Channel::Phone,
+            2,
+            vin,
+            "",
+            "上周保养后底盘异响，要求重新检查",
+            "demo-complaint-2",
+        ),
+        (
+            complaint::Channel::OemHotline,
+            0,
+            "",
+            "OEM-DEMO-0001",
+            "空调不制冷，已返修两次",
+            "",
+        ),
+    ];
+    for (channel, grade, vin, oem_ticket, description, key) in filings {
+        api.file_complaint(complaint::FileComplaintRequest {
+            dealer: Some(DealerId {
+                value: dealer.to_owned(),
+            }),
+            channel: channel as i32,
+            grade,
+            vin: vin.to_owned(),
+            oem_ticket: oem_ticket.to_owned(),
+            description: description.to_owned(),
+            client_request_id: key.to_owned(),
+            ..Default::default()
+        })
+        .await
+        .map_err(status_error)?;
+    }
+    Ok(filings.len())
+}

@@ -33,6 +33,11 @@ enum Command {
         /// Serve the web console here instead of `server.web_listen`.
         #[arg(long)]
         web_listen: Option<SocketAddr>,
+        /// On the embedded default with an empty event log, seed demo dealer
+        /// D001 (customers, sales, three years of visits, leads, complaints)
+        /// once started, so the console and the reports have something to show.
+        #[arg(long)]
+        demo: bool,
     },
     /// Serve only the staff web console, asking the services at
     /// `web.upstreams` (on Kubernetes, a Deployment of its own; with
@@ -136,6 +141,62 @@ enum ImportCommand {
     },
 }
 
+/// Demo dealer D001 seeded through the server at `server` with the local admin
+/// token, when its event log is still empty.
+async fn seed_demo(server: String, token_file: PathBuf) {
+    use aftercare_proto::system::v1 as system;
+    let args = ClientArgs {
+        server,
+        token: None,
+        token_file,
+        output: client::Output::Table,
+    };
+    let seeded = async {
+        let channel = args.channel().await?;
+        let head = system::system_service_client::SystemServiceClient::new(channel.clone())
+            .projection_status(system::ProjectionStatusRequest {})
+            .await
+            .map_err(client::status_error)?
+            .into_inner()
+            .head
+            .map_or(0, |h| h.value);
+        if head > 0 {
+            return anyhow::Ok(None);
+        }
+        eprintln!("seeding demo dealer D001 (a minute or so)…");
+        let seeded = aftercare::demo::seed(
+            aftercare_proto::intake::v1::intake_service_client::IntakeServiceClient::new(
+                channel.clone(),
+            ),
+            "D001",
+            600,
+            7,
+            false,
+        )
+        .await?;
+        let complaints = aftercare::demo::complaints(
+            aftercare_proto::complaint::v1::complaint_service_client::ComplaintServiceClient::new(
+                channel,
+            ),
+            "D001",
+            &seeded.busiest_vin.0,
+        )
+        .await?;
+        Ok(Some((seeded, complaints)))
+    }
+    .await;
+    match seeded {
+        Ok(Some((seeded, complaints))) => eprintln!(
+            "demo dealer D001 seeded: {} customers, {} sales, {} service visits, {} leads, {complaints} complaints",
+            seeded.customers, seeded.sales, seeded.visits, seeded.leads
+        ),
+        Ok(None) => eprintln!(
+            "the event log already holds records: no demo data added (`aftercare demo` adds dealer D001)"
+        ),
+        Err(err) => eprintln!("demo dealer D001 not seeded: {err:#}"),
+    }
+}
+
 fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
     Ok(Config::load_checked(
         path,
@@ -217,6 +278,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             services,
             listen,
             web_listen,
+            demo,
         } => {
             let mut config = load_config(cli.config.as_deref())?;
             if let Some(listen) = listen {
@@ -244,6 +306,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         path.display()
                     ),
                     AuthNotice::Configured(n) => eprintln!("{n} configured tokens accepted"),
+                }
+                if demo {
+                    match &s.auth {
+                        AuthNotice::LocalAdmin(path) => {
+                            let port = s.listening.port();
+                            tokio::spawn(seed_demo(
+                                format!("http://127.0.0.1:{port}"),
+                                path.clone(),
+                            ));
+                        }
+                        AuthNotice::Configured(_) => eprintln!(
+                            "--demo seeds with the embedded default's local admin token only; with configured tokens run `aftercare demo --token …`"
+                        ),
+                    }
                 }
             })
             .await;
