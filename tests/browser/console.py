@@ -87,6 +87,12 @@ def main() -> int:
             "async () => { const r = await fetch('/api/worklist?dealer=D002'); return [r.status, await r.text()]; }"
         )
         assert answer[0] == 403, f"another dealer's worklist answered {answer}"
+        # Or by editing the page's address: the dealer picker still offers only
+        # the agent's own dealer, and the list is D001's.
+        page.goto(args.url + "/worklist?dealer=D002")
+        expect(page.locator("#dealer option")).to_have_count(1)
+        expect(page.locator("#dealer")).to_have_value("D001")
+        expect(page.locator("#error")).to_have_text("")
         # English, and a tablet.
         page.click("#lang")
         expect(page.locator("#title")).to_have_text("Worklist")
@@ -111,6 +117,12 @@ def main() -> int:
         page.fill("input[name=password]", args.manager_password)
         page.click("#by-password button[type=submit]")
         expect(page).to_have_url(args.url + "/worklist")
+        # A dealer's full worklist, at a desk and on a tablet.
+        expect(page.locator("#tasks tr[data-task]").first).to_be_visible(timeout=30_000)
+        shot(page, "worklist-d002-zh.png")
+        page.set_viewport_size({"width": 768, "height": 1024})
+        shot(page, "worklist-d002-tablet.png")
+        page.set_viewport_size({"width": 1366, "height": 768})
         # The complaint board: a walk-in complaint filed, acknowledged and
         # escalated with a reason typed in its row; its timeline beside.
         page.get_by_role("link", name="投诉看板").click()

@@ -115,6 +115,8 @@ async fn an_agent_works_a_call_in_a_real_browser() {
         "worklist-booked-zh.png",
         "worklist-en.png",
         "worklist-tablet.png",
+        "worklist-d002-zh.png",
+        "worklist-d002-tablet.png",
         "complaints-zh.png",
         "complaints-tablet.png",
         "churn-zh.png",

@@ -320,14 +320,19 @@ pub fn console_server(dir: &Path, tokens: &[String]) -> (Server, String) {
     let config = dir.join("aftercare.toml");
     std::fs::write(&config, tokens.concat()).expect("config");
     let server = Server::start(dir, &["--config", config.to_str().expect("utf-8")], &[]);
+    let web = web_address(&server);
+    (server, web)
+}
+
+/// The `host:port` of a server's web console, as it printed it.
+pub fn web_address(server: &Server) -> String {
     let output = server.output();
-    let web = output
+    output
         .lines()
         .find_map(|l| l.strip_prefix("web console on http://"))
         .and_then(|rest| rest.split('/').next())
         .unwrap_or_else(|| panic!("no web console address in:\n{output}"))
-        .to_owned();
-    (server, web)
+        .to_owned()
 }
 
 /// An OEM lead for dealer D001, captured by `admin`: a first call due within

@@ -262,6 +262,31 @@ async fn an_agent_signs_in_sees_their_worklist_and_claims_a_call() {
     let (_, body) = slots("D001");
     let after: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(after["slots"][2]["taken"], 1, "{body}");
+    // A refusal reads in the page's language: the service's own Chinese on a
+    // Chinese page, its English message on an English one.
+    let past_the_day = outcome.replace("\"slot\":3", "\"slot\":9");
+    assert_ne!(past_the_day, outcome);
+    let zh = [
+        signed_in[0],
+        json,
+        ("X-CSRF-Token", csrf.as_str()),
+        ("Accept-Language", "zh-CN"),
+    ];
+    let (status, _, body) = http(&addr, "POST", "/api/tasks/outcome", &zh, &past_the_day);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("请求有误") && body.contains("appointment.slot"),
+        "{body}"
+    );
+    let en = [
+        signed_in[0],
+        json,
+        ("X-CSRF-Token", csrf.as_str()),
+        ("Accept-Language", "en"),
+    ];
+    let (status, _, body) = http(&addr, "POST", "/api/tasks/outcome", &en, &past_the_day);
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("a day has slots 1 to 8"), "{body}");
     let due = task["due_at"]
         .as_str()
         .and_then(|t| t.parse::<jiff::Timestamp>().ok())
@@ -971,13 +996,7 @@ fn make_run_seeds_the_demo_dealer_on_a_fresh_log_only() {
     );
     // The newcomer signs in with the printed token and finds the demo
     // dealer's calls and complaints.
-    let web = server
-        .output()
-        .lines()
-        .find_map(|l| l.strip_prefix("web console on http://"))
-        .and_then(|rest| rest.split('/').next())
-        .expect("the console's address")
-        .to_owned();
+    let web = crate::harness::web_address(&server);
     let admin = std::fs::read_to_string(dir.path().join("data/admin.token")).expect("the token");
     let (cookie, _) = sign_in(&web, admin.trim());
     let signed_in = [("Cookie", cookie.as_str())];
@@ -1003,4 +1022,136 @@ fn make_run_seeds_the_demo_dealer_on_a_fresh_log_only() {
     let again = crate::harness::Server::start_serving(dir.path(), &[], &["--demo"], &[]);
     let said = wait_for_line(&again, "demo", Duration::from_secs(60));
     assert!(said.contains("no demo data added"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_on_jetstream_and_postgresql_keeps_odd_text_and_empty_fields() {
+    let stack = crate::harness::jetstream_stack(
+        &[
+            token("ops", ADMIN, "admin", "all"),
+            token("王芳", AGENT, "callback-agent", "dealer:D001"),
+            token("李经理", MANAGER, "care-manager", "dealer:D001"),
+        ]
+        .concat(),
+    )
+    .await;
+    let addr = crate::harness::web_address(&stack.server);
+    oem_lead(&stack.server, ADMIN, "周敏", "13900005555", "OEM-L-PG").await;
+
+    // The agent's call, from the PostgreSQL read model, worked to an
+    // appointment in a slot the day's picker shows free.
+    let (cookie, csrf) = sign_in(&addr, AGENT);
+    let agent = [
+        ("Cookie", cookie.as_str()),
+        ("Content-Type", "application/json"),
+        ("X-CSRF-Token", csrf.as_str()),
+    ];
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let task = loop {
+        let (status, _, body) = http(&addr, "GET", "/api/worklist?dealer=D001", &agent[..1], "");
+        assert_eq!(status, 200, "{body}");
+        let list: serde_json::Value = serde_json::from_str(&body).expect("json");
+        if let Some(task) = list["tasks"].as_array().and_then(|t| t.first()) {
+            break task["task_id"].as_str().expect("id").to_owned();
+        }
+        assert!(Instant::now() < deadline, "no call: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let reference = serde_json::json!({ "dealer": { "value": "D001" }, "task_id": task });
+    let (status, _, body) = http(
+        &addr,
+        "POST",
+        "/api/tasks/claim",
+        &agent,
+        &reference.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let mut reached = reference.clone();
+    reached["result"] = "ATTEMPT_RESULT_REACHED".into();
+    let (status, _, body) = http(
+        &addr,
+        "POST",
+        "/api/tasks/attempt",
+        &agent,
+        &reached.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let day = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Shanghai").expect("zone"))
+        .date()
+        .tomorrow()
+        .expect("tomorrow");
+    let date = serde_json::json!({ "year": day.year(), "month": day.month(), "day": day.day() });
+    let mut outcome = reference.clone();
+    outcome["appointment"] = serde_json::json!({ "date": date, "slot": 8 });
+    outcome["note"] = "客户说：\"周六上午\" <b>不要</b> 打电话 🙏".into();
+    let (status, _, body) = http(
+        &addr,
+        "POST",
+        "/api/tasks/outcome",
+        &agent,
+        &outcome.to_string(),
+    );
+    assert_eq!(status, 200, "{body}");
+    let slots = serde_json::json!({ "dealer": { "value": "D001" }, "date": date }).to_string();
+    let (status, _, body) = http(&addr, "POST", "/api/appointments/slots", &agent, &slots);
+    assert_eq!(status, 200, "{body}");
+    let loads: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(loads["slots"][7]["taken"], 1, "{body}");
+
+    // The manager files a complaint of long, odd text with no customer or
+    // VIN; the board and the ticket give it back as it was typed.
+    let (cookie, csrf) = sign_in(&addr, MANAGER);
+    let manager = [
+        ("Cookie", cookie.as_str()),
+        ("Content-Type", "application/json"),
+        ("X-CSRF-Token", csrf.as_str()),
+    ];
+    let odd: String =
+        "客户称\"发动机异响\"；'单引号' \\ 反斜杠 <script>alert(1)</script> 🚗\n第二行\t制表符 "
+            .repeat(24);
+    let filed = serde_json::json!({
+        "dealer": { "value": "D001" }, "channel": "CHANNEL_PHONE",
+        "description": odd, "client_request_id": "pg-console-1",
+    })
+    .to_string();
+    let (status, _, body) = http(&addr, "POST", "/api/complaints/file", &manager, &filed);
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let ticket = answer["ticket_id"].as_str().expect("ticket").to_owned();
+    let after = answer["position"]["value"]
+        .as_str()
+        .expect("position")
+        .to_owned();
+    let (status, _, body) = http(
+        &addr,
+        "GET",
+        &format!("/api/complaints?dealer=D001&after={after}"),
+        &manager[..1],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let board: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let listed = board["tickets"]
+        .as_array()
+        .and_then(|t| t.iter().find(|t| t["ticket_id"] == ticket.as_str()))
+        .unwrap_or_else(|| panic!("{ticket} not on the board: {body}"));
+    assert_eq!(listed["description"].as_str(), Some(odd.trim()), "{body}");
+    assert_eq!(listed["vin"].as_str().unwrap_or_default(), "");
+    assert_eq!(listed["customer_id"].as_str().unwrap_or_default(), "");
+    let read = serde_json::json!({
+        "dealer": { "value": "D001" }, "ticket_id": ticket,
+        "consistency": { "min_position": answer["position"] },
+    })
+    .to_string();
+    let (status, _, body) = http(&addr, "POST", "/api/complaints/ticket", &manager, &read);
+    assert_eq!(status, 200, "{body}");
+    let full: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(full["description"].as_str(), Some(odd.trim()));
+    assert_eq!(full["timeline"][0]["kind"], "filed", "{body}");
+    // The same filing again (a double click): the same ticket, not a second.
+    let (status, _, body) = http(&addr, "POST", "/api/complaints/file", &manager, &filed);
+    assert_eq!(status, 200, "{body}");
+    let again: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(again["ticket_id"].as_str(), Some(ticket.as_str()), "{body}");
 }

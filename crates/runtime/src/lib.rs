@@ -10,6 +10,7 @@ pub mod db;
 pub mod dead_letters;
 pub mod error;
 pub mod grpc;
+pub mod hex;
 pub mod i18n;
 pub mod masking;
 pub mod memory;

@@ -72,8 +72,8 @@ impl PasswordHash {
                 "{iterations} iterations are too few; at least {MIN_ITERATIONS}"
             ));
         }
-        let salt = from_hex(salt).ok_or("the salt is not hexadecimal")?;
-        let hash = from_hex(hash).ok_or("the hash is not hexadecimal")?;
+        let salt = crate::hex::decode(salt).ok_or("the salt is not hexadecimal")?;
+        let hash = crate::hex::decode(hash).ok_or("the hash is not hexadecimal")?;
         if salt.len() < SALT_BYTES || hash.len() != HASH_BYTES {
             return Err(format!(
                 "needs a salt of at least {SALT_BYTES} bytes and a hash of {HASH_BYTES}"
@@ -110,24 +110,10 @@ impl std::fmt::Display for PasswordHash {
             f,
             "{SCHEME}${}${}${}",
             self.iterations,
-            to_hex(&self.salt),
-            to_hex(&self.hash)
+            crate::hex::encode(&self.salt),
+            crate::hex::encode(&self.hash)
         )
     }
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

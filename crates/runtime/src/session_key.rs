@@ -21,14 +21,7 @@ impl SessionKey {
     /// The key from its 64 hexadecimal characters (`openssl rand -hex 32`).
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
-        let bytes: Option<Vec<u8>> = (text.len() == KEY_BYTES * 2 && text.is_ascii())
-            .then(|| {
-                (0..text.len())
-                    .step_by(2)
-                    .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-                    .collect()
-            })
-            .flatten();
+        let bytes = crate::hex::decode(text).filter(|b| b.len() == KEY_BYTES);
         let bytes = bytes.ok_or_else(|| {
             format!(
                 "must be {} hexadecimal characters (`openssl rand -hex 32`)",

@@ -46,7 +46,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 use tonic::transport::Channel;
 
-use session::{COOKIE, Session, Sessions};
+use session::{COOKIE, Session, Sessions, random_token};
 
 /// The console's pages, each with the roles the service behind it answers:
 /// the lists the services check, so a person's navigation offers the pages
@@ -149,13 +149,6 @@ struct Console {
 const FAILURES: u32 = 5;
 const LOCKOUT: Duration = Duration::from_secs(15 * 60);
 
-/// 256 bits from the system's random source, as hex.
-fn random_token() -> String {
-    let a = uuid::Uuid::new_v4().simple().to_string();
-    let b = uuid::Uuid::new_v4().simple().to_string();
-    format!("{a}{b}")
-}
-
 /// The request's language: `lang` cookie, else the browser's first choice
 /// (Chinese unless it prefers English).
 fn english(headers: &HeaderMap) -> bool {
@@ -186,8 +179,10 @@ fn refusal(status: StatusCode, message: impl Into<String>) -> Response {
     (status, Json(serde_json::json!({ "error": message.into() }))).into_response()
 }
 
-/// A gRPC refusal as the page gets it: the same words, an HTTP status.
-fn from_status(status: tonic::Status) -> Response {
+/// A gRPC refusal as the page gets it, with an HTTP status: on a Chinese page
+/// the service's words for a Chinese reader when it sent them (a dealer that
+/// writes in Chinese), else its message.
+fn from_status(status: tonic::Status, english: bool) -> Response {
     let code = match status.code() {
         tonic::Code::InvalidArgument | tonic::Code::FailedPrecondition => StatusCode::BAD_REQUEST,
         tonic::Code::Unauthenticated => StatusCode::UNAUTHORIZED,
@@ -197,7 +192,19 @@ fn from_status(status: tonic::Status) -> Response {
         tonic::Code::Unavailable | tonic::Code::DeadlineExceeded => StatusCode::SERVICE_UNAVAILABLE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    refusal(code, status.message())
+    use tonic_types::StatusExt;
+    let localized = if english {
+        None
+    } else {
+        status
+            .get_details_localized_message()
+            .map(|l| l.message)
+            .filter(|m| !m.is_empty())
+    };
+    refusal(
+        code,
+        localized.unwrap_or_else(|| status.message().to_owned()),
+    )
 }
 
 fn bearer<T>(message: T, token: &str) -> tonic::Request<T> {
@@ -366,7 +373,7 @@ async fn sign_in(
                 },
             );
         }
-        Err(status) => return from_status(status),
+        Err(status) => return from_status(status, en),
     };
     let dealers = match me.scope.and_then(|s| s.scope) {
         Some(system::dealer_scope::Scope::Dealer(d)) => vec![d.value],
@@ -471,7 +478,7 @@ async fn worklist_json(
     };
     match calls.worklist(bearer(request, &session.token)).await {
         Ok(answer) => Json(aftercare_proto::json::to_json(&answer.into_inner())).into_response(),
-        Err(status) => from_status(status),
+        Err(status) => from_status(status, english(&headers)),
     }
 }
 
@@ -511,7 +518,7 @@ macro_rules! command {
             let mut service = $client::new(console.upstreams.$upstream.clone());
             match service.$rpc(bearer(request, &session.token)).await {
                 Ok(answer) => Json(aftercare_proto::json::to_json(&answer.into_inner())).into_response(),
-                Err(status) => from_status(status),
+                Err(status) => from_status(status, english(&headers)),
             }
         }
     };
@@ -670,7 +677,7 @@ async fn complaints_json(
         .await
     {
         Ok(answer) => Json(aftercare_proto::json::to_json(&answer.into_inner())).into_response(),
-        Err(status) => from_status(status),
+        Err(status) => from_status(status, english(&headers)),
     }
 }
 

@@ -42,6 +42,8 @@ function text(id, value) { $(id).textContent = value; }
 $("lang").onclick = (e) => { e.preventDefault(); document.cookie = "lang=" + T.otherLang + "; path=/; SameSite=Strict"; location.reload(); };
 async function ask(path, body) {
   const answer = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json", "X-CSRF-Token": session.csrf }, body: JSON.stringify(body || {}) });
+  // The session ended (signed out elsewhere, expired): sign in again.
+  if (answer.status === 401) { location.href = "/login"; }
   const json = await answer.json();
   if (!answer.ok) throw new Error(json.error);
   return json;
@@ -213,6 +215,8 @@ function openCall(task) {
   text("call-title", T.onCall + " · " + kindName(task.kind || ""));
   text("call-who", [task.customer_name, task.phone, task.model, task.vin].filter(Boolean).join(" · "));
   $("note").value = ""; $("complaint").value = ""; $("reason").value = "";
+  // A churn reason is what a win-back or churn-risk call asks about.
+  $("reason").parentElement.hidden = !["TASK_KIND_WINBACK", "TASK_KIND_CHURN_RISK"].includes(task.kind);
   $("day").min = isoDay(new Date());
   $("day").value = isoDay(new Date(Date.now() + 86400000));
   mark(); loadSlots();
@@ -277,6 +281,7 @@ async function load() {
   const dealer = $("dealer").value;
   const mine = $("mine").checked ? "&assignee=" + encodeURIComponent(session.principal) : "";
   const answer = await fetch("/api/worklist?dealer=" + encodeURIComponent(dealer) + mine);
+  if (answer.status === 401) { location.href = "/login"; return; }
   const body = await answer.json();
   text("error", answer.ok ? "" : body.error);
   const rows = $("tasks");
@@ -437,6 +442,7 @@ async function load(position) {
   let query = "/api/complaints?dealer=" + encodeURIComponent(dealer) + ($("overdue").checked ? "&overdue=true" : "");
   if (position) query += "&after=" + encodeURIComponent(position.value || "");
   const answer = await fetch(query);
+  if (answer.status === 401) { location.href = "/login"; return; }
   const body = await answer.json();
   if (!answer.ok) { text("error", body.error); return; }
   const rows = $("tickets");

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use aftercare_runtime::hex::{decode as from_hex, encode as to_hex};
 use aftercare_runtime::session_key::SessionKey;
 use serde::{Deserialize, Serialize};
 
@@ -37,22 +38,16 @@ pub(super) enum Sessions {
     },
 }
 
+/// 244 random bits from the system's source (two version-4 UUIDs), as hex:
+/// session ids and CSRF tokens.
+pub(super) fn random_token() -> String {
+    let a = uuid::Uuid::new_v4().simple().to_string();
+    let b = uuid::Uuid::new_v4().simple().to_string();
+    format!("{a}{b}")
+}
+
 fn now() -> i64 {
     jiff::Timestamp::now().as_second()
-}
-
-fn to_hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) || !text.is_ascii() {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
 }
 
 impl Sessions {
@@ -72,7 +67,7 @@ impl Sessions {
     pub fn start(&self, mut session: Session) -> Option<(String, Option<Duration>)> {
         match self {
             Sessions::Local(sessions) => {
-                let id = super::random_token();
+                let id = random_token();
                 sessions
                     .lock()
                     .expect("not poisoned")
