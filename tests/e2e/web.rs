@@ -729,6 +729,11 @@ async fn a_login_and_password_stand_for_a_token_and_guessing_is_stopped() {
     );
     let (status, _, _) = attempt("li.jingli", "li-jingli-2026-12");
     assert_eq!(status, 303);
+    // Made-up names are not counted (nothing to lock, nothing to remember).
+    for _ in 0..6 {
+        let (status, _, _) = attempt("made-up-name", "guess-guess-guess");
+        assert_eq!(status, 401);
+    }
     let (status, _, _) = http(&addr, "POST", "/login", &form, &format!("token={AGENT}"));
     assert_eq!(status, 303);
 }

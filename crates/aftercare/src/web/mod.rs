@@ -259,7 +259,9 @@ enum PasswordRefusal {
 impl Console {
     /// The token a login's password stands for. Unknown names cost the same
     /// hashing as known ones, so the time taken does not tell them apart; a
-    /// login with too many failures is refused without checking.
+    /// login with too many failures is refused without checking. Failures are
+    /// counted for configured logins only, so made-up names cannot fill the
+    /// count's memory.
     async fn password_token(&self, login: &str, password: &str) -> Result<String, PasswordRefusal> {
         {
             let mut failures = self.failures.lock().expect("not poisoned");
@@ -273,6 +275,7 @@ impl Console {
             }
         }
         let entry = self.logins.iter().find(|l| l.name == login).cloned();
+        let known = entry.is_some();
         let password = password.to_owned();
         let decoy = self.decoy.clone();
         let rounds = self
@@ -305,10 +308,12 @@ impl Console {
                 Ok(token)
             }
             None => {
-                let entry = failures
-                    .entry(login.to_owned())
-                    .or_insert((0, Instant::now()));
-                entry.0 += 1;
+                if known {
+                    let entry = failures
+                        .entry(login.to_owned())
+                        .or_insert((0, Instant::now()));
+                    entry.0 += 1;
+                }
                 Err(PasswordRefusal::Wrong)
             }
         }

@@ -68,10 +68,10 @@ impl Sessions {
         match self {
             Sessions::Local(sessions) => {
                 let id = random_token();
-                sessions
-                    .lock()
-                    .expect("not poisoned")
-                    .insert(id.clone(), (session, Instant::now()));
+                let mut sessions = sessions.lock().expect("not poisoned");
+                // Sessions nobody came back to are forgotten as new ones start.
+                sessions.retain(|_, (_, seen)| seen.elapsed() < IDLE);
+                sessions.insert(id.clone(), (session, Instant::now()));
                 Some((id, None))
             }
             Sessions::Sealed { key, .. } => {
