@@ -5,7 +5,8 @@ appointment in a slot picked from the day's free ones and sees the month's
 appointment measure change; edits a request to ask another dealer's worklist
 and is refused; switches the language. A care manager signs in with a login and
 password, files a complaint on the board, acknowledges and escalates it and reads its timeline, then reads the
-churn dashboard, the targets, the scorecards and the owner club. Screenshots
+churn dashboard, the targets, the scorecards and the owner club; an
+administrator reads the operations page. Screenshots
 of each page at 1366x768 and at tablet width go to the directory given. Exits
 non-zero, saying what failed, when anything does.
 
@@ -25,6 +26,7 @@ def main() -> int:
     parser.add_argument("--url", required=True)
     parser.add_argument("--token", required=True)
     parser.add_argument("--screenshots", required=True)
+    parser.add_argument("--admin-token", required=True)
     parser.add_argument("--manager-login", required=True)
     parser.add_argument("--manager-password", required=True)
     args = parser.parse_args()
@@ -156,6 +158,9 @@ def main() -> int:
         expect(page.locator("#trend[data-drawn='1'] canvas")).to_have_count(1)
         expect(page.locator("#bars[data-drawn='1'] canvas")).to_have_count(1)
         shot(page, "churn-zh.png")
+        page.set_viewport_size({"width": 768, "height": 1024})
+        shot(page, "churn-tablet.png")
+        page.set_viewport_size({"width": 1366, "height": 768})
         # The year's targets against the actuals.
         page.get_by_role("link", name="目标达成").click()
         expect(page.locator("#title")).to_have_text("目标达成")
@@ -183,6 +188,18 @@ def main() -> int:
         expect(page.locator("#error")).to_have_text("")
         expect(page.locator("#chart[data-drawn='1']")).to_have_count(1)
         shot(page, "scorecards-zh.png")
+        # An administrator's operations page: every projection's position and
+        # lag, and the dead letters.
+        admin = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+        page = admin.new_page()
+        page.goto(args.url + "/login")
+        page.fill("input[name=token]", args.admin_token)
+        page.click("#by-token button[type=submit]")
+        page.get_by_role("link", name="运维").click()
+        expect(page.locator("#title")).to_have_text("运维")
+        expect(page.locator("#projections tr[data-projection='callback_tasks']")).to_have_count(1, timeout=30_000)
+        expect(page.locator("#error")).to_have_text("")
+        shot(page, "operations-zh.png")
         browser.close()
     print(json.dumps({"ok": True, "screenshots": sorted(os.listdir(args.screenshots))}))
     return 0

@@ -89,6 +89,7 @@ async fn an_agent_works_a_call_in_a_real_browser() {
     let run = tokio::process::Command::new(&python)
         .arg(repository().join("tests/browser/console.py"))
         .args(["--url", web.trim_end_matches('/'), "--token", AGENT])
+        .args(["--admin-token", ADMIN])
         .args(["--manager-login", MANAGER_LOGIN])
         .args(["--manager-password", MANAGER_PASSWORD])
         .arg("--screenshots")
@@ -123,6 +124,8 @@ async fn an_agent_works_a_call_in_a_real_browser() {
         "targets-zh.png",
         "club-zh.png",
         "scorecards-zh.png",
+        "churn-tablet.png",
+        "operations-zh.png",
     ] {
         let file = screenshots.join(page);
         let size = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);

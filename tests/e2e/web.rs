@@ -14,6 +14,7 @@ use crate::harness::{authorized, console_server, dealer, oem_lead, token};
 
 const ADMIN: &str = "web-admin-token-000000001";
 const AGENT: &str = "web-agent-token-000000001";
+const VIEWER: &str = "web-viewer-token-00000001";
 
 /// One HTTP/1.1 exchange: the status, the response's headers (lower-cased
 /// names) and its body.
@@ -66,11 +67,41 @@ async fn an_agent_signs_in_sees_their_worklist_and_claims_a_call() {
         &[
             token("ops", ADMIN, "admin", "all"),
             token("王芳", AGENT, "callback-agent", "dealer:D001"),
+            token("hq-reader", VIEWER, "viewer", "dealer:D001"),
         ],
     );
 
     // An OEM lead: a first call due within 30 minutes.
     oem_lead(&server, ADMIN, "赵磊", "13900002222", "OEM-L-WEB").await;
+
+    // A viewer's console shows the call with the personal data masked, as
+    // the API masks it for that role.
+    let (viewer, _) = sign_in(&addr, VIEWER);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, _, body) = http(
+            &addr,
+            "GET",
+            "/api/worklist?dealer=D001",
+            &[("Cookie", viewer.as_str())],
+            "",
+        );
+        assert_eq!(status, 200, "{body}");
+        let list: serde_json::Value = serde_json::from_str(&body).expect("json");
+        if let Some(task) = list["tasks"].as_array().and_then(|t| t.first()) {
+            assert!(
+                !body.contains("赵磊") && !body.contains("13900002222"),
+                "a viewer sees personal data: {body}"
+            );
+            assert!(
+                task["phone"].as_str().is_some_and(|p| p.contains('*')),
+                "{task}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "no call for the viewer: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 
     // Signed out: the page sends to the sign-in, the JSON refuses.
     let (status, headers, _) = http(&addr, "GET", "/worklist", &[], "");

@@ -507,9 +507,9 @@ start(() => {
 /// seed-style table by model, any month as of, rule A or B.
 pub fn churn(english: bool, pages: &[&str]) -> String {
     let strings = if english {
-        r#"{"title":"Churn","dealer":"Dealer","month":"Month","rule":"Rule","by":"By","byModel":"Model","byRegion":"Region","byAge":"Vehicle age","byGroup":"Advisor group","trend":"Monthly churn rate","bars":"Churn rate by","table":"Churn table by model","value":"Model","base":"Vehicles","active":"Active","wavering":"Wavering","churned":"Churned","drifting":"Drifting","fully":"Fully churned","rate":"Rate","total":"Total","signout":"Sign out","other":"中文","otherLang":"zh"}"#
+        r#"{"title":"Churn","dealer":"Dealer","month":"Month","rule":"Rule","by":"By","byModel":"Model","byRegion":"Region","byAge":"Vehicle age","byGroup":"Advisor group","trend":"Monthly churn rate","bars":"Churn rate by","table":"Churn table by model","value":"Model","base":"Vehicles","active":"Active","wavering":"Wavering","churned":"Churned","drifting":"Drifting","fully":"Fully churned","past":"At or past the threshold","rate":"Rate","total":"Total","signout":"Sign out","other":"中文","otherLang":"zh"}"#
     } else {
-        r#"{"title":"流失率","dealer":"经销商","month":"月份","rule":"口径","by":"维度","byModel":"车型","byRegion":"区域","byAge":"车龄","byGroup":"服务顾问组","trend":"月度流失率","bars":"流失率：按","table":"流失统计表（按车型）","value":"车型","base":"保有车辆","active":"活跃","wavering":"摇摆","churned":"流失","drifting":"深度流失","fully":"彻底流失","rate":"流失率","total":"合计","signout":"退出","other":"English","otherLang":"en"}"#
+        r#"{"title":"流失率","dealer":"经销商","month":"月份","rule":"口径","by":"维度","byModel":"车型","byRegion":"区域","byAge":"车龄","byGroup":"服务顾问组","trend":"月度流失率","bars":"流失率：按","table":"流失统计表（按车型）","value":"车型","base":"保有车辆","active":"活跃","wavering":"摇摆","churned":"流失","drifting":"深度流失","fully":"彻底流失","past":"流失合计","rate":"流失率","total":"合计","signout":"退出","other":"English","otherLang":"en"}"#
     };
     let title = if english { "Churn" } else { "流失率" };
     let nav = nav(english, pages);
@@ -525,13 +525,13 @@ pub fn churn(english: bool, pages: &[&str]) -> String {
 <h2 id="h-trend"></h2><div id="trend" style="height:280px"></div>
 <h2 id="h-bars"></h2><div id="bars" style="height:280px"></div>
 <h2 id="h-table"></h2>
-<table><thead><tr><th id="c-value"></th><th id="c-base"></th><th id="c-active" class="wide"></th><th id="c-wavering" class="wide"></th><th id="c-churned"></th><th id="c-drifting" class="wide"></th><th id="c-fully" class="wide"></th><th id="c-rate"></th></tr></thead><tbody id="table"></tbody></table>
+<table><thead><tr><th id="c-value"></th><th id="c-base"></th><th id="c-active" class="wide"></th><th id="c-wavering" class="wide"></th><th id="c-churned" class="wide"></th><th id="c-drifting" class="wide"></th><th id="c-fully" class="wide"></th><th id="c-past"></th><th id="c-rate"></th></tr></thead><tbody id="table"></tbody></table>
 </main>
 <script src="/assets/echarts.min.js"></script>
 <script>
 const T = {strings};
 {common}
-for (const [id, key] of [["title","title"],["l-dealer","dealer"],["l-month","month"],["l-rule","rule"],["l-by","by"],["h-trend","trend"],["h-table","table"],["c-value","value"],["c-base","base"],["c-active","active"],["c-wavering","wavering"],["c-churned","churned"],["c-drifting","drifting"],["c-fully","fully"],["c-rate","rate"],["signout","signout"],["lang","other"]]) text(id, T[key]);
+for (const [id, key] of [["title","title"],["l-dealer","dealer"],["l-month","month"],["l-rule","rule"],["l-by","by"],["h-trend","trend"],["h-table","table"],["c-value","value"],["c-base","base"],["c-active","active"],["c-wavering","wavering"],["c-churned","churned"],["c-drifting","drifting"],["c-fully","fully"],["c-past","past"],["c-rate","rate"],["signout","signout"],["lang","other"]]) text(id, T[key]);
 for (const [value, key] of [["BREAKDOWN_MODEL","byModel"],["BREAKDOWN_REGION","byRegion"],["BREAKDOWN_AGE","byAge"],["BREAKDOWN_ADVISOR_GROUP","byGroup"]]) {{ const o = document.createElement("option"); o.value = value; o.textContent = T[key]; $("by").appendChild(o); }}
 const trend = chart($("trend")), bars = chart($("bars"));
 window.addEventListener("resize", () => {{ trend.resize(); bars.resize(); }});
@@ -559,8 +559,8 @@ async function load() {{
     const segment = (line, name) => {{ const s = (line.segments || []).find((x) => x.segment === name); return s ? String(s.vehicles) : "0"; }};
     for (const line of [...(table.lines || []), {{ ...(table.total || {{}}), value: T.total }}]) {{
       const tr = rows.insertRow(); tr.dataset.value = line.value || "";
-      const cells = [line.value || "—", String(line.base || 0), segment(line, "SEGMENT_ACTIVE"), segment(line, "SEGMENT_WAVERING"), segment(line, "SEGMENT_CHURNED"), segment(line, "SEGMENT_DRIFTING"), segment(line, "SEGMENT_FULLY_CHURNED"), percent(line.rate) + "%"];
-      cells.forEach((value, i) => {{ const td = tr.insertCell(); td.textContent = value; if (i === 2 || i === 3 || i === 5 || i === 6) td.className = "wide"; }});
+      const cells = [line.value || "—", String(line.base || 0), segment(line, "SEGMENT_ACTIVE"), segment(line, "SEGMENT_WAVERING"), segment(line, "SEGMENT_CHURNED"), segment(line, "SEGMENT_DRIFTING"), segment(line, "SEGMENT_FULLY_CHURNED"), String(line.churned || 0), percent(line.rate) + "%"];
+      cells.forEach((value, i) => {{ const td = tr.insertCell(); td.textContent = value; if (i >= 2 && i <= 6) td.className = "wide"; }});
     }}
   }} catch (e) {{ text("error", e.message); }}
 }}
