@@ -297,7 +297,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     eprintln!("metrics on http://{metrics}/metrics");
                 }
                 if let Some(web) = s.web {
-                    eprintln!("web console on http://{web}/ (sign in with the token below)");
+                    match &s.auth {
+                        AuthNotice::LocalAdmin(path) => eprintln!(
+                            "web console on http://{web}/ (sign in with the token in {})",
+                            path.display()
+                        ),
+                        AuthNotice::Configured(_) => eprintln!(
+                            "web console on http://{web}/ (sign in with a configured token or login)"
+                        ),
+                    }
                 }
                 eprintln!("aftercare listening on {} ({})", s.listening, s.store);
                 match &s.auth {
