@@ -52,9 +52,13 @@ fn worklist(dir: &Path, url: &str, token: &str, extra: &[&str], count: usize) ->
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let list = json(dir, url, token, &args);
-        if kinds(&list).len() >= count || std::time::Instant::now() > deadline {
+        if kinds(&list).len() >= count {
             return list;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worklist never held {count} tasks: {list}"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
 }
@@ -259,10 +263,9 @@ async fn a_day_of_callbacks_survives_a_rebuild() {
 
     // The complaint made on the call is filed once, as a callback complaint.
     let mut complaints = ComplaintServiceClient::new(server.channel().await);
-    let mut tickets = Vec::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while std::time::Instant::now() < deadline {
-        tickets = complaints
+    let tickets = loop {
+        let tickets = complaints
             .list_complaints(authorized(
                 complaint::ListComplaintsRequest {
                     dealer: dealer("D001"),
@@ -275,10 +278,14 @@ async fn a_day_of_callbacks_survives_a_rebuild() {
             .into_inner()
             .tickets;
         if !tickets.is_empty() {
-            break;
+            break tickets;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the complaint made on the call was never filed"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
     assert_eq!(tickets.len(), 1, "{tickets:?}");
     assert_eq!(tickets[0].channel, complaint::Channel::Callback as i32);
 

@@ -259,6 +259,19 @@ async fn churn_rates_from_visits_sent_by_a_dms() {
         scorecard.workshop_supervisor.is_none(),
         "judged like the service manager"
     );
+    // The month's payout: the groups' +200 and −200 cancel and neither the
+    // manager nor the supervisor is judged, so what is paid is the agents'.
+    let agents: i64 = scorecard
+        .callback_agents
+        .iter()
+        .map(|a| a.amount.as_ref().map_or(0, |m| m.fen))
+        .sum();
+    assert_eq!(
+        scorecard.payout.as_ref().map(|m| m.fen),
+        Some(agents),
+        "{:?}",
+        scorecard.callback_agents
+    );
     // Each advisor shown against the groups' rate, paid nothing of their own.
     assert!(!scorecard.advisors.is_empty());
     assert!(

@@ -336,8 +336,14 @@ pub fn web_address(server: &Server) -> String {
 }
 
 /// An OEM lead for dealer D001, captured by `admin`: a first call due within
-/// 30 minutes on the worklist.
-pub async fn oem_lead(server: &Server, admin: &str, name: &str, phone: &str, reference: &str) {
+/// 30 minutes on the worklist. Its log position, for reads that must see it.
+pub async fn oem_lead(
+    server: &Server,
+    admin: &str,
+    name: &str,
+    phone: &str,
+    reference: &str,
+) -> u64 {
     use aftercare_proto::intake::v1 as intake;
     let mut intake_api =
         intake::intake_service_client::IntakeServiceClient::new(server.channel().await);
@@ -355,5 +361,9 @@ pub async fn oem_lead(server: &Server, admin: &str, name: &str, phone: &str, ref
             admin,
         ))
         .await
-        .expect("lead");
+        .expect("lead")
+        .into_inner()
+        .position
+        .expect("the lead's position")
+        .value
 }

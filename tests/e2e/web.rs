@@ -52,6 +52,12 @@ fn http(
     (status, headers, body.to_owned())
 }
 
+/// The log position a command's JSON answer reports.
+fn position(body: &str) -> u64 {
+    let answer: serde_json::Value = serde_json::from_str(body).expect("json");
+    crate::harness::int(&answer["position"]["value"]) as u64
+}
+
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
         .iter()
@@ -72,36 +78,33 @@ async fn an_agent_signs_in_sees_their_worklist_and_claims_a_call() {
     );
 
     // An OEM lead: a first call due within 30 minutes.
-    oem_lead(&server, ADMIN, "赵磊", "13900002222", "OEM-L-WEB").await;
+    let lead = oem_lead(&server, ADMIN, "赵磊", "13900002222", "OEM-L-WEB").await;
+    let worklist_after = |position: u64| format!("/api/worklist?dealer=D001&after={position}");
 
     // A viewer's console shows the call with the personal data masked, as
-    // the API masks it for that role.
-    let (viewer, _) = sign_in(&addr, VIEWER);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, _, body) = http(
-            &addr,
-            "GET",
-            "/api/worklist?dealer=D001",
-            &[("Cookie", viewer.as_str())],
-            "",
-        );
-        assert_eq!(status, 200, "{body}");
-        let list: serde_json::Value = serde_json::from_str(&body).expect("json");
-        if let Some(task) = list["tasks"].as_array().and_then(|t| t.first()) {
-            assert!(
-                !body.contains("赵磊") && !body.contains("13900002222"),
-                "a viewer sees personal data: {body}"
-            );
-            assert!(
-                task["phone"].as_str().is_some_and(|p| p.contains('*')),
-                "{task}"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "no call for the viewer: {body}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    // the API masks it for that role (read once the lead is in).
+    let viewer = sign_in(&addr, VIEWER).cookie;
+    let (status, _, body) = http(
+        &addr,
+        "GET",
+        &worklist_after(lead),
+        &[("Cookie", viewer.as_str())],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let list: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let task = list["tasks"]
+        .as_array()
+        .and_then(|t| t.first())
+        .unwrap_or_else(|| panic!("no call for the viewer: {body}"));
+    assert!(
+        !body.contains("赵磊") && !body.contains("13900002222"),
+        "a viewer sees personal data: {body}"
+    );
+    assert!(
+        task["phone"].as_str().is_some_and(|p| p.contains('*')),
+        "{task}"
+    );
 
     // Signed out: the page sends to the sign-in, the JSON refuses.
     let (status, headers, _) = http(&addr, "GET", "/worklist", &[], "");
@@ -161,18 +164,15 @@ async fn an_agent_signs_in_sees_their_worklist_and_claims_a_call() {
         "{page}"
     );
 
-    // The worklist, from the callback service, once the lead's call is on it.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let task = loop {
-        let (status, _, body) = http(&addr, "GET", "/api/worklist?dealer=D001", &signed_in, "");
-        assert_eq!(status, 200, "{body}");
-        let list: serde_json::Value = serde_json::from_str(&body).expect("json");
-        if let Some(task) = list["tasks"].as_array().and_then(|t| t.first()) {
-            break task.clone();
-        }
-        assert!(Instant::now() < deadline, "no call on the worklist: {body}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    // The worklist, from the callback service, read once the lead is in.
+    let (status, _, body) = http(&addr, "GET", &worklist_after(lead), &signed_in, "");
+    assert_eq!(status, 200, "{body}");
+    let list: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let task = list["tasks"]
+        .as_array()
+        .and_then(|t| t.first())
+        .cloned()
+        .unwrap_or_else(|| panic!("no call on the worklist: {body}"));
     assert_eq!(task["kind"], "TASK_KIND_LEAD_FIRST_CONTACT");
     // Another dealer's worklist, by editing the request: refused by the API.
     let (status, _, body) = http(&addr, "GET", "/api/worklist?dealer=D002", &signed_in, "");
@@ -200,15 +200,12 @@ async fn an_agent_signs_in_sees_their_worklist_and_claims_a_call() {
         &claim,
     );
     assert_eq!(status, 200, "{body}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, _, body) = http(&addr, "GET", "/api/worklist?dealer=D001", &signed_in, "");
-        if body.contains("\"claimed_by\":\"王芳\"") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the claim never showed: {body}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let claimed = position(&body);
+    let (_, _, body) = http(&addr, "GET", &worklist_after(claimed), &signed_in, "");
+    assert!(
+        body.contains("\"claimed_by\":\"王芳\""),
+        "the claim is not on the worklist: {body}"
+    );
 
     // One click records an attempt; a body the API cannot read is refused
     // naming the field.
@@ -226,33 +223,26 @@ async fn an_agent_signs_in_sees_their_worklist_and_claims_a_call() {
     .to_string();
     let (status, _, body) = http(&addr, "POST", "/api/tasks/attempt", &with_csrf, &no_answer);
     assert_eq!(status, 200, "{body}");
+    let attempted = position(&body);
     let mut calls =
         aftercare_proto::callback::v1::callback_service_client::CallbackServiceClient::new(
             server.channel().await,
         );
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let got = calls
-            .get_task(authorized(
-                aftercare_proto::callback::v1::GetTaskRequest {
-                    dealer: dealer("D001"),
-                    task_id: task["task_id"].as_str().expect("id").to_owned(),
-                    consistency: None,
-                },
-                ADMIN,
-            ))
-            .await
-            .expect("the task")
-            .into_inner();
-        if got.attempts == 1 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the attempt never showed: {got:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let got = calls
+        .get_task(authorized(
+            aftercare_proto::callback::v1::GetTaskRequest {
+                dealer: dealer("D001"),
+                task_id: task["task_id"].as_str().expect("id").to_owned(),
+                consistency: Some(aftercare_proto::common::v1::Consistency {
+                    min_position: Some(aftercare_proto::common::v1::Position { value: attempted }),
+                }),
+            },
+            ADMIN,
+        ))
+        .await
+        .expect("the task")
+        .into_inner();
+    assert_eq!(got.attempts, 1, "the attempt is not on the task: {got:?}");
 
     // Reached, then an appointment picked from tomorrow's slots: the slot
     // fills and the agent's month shows a reached call with an appointment.
@@ -353,8 +343,25 @@ async fn an_agent_signs_in_sees_their_worklist_and_claims_a_call() {
 
 const MANAGER: &str = "web-manager-token-0000001";
 
-/// A session for `token` on the console at `addr`: its cookie and CSRF token.
-fn sign_in(addr: &str, token: &str) -> (String, String) {
+/// A browser signed in to the console: its session cookie and CSRF token.
+struct Browser {
+    cookie: String,
+    csrf: String,
+}
+
+impl Browser {
+    /// The headers of a write from the console's own page.
+    fn writes(&self) -> [(&str, &str); 3] {
+        [
+            ("Cookie", self.cookie.as_str()),
+            ("Content-Type", "application/json"),
+            ("X-CSRF-Token", self.csrf.as_str()),
+        ]
+    }
+}
+
+/// A session for `token` on the console at `addr`.
+fn sign_in(addr: &str, token: &str) -> Browser {
     let form = [("Content-Type", "application/x-www-form-urlencoded")];
     let (status, headers, _) = http(addr, "POST", "/login", &form, &format!("token={token}"));
     assert_eq!(status, 303);
@@ -370,7 +377,10 @@ fn sign_in(addr: &str, token: &str) -> (String, String) {
         "",
     );
     let session: serde_json::Value = serde_json::from_str(&body).expect("json");
-    (cookie, session["csrf"].as_str().expect("csrf").to_owned())
+    Browser {
+        cookie,
+        csrf: session["csrf"].as_str().expect("csrf").to_owned(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -383,8 +393,9 @@ async fn a_care_manager_files_acknowledges_and_escalates_on_the_complaint_board(
             token("李经理", MANAGER, "care-manager", "dealer:D001"),
         ],
     );
-    let (cookie, csrf) = sign_in(&addr, MANAGER);
-    let signed_in = [("Cookie", cookie.as_str())];
+    let manager = sign_in(&addr, MANAGER);
+    let write = manager.writes();
+    let signed_in = [write[0]];
     let (status, _, page) = http(
         &addr,
         "GET",
@@ -394,11 +405,6 @@ async fn a_care_manager_files_acknowledges_and_escalates_on_the_complaint_board(
     );
     assert_eq!(status, 200);
     assert!(page.contains("投诉看板"), "{page}");
-    let write = [
-        signed_in[0],
-        ("Content-Type", "application/json"),
-        ("X-CSRF-Token", csrf.as_str()),
-    ];
 
     let filed = serde_json::json!({
         "dealer": { "value": "D001" }, "channel": "CHANNEL_WALK_IN",
@@ -411,27 +417,24 @@ async fn a_care_manager_files_acknowledges_and_escalates_on_the_complaint_board(
         .as_str()
         .expect("ticket")
         .to_owned();
-    let status_of = |expected: &str| {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            let (_, _, body) = http(&addr, "GET", "/api/complaints?dealer=D001", &signed_in, "");
-            let list: serde_json::Value = serde_json::from_str(&body).expect("json");
-            let found = list["tickets"].as_array().and_then(|t| {
+    // The board read once it has seen a command's answer: the ticket in
+    // the status that command left it in.
+    let status_after = |answer: &str, expected: &str| {
+        let path = format!("/api/complaints?dealer=D001&after={}", position(answer));
+        let (_, _, body) = http(&addr, "GET", &path, &signed_in, "");
+        let list: serde_json::Value = serde_json::from_str(&body).expect("json");
+        let found = list["tickets"]
+            .as_array()
+            .and_then(|t| {
                 t.iter()
                     .find(|t| t["ticket_id"] == ticket.as_str())
                     .cloned()
-            });
-            if found.as_ref().is_some_and(|t| t["status"] == expected) {
-                return found.expect("found");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{ticket} never {expected}: {body}"
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+            })
+            .unwrap_or_else(|| panic!("{ticket} is not on the board: {body}"));
+        assert_eq!(found["status"], expected, "{body}");
+        found
     };
-    let open = tokio::task::block_in_place(|| status_of("open"));
+    let open = status_after(&body, "open");
     assert_eq!(open["description"], "等了三个小时");
 
     let reference =
@@ -444,7 +447,7 @@ async fn a_care_manager_files_acknowledges_and_escalates_on_the_complaint_board(
         &reference,
     );
     assert_eq!(status, 200, "{body}");
-    tokio::task::block_in_place(|| status_of("in-progress"));
+    status_after(&body, "in-progress");
     let escalation = serde_json::json!({
         "dealer": { "value": "D001" }, "ticket_id": ticket, "reason": "客户要求经理处理",
     })
@@ -498,12 +501,8 @@ async fn operations_are_for_administrators() {
             token("王芳", AGENT, "callback-agent", "dealer:D001"),
         ],
     );
-    let (cookie, csrf) = sign_in(&addr, ADMIN);
-    let admin = [
-        ("Cookie", cookie.as_str()),
-        ("Content-Type", "application/json"),
-        ("X-CSRF-Token", csrf.as_str()),
-    ];
+    let admin_session = sign_in(&addr, ADMIN);
+    let admin = admin_session.writes();
     let (status, _, body) = http(&addr, "POST", "/api/operations/status", &admin, "{}");
     assert_eq!(status, 200, "{body}");
     let answer: serde_json::Value = serde_json::from_str(&body).expect("json");
@@ -526,12 +525,8 @@ async fn operations_are_for_administrators() {
     assert_eq!(status, 200);
     assert!(page.contains("Open dead letters"), "{page}");
 
-    let (cookie, csrf) = sign_in(&addr, AGENT);
-    let agent = [
-        ("Cookie", cookie.as_str()),
-        ("Content-Type", "application/json"),
-        ("X-CSRF-Token", csrf.as_str()),
-    ];
+    let agent_session = sign_in(&addr, AGENT);
+    let agent = agent_session.writes();
     let (status, _, body) = http(&addr, "POST", "/api/operations/dead-letters", &agent, "{}");
     assert_eq!(status, 403, "an agent may not read dead letters: {body}");
     // The agent's navigation holds the pages their roles can use; the others
@@ -611,12 +606,8 @@ async fn a_buyers_club_card_and_ledger_read_in_the_console() {
         ))
         .await
         .expect("sale");
-    let (cookie, csrf) = sign_in(&addr, MANAGER);
-    let manager = [
-        ("Cookie", cookie.as_str()),
-        ("Content-Type", "application/json"),
-        ("X-CSRF-Token", csrf.as_str()),
-    ];
+    let manager_session = sign_in(&addr, MANAGER);
+    let manager = manager_session.writes();
     let member =
         serde_json::json!({ "dealer": { "value": "D001" }, "customer_id": customer }).to_string();
     // Every buyer is a member: the card appears once the club has the sale,
@@ -867,7 +858,7 @@ async fn console_replicas_apart_from_the_services_share_sealed_sessions() {
         token("王芳", AGENT, "callback-agent", "dealer:D001"),
     ];
     let (server, _) = console_server(dir.path(), &tokens);
-    oem_lead(&server, ADMIN, "钱进", "13900004444", "OEM-L-CONSOLE").await;
+    let lead = oem_lead(&server, ADMIN, "钱进", "13900004444", "OEM-L-CONSOLE").await;
 
     // Without the services' addresses the console names each one missing.
     let bare = dir.path().join("bare.toml");
@@ -936,22 +927,18 @@ async fn console_replicas_apart_from_the_services_share_sealed_sessions() {
     assert_eq!(status, 200, "{body}");
     let session: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(session["principal"], "王芳", "{body}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (status, _, body) = http(
-            &two.addr,
-            "GET",
-            "/api/worklist?dealer=D001",
-            &signed_in,
-            "",
-        );
-        assert_eq!(status, 200, "{body}");
-        if body.contains("钱") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the lead never showed: {body}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    let (status, _, body) = http(
+        &two.addr,
+        "GET",
+        &format!("/api/worklist?dealer=D001&after={lead}"),
+        &signed_in,
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("钱"),
+        "the lead's call is not on the worklist: {body}"
+    );
     // A write with the session's CSRF token, on the replica that did not sign in.
     let csrf = session["csrf"].as_str().expect("csrf");
     let (status, _, body) = http(
@@ -999,18 +986,14 @@ async fn console_replicas_apart_from_the_services_share_sealed_sessions() {
 
 /// Waits up to `limit` for the server to print a line containing `words`.
 fn wait_for_line(server: &crate::harness::Server, words: &str, limit: Duration) -> String {
-    let deadline = Instant::now() + limit;
-    loop {
-        let output = server.output();
-        if let Some(line) = output.lines().find(|l| l.contains(words)) {
-            return line.to_owned();
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no line with {words:?} in:\n{output}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+    aftercare_testkit::wait_until(limit, || {
+        server
+            .output()
+            .lines()
+            .find(|l| l.contains(words))
+            .map(str::to_owned)
+    })
+    .unwrap_or_else(|| panic!("no line with {words:?} in:\n{}", server.output()))
 }
 
 #[test]
@@ -1027,25 +1010,33 @@ fn make_run_seeds_the_demo_dealer_on_a_fresh_log_only() {
     // dealer's calls and complaints.
     let web = crate::harness::web_address(&server);
     let admin = std::fs::read_to_string(dir.path().join("data/admin.token")).expect("the token");
-    let (cookie, _) = sign_in(&web, admin.trim());
-    let signed_in = [("Cookie", cookie.as_str())];
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (_, _, calls) = http(&web, "GET", "/api/worklist?dealer=D001", &signed_in, "");
-        let (_, _, tickets) = http(&web, "GET", "/api/complaints?dealer=D001", &signed_in, "");
-        let calls: serde_json::Value = serde_json::from_str(&calls).expect("json");
-        let tickets: serde_json::Value = serde_json::from_str(&tickets).expect("json");
-        let open_calls = calls["tasks"].as_array().map_or(0, Vec::len);
-        let filed = tickets["tickets"].as_array().map_or(0, Vec::len);
-        if open_calls > 0 && filed == 3 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{open_calls} calls and {filed} complaints on the console"
+    let newcomer = sign_in(&web, admin.trim());
+    let write = newcomer.writes();
+    let signed_in = [write[0]];
+    // Read once the read models have seen everything the demo wrote: the
+    // log's head when it said it was done.
+    let (status, _, body) = http(&web, "POST", "/api/operations/status", &write, "{}");
+    assert_eq!(status, 200, "{body}");
+    let status: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let head = crate::harness::int(&status["head"]["value"]);
+    let read = |what: &str| -> serde_json::Value {
+        let (_, _, body) = http(
+            &web,
+            "GET",
+            &format!("/api/{what}?dealer=D001&after={head}"),
+            &signed_in,
+            "",
         );
-        std::thread::sleep(Duration::from_millis(250));
-    }
+        serde_json::from_str(&body).expect("json")
+    };
+    let calls = read("worklist");
+    let tickets = read("complaints");
+    let open_calls = calls["tasks"].as_array().map_or(0, Vec::len);
+    let filed = tickets["tickets"].as_array().map_or(0, Vec::len);
+    assert!(
+        open_calls > 0 && filed == 3,
+        "{open_calls} calls and {filed} complaints on the console"
+    );
     // Started again on the same data: nothing is added.
     drop(server);
     let again = crate::harness::Server::start_serving(dir.path(), &[], &["--demo"], &[]);
@@ -1065,27 +1056,27 @@ async fn the_console_on_jetstream_and_postgresql_keeps_odd_text_and_empty_fields
     )
     .await;
     let addr = crate::harness::web_address(&stack.server);
-    oem_lead(&stack.server, ADMIN, "周敏", "13900005555", "OEM-L-PG").await;
+    let lead = oem_lead(&stack.server, ADMIN, "周敏", "13900005555", "OEM-L-PG").await;
 
     // The agent's call, from the PostgreSQL read model, worked to an
     // appointment in a slot the day's picker shows free.
-    let (cookie, csrf) = sign_in(&addr, AGENT);
-    let agent = [
-        ("Cookie", cookie.as_str()),
-        ("Content-Type", "application/json"),
-        ("X-CSRF-Token", csrf.as_str()),
-    ];
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let task = loop {
-        let (status, _, body) = http(&addr, "GET", "/api/worklist?dealer=D001", &agent[..1], "");
-        assert_eq!(status, 200, "{body}");
-        let list: serde_json::Value = serde_json::from_str(&body).expect("json");
-        if let Some(task) = list["tasks"].as_array().and_then(|t| t.first()) {
-            break task["task_id"].as_str().expect("id").to_owned();
-        }
-        assert!(Instant::now() < deadline, "no call: {body}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let agent_session = sign_in(&addr, AGENT);
+    let agent = agent_session.writes();
+    let (status, _, body) = http(
+        &addr,
+        "GET",
+        &format!("/api/worklist?dealer=D001&after={lead}"),
+        &agent[..1],
+        "",
+    );
+    assert_eq!(status, 200, "{body}");
+    let list: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let task = list["tasks"]
+        .as_array()
+        .and_then(|t| t.first())
+        .and_then(|t| t["task_id"].as_str())
+        .unwrap_or_else(|| panic!("no call: {body}"))
+        .to_owned();
     let reference = serde_json::json!({ "dealer": { "value": "D001" }, "task_id": task });
     let (status, _, body) = http(
         &addr,
@@ -1130,12 +1121,8 @@ async fn the_console_on_jetstream_and_postgresql_keeps_odd_text_and_empty_fields
 
     // The manager files a complaint of long, odd text with no customer or
     // VIN; the board and the ticket give it back as it was typed.
-    let (cookie, csrf) = sign_in(&addr, MANAGER);
-    let manager = [
-        ("Cookie", cookie.as_str()),
-        ("Content-Type", "application/json"),
-        ("X-CSRF-Token", csrf.as_str()),
-    ];
+    let manager_session = sign_in(&addr, MANAGER);
+    let manager = manager_session.writes();
     let odd: String =
         "客户称\"发动机异响\"；'单引号' \\ 反斜杠 <script>alert(1)</script> 🚗\n第二行\t制表符 "
             .repeat(24);

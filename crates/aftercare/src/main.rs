@@ -337,7 +337,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Console { web_listen } => {
             let config = load_config(cli.config.as_deref())?;
             let telemetry = telemetry::init(&config.telemetry)?;
-            let setup = aftercare::web::Setup::new(&config, None)?;
+            let logins = aftercare_runtime::auth::TokenTable::from_config(&config.auth)?
+                .logins()
+                .to_vec();
+            let setup = aftercare::web::Setup::new(&config, None, logins)?;
             let addr = web_listen
                 .or(config.server.web_listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));

@@ -59,6 +59,7 @@ pub async fn run(
         }
     }
     let (tokens, auth_notice) = tokens(&config)?;
+    let logins = tokens.logins().to_vec();
     let ctx = ModuleContext {
         config: config.clone(),
         store: Arc::new(MeteredStore(opened.store.clone())),
@@ -176,7 +177,7 @@ pub async fn run(
             .await
             .with_context(|| format!("cannot listen for the web console on {addr}"))?;
         web_addr = Some(web.local_addr()?);
-        let setup = crate::web::Setup::new(&config, Some(listener.local_addr()?))?;
+        let setup = crate::web::Setup::new(&config, Some(listener.local_addr()?), logins)?;
         let mut stop = stop_rx.clone();
         background.push(tokio::spawn(async move {
             if let Err(err) = crate::web::serve(web, setup, async move {

@@ -405,6 +405,15 @@ impl AnalyticsApi {
         let mut names: Vec<&String> = people.keys().chain(scored.keys()).collect();
         names.sort();
         names.dedup();
+        let group_scores = scorecard::advisor_groups(&groups_rate, &groups, fen.advisor_group_fen);
+        let manager = scorecard::service_manager(&total, &previous, fen.service_manager_fen);
+        let supervisor =
+            scorecard::workshop_supervisor(&total, &previous, fen.workshop_supervisor_fen);
+        let payout = scorecard::payout_fen(
+            &group_scores,
+            scored.values(),
+            manager.iter().chain(supervisor.iter()),
+        );
         let agents = names
             .into_iter()
             .map(|name| {
@@ -426,11 +435,11 @@ impl AnalyticsApi {
             dealer: Some(line(&total)),
             groups_rate: Some(line(&groups_rate)),
             threshold_months: k,
-            advisor_groups: scorecard::advisor_groups(&groups_rate, &groups, fen.advisor_group_fen)
+            advisor_groups: group_scores
                 .iter()
                 .map(|s| score(s, group_counts.get(&s.who), complaints.groups.get(&s.who)))
                 .collect(),
-            service_manager: scorecard::service_manager(&total, &previous, fen.service_manager_fen)
+            service_manager: manager
                 .as_ref()
                 .map(|s| score(s, dealer_counts.get(""), Some(&complaints.dealer))),
             advisors: scorecard::advisors(&groups_rate, &advisors)
@@ -438,13 +447,10 @@ impl AnalyticsApi {
                 .map(|s| score(s, people.get(&s.who), complaints.advisors.get(&s.who)))
                 .collect(),
             callback_agents: agents,
-            workshop_supervisor: scorecard::workshop_supervisor(
-                &total,
-                &previous,
-                fen.workshop_supervisor_fen,
-            )
-            .as_ref()
-            .map(|s| score(s, dealer_counts.get(""), Some(&complaints.dealer))),
+            workshop_supervisor: supervisor
+                .as_ref()
+                .map(|s| score(s, dealer_counts.get(""), Some(&complaints.dealer))),
+            payout: Some(common::Money { fen: payout }),
             previous_months: previous.iter().map(line).collect(),
         })
     }

@@ -93,10 +93,24 @@ impl Upstreams {
         configured: &std::collections::BTreeMap<String, String>,
         local: Option<SocketAddr>,
     ) -> anyhow::Result<Self> {
-        let mut missing = Vec::new();
-        let mut channel = |name: &str| -> anyhow::Result<Channel> {
+        use aftercare_runtime::config::CONSOLE_SERVICES;
+        if local.is_none() {
+            let missing: Vec<String> = CONSOLE_SERVICES
+                .iter()
+                .filter(|name| !configured.contains_key(**name))
+                .map(|name| format!("web.upstreams.{name}"))
+                .collect();
+            if !missing.is_empty() {
+                anyhow::bail!(
+                    "{}: the console runs apart from the services, so it needs each one's gRPC address (e.g. \"http://aftercare-callback:50051\")",
+                    missing.join(", ")
+                );
+            }
+        }
+        let channel = |name: &str| -> anyhow::Result<Channel> {
             let url = match (configured.get(name), local) {
                 (Some(url), _) => url.clone(),
+                (None, None) => anyhow::bail!("web.upstreams.{name}: not set"),
                 (None, Some(local)) => {
                     let host = if local.ip().is_unspecified() {
                         SocketAddr::from(([127, 0, 0, 1], local.port()))
@@ -105,30 +119,19 @@ impl Upstreams {
                     };
                     format!("http://{host}")
                 }
-                (None, None) => {
-                    missing.push(format!("web.upstreams.{name}"));
-                    "http://127.0.0.1:1".to_owned()
-                }
             };
             Ok(Channel::from_shared(url.clone())
                 .map_err(|e| anyhow::anyhow!("web.upstreams.{name}: {url:?}: {e}"))?
                 .connect_lazy())
         };
-        let upstreams = Upstreams {
+        Ok(Upstreams {
             intake: channel("intake")?,
             callback: channel("callback")?,
             complaint: channel("complaint")?,
             analytics: channel("analytics")?,
             loyalty: channel("loyalty")?,
             system: channel("system")?,
-        };
-        if !missing.is_empty() {
-            anyhow::bail!(
-                "{}: the console runs apart from the services, so it needs each one's gRPC address (e.g. \"http://aftercare-callback:50051\")",
-                missing.join(", ")
-            );
-        }
-        Ok(upstreams)
+        })
     }
 }
 
@@ -463,6 +466,16 @@ struct WorklistQuery {
     dealer: String,
     #[serde(default)]
     assignee: String,
+    /// Read once the worklist has seen this log position (the page's own write).
+    after: Option<u64>,
+}
+
+/// A read's consistency from an `after` query parameter: at least that log
+/// position, so a page sees its own write.
+fn after(position: Option<u64>) -> Option<aftercare_proto::common::v1::Consistency> {
+    position.map(|value| aftercare_proto::common::v1::Consistency {
+        min_position: Some(aftercare_proto::common::v1::Position { value }),
+    })
 }
 
 async fn worklist_json(
@@ -479,6 +492,7 @@ async fn worklist_json(
             value: query.dealer,
         }),
         assignee: query.assignee,
+        consistency: after(query.after),
         ..Default::default()
     };
     match calls.worklist(bearer(request, &session.token)).await {
@@ -666,11 +680,7 @@ async fn complaints_json(
             value: query.dealer,
         }),
         overdue_only: query.overdue,
-        consistency: query
-            .after
-            .map(|value| aftercare_proto::common::v1::Consistency {
-                min_position: Some(aftercare_proto::common::v1::Position { value }),
-            }),
+        consistency: after(query.after),
         page: Some(aftercare_proto::common::v1::PageRequest {
             page_size: 500,
             ..Default::default()
@@ -773,10 +783,12 @@ pub struct Setup {
 impl Setup {
     /// The console of `config`, asking the services `web.upstreams` names and,
     /// for the others, the gRPC server at `local` (none for `aftercare
-    /// console`, which then needs every one named).
+    /// console`, which then needs every one named); `logins` are the token
+    /// table's.
     pub fn new(
         config: &aftercare_runtime::Config,
         local: Option<SocketAddr>,
+        logins: Vec<Login>,
     ) -> anyhow::Result<Self> {
         let upstreams = Upstreams::new(&config.web.upstreams, local)?;
         let sessions = match &config.web.session_key {
@@ -786,9 +798,6 @@ impl Setup {
             ),
             None => Sessions::local(),
         };
-        let logins = aftercare_runtime::auth::TokenTable::from_config(&config.auth)?
-            .logins()
-            .to_vec();
         Ok(Self {
             upstreams,
             sessions,

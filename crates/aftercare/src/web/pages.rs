@@ -277,10 +277,12 @@ async function showFile(dealer, task) {
     }
   } catch (e) { text("error", e.message); }
 }
-async function load() {
+/// The worklist, read once it has seen `position` (the page's own last write) when given.
+async function load(position) {
   const dealer = $("dealer").value;
   const mine = $("mine").checked ? "&assignee=" + encodeURIComponent(session.principal) : "";
-  const answer = await fetch("/api/worklist?dealer=" + encodeURIComponent(dealer) + mine);
+  const seen = position ? "&after=" + encodeURIComponent(position.value || "") : "";
+  const answer = await fetch("/api/worklist?dealer=" + encodeURIComponent(dealer) + mine + seen);
   if (answer.status === 401) { location.href = "/login"; return; }
   const body = await answer.json();
   text("error", answer.ok ? "" : body.error);
@@ -305,8 +307,9 @@ async function load() {
       const button = document.createElement("button");
       button.className = "primary"; button.textContent = label;
       button.onclick = async () => {
-        try { await ask(path, body); if (then) then(); } catch (e) { text("error", e.message); }
-        load(); loadMonth();
+        let position;
+        try { position = (await ask(path, body)).position; if (then) then(); } catch (e) { text("error", e.message); }
+        load(position); loadMonth(position);
       };
       td.appendChild(button); td.append(" ");
     };
@@ -317,7 +320,7 @@ async function load() {
   }
 }
 start(() => {
-  $("dealer").onchange = () => { load(); loadMonth(); }; $("mine").onchange = load;
+  $("dealer").onchange = () => { load(); loadMonth(); }; $("mine").onchange = () => load();
   load(); loadMonth();
 });
 </script>"##;
@@ -702,9 +705,8 @@ async function load() {
     const s = await ask("/api/reports/scorecard", { dealer: { value: $("dealer").value }, month: { year, month }, rule: $("rule").value });
     const groups = s.advisor_groups || [], agents = s.callback_agents || [];
     const leaders = [[T.manager, s.service_manager], [T.supervisor, s.workshop_supervisor]].filter(([, x]) => x);
-    const amounts = [...groups, ...agents, ...leaders.map(([, x]) => x)].reduce((sum, x) => sum + Number((x.amount && x.amount.fen) || 0), 0);
     const summary = $("summary"); summary.replaceChildren();
-    for (const [key, value] of [["dealerRate", percent(s.dealer && s.dealer.rate) + "% (" + churned(s.dealer) + ")"], ["groupsRate", percent(s.groups_rate && s.groups_rate.rate) + "%"], ["previous", (s.previous_months || []).map((l) => percent(l.rate) + "%").join(" · ")], ["total", money({ fen: amounts })]]) {
+    for (const [key, value] of [["dealerRate", percent(s.dealer && s.dealer.rate) + "% (" + churned(s.dealer) + ")"], ["groupsRate", percent(s.groups_rate && s.groups_rate.rate) + "%"], ["previous", (s.previous_months || []).map((l) => percent(l.rate) + "%").join(" · ")], ["total", money(s.payout)]]) {
       const tr = summary.insertRow(); tr.dataset.key = key; tr.insertCell().textContent = T[key]; tr.insertCell().textContent = value;
     }
     fill("groups", groups.map((g) => [g.who, churned(g.line), percent(g.line && g.line.rate) + "%", verdict(g.verdict), money(g.amount)]));

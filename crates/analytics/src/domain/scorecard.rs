@@ -73,6 +73,19 @@ pub fn advisors(rate: &ChurnLine, advisors: &[ChurnLine]) -> Vec<Score> {
     advisor_groups(rate, advisors, 0)
 }
 
+/// What the month's scheme pays out in all, deductions counted negative: the
+/// advisor groups, the callback agents, the service manager and the workshop
+/// supervisor. Advisors are judged and shown but paid through their group.
+pub fn payout_fen<'a>(
+    groups: impl IntoIterator<Item = &'a Score>,
+    agents: impl IntoIterator<Item = &'a AgentScore>,
+    leaders: impl IntoIterator<Item = &'a Score>,
+) -> i64 {
+    groups.into_iter().map(|s| s.amount_fen).sum::<i64>()
+        + agents.into_iter().map(|a| a.amount_fen).sum::<i64>()
+        + leaders.into_iter().map(|s| s.amount_fen).sum::<i64>()
+}
+
 /// A callback agent's score: the churn rates of the groups they called,
 /// averaged by their calls, against the groups' rate.
 #[derive(Clone, Debug, PartialEq)]
@@ -217,6 +230,35 @@ mod tests {
             group: group.to_owned(),
             advisor: advisor.to_owned(),
         }
+    }
+
+    #[test]
+    fn the_payout_adds_groups_agents_and_leaders_and_leaves_advisors_to_their_group() {
+        let paid = |who: &str, amount_fen: i64| Score {
+            who: who.to_owned(),
+            line: ChurnLine::default(),
+            verdict: Verdict::Equal,
+            amount_fen,
+        };
+        let groups = [
+            paid("A组", 20_000),
+            paid("B组", -20_000),
+            paid("C组", 20_000),
+        ];
+        let agents = [AgentScore {
+            agent: "王芳".to_owned(),
+            calls: 12,
+            rate: 0.02,
+            verdict: Verdict::Better,
+            amount_fen: 10_000,
+        }];
+        let manager = paid("service manager", -20_000);
+        let supervisor = paid("workshop supervisor", 20_000);
+        assert_eq!(
+            payout_fen(&groups, &agents, [&manager, &supervisor]),
+            30_000
+        );
+        assert_eq!(payout_fen([], [], []), 0);
     }
 
     #[test]
