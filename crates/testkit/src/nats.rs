@@ -106,9 +106,12 @@ impl NatsServer {
         server
     }
 
-    /// A server on `port`, with `extra` configuration (a cluster node's name
-    /// and routes): the port is known before it starts.
-    fn start_on(mode: SyncMode, port: u16, extra: &str) -> NatsServer {
+    /// A cluster node on `port`, with `extra` configuration (its name and
+    /// routes): the ports are known before it starts, so another process may
+    /// have taken one meanwhile. Ready once it has written its ports file with
+    /// the route listener in it (every listener is up) and greets clients;
+    /// the reason and the log's tail when it exited instead.
+    fn try_start_node(mode: SyncMode, port: u16, extra: &str) -> Result<NatsServer, String> {
         let dir = tempfile::Builder::new()
             .prefix("aftercare-nats-")
             .tempdir()
@@ -122,12 +125,23 @@ impl NatsServer {
             dir,
         };
         let mut child = server.spawn(Some(port));
-        server.await_ready(&mut child);
+        let suffix = format!("_{}.ports", child.id());
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+        let ready = poll_until(READY_TIMEOUT, || {
+            exited(&mut child)?;
+            let routes_up = ports_file(server.dir.path(), &suffix)
+                .is_some_and(|ports| ports.contains("\"cluster\""));
+            Ok((routes_up && greets(address)).then_some(()))
+        });
+        if let Err(reason) = ready {
+            kill_and_reap(child);
+            return Err(format!("{reason}\n{}", log_tail(&server.log_path())));
+        }
         *server
             .child
             .get_mut()
             .unwrap_or_else(PoisonError::into_inner) = Some(child);
-        server
+        Ok(server)
     }
 
     /// `nats://127.0.0.1:PORT`.
@@ -330,10 +344,31 @@ pub struct NatsCluster {
 impl NatsCluster {
     /// `size` nodes, started together; their JetStream is usable once
     /// [`NatsCluster::urls`] answers a stream request (the caller retries).
+    ///
+    /// The ports are chosen free before the nodes start; when another process
+    /// takes one in between, the cluster is started again on new ones.
     pub fn start(size: usize) -> NatsCluster {
+        const ATTEMPTS: usize = 5;
+        let mut last = String::new();
+        for _ in 0..ATTEMPTS {
+            match NatsCluster::try_start(size) {
+                Ok(cluster) => return cluster,
+                Err(reason) if reason.contains("address already in use") => last = reason,
+                Err(reason) => panic!("a nats-server cluster node did not start: {reason}"),
+            }
+        }
+        panic!("a cluster node's port was taken {ATTEMPTS} times over; the last:\n{last}")
+    }
+
+    fn try_start(size: usize) -> Result<NatsCluster, String> {
         let clients: Vec<u16> = (0..size).map(|_| free_port()).collect();
         let routes: Vec<u16> = (0..size).map(|_| free_port()).collect();
-        let nodes = (0..size)
+        NatsCluster::try_start_on(&clients, &routes)
+    }
+
+    /// Node `i` serving clients on `clients[i]` and routes on `routes[i]`.
+    fn try_start_on(clients: &[u16], routes: &[u16]) -> Result<NatsCluster, String> {
+        let nodes = (0..clients.len())
             .map(|i| {
                 let others: Vec<String> = routes
                     .iter()
@@ -346,10 +381,10 @@ impl NatsCluster {
                     routes[i],
                     others.join(", ")
                 );
-                NatsServer::start_on(SyncMode::Always, clients[i], &extra)
+                NatsServer::try_start_node(SyncMode::Always, clients[i], &extra)
             })
-            .collect();
-        NatsCluster { nodes }
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(NatsCluster { nodes })
     }
 
     /// Every node's client URL, comma-separated, as a client's seed list.
@@ -399,5 +434,22 @@ mod tests {
         let default = server(SyncMode::ServerDefault).config(None);
         assert!(default.contains("listen: 127.0.0.1:-1"));
         assert!(!default.contains("sync_interval"));
+    }
+
+    #[test]
+    fn a_node_whose_route_port_was_taken_says_so_and_the_others_stop() {
+        // Another process holds the second node's route port.
+        let taken = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("a port");
+        let held = taken.local_addr().expect("address").port();
+        let clients = [free_port(), free_port()];
+        let routes = [free_port(), held];
+        let err = match NatsCluster::try_start_on(&clients, &routes) {
+            Ok(_) => panic!("a node started on a port another process holds"),
+            Err(err) => err,
+        };
+        assert!(err.contains("address already in use"), "{err}");
+        // The first node, started before, was stopped with the failed cluster.
+        let first = SocketAddr::from((Ipv4Addr::LOCALHOST, clients[0]));
+        assert!(!greets(first), "the first node still serves");
     }
 }
